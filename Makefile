@@ -1,0 +1,45 @@
+# Two commands matter: `make demo` (train the seed CNN on Fashion-MNIST) and `make test`.
+# Each sets up everything it needs: the virtual environment, the package, the data.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: demo test smoke lint setup system-deps clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+# Debian packages the tests use: Fashion-MNIST and a headless Chromium for the web page tests.
+# Where apt is missing the loaders download Fashion-MNIST and the browser tests are skipped.
+system-deps:
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; \
+	  [ -d $(FASHION_DIR) ] || missing="$$missing dataset-fashion-mnist"; \
+	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	  fi; \
+	fi
+
+demo: $(STAMP) system-deps
+	$(VENV)/bin/convscope demo --out demo-model
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest -n 2 --dist loadfile
+
+smoke: $(STAMP)
+	$(PY) -m pytest -m "not slow" -x -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check convscope tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache demo-model
