@@ -1,0 +1,5 @@
+import sys
+
+from convscope.cli import main
+
+sys.exit(main())

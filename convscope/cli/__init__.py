@@ -1,0 +1,66 @@
+"""The `convscope` command line.
+
+Each subcommand lives in its own module `convscope.cli.<name>` exposing
+`register(subparsers)`, which adds an argparse parser whose default `func(args)` runs it.
+Modules import torch and matplotlib inside `func`, never at import time, so that
+`convscope --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+COMMANDS = (
+    "train", "evaluate", "predict", "summary", "data", "explain",
+    "export", "serve", "bench", "demo",
+)
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line plus an optional hint."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convscope",
+        description="Build, train, explain and ship convolutional neural networks.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"convscope.cli.{name}") is None:
+            continue
+        importlib.import_module(f"convscope.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("convscope: interrupted", file=sys.stderr)
+        return 130
+    except (CommandError, ValueError, FileNotFoundError, OSError, KeyError) as error:
+        if args.debug:
+            raise
+        message = str(error).strip() or type(error).__name__
+        print(f"convscope {args.command}: error: {message.splitlines()[0]}", file=sys.stderr)
+        hint = getattr(error, "hint", None)
+        rest = message.splitlines()[1:]
+        if hint or rest:
+            print(f"hint: {hint or ' '.join(line.strip() for line in rest)}", file=sys.stderr)
+        print("(run with --debug for the full traceback)", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""Matplotlib renderers: they display what `convscope.explain` and `convscope.data` compute."""
