@@ -1,0 +1,52 @@
+"""Plain data about what a CNN does: reference operations, conv/pool/dense steps, shapes,
+feature maps, filters, edge filters, saliency and interpretation.
+
+Everything here returns arrays and dataclasses; `convscope.plots`, the CLI and the web app
+display them. `convscope.explain.reference` is pure NumPy; the other modules import torch
+when first used, so `import convscope.explain` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from convscope.explain.reference import (
+    avg_pool,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    dense,
+    max_pool,
+    max_pool1d,
+    max_pool2d,
+    output_size,
+    relu,
+    same_padding,
+)
+
+# public name -> module that defines it (imported on first access)
+_LAZY = {
+    "ConvStep": "steps", "ConvSteps": "steps", "PoolSteps": "steps", "DenseSteps": "steps",
+    "conv_steps": "steps", "pool_steps": "steps", "dense_steps": "steps",
+    "ShapeStep": "shapes", "shape_journey": "shapes", "format_shape_journey": "shapes",
+    "LayerMaps": "maps", "feature_maps": "maps", "learned_filters": "maps",
+    "EdgeDemo": "edges", "edge_demo": "edges", "line_kernels": "edges",
+    "Interpretation": "interpret", "interpret": "interpret", "confusion_matrix": "interpret",
+    "per_class_accuracy": "interpret", "most_confused": "interpret", "top_losses": "interpret",
+    "TrainingCurves": "interpret", "training_curves": "interpret",
+    "gradient_saliency": "saliency", "grad_cam": "saliency",
+}
+
+__all__ = [
+    "avg_pool", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "dense", "max_pool",
+    "max_pool1d", "max_pool2d", "output_size", "relu", "same_padding", *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f"convscope.explain.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'convscope.explain' has no attribute {name!r}")
