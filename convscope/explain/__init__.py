@@ -28,15 +28,15 @@ from convscope.explain.reference import (
 
 # public name -> module that defines it (imported on first access)
 _LAZY = {
-    "ConvStep": "steps", "ConvSteps": "steps", "PoolSteps": "steps", "DenseSteps": "steps",
+    "ConvTerm": "steps", "ConvSteps": "steps", "PoolSteps": "steps", "DenseSteps": "steps",
     "conv_steps": "steps", "pool_steps": "steps", "dense_steps": "steps",
+    "conv_steps_from_arrays": "steps", "pool_steps_from_arrays": "steps",
     "ShapeStep": "shapes", "shape_journey": "shapes", "format_shape_journey": "shapes",
-    "LayerMaps": "maps", "feature_maps": "maps", "learned_filters": "maps",
+    "LayerMaps": "maps", "feature_maps": "maps", "LearnedFilters": "maps", "learned_filters": "maps",
     "EdgeDemo": "edges", "edge_demo": "edges", "line_kernels": "edges",
-    "Interpretation": "interpret", "interpret": "interpret", "confusion_matrix": "interpret",
-    "per_class_accuracy": "interpret", "most_confused": "interpret", "top_losses": "interpret",
+    "Interpretation": "interpret", "interpret": "interpret", "TopLoss": "interpret",
     "TrainingCurves": "interpret", "training_curves": "interpret",
-    "gradient_saliency": "saliency", "grad_cam": "saliency",
+    "Saliency": "saliency", "gradient_saliency": "saliency", "grad_cam": "saliency",
 }
 
 __all__ = [

@@ -1,0 +1,463 @@
+"""One output value of a layer, worked out term by term.
+
+`conv_steps` lists every input value x weight of one filter at one output position (per
+channel), their sum, the bias, the activation, and the engine's own output for the same cell;
+`pool_steps` does the same for one pooling window and `dense_steps` for one Dense unit. The
+arithmetic is done here in float64 from the layer's real input and weights, so `agrees` tells
+whether the engine computes what the maths says.
+
+Example (the seed's 3x3 neighbourhood and filter, no model needed):
+    >>> steps = conv_steps_from_arrays([[0, 64, 128], [48, 192, 144], [142, 226, 168]],
+    ...                                [[-1, 0, -2], [0.5, 4.5, -1.5], [1.5, 2, -3]], position=(0, 0))
+    >>> steps.output
+    577.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from convscope.explain import reference
+
+#: Largest difference accepted between our arithmetic and the engine: absolute up to 1,
+#: relative above (float32 carries about 7 significant digits).
+TOLERANCE = 1e-5
+
+CONV_KINDS = ("Conv1D", "Conv2D")
+POOL_KINDS = ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
+
+
+def number(value: float) -> str:
+    """A value as the worked examples write it: 577, 0.5, -1.5, 0.1235."""
+    value = float(value)
+    if not np.isfinite(value) or value != int(value) or abs(value) >= 1e6:
+        return f"{value:.4g}"
+    return str(int(value))
+
+
+def agree(ours: float, engine: float | None, tolerance: float = TOLERANCE) -> bool:
+    """Whether two values match within `tolerance` (relative above magnitude 1)."""
+    return engine is None or abs(ours - engine) <= tolerance * max(1.0, abs(engine))
+
+
+@dataclass(frozen=True)
+class ConvTerm:
+    """One input value times one kernel weight."""
+
+    tap: tuple[int, ...]             # kernel offset (a, b) or (a,)
+    input_position: tuple[int, ...]  # where it reads the (unpadded) layer input; may lie outside
+    channel: int
+    input_value: float               # 0 for padding
+    weight: float
+    padded: bool
+
+    @property
+    def product(self) -> float:
+        return self.input_value * self.weight
+
+
+@dataclass(frozen=True)
+class ConvSteps:
+    """How one conv output cell is computed.
+
+    `channel_sums[c]` adds the terms of input channel c; `weighted_sum` adds all channels;
+    `pre_activation = weighted_sum + bias`; `output = activation(pre_activation)`.
+    """
+
+    layer: str
+    kind: str
+    position: tuple[int, ...]
+    filter: int
+    terms: list[ConvTerm]
+    channel_sums: list[float]
+    weighted_sum: float
+    bias: float
+    pre_activation: float
+    activation: str
+    output: float
+    engine_output: float | None = None
+
+    @property
+    def difference(self) -> float | None:
+        return None if self.engine_output is None else abs(self.output - self.engine_output)
+
+    @property
+    def agrees(self) -> bool:
+        return agree(self.output, self.engine_output)
+
+    def text(self, max_terms: int = 64) -> str:
+        """The worked sum, as the seed writes it: 'New pixel = (-1*0)+(0*64)+...', then the total."""
+        where = ", ".join(str(p) for p in self.position)
+        lines = [f"{self.kind} '{self.layer}', filter {self.filter}, output position ({where})"]
+        for channel, subtotal in enumerate(self.channel_sums):
+            chosen = [t for t in self.terms if t.channel == channel]
+            shown = "+".join(f"({number(t.weight)}*{number(t.input_value)})" for t in chosen[:max_terms])
+            more = f"+... ({len(chosen) - max_terms} more terms)" if len(chosen) > max_terms else ""
+            label = "New pixel" if len(self.channel_sums) == 1 else f"Channel {channel}"
+            lines.append(f"{label} = {shown}{more}")
+            lines.append(f"  = {number(subtotal)}")
+        if len(self.channel_sums) > 1:
+            parts = " + ".join(number(s) if s >= 0 else f"({number(s)})" for s in self.channel_sums)
+            lines.append(f"Sum over channels = {parts} = {number(self.weighted_sum)}")
+        if self.bias != 0 or self.activation != "linear":
+            lines.append(f"Plus bias {number(self.bias)} = {number(self.pre_activation)}")
+        if self.activation != "linear":
+            lines.append(f"{self.activation}({number(self.pre_activation)}) = {number(self.output)}")
+        lines.append(f"Total = {number(self.output)}")
+        if self.engine_output is not None:
+            verdict = "agrees" if self.agrees else "DISAGREES"
+            lines.append(f"Engine output = {self.engine_output:.7g} ({verdict}; "
+                         f"difference {self.difference:.2g}, tolerance {TOLERANCE:g})")
+        return "\n".join(lines)
+
+
+def _activate(pre_activations: np.ndarray, activation: str | Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Apply an activation to the channel vector at one position (softmax needs all of it)."""
+    if callable(activation):
+        return np.asarray(activation(pre_activations), dtype=np.float64)
+    if activation in ("linear", None):
+        return pre_activations
+    if activation == "relu":
+        return reference.relu(pre_activations)
+    raise ValueError(f"conv_steps: activation {activation!r} is not known to the NumPy path; "
+                     f"pass activation='linear', 'relu' or a callable on a 1-D array.")
+
+
+def conv_steps_from_arrays(
+    layer_input: Any,
+    kernel: Any,
+    bias: Any = None,
+    *,
+    position: Sequence[int],
+    filter: int = 0,
+    stride: int | Sequence[int] = 1,
+    padding: reference.Padding = "valid",
+    dilation: int | Sequence[int] = 1,
+    activation: str | Callable[[np.ndarray], np.ndarray] = "linear",
+    layer: str = "arrays",
+    kind: str | None = None,
+) -> ConvSteps:
+    """Work out conv output cell `position` of filter `filter` from plain arrays.
+
+    Args:
+        layer_input: (H, W) / (H, W, C_in) or (L,) / (L, C_in), one example.
+        kernel: (kh, kw) / (kh, kw, C_in, C_out) or (k,) / (k, C_in, C_out) (Keras layout).
+        bias: None, a scalar or (C_out,).
+        position: output index (row, col) or (step,).
+        activation: "linear", "relu" or a callable on the (C_out,) pre-activation vector.
+
+    Returns:
+        ConvSteps whose `output` equals `reference.conv2d` (or `conv1d`) at that cell.
+    """
+    x = np.asarray(layer_input, dtype=np.float64)
+    w = np.asarray(kernel, dtype=np.float64)
+    rank = w.ndim if w.ndim <= 2 and w.ndim == x.ndim else w.ndim - 2
+    if w.ndim == rank:
+        w = w[..., np.newaxis, np.newaxis]
+    if x.ndim == rank:
+        x = x[..., np.newaxis]
+    if x.ndim != rank + 1 or w.ndim != rank + 2 or w.shape[rank] != x.shape[-1]:
+        raise ValueError(f"conv_steps: input {np.shape(layer_input)} and kernel {np.shape(kernel)} "
+                         f"do not fit; expected input (*spatial, C_in) and kernel (*k, C_in, C_out).")
+    size = w.shape[:rank]
+    strides = reference._as_tuple(stride, rank, "stride", "conv_steps")
+    dilations = reference._as_tuple(dilation, rank, "dilation", "conv_steps")
+    pads = reference.resolve_padding(padding, x.shape[:rank], size, strides, dilations, "conv_steps")
+    out_shape = tuple(reference.output_size(n, k, s, p, d)
+                      for n, k, s, p, d in zip(x.shape[:rank], size, strides, pads, dilations, strict=True))
+    position = tuple(int(p) for p in position)
+    if len(position) != rank or any(not 0 <= p < n for p, n in zip(position, out_shape, strict=True)):
+        raise ValueError(f"conv_steps: position {position} is outside the {out_shape} output. "
+                         f"Fix: pick indices 0 <= i < size along each axis.")
+    if not 0 <= filter < w.shape[-1]:
+        raise ValueError(f"conv_steps: filter {filter} does not exist; the kernel has "
+                         f"{w.shape[-1]} filters (0..{w.shape[-1] - 1}).")
+    biases = np.zeros(w.shape[-1]) if bias is None else np.broadcast_to(np.asarray(bias, np.float64), (w.shape[-1],))
+    terms, window = _window_terms(x, w[..., filter], position, strides, dilations, pads)
+    channel_sums = [float(sum(t.product for t in terms if t.channel == c)) for c in range(x.shape[-1])]
+    # every filter's pre-activation at this position, for activations that mix channels
+    all_pre = np.einsum(f"{'ab'[:rank]}c,{'ab'[:rank]}co->o", window, w) + biases
+    weighted_sum = float(sum(channel_sums))
+    all_pre[filter] = weighted_sum + float(biases[filter])
+    name = activation if isinstance(activation, str) else getattr(activation, "__name__", "activation")
+    return ConvSteps(
+        layer=layer, kind=kind or f"Conv{rank}D", position=position, filter=int(filter), terms=terms,
+        channel_sums=channel_sums, weighted_sum=weighted_sum, bias=float(biases[filter]),
+        pre_activation=float(all_pre[filter]), activation=str(name),
+        output=float(_activate(all_pre, activation)[filter]),
+    )
+
+
+def _window_terms(
+    x: np.ndarray, w: np.ndarray, position: tuple[int, ...], strides: tuple[int, ...],
+    dilations: tuple[int, ...], pads: tuple[tuple[int, int], ...],
+) -> tuple[list[ConvTerm], np.ndarray]:
+    """Terms of one filter w (*k, C_in) at `position`, channel by channel, taps row-major;
+    also the window (*k, C_in) read from the zero-padded input."""
+    rank = len(position)
+    window = np.zeros((*w.shape[:rank], x.shape[-1]))
+    terms = []
+    for channel in range(x.shape[-1]):
+        for tap in np.ndindex(*w.shape[:rank]):
+            where = tuple(p * s + a * d - pad[0] for p, s, a, d, pad
+                          in zip(position, strides, tap, dilations, pads, strict=True))
+            inside = all(0 <= i < n for i, n in zip(where, x.shape[:rank], strict=True))
+            value = float(x[(*where, channel)]) if inside else 0.0
+            window[(*tap, channel)] = value
+            terms.append(ConvTerm(tuple(tap), where, channel, value, float(w[(*tap, channel)]), not inside))
+    return terms, window
+
+
+def _torch_activation(layer: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The layer's own activation callable, applied to a float64 NumPy vector."""
+    import torch
+
+    function = getattr(layer, "activation", None)
+    if function is None:
+        return lambda values: values
+
+    def apply(values: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return function(torch.from_numpy(np.asarray(values, dtype=np.float64))).numpy()
+
+    return apply
+
+
+def _check_channels_last(layer: Any, index: int, config: dict[str, Any]) -> None:
+    if config.get("data_format", "channels_last") != "channels_last":
+        raise ValueError(f"explain: layer {getattr(layer, 'name', index)!r} uses data_format="
+                         f"{config['data_format']!r}; steps are worked out for channels_last layers. "
+                         f"Fix: build the model with data_format='channels_last' (the default).")
+
+
+def conv_steps(model: Any, example: Any, *, position: Sequence[int], filter: int = 0,
+               layer: Any = None) -> ConvSteps:
+    """Work out one output cell of a model's Conv1D/Conv2D layer for one input example.
+
+    Args:
+        model: a Sequential (or a list of layers).
+        example: one input, e.g. (28, 28, 1) (a batch of one also works).
+        position: output (row, col) for Conv2D, (step,) for Conv1D.
+        filter: which filter (output channel).
+        layer: name, index or layer object; default the first conv layer.
+
+    Returns:
+        ConvSteps with `engine_output` set to what the layer itself computed there.
+
+    Raises:
+        ValueError: for a missing layer, a position outside the output, or a bad filter.
+    """
+    from convscope.explain import _model
+
+    index, conv = _model.find_layer(model, layer, CONV_KINDS)
+    config = _model.config_of(conv)
+    _check_channels_last(conv, index, config)
+    _model.eval_mode(model)
+    inputs, outputs = _model.layer_input(model, example, index)
+    weights = conv.get_weights()
+    steps = conv_steps_from_arrays(
+        inputs[0].numpy(), weights[0], weights[1] if len(weights) > 1 else None,
+        position=position, filter=filter, stride=tuple(config["strides"]), padding=config["padding"],
+        dilation=tuple(config.get("dilation_rate", 1)), activation=_torch_activation(conv),
+        layer=_model.layer_name(conv, index), kind=_model.layer_kind(conv),
+    )
+    engine = float(outputs[0][(*steps.position, steps.filter)])
+    return _replace(steps, engine_output=engine, activation=str(config.get("activation", "linear")))
+
+
+def _replace(steps: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(steps, **changes)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+@dataclass(frozen=True)
+class PoolSteps:
+    """How one pooling output cell is computed from its window (padded cells never count)."""
+
+    layer: str
+    kind: str
+    reduction: str                        # "max" or "average"
+    position: tuple[int, ...]
+    channel: int
+    window_positions: list[tuple[int, ...]]
+    values: list[float]                   # NaN where the window covers padding
+    output: float
+    engine_output: float | None = None
+
+    @property
+    def real_values(self) -> list[float]:
+        return [v for v in self.values if not np.isnan(v)]
+
+    @property
+    def winner(self) -> tuple[int, ...] | None:
+        """Input position of the largest value (max pooling only)."""
+        if self.reduction != "max":
+            return None
+        real = [(v, p) for v, p in zip(self.values, self.window_positions, strict=True) if not np.isnan(v)]
+        return max(real, key=lambda pair: pair[0])[1]
+
+    @property
+    def agrees(self) -> bool:
+        return agree(self.output, self.engine_output)
+
+    def text(self) -> str:
+        where = ", ".join(str(p) for p in self.position)
+        shown = ", ".join("pad" if np.isnan(v) else number(v) for v in self.values)
+        lines = [f"{self.kind} '{self.layer}', channel {self.channel}, output position ({where})"]
+        if self.reduction == "max":
+            lines.append(f"max({shown}) = {number(self.output)}   (from input position {self.winner})")
+        else:
+            real = self.real_values
+            lines.append(f"average({shown}) = ({' + '.join(number(v) for v in real)}) / {len(real)} "
+                         f"= {number(self.output)}")
+        lines.append(f"Total = {number(self.output)}")
+        if self.engine_output is not None:
+            lines.append(f"Engine output = {self.engine_output:.7g} "
+                         f"({'agrees' if self.agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})")
+        return "\n".join(lines)
+
+
+def pool_steps_from_arrays(
+    layer_input: Any, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
+    padding: str = "valid", *, position: Sequence[int], channel: int = 0, reduction: str = "max",
+    layer: str = "arrays", kind: str | None = None,
+) -> PoolSteps:
+    """One pooling window of `layer_input` ((H, W)/(H, W, C) for a pair pool_size, (L,)/(L, C)
+    for an int or 1-tuple on a 1-D input); `reduction` is "max" or "average"."""
+    x = np.asarray(layer_input, dtype=np.float64)
+    rank = len(pool_size) if not isinstance(pool_size, int) else (1 if x.ndim == 1 else 2)
+    x = x[..., np.newaxis] if x.ndim == rank else x
+    size = reference._as_tuple(pool_size, rank, "pool_size", "pool_steps")
+    steps = size if strides is None else reference._as_tuple(strides, rank, "strides", "pool_steps")
+    pads = reference.resolve_padding(padding, x.shape[:rank], size, steps, (1,) * rank, "pool_steps")
+    out_shape = tuple(reference.output_size(n, k, s, p) for n, k, s, p in zip(x.shape[:rank], size, steps, pads, strict=True))
+    position = tuple(int(p) for p in position)
+    if len(position) != rank or any(not 0 <= p < n for p, n in zip(position, out_shape, strict=True)):
+        raise ValueError(f"pool_steps: position {position} is outside the {out_shape} output.")
+    if not 0 <= channel < x.shape[-1]:
+        raise ValueError(f"pool_steps: channel {channel} does not exist; the input has {x.shape[-1]}.")
+    where_list, values = [], []
+    for tap in np.ndindex(*size):
+        where = tuple(p * s + a - pad[0] for p, s, a, pad in zip(position, steps, tap, pads, strict=True))
+        inside = all(0 <= i < n for i, n in zip(where, x.shape[:rank], strict=True))
+        where_list.append(where)
+        values.append(float(x[(*where, channel)]) if inside else float("nan"))
+    real = [v for v in values if not np.isnan(v)]
+    output = max(real) if reduction == "max" else float(np.mean(real))
+    return PoolSteps(layer, kind or f"{'Max' if reduction == 'max' else 'Average'}Pooling{rank}D",
+                     reduction, position, int(channel), where_list, values, float(output))
+
+
+def pool_steps(model: Any, example: Any, *, position: Sequence[int], channel: int = 0,
+               layer: Any = None) -> PoolSteps:
+    """Work out one output cell of a model's pooling layer (default the first) for one example."""
+    from convscope.explain import _model
+
+    index, pool = _model.find_layer(model, layer, POOL_KINDS)
+    config = _model.config_of(pool)
+    _check_channels_last(pool, index, config)
+    _model.eval_mode(model)
+    inputs, outputs = _model.layer_input(model, example, index)
+    kind = _model.layer_kind(pool)
+    steps = pool_steps_from_arrays(
+        inputs[0].numpy(), tuple(config["pool_size"]), tuple(config["strides"]), config["padding"],
+        position=position, channel=channel, reduction="max" if kind.startswith("Max") else "average",
+        layer=_model.layer_name(pool, index), kind=kind,
+    )
+    return _replace(steps, engine_output=float(outputs[0][(*steps.position, steps.channel)]))
+
+
+# --------------------------------------------------------------------------- dense
+
+
+@dataclass(frozen=True)
+class DenseSteps:
+    """How one Dense unit is computed: sum_i input_i * weight_i + bias, then the activation."""
+
+    layer: str
+    unit: int
+    inputs: np.ndarray = field(repr=False)    # (units_in,)
+    weights: np.ndarray = field(repr=False)   # (units_in,), the unit's kernel column
+    weighted_sum: float
+    bias: float
+    pre_activation: float
+    activation: str
+    output: float
+    engine_output: float | None = None
+
+    @property
+    def products(self) -> np.ndarray:
+        return self.inputs * self.weights
+
+    @property
+    def agrees(self) -> bool:
+        return agree(self.output, self.engine_output)
+
+    def text(self, max_terms: int = 12) -> str:
+        """The sum; with more than `max_terms` inputs, the largest terms and the rest's total."""
+        products = self.products
+        order = np.arange(len(products))
+        if len(products) > max_terms:
+            order = np.sort(np.argsort(-np.abs(products))[:max_terms])
+        shown = "+".join(f"({number(self.weights[i])}*{number(self.inputs[i])})" for i in order)
+        lines = [f"Dense '{self.layer}', unit {self.unit}, {len(products)} inputs"]
+        rest = len(products) - len(order)
+        if rest:
+            others = float(products.sum() - products[order].sum())
+            lines.append(f"Largest {len(order)} terms (inputs {', '.join(map(str, order))}):")
+            lines.append(f"Unit = {shown} + (other {rest} terms: {number(others)})")
+        else:
+            lines.append(f"Unit = {shown}")
+        lines.append(f"  = {number(self.weighted_sum)}")
+        lines.append(f"Plus bias {number(self.bias)} = {number(self.pre_activation)}")
+        if self.activation != "linear":
+            lines.append(f"{self.activation}(...) = {number(self.output)}")
+        lines.append(f"Total = {number(self.output)}")
+        if self.engine_output is not None:
+            lines.append(f"Engine output = {self.engine_output:.7g} "
+                         f"({'agrees' if self.agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})")
+        return "\n".join(lines)
+
+
+def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None) -> DenseSteps:
+    """Work out one unit of a model's Dense layer (default the last) for one example.
+
+    Raises:
+        ValueError: for a unit out of range or a Dense layer fed more than one axis.
+    """
+    from convscope.explain import _model
+
+    layers = _model.model_layers(model)
+    if layer is None:
+        dense_indices = [i for i, m in enumerate(layers) if _model.layer_kind(m) == "Dense"]
+        layer = dense_indices[-1] if dense_indices else "Dense"
+    index, dense = _model.find_layer(model, layer, ("Dense",))
+    _model.eval_mode(model)
+    inputs, outputs = _model.layer_input(model, example, index)
+    if inputs.ndim != 2:
+        raise ValueError(f"dense_steps: Dense {dense.name!r} gets input shape {tuple(inputs.shape)}; "
+                         f"steps need (batch, features). Fix: put a Flatten layer before it.")
+    weights = dense.get_weights()
+    kernel = np.asarray(weights[0], np.float64)
+    bias = np.asarray(weights[1], np.float64) if len(weights) > 1 else np.zeros(kernel.shape[1])
+    if not 0 <= unit < kernel.shape[1]:
+        raise ValueError(f"dense_steps: unit {unit} does not exist; {dense.name!r} has "
+                         f"{kernel.shape[1]} units (0..{kernel.shape[1] - 1}).")
+    x = inputs[0].numpy().astype(np.float64)
+    pre_activations = reference.dense(x, kernel, bias)
+    activated = _torch_activation(dense)(pre_activations)
+    return DenseSteps(
+        layer=_model.layer_name(dense, index), unit=int(unit), inputs=x, weights=kernel[:, unit],
+        weighted_sum=float(x @ kernel[:, unit]), bias=float(bias[unit]),
+        pre_activation=float(pre_activations[unit]),
+        activation=str(_model.config_of(dense).get("activation", "linear")),
+        output=float(activated[unit]), engine_output=float(outputs[0, unit]),
+    )

@@ -1,0 +1,32 @@
+"""Fixtures for explain tests: a slice of real MNIST, read straight from the IDX files."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (gzip) as an array: magic (2 zero bytes, dtype code, ndim), sizes, data."""
+    with gzip.open(path, "rb") as handle:
+        raw = handle.read()
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+@pytest.fixture(scope="session")
+def mnist_small(shared_data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_test, y_test): 3,000 training and 500 test images, (N, 28, 28, 1)
+    float32 scaled to [0, 1], labels int64."""
+    folder = shared_data_dir / "mnist"
+    x_train = read_idx(folder / "train-images-idx3-ubyte.gz")[:3000]
+    y_train = read_idx(folder / "train-labels-idx1-ubyte.gz")[:3000]
+    x_test = read_idx(folder / "t10k-images-idx3-ubyte.gz")[:500]
+    y_test = read_idx(folder / "t10k-labels-idx1-ubyte.gz")[:500]
+    scale = np.float32(1 / 255)
+    return (x_train[..., None].astype(np.float32) * scale, y_train.astype(np.int64),
+            x_test[..., None].astype(np.float32) * scale, y_test.astype(np.int64))
