@@ -6,6 +6,7 @@ A file is written to a temporary name beside its destination and renamed only af
 
 from __future__ import annotations
 
+import http.client
 import os
 import sys
 import tempfile
@@ -117,7 +118,7 @@ def download(
         url = base.rstrip("/") + "/" + file_name
         try:
             temp_path = fetch_to_temp(url, destination.parent, timeout, sys.stderr if progress else None)
-        except (OSError, ValueError) as error:  # URLError and HTTPError are OSErrors
+        except (OSError, ValueError, http.client.HTTPException) as error:  # URLError is an OSError
             attempts.append(f"{url}: {error}")
             continue
         try:

@@ -176,14 +176,32 @@ def load_cifar10(spec: DatasetSpec, path: PathLike | None, *, download: bool,
     return cifar.read_batches(batches)
 
 
+def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(1797, 64) float pixels 0-16 and (1797,) labels from scikit-learn's bundled CSV.
+
+    The file is read directly: importing scikit-learn takes seconds, reading 1797 rows does not.
+    """
+    import importlib.util
+
+    found = importlib.util.find_spec("sklearn")
+    if found is None or not found.submodule_search_locations:
+        raise FileNotFoundError("load('digits') needs scikit-learn's bundled copy: pip install scikit-learn")
+    csv = Path(next(iter(found.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    if not csv.is_file():  # a future layout: let scikit-learn find its own file
+        from sklearn.datasets import load_digits as sklearn_digits
+
+        bunch = sklearn_digits()
+        return bunch.data, bunch.target
+    table = np.loadtxt(csv, delimiter=",", dtype=np.float64)  # 64 pixels, then the label
+    return table[:, :-1], table[:, -1]
+
+
 def load_digits() -> tuple[Split, Split]:
     """scikit-learn's bundled 8x8 digits (1797 images), values 0-16 rescaled to uint8 0-255,
     split 80/20 with a fixed seed and stratified by class (no network needed)."""
-    from sklearn.datasets import load_digits as sklearn_digits
-
     from convscope.data.preprocessing import train_validation_split
 
-    bunch = sklearn_digits()
-    images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # (1797, 8, 8)
-    labels = bunch.target.astype(np.int64)
+    pixels, target = _bundled_digits()
+    images = np.rint(pixels.reshape(-1, 8, 8) * (255.0 / 16.0)).astype(np.uint8)  # (1797, 8, 8)
+    labels = target.astype(np.int64)
     return train_validation_split(images, labels, validation_fraction=0.2, stratify=True, seed=0)

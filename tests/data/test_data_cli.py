@@ -40,8 +40,11 @@ def test_show_writes_sample_grid_and_distribution(tmp_path: Path, capsys: pytest
 
 
 def test_show_of_1d_data_plots_signals(tmp_path: Path) -> None:
-    assert main(["data", "show", "mnist1d", "--out", str(tmp_path), "--split", "test"]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist1d-distribution.png", "mnist1d-signals.png"]
+    signals = np.sin(np.linspace(0, 6, 50))[None, :] * (1 + np.arange(40) % 4)[:, None]
+    np.savez(tmp_path / "spectra.npz", x=signals, y=np.arange(40) % 4)
+    out = tmp_path / "out"
+    assert main(["data", "show", str(tmp_path / "spectra.npz"), "--out", str(out), "--split", "test"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["spectra-distribution.png", "spectra-signals.png"]
 
 
 def test_missing_dataset_is_a_one_line_error_after_the_places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -143,17 +143,37 @@ def test_digits_are_uint8_images_split_by_class() -> None:
     assert np.abs(np.bincount(y_test) - 36).max() <= 1  # stratified: about 20% of each class
 
 
-def test_mnist1d_is_generated_locally_cached_and_leaves_global_rngs_alone() -> None:
+def test_digits_match_scikit_learn() -> None:
+    from sklearn.datasets import load_digits
+
+    from convscope.data.loaders import _bundled_digits
+
+    pixels, labels = _bundled_digits()
+    reference = load_digits()
+    np.testing.assert_array_equal(pixels, reference.data)
+    np.testing.assert_array_equal(labels, reference.target)
+
+
+def test_mnist1d_generation_leaves_global_rngs_alone_and_is_cached() -> None:
+    from convscope.data.mnist1d import load_mnist1d
+
     random.seed(7)
     np.random.seed(7)
     expected_python, expected_numpy = random.random(), np.random.rand()
     random.seed(7)
     np.random.seed(7)
-    (x_train, y_train), (x_test, y_test) = datasets.load("mnist1d")
+    (x_train, y_train), (x_test, _) = load_mnist1d(num_samples=300)  # small: the full set is a slow test
     assert (random.random(), np.random.rand()) == (expected_python, expected_numpy)
-    assert x_train.shape == (4000, 40, 1) and x_test.shape == (1000, 40, 1) and x_train.dtype == np.float32
+    assert x_train.shape == (240, 40) and x_test.shape == (60, 40) and x_train.dtype == np.float32
     assert y_train.dtype == np.int64 and sorted(np.unique(y_train)) == list(range(10))
+    assert len(list((datasets.cache_dir() / "mnist1d").glob("mnist1d-*.npz"))) == 1
+    (again, _), _ = load_mnist1d(num_samples=300)  # from the cache now
+    np.testing.assert_array_equal(again, x_train)
+
+
+@pytest.mark.slow
+def test_mnist1d_default_split() -> None:
+    (x_train, y_train), (x_test, y_test) = datasets.load("mnist1d")
+    assert x_train.shape == (4000, 40, 1) and x_test.shape == (1000, 40, 1) and x_train.dtype == np.float32
+    assert y_test.shape == (1000,) and np.bincount(y_train, minlength=10).min() > 300
     assert abs(float(np.concatenate([x_train, x_test]).std()) - 1.0) < 1e-3  # the generator standardizes
-    assert list((datasets.cache_dir() / "mnist1d").glob("mnist1d-*.npz"))
-    (again, _), _ = datasets.load("mnist1d", channel_axis=False)  # from the cache now
-    np.testing.assert_array_equal(again, x_train[..., 0])
