@@ -1,0 +1,108 @@
+"""Turn the harness's report (plain data) into the comparison table and the RESULTS.md entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench_common import FORWARD_FLOPS_PER_IMAGE, TARGET_ACCURACY, TRAIN_FLOPS_PER_IMAGE
+
+Run = dict[str, Any]
+
+
+def find(report: dict[str, Any], peer: str, kind: str, batch: int | None = None) -> Run | None:
+    for run in report["runs"]:
+        if run["peer"] == peer and run["kind"] == kind and (batch is None or run.get("batch") == batch):
+            return None if "error" in run else run
+    return None
+
+
+def peak_for(report: dict[str, Any], precision: str) -> float | None:
+    peak = report.get("peak", {})
+    key = "peak_bfloat16_gflops" if "bfloat16" in precision or precision == "unknown" else "peak_float32_gflops"
+    return peak.get(key)
+
+
+def cells(report: dict[str, Any], peer: str) -> dict[str, str]:
+    """One column of the table: every metric for one peer, as text."""
+    column: dict[str, str] = {}
+    batches = sorted({run["batch"] for run in report["runs"] if run["kind"] == "throughput"})
+    for batch in batches:
+        run = find(report, peer, "throughput", batch)
+        if run is None:
+            continue
+        column[f"train images/s, batch {batch}"] = f"{run['images_per_s']:,.0f}"
+        column[f"epoch train s, batch {batch}"] = " / ".join(f"{s:.1f}" for s in run["epoch_train_s"])
+        column[f"test accuracy per epoch, batch {batch}"] = " / ".join(f"{a:.4f}" for a in run["test_accuracy"])
+        peak = peak_for(report, run.get("precision", "unknown"))
+        if peak:
+            used = run["images_per_s"] * TRAIN_FLOPS_PER_IMAGE / 1e9
+            column[f"% of peak FLOP/s, batch {batch}"] = f"{100 * used / peak:.1f}% of {peak:.0f}"
+        if "predict_images_per_s" in run:
+            column[f"predict images/s (batch {run['predict_batch']})"] = f"{run['predict_images_per_s']:,.0f}"
+    target = find(report, peer, "target")
+    if target is not None:
+        best = max(target["test_accuracy"], default=0.0)
+        if target.get("time_to_target_s") is not None:
+            column[f"time to {TARGET_ACCURACY:.0%} s (epochs)"] = (
+                f"{target['time_to_target_s']:.1f} ({target['epochs_to_target']})")
+        else:
+            column[f"time to {TARGET_ACCURACY:.0%} s (epochs)"] = (
+                f"not reached: best {best:.4f} in {len(target['test_accuracy'])} ep, "
+                f"{target['since_start_s'][-1]:.0f} s")
+    runs = [r for r in report["runs"] if r["peer"] == peer and "error" not in r]
+    if runs:
+        column["peak RSS MiB (max of runs)"] = f"{max(r['peak_rss_mb'] for r in runs):,.0f}"
+        column["precision"] = str(runs[0].get("precision", "unknown"))
+    return column
+
+
+RATIO_ROWS = ("train images/s", "predict images/s")
+
+
+def ratio(mine: str | None, theirs: str | None, metric: str) -> str:
+    """convscope / peer for throughputs; peer / convscope for time to target (both: >1 is better)."""
+    if not mine or not theirs:
+        return ""
+    try:
+        if metric.startswith(RATIO_ROWS):
+            return f"{float(mine.replace(',', '')) / float(theirs.replace(',', '')):.2f}x"
+        if metric.startswith("time to") and not theirs.startswith("not"):
+            return f"{float(theirs.split()[0]) / float(mine.split()[0]):.2f}x"
+    except (ValueError, ZeroDivisionError):
+        return ""
+    return ""
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """A Markdown table: one row per metric, one column per peer, then convscope's ratios."""
+    peers = [p for p in ("convscope", "torch", "keras") if any(r["peer"] == p for r in report["runs"])]
+    columns = {peer: cells(report, peer) for peer in peers}
+    metrics: list[str] = []
+    for column in columns.values():
+        metrics += [m for m in column if m not in metrics]
+    others = [p for p in peers if p != "convscope"] if "convscope" in peers else []
+    header = ["metric", *peers, *[f"convscope / {p}" for p in others]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric in metrics:
+        row = [metric, *[columns[p].get(metric, "-") for p in peers]]
+        row += [ratio(columns["convscope"].get(metric), columns[p].get(metric), metric) for p in others]
+        lines.append("| " + " | ".join(row) + " |")
+    errors = [f"- {r['peer']} ({r['kind']}): {r['error']}" for r in report["runs"] if "error" in r]
+    notes = [
+        f"Model cost: {TRAIN_FLOPS_PER_IMAGE / 1e6:.1f} MFLOP per training image, "
+        f"{FORWARD_FLOPS_PER_IMAGE / 1e6:.1f} per predicted image. Peak (measured): "
+        + ", ".join(f"{k} {v}" for k, v in report.get("peak", {}).items() if k.endswith("gflops")) + ".",
+        f"Load average before/after: {report['load_before']} / {report['load_after']}.",
+    ]
+    return "\n".join(lines + [""] + notes + errors)
+
+
+def render_markdown(report: dict[str, Any], table: str) -> str:
+    m = report["machine"]
+    versions = sorted({r["version"] for r in report["runs"] if "version" in r})
+    return (
+        f"\n## {report['date']}\n\n"
+        f"- Machine: {m['cpu']}, {m['cores']} cores ({m['flags']}); {m['os']}, Python {m['python']}\n"
+        f"- Peers: {'; '.join(versions)}\n"
+        f"- Command: `{report['command']}`\n\n{table}\n"
+    )

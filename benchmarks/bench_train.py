@@ -1,0 +1,214 @@
+"""Side-by-side training benchmark: convscope vs a plain PyTorch loop vs Keras/TensorFlow.
+
+The same seed model (Conv2D 64 3x3 -> MaxPool 2 -> Conv2D 64 3x3 -> MaxPool 2 -> Flatten ->
+Dense 128 -> Dense 10) on the same Fashion-MNIST arrays. Every peer runs in its own process,
+one at a time, so each has the machine to itself and its peak RSS is its own. Prints one
+table with the ratios of convscope to each peer and the fraction of this machine's measured
+matmul peak, and appends the run to benchmarks/RESULTS.md.
+
+    python benchmarks/bench_train.py                 # full run (about 10 minutes on 2 cores)
+    python benchmarks/bench_train.py --quick         # seconds: 4,096 images, 1 epoch
+    python benchmarks/bench_train.py --peers convscope torch --no-write
+    convscope bench ...                              # the same, from the CLI
+
+The Keras peer needs benchmarks/.keras-env (run benchmarks/setup_keras.sh); without it the
+Keras column is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+PEERS = ("convscope", "torch", "keras")
+PEER_SCRIPTS = {"convscope": "convscope_peer.py", "torch": "torch_peer.py", "keras": "keras_peer.py"}
+KERAS_PYTHON = HERE / ".keras-env" / "bin" / "python"
+
+
+# ----------------------------------------------------------------------------- running peers
+
+
+def peer_python(peer: str) -> Path | None:
+    if peer == "keras":
+        return KERAS_PYTHON if KERAS_PYTHON.exists() else None
+    return Path(sys.executable)
+
+
+def run_peer(peer: str, options: list[str], timeout: float) -> dict[str, Any]:
+    """Run one peer in a fresh process; its JSON result plus the peak RSS the kernel saw."""
+    python = peer_python(peer)
+    if python is None:
+        return {"peer": peer, "error": "no benchmarks/.keras-env: run benchmarks/setup_keras.sh"}
+    command = [str(python), str(HERE / PEER_SCRIPTS[peer]), *options]
+    env = {**os.environ, "BENCH_T0": repr(time.time()), "PYTHONUNBUFFERED": "1"}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=HERE.parent)
+        deadline = time.time() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() > deadline:
+                process.kill()
+                _, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.05)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        lines = [line for line in out.read().splitlines() if line.startswith("{")]
+        if process.returncode != 0 or not lines:
+            tail = err.read().strip().splitlines()[-3:]
+            return {"peer": peer, "error": f"exit {process.returncode}: {' | '.join(tail)}",
+                    "command": shlex.join(command)}
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # the child's whole life, KiB -> MiB
+    result["command"] = shlex.join(command)
+    return result
+
+
+def measure_peak(quick: bool) -> dict[str, Any]:
+    size, seconds = ("1024", "0.3") if quick else ("2048", "1.5")
+    proc = subprocess.run([sys.executable, str(HERE / "peak_flops.py"), "--size", size,
+                           "--seconds", seconds], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def machine() -> dict[str, str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                  if line.startswith("flags")), [])
+    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return {"cpu": model, "cores": str(os.cpu_count()), "flags": " ".join(wanted),
+            "python": platform.python_version(), "os": platform.platform()}
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def common_options(args: argparse.Namespace) -> list[str]:
+    return ["--train-images", str(args.train_images), "--test-images", str(args.test_images),
+            "--seed", str(args.seed), "--predict-batch", str(args.predict_batch)]
+
+
+def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(),
+                              "command": shlex.join(["python", *sys.argv]), "load_before": load_average()}
+    log(f"machine: {report['machine']['cpu']} ({report['machine']['cores']} cores), load {report['load_before']}")
+    report["peak"] = measure_peak(args.quick)
+    log(f"peak: {report['peak']}")
+    runs: list[dict[str, Any]] = []
+    for batch in args.batches:
+        for peer in args.peers:
+            options = ["--batch", str(batch), "--epochs", str(args.epochs), "--predict", *common_options(args)]
+            log(f"{peer} batch {batch} ...")
+            result = run_peer(peer, options, args.timeout)
+            result.update(kind="throughput", batch=batch, load=load_average())
+            runs.append(result)
+            log(f"  {brief(result)}")
+    if args.target_epochs:
+        for peer in args.peers:
+            # convscope: the user's defaults (no batch size given); peers: the seed recipe
+            options = ["--epochs", str(args.target_epochs), "--until-target", "--max-seconds",
+                       str(args.target_seconds), *common_options(args)]
+            if peer != "convscope":
+                options += ["--batch", "128"]
+            else:
+                options += ["--defaults"]
+            log(f"{peer} time to 91% ...")
+            result = run_peer(peer, options, args.timeout)
+            result.update(kind="target", load=load_average())
+            runs.append(result)
+            log(f"  {brief(result)}")
+    report["runs"] = runs
+    report["load_after"] = load_average()
+    return report
+
+
+def brief(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"error: {result['error']}"
+    return (f"{result.get('images_per_s', 0):,.0f} img/s, accuracy {result.get('test_accuracy')}, "
+            f"to 91% {result.get('time_to_target_s')} s, predict {result.get('predict_images_per_s', 0):,.0f} img/s, "
+            f"RSS {result.get('peak_rss_mb')} MiB")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return finish_args(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The harness's options (shared with `convscope bench`)."""
+    parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
+    parser.add_argument("--batches", nargs="+", type=int, default=[32, 128])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--train-images", type=int, default=60000)
+    parser.add_argument("--test-images", type=int, default=10000)
+    parser.add_argument("--predict-batch", type=int, default=256)
+    parser.add_argument("--target-epochs", type=int, default=12,
+                        help="epoch cap for the time-to-91%% runs (0 skips them)")
+    parser.add_argument("--target-seconds", type=float, default=200.0,
+                        help="stop a time-to-91%% run after the epoch that passes this")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per peer run")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 4,096 training images, 1,000 test images, 1 epoch, no time-to-91%%")
+    parser.add_argument("--json", type=Path, help="also write the full report as JSON here")
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
+
+
+def finish_args(args: argparse.Namespace) -> argparse.Namespace:
+    if args.quick:
+        args.train_images, args.test_images, args.epochs, args.target_epochs = 4096, 1000, 1, 0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return main_with_args(parse_args(argv))
+
+
+def main_with_args(args: argparse.Namespace) -> int:
+    """Run, print the table, save; exit status 1 if a convscope or torch run failed."""
+    from bench_report import render_markdown, render_table  # NumPy: imported only to run
+
+    report = run_all(args)
+    table = render_table(report)
+    print(table)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    if not args.no_write:
+        with args.results.open("a") as handle:
+            handle.write(render_markdown(report, table))
+        log(f"appended to {args.results}")
+    return 0 if not any("error" in run for run in report["runs"] if run["peer"] != "keras") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The convscope peer: the seed model through convscope's public API; prints one JSON line.
+
+    python benchmarks/convscope_peer.py --batch 128 --epochs 2 [--precision auto]
+    python benchmarks/convscope_peer.py --defaults --epochs 12 --until-target
+
+With --defaults no batch size is passed to `fit`: the run measures what a user gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_common  # noqa: E402
+
+
+def build_model(convscope: Any) -> Any:
+    layers = convscope.layers
+    return convscope.Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+class EpochClock:
+    """Keras-style callback: training time per epoch (validation excluded) and accuracy.
+
+    Needs only the hooks every Keras-style engine calls; stopping sets `model.stop_training`.
+    """
+
+    def __init__(self, images: int, until_target: bool, max_seconds: float) -> None:
+        self.images, self.until_target, self.max_seconds = images, until_target, max_seconds
+        self.epochs: list[dict[str, Any]] = []
+        self.model: Any = None
+        self.begin = 0.0
+        self.train_s: float | None = None
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.begin = time.perf_counter()
+        self.train_s = None
+
+    def on_test_begin(self, logs: Any = None) -> None:
+        if self.train_s is None:
+            self.train_s = time.perf_counter() - self.begin
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        logs = logs or {}
+        train_s = self.train_s if self.train_s is not None else time.perf_counter() - self.begin
+        accuracy = float(logs.get("val_accuracy", 0.0))
+        self.epochs.append({"images": self.images, "train_s": train_s, "test_accuracy": accuracy,
+                            "since_start_s": bench_common.since_start()})
+        reached = accuracy >= bench_common.TARGET_ACCURACY
+        if (self.until_target and reached) or bench_common.since_start() > self.max_seconds:
+            self.model.stop_training = True
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("on_"):  # every other hook: nothing to do
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    bench_common.add_common_arguments(parser)
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
+    parser.add_argument("--defaults", action="store_true",
+                        help="pass no batch size or precision: the defaults a user gets")
+    args = parser.parse_args()
+
+    import convscope
+
+    convscope.set_seed(args.seed)
+    x_train, y_train, x_test, y_test = bench_common.load_fashion(args.train_images, args.test_images)
+    loaded_s = bench_common.since_start()
+    model = build_model(convscope)
+    compile_options = {} if args.defaults else {"precision": args.precision}
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  **compile_options)
+    clock = EpochClock(len(x_train), args.until_target, args.max_seconds)
+    fit_options = {} if args.defaults else {"batch_size": args.batch}
+    model.fit(x_train, y_train, epochs=args.epochs, verbose=0, validation_data=(x_test, y_test),
+              callbacks=[clock], **fit_options)
+    batch = getattr(model, "fit_batch_size", None) or args.batch
+    result = {"peer": "convscope", "version": f"convscope {getattr(convscope, '__version__', '?')}",
+              "precision": resolved_precision(model, args), "data_loaded_s": round(loaded_s, 2),
+              **bench_common.summarize_epochs(clock.epochs, batch)}
+    if args.predict:
+        result["predict_images_per_s"] = bench_common.time_predict(
+            lambda: model.predict(x_test, batch_size=args.predict_batch), len(x_test))
+        result["predict_batch"] = args.predict_batch
+    bench_common.emit(result)
+
+
+def resolved_precision(model: Any, args: argparse.Namespace) -> str:
+    """What precision="auto" chose, where the model says; else what was asked for."""
+    for name in ("precision", "compute_precision", "resolved_precision"):
+        value = getattr(model, name, None)
+        if isinstance(value, str) and value != "auto":
+            return value
+    return "unknown" if args.defaults or args.precision == "auto" else args.precision
+
+
+if __name__ == "__main__":
+    main()
