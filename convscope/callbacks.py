@@ -1,0 +1,15 @@
+"""Keras's callbacks (re-exported from the engine)."""
+
+from convscope.engine.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
+
+__all__ = ["Callback", "CSVLogger", "EarlyStopping", "History", "LearningRateScheduler",
+           "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]

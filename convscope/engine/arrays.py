@@ -1,0 +1,75 @@
+"""Checks and conversions of user arrays before they reach the engine.
+
+Everything is checked once, up front, with messages that name the argument, what the model
+expects and what came; then the whole dataset becomes one tensor on the device, so batches are
+slices of it rather than per-sample Python work.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from convscope.layers import input_spec
+
+if TYPE_CHECKING:
+    from convscope.models.sequential import Sequential
+
+
+def as_array(value: Any, argument: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{argument} must be an array (NumPy or torch); got {type(value).__name__}.") from error
+    if array.dtype == object:
+        raise ValueError(f"{argument} must be a numeric array; got an object array (ragged lists?) of shape "
+                         f"{array.shape}.")
+    return array
+
+
+def check_finite(array: np.ndarray, argument: str) -> None:
+    if not np.issubdtype(array.dtype, np.floating):
+        return
+    finite = np.isfinite(array)
+    if finite.all():
+        return
+    nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    raise ValueError(f"{argument} contains {nan} NaN and {inf} infinite values (first at index {first}); "
+                     "replace or drop them before training, e.g. np.nan_to_num(x) or x[np.isfinite(x).all(...)].")
+
+
+def check_lengths(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str = "y") -> None:
+    if len(x) != len(y):
+        raise ValueError(f"{x_name} has {len(x)} samples but {y_name} has {len(y)}; they must have the same "
+                         f"length (one label per sample). Check that {x_name} and {y_name} come from the same split.")
+
+
+def check_inputs(model: Sequential, x: np.ndarray, argument: str = "x") -> None:
+    """Check `x` against the model's input shape (building the model from it if needed)."""
+    if model.input_shape is None:
+        model.build((None, *x.shape[1:]))
+    first = model.layers[0].label if model.layers else "the model"
+    expected = model.input_shape
+    if x.ndim != len(expected):
+        input_spec.check_rank(first, len(expected), tuple(x.shape))
+    for want, have in zip(expected[1:], x.shape[1:]):
+        if want is not None and want != have:
+            raise ValueError(f"{argument} has shape {x.shape} but the model expects {tuple(expected)}. "
+                             f"{input_spec.channel_hint(expected, (None, *x.shape[1:]))}")
+
+
+def to_tensor(array: np.ndarray, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    tensor = torch.as_tensor(np.ascontiguousarray(array))
+    return tensor.to(device=device, dtype=dtype if tensor.is_floating_point() or dtype.is_floating_point else tensor.dtype)
+
+
+def prepare_x(model: Sequential, x: Any, argument: str = "x") -> torch.Tensor:
+    array = as_array(x, argument)
+    check_inputs(model, array, argument)
+    check_finite(array, argument)
+    return to_tensor(array, model.device)

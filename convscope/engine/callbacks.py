@@ -1,0 +1,290 @@
+"""Keras's callbacks: hooks the training loop calls around epochs and batches.
+
+Batch logs are lazy: reading a value synchronises with the device, so callbacks that never
+look at per-batch numbers cost nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from convscope.models.sequential import Sequential
+
+
+class LazyLogs(Mapping[str, float]):
+    """A read-only mapping whose values are computed (and cached) on first access."""
+
+    def __init__(self, compute: Callable[[], dict[str, float]]) -> None:
+        self._compute, self._values = compute, None
+
+    def _data(self) -> dict[str, float]:
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key: str) -> float:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+class Callback:
+    """Base class; override the hooks you need. `self.model` is set before training."""
+
+    model: Sequential
+    params: dict[str, Any]
+
+    def set_model(self, model: Sequential) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_test_begin(self, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_test_end(self, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_test_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_predict_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
+
+
+class CallbackList:
+    """Dispatches every event to each callback in order."""
+
+    def __init__(self, callbacks: Iterable[Callback], model: Sequential, params: dict[str, Any]) -> None:
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def __getattr__(self, event: str) -> Callable[..., None]:
+        if not event.startswith("on_"):
+            raise AttributeError(event)
+
+        def dispatch(*args: Any) -> None:
+            for callback in self.callbacks:
+                getattr(callback, event)(*args)
+
+        return dispatch
+
+
+class History(Callback):
+    """Records epoch logs: `history.history["val_accuracy"]` is a list, one value per epoch."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def _repr_html_(self) -> str:
+        from convscope.engine.progress import history_html
+
+        return history_html(self)
+
+
+def _monitor_mode(monitor: str, mode: str) -> Callable[[float, float], bool]:
+    """A comparison `better(current, best)` for `mode` ('auto' decides from the name)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
+    if mode == "auto":
+        mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+    return (lambda current, best: current > best) if mode == "max" else (lambda current, best: current < best)
+
+
+def _read_monitor(logs: Mapping[str, float] | None, monitor: str, owner: str) -> float | None:
+    if logs is None or monitor not in logs:
+        warnings.warn(f"{owner}: metric '{monitor}' is not in the logs (available: "
+                      f"{', '.join(logs or {}) or 'none'}); skipping.", stacklevel=3)
+        return None
+    return float(logs[monitor])
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs."""
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
+        self.monitor, self.patience, self.verbose = monitor, patience, verbose
+        self.min_delta, self.baseline = abs(min_delta), baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+        self.better = _monitor_mode(monitor, mode)
+        self.sign = 1.0 if self.better(1.0, 0.0) else -1.0
+        self.stopped_epoch = 0
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        self.wait, self.stopped_epoch, self.best_weights = 0, 0, None
+        self.best = self.baseline if self.baseline is not None else -self.sign * math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        current = _read_monitor(logs, self.monitor, "EarlyStopping")
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.better(current - self.sign * self.min_delta, self.best):
+            self.best, self.wait = current, 0
+            if self.restore_best_weights:
+                self.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait > self.patience or (self.patience == 0 and self.wait >= 1):
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.load_state_dict(self.best_weights)
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping ({self.monitor} best {self.best:.4f})")
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` after `patience` epochs without improvement."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
+                 min_lr: float = 0.0) -> None:
+        if not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1); got {factor}.")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
+        self.better = _monitor_mode(monitor, mode)
+        self.sign = 1.0 if self.better(1.0, 0.0) else -1.0
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        self.wait, self.cooldown_left, self.best = 0, 0, -self.sign * math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = self.model.learning_rate
+        current = _read_monitor(logs, self.monitor, "ReduceLROnPlateau")
+        if current is None:
+            return
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if self.better(current - self.sign * self.min_delta, self.best):
+            self.best, self.wait = current, 0
+            return
+        if self.cooldown_left > 0:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            old = self.model.learning_rate
+            new = max(old * self.factor, self.min_lr)
+            if old - new > 1e-12:
+                self.model.learning_rate = new
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new:.4g}.")
+            self.cooldown_left, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch start from `schedule(epoch, lr)`."""
+
+    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        rate = float(self.schedule(epoch, self.model.learning_rate))
+        if not math.isfinite(rate) or rate < 0:
+            raise ValueError(f"LearningRateScheduler: schedule returned {rate!r} for epoch {epoch}; "
+                             "it must return a non-negative finite number.")
+        self.model.learning_rate = rate
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate:.4g}.")
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = self.model.learning_rate
+
+
+class TerminateOnNaN(Callback):
+    """Stop as soon as a batch loss is NaN or infinite (reads the loss every batch)."""
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: invalid loss {loss}, terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Append one row per epoch to a CSV file (epoch, then the logs' keys sorted)."""
+
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
+        self.filename, self.separator, self.append = os.fspath(filename), separator, append
+        self.keys: list[str] | None = None
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        self.keys = None
+        if not self.append and os.path.exists(self.filename):
+            os.remove(self.filename)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = logs or {}
+        new_file = not os.path.exists(self.filename)
+        if self.keys is None:
+            self.keys = sorted(logs)
+        with open(self.filename, "a", newline="") as handle:
+            writer = csv.writer(handle, delimiter=self.separator)
+            if new_file:
+                writer.writerow(["epoch", *self.keys])
+            writer.writerow([epoch, *(logs.get(key, "NA") for key in self.keys)])
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or its weights) after each epoch, or only when `monitor` improves.
+
+    `filepath` may hold format fields: "ckpt-{epoch:02d}-{val_loss:.3f}".
+    """
+
+    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
+                 save_freq: str = "epoch", initial_value_threshold: float | None = None) -> None:
+        if save_freq != "epoch":
+            raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported; got {save_freq!r}.")
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.better = _monitor_mode(monitor, mode)
+        sign = 1.0 if self.better(1.0, 0.0) else -1.0
+        self.best = initial_value_threshold if initial_value_threshold is not None else -sign * np.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = dict(logs or {})
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = _read_monitor(logs, self.monitor, "ModelCheckpoint")
+            if current is None or not self.better(current, self.best):
+                return
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, "
+                      f"saving model to {path}")
+            self.best = current
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)

@@ -1,0 +1,65 @@
+"""Where and in what precision the engine computes.
+
+precision="auto" picks bfloat16 autocast (float32 master weights) only where the hardware does
+bfloat16 natively: a CUDA GPU that supports it, or a CPU with AVX512-BF16 or AMX. Elsewhere
+bfloat16 is emulated and slower than float32, so "auto" keeps float32. "bfloat16" forces
+autocast anyway; "float32" never uses it. bfloat16 keeps 8 bits of mantissa: the network trains
+to the same accuracy, but individual outputs differ from float32 at about the 1e-2 level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+
+import torch
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """None or "auto" -> the first CUDA GPU when there is one, else the CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but PyTorch sees no CUDA GPU; use device='cpu' "
+                         "or 'auto'.")
+    return resolved
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device`, or None for plain float32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"compile(precision=...): expected one of {', '.join(PRECISIONS)}; got {precision!r}.")
+    if precision == "float32":
+        return None
+    native = native_bfloat16(device)
+    if precision == "bfloat16":
+        if not native:
+            warnings.warn(f"bfloat16 is emulated on this {device.type} (no native support) and is likely "
+                          "slower than float32; precision='auto' would use float32.", stacklevel=3)
+        return torch.bfloat16
+    return torch.bfloat16 if native else None
+
+
+@contextlib.contextmanager
+def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
+    if dtype is None:
+        yield
+        return
+    with torch.autocast(device_type=device.type, dtype=dtype):
+        yield

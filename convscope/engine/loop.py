@@ -1,0 +1,203 @@
+"""The one training loop behind `fit`, `evaluate` and `predict`.
+
+The dataset lives on the device as one tensor; each step slices a shuffled batch from it, so no
+per-sample Python runs. Losses and metrics accumulate as device tensors and are read only when
+someone looks (the progress bar at a few Hz, and the end of each epoch): no per-step host sync.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from convscope.engine import arrays
+from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
+from convscope.engine.device import autocast
+from convscope.engine.progress import ProgressLogger, resolve_verbose
+
+if TYPE_CHECKING:
+    from convscope.models.sequential import Compiled, Sequential
+
+
+@dataclass
+class Accumulator:
+    """Running sums of the loss and each metric, kept on the device."""
+
+    names: list[str]
+    sums: torch.Tensor | None = None
+    count: int = 0
+    history: list[float] = field(default_factory=list)
+
+    def add(self, values: torch.Tensor, batch_size: int) -> None:
+        self.sums = values * batch_size if self.sums is None else self.sums + values * batch_size
+        self.count += batch_size
+
+    def result(self, prefix: str = "") -> dict[str, float]:
+        if self.sums is None:
+            return {}
+        means = (self.sums / self.count).tolist()
+        return {prefix + name: float(value) for name, value in zip(self.names, means)}
+
+
+def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
+    """[loss, *metrics] for one batch, as one detached float32 vector."""
+    outputs = outputs.float()
+    loss = compiled.loss(outputs, targets, logits=logits)
+    if not compiled.metrics:
+        return loss.detach().reshape(1)
+    probabilities = compiled.output_activation(outputs) if logits else outputs
+    scores = [metric.batch(probabilities, targets).mean() for _, metric in compiled.metrics]
+    return torch.stack([loss, *scores]).detach()
+
+
+def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    with autocast(model.device, compiled.autocast_dtype):
+        outputs = model(x, logits=compiled.use_logits)
+    outputs = outputs.float()
+    loss = compiled.loss(outputs, y, logits=compiled.use_logits)
+    penalty = model.regularization_penalty()
+    total = loss if penalty is None else loss + penalty
+    compiled.optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    compiled.optimizer.step()
+    if compiled.constrained_layers:
+        for layer in compiled.constrained_layers:
+            layer.apply_constraints()
+    with torch.no_grad():
+        return batch_values(compiled, outputs.detach(), y, compiled.use_logits)
+
+
+def split_validation(x: torch.Tensor, y: torch.Tensor, fraction: float) -> tuple[torch.Tensor, ...]:
+    """Keras's validation_split: the last `fraction` of the samples, taken before shuffling."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_split must be in (0, 1); got {fraction}.")
+    cut = int(math.floor(len(x) * (1 - fraction)))
+    if cut == 0 or cut == len(x):
+        raise ValueError(f"validation_split={fraction} leaves no training or no validation samples "
+                         f"out of {len(x)}.")
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epochs: int = 1,
+        verbose: int | str = "auto", callbacks: list[Callback] | None = None,
+        validation_split: float = 0.0, validation_data: tuple[Any, Any] | None = None,
+        shuffle: bool = True, initial_epoch: int = 0) -> History:
+    compiled = model.require_compiled("fit")
+    batch_size = check_batch_size(batch_size)
+    x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
+    validation = None
+    if validation_data is not None:
+        if len(validation_data) != 2:
+            raise ValueError("validation_data must be a tuple (x_val, y_val).")
+        validation = prepare_xy(model, compiled, *validation_data, names=("validation x", "validation y"))
+    elif validation_split:
+        x_tensor, y_tensor, *validation = split_validation(x_tensor, y_tensor, validation_split)
+    samples = len(x_tensor)
+    steps = math.ceil(samples / batch_size)
+    history = History()
+    params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": batch_size, "verbose": verbose}
+    progress = ProgressLogger(resolve_verbose(verbose))
+    hooks = CallbackList([history, *(callbacks or []), progress], model, params)
+    model.stop_training = False
+    model.train()
+    hooks.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        hooks.on_epoch_begin(epoch)
+        logs = run_epoch(model, compiled, x_tensor, y_tensor, batch_size, shuffle, hooks)
+        if validation is not None:
+            logs.update(evaluate_tensors(model, compiled, *validation, batch_size=max(batch_size, 256), prefix="val_"))
+            model.train()
+        compiled.epochs_done = epoch + 1
+        hooks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    model.eval()
+    hooks.on_train_end()
+    model.history = history
+    return history
+
+
+def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+              shuffle: bool, hooks: CallbackList) -> dict[str, float]:
+    samples = len(x)
+    order = torch.randperm(samples, device=x.device) if shuffle else None
+    totals = Accumulator(compiled.log_names)
+    for step, start in enumerate(range(0, samples, batch_size)):
+        index = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
+        values = train_step(model, compiled, x[index], y[index])
+        totals.add(values, min(batch_size, samples - start))
+        hooks.on_train_batch_end(step, LazyLogs(totals.result))
+        if model.stop_training:
+            break
+    logs = totals.result()
+    if not math.isfinite(logs.get("loss", 0.0)):
+        model.stop_training = True
+        model.nonfinite_loss = True
+    return logs
+
+
+@torch.inference_mode()
+def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
+                     batch_size: int, prefix: str = "") -> dict[str, float]:
+    model.eval()
+    totals = Accumulator(compiled.log_names)
+    for start in range(0, len(x), batch_size):
+        with autocast(model.device, compiled.autocast_dtype):
+            outputs = model(x[start:start + batch_size], logits=compiled.use_logits)
+        target = y[start:start + batch_size]
+        totals.add(batch_values(compiled, outputs, target, compiled.use_logits), len(target))
+    return totals.result(prefix)
+
+
+def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
+             return_dict: bool = False) -> float | list[float] | dict[str, float]:
+    compiled = model.require_compiled("evaluate")
+    x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
+    started = time.perf_counter()
+    logs = evaluate_tensors(model, compiled, x_tensor, y_tensor, batch_size=check_batch_size(batch_size or 256))
+    if resolve_verbose(verbose) > 0:
+        print(f"evaluate - {time.perf_counter() - started:.1f}s - "
+              + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+@torch.inference_mode()
+def predict(model: Sequential, x: Any, *, batch_size: int | None = None) -> np.ndarray:
+    """Outputs for every sample of `x`, computed in batches, as a float32 NumPy array."""
+    batch_size = check_batch_size(batch_size or 256)
+    x_tensor = arrays.prepare_x(model, x)
+    dtype = model.compiled.autocast_dtype if model.compiled is not None else None
+    model.eval()
+    outputs = []
+    for start in range(0, len(x_tensor), batch_size):
+        with autocast(model.device, dtype):
+            outputs.append(model(x_tensor[start:start + batch_size]).float())
+    if not outputs:
+        return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
+    return torch.cat(outputs).cpu().numpy()
+
+
+def prepare_xy(model: Sequential, compiled: Compiled, x: Any, y: Any,
+               names: tuple[str, str] = ("x", "y")) -> tuple[torch.Tensor, torch.Tensor]:
+    x_array, y_array = arrays.as_array(x, names[0]), arrays.as_array(y, names[1])
+    arrays.check_lengths(x_array, y_array, *names)
+    arrays.check_inputs(model, x_array, names[0])
+    arrays.check_finite(x_array, names[0])
+    targets = compiled.loss.prepare_targets(y_array, model.output_shape).to(model.device)
+    return arrays.to_tensor(x_array, model.device), targets
+
+
+def check_batch_size(batch_size: int | None) -> int:
+    if batch_size is None:
+        return 32
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    return batch_size

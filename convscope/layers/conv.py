@@ -1,0 +1,190 @@
+"""Conv1D and Conv2D: one base class holds the logic; the leaves only fix the rank.
+
+Inputs and outputs are channels-last, (batch, steps, channels) and (batch, height, width,
+channels), unless `data_format="channels_first"`. The kernel is stored in PyTorch's layout
+(out, in, *kernel) and shown in Keras's layout (*kernel, in, out) by `get_weights`.
+
+Output size along each spatial axis (n input, k kernel, s stride, d dilation):
+    valid:        floor((n - d*(k-1) - 1) / s) + 1
+    same, causal: ceil(n / s)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convscope import activations, constraints, initializers, regularizers
+from convscope.layers.base import Layer
+from convscope.layers.conv_utils import (
+    conv_output_length,
+    normalize_data_format,
+    normalize_padding,
+    normalize_tuple,
+)
+from convscope.layers.input_spec import Shape
+
+
+class Conv(Layer):
+    """N-D convolution (cross-correlation, as Keras and PyTorch compute it)."""
+
+    rank = 2
+
+    def __init__(self, filters: int, kernel_size: int | tuple[int, ...], strides: int | tuple[int, ...] = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: int | tuple[int, ...] = 1, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        owner = type(self).__name__ if self.auto_named else self.label
+        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError(f"{owner}: filters must be a positive integer; got {filters!r}. "
+                             "It is the number of feature maps the layer outputs, e.g. 32 or 64.")
+        self.filters = filters
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", owner)
+        self.strides = normalize_tuple(strides, self.rank, "strides", owner)
+        allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
+        self.padding = normalize_padding(padding, owner, allowed)
+        self.data_format = normalize_data_format(data_format, owner)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", owner)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1 "
+                             f"(got strides={self.strides}, dilation_rate={self.dilation_rate}), as in Keras.")
+        self.activation = activations.get(activation, owner=owner)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, owner=f"{owner} kernel_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, owner=f"{owner} bias_initializer")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=f"{owner} kernel_regularizer")
+        self.bias_regularizer = regularizers.get(bias_regularizer, owner=f"{owner} bias_regularizer")
+        self.kernel_constraint = constraints.get(kernel_constraint, owner=f"{owner} kernel_constraint")
+        self.bias_constraint = constraints.get(bias_constraint, owner=f"{owner} bias_constraint")
+        self.input_rank = self.rank + 2
+
+    # -- shapes ---------------------------------------------------------------------------
+    def spatial_and_channels(self, shape: Shape) -> tuple[tuple[int | None, ...], int | None]:
+        if self.data_format == "channels_first":
+            return tuple(shape[2:]), shape[1]
+        return tuple(shape[1:-1]), shape[-1]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        spatial, _ = self.spatial_and_channels(input_shape)
+        out = tuple(
+            conv_output_length(n, k, self.padding, s, d)
+            for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate)
+        )
+        if any(length is not None and length <= 0 for length in out):
+            reach = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
+            raise ValueError(
+                f"{self.label}: kernel {'x'.join(map(str, reach))} (dilation included) is larger than "
+                f"its {'x'.join(map(str, spatial))} input with padding='{self.padding}', giving output "
+                f"size {'x'.join(map(str, out))}. Use padding='same', a smaller kernel_size, or fewer "
+                "pooling/strided layers before it."
+            )
+        if self.data_format == "channels_first":
+            return (input_shape[0], self.filters, *out)
+        return (input_shape[0], *out, self.filters)
+
+    # -- weights --------------------------------------------------------------------------
+    def build_weights(self, input_shape: Shape) -> None:
+        _, channels = self.spatial_and_channels(input_shape)
+        if channels is None:
+            raise ValueError(f"{self.label}: the channel axis of the input must be known; got {input_shape}.")
+        keras_shape = (*self.kernel_size, channels, self.filters)
+        to_torch = (self.rank + 1, self.rank, *range(self.rank))
+        self.kernel = nn.Parameter(self.kernel_initializer(keras_shape).permute(*to_torch).contiguous())
+        self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
+
+    def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
+        if not self.built:
+            return []
+        to_keras = (*range(2, self.rank + 2), 1, 0)
+        slots = [("kernel", self.kernel, to_keras)]
+        if self.bias is not None:
+            slots.append(("bias", self.bias, (0,)))
+        return slots
+
+    # -- maths ----------------------------------------------------------------------------
+    def padding_for(self, spatial: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+        """(before, after) zero padding per spatial axis."""
+        if self.padding == "valid":
+            return tuple((0, 0) for _ in spatial)
+        if self.padding == "causal":
+            return (((self.kernel_size[0] - 1) * self.dilation_rate[0], 0),)
+        return tuple(same_padding(n, k, s, d) for n, k, s, d in
+                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.pre_activation(inputs))
+
+    def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs if self.data_format == "channels_first" else to_channels_first(inputs)
+        pads = self.padding_for(tuple(x.shape[2:]))
+        if all(before == after for before, after in pads):
+            symmetric = tuple(before for before, _ in pads)
+        else:  # TensorFlow puts the odd padding pixel after; PyTorch can only pad symmetrically.
+            x = F.pad(x, [side for pair in reversed(pads) for side in pair])
+            symmetric = (0,) * self.rank
+        conv = F.conv1d if self.rank == 1 else F.conv2d
+        outputs = conv(x, self.kernel, self.bias, self.strides, symmetric, self.dilation_rate)
+        return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": list(self.dilation_rate),
+            "activation": activations.name_of(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+    def extra_repr(self) -> str:
+        return (f"name={self.name!r}, filters={self.filters}, kernel_size={self.kernel_size}, "
+                f"strides={self.strides}, padding={self.padding!r}")
+
+
+def to_channels_first(x: torch.Tensor) -> torch.Tensor:
+    """(N, *spatial, C) -> (N, C, *spatial) as a view: a contiguous NHWC tensor becomes a
+    channels_last-strided NCHW tensor, which oneDNN convolves without copying."""
+    return x.movedim(-1, 1)
+
+
+def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.movedim(1, -1)
+
+
+class Conv1D(Conv):
+    """1-D convolution over (batch, steps, channels), e.g. spectra or signals.
+
+    Output (batch, new_steps, filters). `padding` may also be "causal" (left padding only).
+
+    >>> Conv1D(16, 5, activation="relu")
+    """
+
+    rank = 1
+
+
+class Conv2D(Conv):
+    """2-D convolution over (batch, height, width, channels) images.
+
+    Output (batch, new_height, new_width, filters); 28x28 with a 3x3 kernel and 'valid'
+    padding gives 26x26.
+
+    >>> Conv2D(64, (3, 3), activation="relu", input_shape=(28, 28, 1))
+    """
+
+    rank = 2

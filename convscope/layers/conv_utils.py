@@ -1,0 +1,59 @@
+"""Argument normalisation and output-size arithmetic shared by convolution and pooling."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+PADDINGS = ("valid", "same")
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def normalize_tuple(value: Any, rank: int, argument: str, owner: str, *, allow_zero: bool = False) -> tuple[int, ...]:
+    """An int or a `rank`-tuple of positive ints, as Keras accepts both."""
+    values = (value,) * rank if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
+    lowest = 0 if allow_zero else 1
+    if (values is None or len(values) != rank
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= lowest for v in values)):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(
+            f"{owner}: {argument} must be a {kind} int or a tuple of {rank} {kind} ints; got {value!r}."
+        )
+    return values
+
+
+def normalize_padding(value: Any, owner: str, allowed: tuple[str, ...] = PADDINGS) -> str:
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    raise ValueError(f"{owner}: unknown padding {value!r}. Expected one of: {', '.join(allowed)}.")
+
+
+def normalize_data_format(value: Any, owner: str) -> str:
+    if value is None:
+        return "channels_last"
+    if isinstance(value, str) and value.lower() in DATA_FORMATS:
+        return value.lower()
+    raise ValueError(f"{owner}: data_format must be 'channels_last' or 'channels_first'; got {value!r}.")
+
+
+def conv_output_length(length: int | None, kernel: int, padding: str, stride: int, dilation: int = 1) -> int | None:
+    """Output length of a convolution or pooling window along one axis (Keras's rule).
+
+    valid: floor((n - d*(k-1) - 1) / s) + 1;  same and causal: ceil(n / s).
+    """
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return math.ceil(length / stride)
+    return (length - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def same_padding(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """(before, after) zero padding for 'same': the odd pixel goes after, as in TensorFlow."""
+    out = math.ceil(length / stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0)
+    return total // 2, total - total // 2

@@ -1,0 +1,270 @@
+"""Input, Dense, Flatten, Activation, ReLU, Softmax, Dropout and BatchNormalization."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convscope import activations, constraints, initializers, regularizers
+from convscope.layers.base import Layer
+from convscope.layers.conv_utils import normalize_data_format
+from convscope.layers.input_spec import Shape
+
+
+def _positive_int(value: Any, argument: str, owner: str, example: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{owner}: {argument} must be a positive integer; got {value!r}. {example}")
+    return value
+
+
+class Input(Layer):
+    """Declares the shape of one sample (no batch axis), e.g. Input((28, 28, 1)).
+
+    A Sequential model takes its input shape from it; it adds no computation.
+    """
+
+    def __init__(self, shape: tuple[int | None, ...], batch_size: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            shape = (shape,)
+        if not shape or not all(s is None or (isinstance(s, int) and s > 0) for s in shape):
+            raise ValueError(f"Input: shape must be a tuple of positive ints (no batch axis), e.g. "
+                             f"(28, 28, 1); got {shape!r}.")
+        self.shape = shape
+        self.batch_size = batch_size
+        self.declared_input_shape = (batch_size, *shape)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.pop("input_shape", None)
+        return {**config, "shape": list(self.shape), "batch_size": self.batch_size}
+
+
+class Dense(Layer):
+    """Fully connected layer: (batch, in) -> (batch, units), y = activation(x @ kernel + bias).
+
+    The kernel is (in, units) in Keras's layout. It needs a flat input: put Flatten() or a
+    global pooling layer after convolutions.
+    """
+
+    input_rank = 2
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        owner = "Dense" if self.auto_named else self.label
+        self.units = _positive_int(units, "units", owner, "It is the number of outputs, e.g. 128 or 10.")
+        self.activation = activations.get(activation, owner=owner)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, owner=f"{owner} kernel_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, owner=f"{owner} bias_initializer")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=f"{owner} kernel_regularizer")
+        self.bias_regularizer = regularizers.get(bias_regularizer, owner=f"{owner} bias_regularizer")
+        self.kernel_constraint = constraints.get(kernel_constraint, owner=f"{owner} kernel_constraint")
+        self.bias_constraint = constraints.get(bias_constraint, owner=f"{owner} bias_constraint")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], self.units)
+
+    def build_weights(self, input_shape: Shape) -> None:
+        features = input_shape[-1]
+        if features is None:
+            raise ValueError(f"{self.label}: the last axis of the input must be known; got {input_shape}.")
+        self.kernel = nn.Parameter(self.kernel_initializer((features, self.units)).t().contiguous())
+        self.bias = nn.Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
+
+    def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
+        if not self.built:
+            return []
+        slots = [("kernel", self.kernel, (1, 0))]
+        if self.bias is not None:
+            slots.append(("bias", self.bias, (0,)))
+        return slots
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.pre_activation(inputs))
+
+    def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        return F.linear(inputs, self.kernel, self.bias)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.name_of(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, units={self.units}"
+
+
+class Flatten(Layer):
+    """(batch, *dims) -> (batch, prod(dims)), in channels-last order: 5x5x64 -> 1600."""
+
+    def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = normalize_data_format(data_format, "Flatten")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) < 2:
+            raise ValueError(f"{self.label} expects input with a batch axis and at least one more; "
+                             f"got shape {tuple(input_shape)}.")
+        rest = input_shape[1:]
+        return (input_shape[0], None if None in rest else math.prod(rest))  # type: ignore[arg-type]
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.data_format == "channels_first" and inputs.dim() > 2:
+            inputs = inputs.movedim(1, -1)  # flatten in Keras's channels-last order
+        return inputs.reshape(inputs.shape[0], -1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Activation(Layer):
+    """Applies a named activation element-wise (softmax over the last axis)."""
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation, owner="Activation" if self.auto_named else self.label)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(inputs)
+
+    def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "activation": activations.name_of(self.activation)}
+
+
+class ReLU(Layer):
+    """max(x, 0), with Keras's optional max_value, negative_slope and threshold."""
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if max_value is not None and max_value < 0:
+            raise ValueError(f"ReLU: max_value must be >= 0 or None; got {max_value}.")
+        if negative_slope < 0:
+            raise ValueError(f"ReLU: negative_slope must be >= 0; got {negative_slope}.")
+        self.max_value, self.negative_slope, self.threshold = max_value, float(negative_slope), float(threshold)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.negative_slope == 0 and self.threshold == 0:
+            outputs = torch.relu(inputs)
+        else:
+            outputs = torch.where(inputs >= self.threshold, inputs, self.negative_slope * (inputs - self.threshold))
+        return outputs if self.max_value is None else outputs.clamp_max(self.max_value)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "max_value": self.max_value,
+                "negative_slope": self.negative_slope, "threshold": self.threshold}
+
+
+class Softmax(Layer):
+    """exp(x) / sum(exp(x)) along `axis` (the last by default): class probabilities."""
+
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(inputs, dim=self.axis)
+
+    def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Dropout(Layer):
+    """Zeroes a fraction `rate` of the inputs during training and rescales the rest."""
+
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1); got {rate!r}.")
+        if noise_shape is not None:
+            raise ValueError("Dropout: noise_shape is not supported; leave it None.")
+        self.rate, self.seed = float(rate), seed
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return F.dropout(inputs, self.rate, self.training)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class BatchNormalization(Layer):
+    """Normalises each channel (the last axis by default) with batch statistics in training
+    and moving averages in inference. Weights: gamma, beta, moving_mean, moving_variance."""
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1); got {momentum}.")
+        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.initializers = {name: initializers.get(value, owner=f"BatchNormalization {name}") for name, value in (
+            ("beta_initializer", beta_initializer), ("gamma_initializer", gamma_initializer),
+            ("moving_mean_initializer", moving_mean_initializer),
+            ("moving_variance_initializer", moving_variance_initializer))}
+
+    def channel_axis(self, rank: int) -> int:
+        axis = self.axis if self.axis >= 0 else rank + self.axis
+        if not 0 < axis < rank:
+            raise ValueError(f"{self.label}: axis {self.axis} is not a feature axis of a {rank}-D input.")
+        return axis
+
+    def build_weights(self, input_shape: Shape) -> None:
+        channels = input_shape[self.channel_axis(len(input_shape))]
+        if channels is None:
+            raise ValueError(f"{self.label}: the normalised axis must have a known size; got {input_shape}.")
+        shape = (channels,)
+        init = self.initializers
+        self.gamma = nn.Parameter(init["gamma_initializer"](shape)) if self.scale else None
+        self.beta = nn.Parameter(init["beta_initializer"](shape)) if self.center else None
+        self.register_buffer("moving_mean", init["moving_mean_initializer"](shape))
+        self.register_buffer("moving_variance", init["moving_variance_initializer"](shape))
+
+    def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
+        if not self.built:
+            return []
+        slots = [(name, getattr(self, name), (0,)) for name in ("gamma", "beta") if getattr(self, name) is not None]
+        return slots + [("moving_mean", self.moving_mean, (0,)), ("moving_variance", self.moving_variance, (0,))]
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        axis = self.channel_axis(inputs.dim())
+        x = inputs.movedim(axis, 1)
+        outputs = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+                               self.training, 1.0 - self.momentum, self.epsilon)
+        return outputs.movedim(1, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                **{name: initializers.serialize(value) for name, value in self.initializers.items()}}

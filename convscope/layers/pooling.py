@@ -1,0 +1,161 @@
+"""Max and average pooling (1-D and 2-D), and their global forms.
+
+Window pooling output size per spatial axis (n input, p pool size, s stride):
+    valid: floor((n - p) / s) + 1        same: ceil(n / s)
+With 'same', padded cells never win a max and are not counted in an average (Keras's rule).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from convscope.layers.base import Layer
+from convscope.layers.conv import to_channels_first, to_channels_last
+from convscope.layers.conv_utils import (
+    conv_output_length,
+    normalize_data_format,
+    normalize_padding,
+    normalize_tuple,
+    same_padding,
+)
+from convscope.layers.input_spec import Shape
+
+
+class Pooling(Layer):
+    """Sliding-window pooling; leaves fix the rank and the reduction."""
+
+    rank = 2
+    reduction = "max"
+
+    def __init__(self, pool_size: int | tuple[int, ...] = 2, strides: int | tuple[int, ...] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        owner = type(self).__name__ if self.auto_named else self.label
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", owner)
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, self.rank, "strides", owner)
+        self.padding = normalize_padding(padding, owner)
+        self.data_format = normalize_data_format(data_format, owner)
+        self.input_rank = self.rank + 2
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        first = self.data_format == "channels_first"
+        spatial = input_shape[2:] if first else input_shape[1:-1]
+        out = tuple(conv_output_length(n, p, self.padding, s) for n, p, s in zip(spatial, self.pool_size, self.strides))
+        if any(length is not None and length <= 0 for length in out):
+            raise ValueError(
+                f"{self.label}: pool_size {'x'.join(map(str, self.pool_size))} is larger than its "
+                f"{'x'.join(map(str, spatial))} input with padding='valid'. Use padding='same', a "
+                "smaller pool_size, or fewer pooling layers before it."
+            )
+        if first:
+            return (input_shape[0], input_shape[1], *out)
+        return (input_shape[0], *out, input_shape[-1])
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs if self.data_format == "channels_first" else to_channels_first(inputs)
+        outputs = self.pool(x)
+        return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
+
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        """Pool a channels-first tensor."""
+        pads = [(0, 0)] * self.rank
+        if self.padding == "same":
+            pads = [same_padding(n, p, s) for n, p, s in zip(x.shape[2:], self.pool_size, self.strides)]
+        flat_pads = [side for pair in reversed(pads) for side in pair]
+        padded = any(flat_pads)
+        if self.reduction == "max":
+            pool = F.max_pool1d if self.rank == 1 else F.max_pool2d
+            if padded:
+                x = F.pad(x, flat_pads, value=float("-inf"))
+            return pool(x, self.pool_size, self.strides)
+        pool = F.avg_pool1d if self.rank == 1 else F.avg_pool2d
+        if not padded:
+            return pool(x, self.pool_size, self.strides)
+        # Average only the real cells: pool the zero-padded sums and divide by the real counts.
+        ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+        sums = pool(F.pad(x, flat_pads), self.pool_size, self.strides)
+        counts = pool(F.pad(ones, flat_pads), self.pool_size, self.strides)
+        return sums / counts
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": self.data_format}
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}"
+
+
+class MaxPooling1D(Pooling):
+    """Max over windows of `pool_size` steps: (batch, steps, channels) -> (batch, new_steps, channels)."""
+
+    rank, reduction = 1, "max"
+
+
+class MaxPooling2D(Pooling):
+    """Max over pool_size windows: a 26x26 map with 2x2 pooling becomes 13x13."""
+
+    rank, reduction = 2, "max"
+
+
+class AveragePooling1D(Pooling):
+    """Mean over windows of `pool_size` steps."""
+
+    rank, reduction = 1, "average"
+
+
+class AveragePooling2D(Pooling):
+    """Mean over pool_size windows of each feature map."""
+
+    rank, reduction = 2, "average"
+
+
+class GlobalPooling(Layer):
+    """Reduce every spatial axis: (batch, *spatial, channels) -> (batch, channels)."""
+
+    rank = 2
+    reduction = "max"
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        owner = type(self).__name__ if self.auto_named else self.label
+        self.data_format = normalize_data_format(data_format, owner)
+        self.keepdims = bool(keepdims)
+        self.input_rank = self.rank + 2
+
+    def spatial_axes(self) -> list[int]:
+        first = 2 if self.data_format == "channels_first" else 1
+        return list(range(first, first + self.rank))
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        axes = self.spatial_axes()
+        if self.keepdims:
+            return tuple(1 if i in axes else size for i, size in enumerate(input_shape))
+        return tuple(size for i, size in enumerate(input_shape) if i not in axes)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        axes = self.spatial_axes()
+        if self.reduction == "max":
+            return inputs.amax(dim=axes, keepdim=self.keepdims)
+        return inputs.mean(dim=axes, keepdim=self.keepdims)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalMaxPooling1D(GlobalPooling):
+    rank, reduction = 1, "max"
+
+
+class GlobalMaxPooling2D(GlobalPooling):
+    rank, reduction = 2, "max"
+
+
+class GlobalAveragePooling1D(GlobalPooling):
+    rank, reduction = 1, "average"
+
+
+class GlobalAveragePooling2D(GlobalPooling):
+    rank, reduction = 2, "average"

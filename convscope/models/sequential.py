@@ -1,0 +1,318 @@
+"""Sequential: a stack of layers that is also a `torch.nn.Module`.
+
+Shapes are inferred as layers are added, so `summary()` needs no sample input. `compile`,
+`fit`, `evaluate` and `predict` follow Keras and delegate to `convscope.engine`; the model can
+also be called on channels-last tensors and trained in a plain PyTorch loop.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from convscope import activations, losses, metrics, optimizers
+from convscope.engine import device as device_policy
+from convscope.layers import Activation, Input, Layer, Softmax
+from convscope.layers.input_spec import Shape
+
+
+@dataclass
+class Compiled:
+    """What `compile` decided: optimizer, loss, metrics, precision and device."""
+
+    optimizer_recipe: optimizers.Optimizer | None
+    optimizer: torch.optim.Optimizer
+    loss: losses.Loss
+    metrics: list[tuple[str, metrics.Metric]]
+    precision: str
+    autocast_dtype: torch.dtype | None
+    use_logits: bool
+    output_activation: Callable[[torch.Tensor], torch.Tensor]
+    constrained_layers: list[Layer]
+    epochs_done: int = 0
+
+    @property
+    def log_names(self) -> list[str]:
+        return ["loss", *(name for name, _ in self.metrics)]
+
+
+class Sequential(nn.Module):
+    """A linear stack of layers.
+
+    >>> model = Sequential([layers.Conv2D(64, 3, activation="relu", input_shape=(28, 28, 1)),
+    ...                     layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    >>> model.output_shape
+    (None, 10)
+    """
+
+    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None) -> None:
+        super().__init__()
+        self.name = name or "sequential"
+        self.stack = nn.ModuleList()
+        self.input_shape: Shape | None = None
+        self.compiled: Compiled | None = None
+        self.history: Any = None
+        self.stop_training = False
+        self.nonfinite_loss = False
+        self._device = torch.device("cpu")
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure ------------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self.stack)
+
+    @property
+    def output_shape(self) -> Shape | None:
+        if self.input_shape is None:
+            return None
+        return self.stack[-1].output_shape if len(self.stack) else self.input_shape
+
+    @property
+    def built(self) -> bool:
+        return self.input_shape is not None
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer, name it uniquely and, when the input shape is known, build it."""
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Sequential.add expects a convscope layer (e.g. layers.Dense(10)); got "
+                             f"{type(layer).__name__}.")
+        if isinstance(layer, Input):
+            if len(self.stack) or self.input_shape is not None:
+                raise ValueError("Input(...) must come first in a Sequential model, before any layer.")
+            self.input_shape = layer.declared_input_shape
+            return
+        if layer.auto_named:
+            layer.name = self.unique_name(layer.name)
+        elif any(existing.name == layer.name for existing in self.stack):
+            raise ValueError(f"Sequential '{self.name}': a layer named '{layer.name}' is already in the model; "
+                             "layer names must be unique.")
+        if layer.declared_input_shape is not None:
+            if not len(self.stack) and self.input_shape is None:
+                self.input_shape = layer.declared_input_shape
+            elif tuple(layer.declared_input_shape[1:]) != tuple((self.output_shape or (None,))[1:]):
+                warnings.warn(f"{layer.label}: input_shape={layer.declared_input_shape[1:]} is ignored; only "
+                              "the first layer's input_shape counts.", stacklevel=2)
+        if self.output_shape is not None:
+            layer.build(self.output_shape)
+            layer.to(self._device)
+        self.stack.append(layer)
+
+    def unique_name(self, base: str) -> str:
+        taken = {layer.name for layer in self.stack}
+        if base not in taken:
+            return base
+        index = 1
+        while f"{base}_{index}" in taken:
+            index += 1
+        return f"{base}_{index}"
+
+    def pop(self) -> Layer:
+        if not len(self.stack):
+            raise ValueError("Sequential.pop: the model has no layers.")
+        layer = self.stack[-1]
+        del self.stack[-1]
+        return layer
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Build every layer for `input_shape` (batch axis included, e.g. (None, 28, 28, 1))."""
+        self.input_shape = tuple(input_shape)
+        shape = self.input_shape
+        for layer in self.stack:
+            layer.build(shape)
+            shape = layer.output_shape
+        self.to(self._device)
+
+    # -- computation ----------------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """Run the stack on a channels-last batch. `logits=True` stops before the last
+        layer's softmax/sigmoid (used to compute cross-entropy stably)."""
+        if not len(self.stack):
+            raise ValueError(f"Sequential '{self.name}' has no layers; add some before calling it.")
+        if self.input_shape is None:
+            self.build((None, *inputs.shape[1:]))
+        x = inputs
+        for layer in self.stack[:-1]:
+            x = layer(x)
+        last = self.stack[-1]
+        return last.forward_logits(x) if logits else last(x)
+
+    def output_activation_name(self) -> str | None:
+        """The activation the last layer ends with, when it can be split off."""
+        if not len(self.stack):
+            return None
+        last = self.stack[-1]
+        if isinstance(last, Softmax):
+            return "softmax" if last.axis == -1 else None
+        fn = getattr(last, "activation", None)
+        if fn is None or isinstance(last, Activation) and last.activity_regularizer is not None:
+            return None
+        try:
+            return activations.name_of(fn)
+        except ValueError:
+            return None
+
+    def regularization_penalty(self) -> torch.Tensor | None:
+        terms = [p for p in (layer.regularization_penalty() for layer in self.stack) if p is not None]
+        return sum(terms[1:], terms[0]) if terms else None
+
+    # -- device ---------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def to_device(self, device: str | torch.device | None) -> Sequential:
+        self._device = device_policy.resolve_device(device)
+        self.to(self._device)
+        return self
+
+    # -- training -------------------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: list[Any] | None = None,
+                precision: str = "auto", device: str | torch.device | None = None) -> None:
+        """Choose optimizer, loss, metrics, precision ("auto", "float32", "bfloat16") and device.
+
+        precision="auto" uses bfloat16 autocast only where the hardware supports it natively
+        (see `convscope.engine.device`); weights always stay float32.
+        """
+        if loss is None:
+            raise ValueError("compile: loss is required, e.g. loss='sparse_categorical_crossentropy' for integer "
+                             "labels or 'categorical_crossentropy' for one-hot labels.")
+        self.require_built("compile")
+        self.to_device(device)
+        loss_fn = losses.get(loss)
+        if isinstance(metrics, (str, metrics_module.Metric)):
+            metrics = [metrics]
+        metric_list = [metrics_module.get(m, loss_fn.name) for m in metrics or []]
+        recipe = optimizers.get(optimizer)
+        torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else recipe.build(self.parameters())
+        final = self.output_activation_name()
+        use_logits = bool(final) and final == loss_fn.pairs_with and not loss_fn.from_logits
+        output_activation = activations.get(loss_fn.pairs_with if loss_fn.from_logits else final) \
+            if (use_logits or loss_fn.from_logits) and loss_fn.pairs_with else activations.linear
+        self.compiled = Compiled(
+            optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,
+            optimizer=torch_optimizer, loss=loss_fn, metrics=metric_list, precision=precision,
+            autocast_dtype=device_policy.resolve_precision(precision, self._device),
+            use_logits=use_logits or loss_fn.from_logits, output_activation=output_activation,
+            constrained_layers=[layer for layer in self.stack if any(
+                getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
+        )
+
+    def require_compiled(self, action: str) -> Compiled:
+        if self.compiled is None:
+            raise ValueError(f"{action}: the model is not compiled. Call model.compile(optimizer='adam', "
+                             "loss='sparse_categorical_crossentropy', metrics=['accuracy']) first.")
+        return self.compiled
+
+    def require_built(self, action: str) -> None:
+        if self.input_shape is None:
+            raise ValueError(f"{action}: the model's input shape is unknown. Give the first layer "
+                             "input_shape=(28, 28, 1) (for example), start with layers.Input((28, 28, 1)), "
+                             "or call model.build((None, 28, 28, 1)).")
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.require_compiled("learning_rate").optimizer.param_groups[0]["lr"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        for group in self.require_compiled("learning_rate").optimizer.param_groups:
+            group["lr"] = float(value)
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: list[Any] | None = None, validation_split: float = 0.0,
+            validation_data: tuple[Any, Any] | None = None, shuffle: bool = True, initial_epoch: int = 0) -> Any:
+        """Train for `epochs` epochs; returns a History (`history.history["loss"]`, ...)."""
+        from convscope.engine import loop
+
+        return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                        validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
+                 return_dict: bool = False) -> Any:
+        """Loss (and metrics) on `x`, `y`: a float, or [loss, *metrics] as Keras returns."""
+        from convscope.engine import loop
+
+        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict)
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
+        """Model outputs for `x` (channels-last), computed in batches without gradients."""
+        from convscope.engine import loop
+
+        return loop.predict(self, x, batch_size=batch_size)
+
+    # -- weights and persistence ------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        return [weight for layer in self.stack for weight in layer.get_weights()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        expected = sum(len(layer.keras_weights()) for layer in self.stack)
+        if len(weights) != expected:
+            raise ValueError(f"Sequential '{self.name}'.set_weights expects {expected} arrays; got {len(weights)}.")
+        position = 0
+        for layer in self.stack:
+            count = len(layer.keras_weights())
+            layer.set_weights(list(weights[position:position + count]))
+            position += count
+
+    def count_params(self) -> int:
+        return sum(sum(layer.count_params()) for layer in self.stack)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
+            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.stack],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        from convscope.models.saving import model_from_config
+
+        return model_from_config(config)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save architecture (JSON), weights and optimizer state (safetensors) to a folder."""
+        from convscope.models.saving import save_model
+
+        save_model(self, path)
+
+    def save_weights(self, path: str | os.PathLike[str]) -> None:
+        from convscope.models.saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path: str | os.PathLike[str]) -> None:
+        from convscope.models.saving import load_weights
+
+        load_weights(self, path)
+
+    def summary(self, print_fn: Callable[[str], Any] | None = None, *, show_details: bool = False,
+                show_macs: bool = False) -> None:
+        """Print the layer table: name (type), output shape, parameter count, totals."""
+        from convscope.models.summary import print_summary
+
+        print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs)
+
+    def summary_data(self, show_macs: bool = True) -> dict[str, Any]:
+        """The summary as plain data: rows and totals."""
+        from convscope.models.summary import summary_data
+
+        return summary_data(self)
+
+    def _repr_html_(self) -> str:
+        from convscope.models.summary import summary_html
+
+        return summary_html(self)
+
+
+metrics_module = metrics
