@@ -1,0 +1,26 @@
+"""Keras compatibility: `import convscope.keras as keras` and Keras-style scripts run unchanged.
+
+    from convscope.keras.models import Sequential
+    from convscope.keras.layers import Conv2D, MaxPooling2D, Flatten, Dense
+    from convscope.keras.utils.np_utils import to_categorical
+"""
+
+from convscope.keras import (
+    activations,
+    callbacks,
+    constraints,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
+from convscope.layers import Input
+from convscope.models import Sequential, load_model
+
+__all__ = ["Input", "Sequential", "load_model", "activations", "callbacks", "constraints", "datasets",
+           "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]

@@ -1,0 +1,3 @@
+"""Keras's `keras.constraints`, served by convscope."""
+
+from convscope.constraints import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""Keras's `keras.initializers`, served by convscope."""
+
+from convscope.initializers import *  # noqa: F403

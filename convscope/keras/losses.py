@@ -1,0 +1,3 @@
+"""Keras's `keras.losses`, served by convscope."""
+
+from convscope.losses import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""Keras's `keras.metrics`, served by convscope."""
+
+from convscope.metrics import *  # noqa: F403

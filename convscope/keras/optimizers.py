@@ -1,0 +1,3 @@
+"""Keras's `keras.optimizers`, served by convscope."""
+
+from convscope.optimizers import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""Keras's `keras.regularizers`, served by convscope."""
+
+from convscope.regularizers import *  # noqa: F403
