@@ -53,6 +53,9 @@ class ProgressLogger(Callback):
         self.epoch_start = self.last_refresh = time.perf_counter()
         if self.verbose != 1:
             return
+        if in_notebook():  # rich's live display needs ipywidgets there; a display handle does not
+            self.progress = NotebookBar(f"Epoch {epoch + 1}/{self.epochs}", self.steps)
+            return
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -80,24 +83,59 @@ class ProgressLogger(Callback):
         self.last_refresh = now
         seen = min((batch + 1) * self.params["batch_size"], self.samples)
         speed = f"{seen / max(now - self.epoch_start, 1e-9):,.0f} img/s"
+        if isinstance(self.progress, NotebookBar):
+            self.progress.show(batch + 1, now - self.epoch_start, speed, format_metrics(logs or {}))
+            return
         self.progress.update(self.task, completed=batch + 1, speed=speed, metrics=format_metrics(logs or {}))
         self.progress.refresh()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
+        bar, self.progress = self.progress, None
+        if bar is not None and not isinstance(bar, NotebookBar):
+            bar.stop()
         if self.verbose == 0:
             return
         seconds = time.perf_counter() - self.epoch_start
         speed = self.samples / max(seconds, 1e-9)
         line = f"Epoch {epoch + 1}/{self.epochs} - {seconds:.1f}s - {speed:,.0f} img/s - {format_metrics(logs or {})}"
+        if isinstance(bar, NotebookBar):  # the bar becomes the epoch's line: one output per epoch
+            bar.finish(line)
+            return
         print(line, file=self.stream, flush=True)
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        if self.progress is not None:
+        if self.progress is not None and not isinstance(self.progress, NotebookBar):
             self.progress.stop()
-            self.progress = None
+        self.progress = None
+
+
+class NotebookBar:
+    """A progress line in a notebook, redrawn in place through an IPython display handle."""
+
+    def __init__(self, label: str, total: int) -> None:
+        from IPython.display import display
+
+        self.label, self.total = label, max(int(total), 1)
+        self.handle = display(self.bundle(0, 0.0, "", ""), raw=True, display_id=True)
+
+    def bundle(self, done: int, seconds: float, speed: str, metrics: str) -> dict[str, str]:
+        """The same line as plain text and as HTML with a <progress> bar."""
+        left = seconds / done * (self.total - done) if done else 0.0
+        eta = f"ETA {left:.0f}s" if done < self.total else f"{seconds:.1f}s"
+        tail = " - ".join(part for part in (f"{done}/{self.total}", eta, speed, metrics) if part)
+        filled = round(30 * done / self.total)
+        text = f"{self.label} [{'=' * filled}{'.' * (30 - filled)}] {tail}"
+        markup = (f"<code>{html.escape(self.label)}</code> <progress value='{done}' max='{self.total}' "
+                  f"style='width:16em'></progress> <code>{html.escape(tail)}</code>")
+        return {"text/plain": text, "text/html": markup}
+
+    def show(self, done: int, seconds: float, speed: str, metrics: str) -> None:
+        if self.handle is not None:
+            self.handle.update(self.bundle(done, seconds, speed, metrics), raw=True)
+
+    def finish(self, line: str) -> None:
+        if self.handle is not None:
+            self.handle.update({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"}, raw=True)
 
 
 def history_html(history: History) -> str:
