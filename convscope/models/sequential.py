@@ -296,6 +296,15 @@ class Sequential(nn.Module):
 
         load_weights(self, path)
 
+    def export(self, path: str | os.PathLike[str], format: str | None = None) -> Any:
+        """Write an inference file: format "onnx" or "torchscript" (default: from the suffix).
+
+        Input is channels-last with a dynamic batch axis; see `convscope.export`.
+        """
+        from convscope.export import export_model
+
+        return export_model(self, path, format)
+
     def summary(self, print_fn: Callable[[str], Any] | None = None, *, show_details: bool = False,
                 show_macs: bool = False) -> None:
         """Print the layer table: name (type), output shape, parameter count, totals."""

@@ -1,0 +1,41 @@
+"""TorchScript export by tracing the inference graph (channels-last input, any batch size).
+
+Load it without convscope: `torch.jit.load("model.pt")(x)` with x of shape (N, H, W, C).
+Upstream PyTorch has deprecated `torch.jit`; ONNX is the better long-term target.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from convscope.export.graph import InferenceGraph, example_input, inference_mode_of
+
+if TYPE_CHECKING:
+    from convscope.models.sequential import Sequential
+
+
+def export_torchscript(model: Sequential, path: str | os.PathLike[str]) -> Path:
+    """Trace `model` and save it as a TorchScript archive; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        with inference_mode_of(model), warnings.catch_warnings():
+            # The layers' input-shape checks compare sizes in Python; tracing flags each one,
+            # but they only guard the non-batch axes, which the traced graph fixes anyway.
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message=r".*torch\.jit\.trace.* is deprecated")
+            traced = torch.jit.trace(InferenceGraph(model), example_input(model), check_trace=False)
+            traced.save(temp)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+    return path
