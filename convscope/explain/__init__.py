@@ -34,8 +34,8 @@ _LAZY = {
     "ShapeStep": "shapes", "shape_journey": "shapes", "format_shape_journey": "shapes",
     "LayerMaps": "maps", "feature_maps": "maps", "LearnedFilters": "maps", "learned_filters": "maps",
     "EdgeDemo": "edges", "edge_demo": "edges", "line_kernels": "edges",
-    "Interpretation": "interpret", "interpret": "interpret", "TopLoss": "interpret",
-    "TrainingCurves": "interpret", "training_curves": "interpret",
+    "Interpretation": "interpretation", "interpret": "interpretation", "TopLoss": "interpretation",
+    "TrainingCurves": "interpretation", "training_curves": "interpretation",
     "Saliency": "saliency", "gradient_saliency": "saliency", "grad_cam": "saliency",
 }
 

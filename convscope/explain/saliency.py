@@ -123,6 +123,7 @@ def grad_cam(model: Any, example: Any, target: int | None = None, layer: Any = N
     size = tuple(x.shape[1:-1])
     mode = "bilinear" if len(size) == 2 else "linear"
     resized = F.interpolate(coarse[:, None], size=size, mode=mode, align_corners=False)[0, 0]
+    resized = resized.detach()
     peak = float(resized.max())
     heatmap = (resized / peak if peak > 0 else resized).detach().numpy()
     return Saliency("grad_cam", chosen, float(scores[0, chosen].detach()), x[0].numpy(), heatmap,

@@ -45,6 +45,12 @@ def save_figure(figure: Any, path: str | os.PathLike[str], dpi: int = 100) -> Pa
     return target
 
 
+def set_title(figure: Any, text: str, fontsize: int = 10) -> None:
+    """Lay the panels out, then put the figure title above them (never over a panel title)."""
+    figure.tight_layout()
+    figure.suptitle(text, fontsize=fontsize, y=1.0, va="bottom")
+
+
 def hide_axes(axes: Any) -> None:
     axes.set_xticks([])
     axes.set_yticks([])

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from convscope.plots._figures import grid_shape, hide_axes, pyplot, save_figure
+from convscope.plots._figures import grid_shape, hide_axes, pyplot, save_figure, set_title
 
 PathLike = str | os.PathLike[str]
 
@@ -56,7 +56,7 @@ def plot_feature_maps(layer_maps: Any, path: PathLike, max_channels: int = 32) -
             else:
                 axes.axis("off")
     shown = "" if channels == maps.shape[-1] else f" (first {channels} of {maps.shape[-1]} channels)"
-    figure.suptitle(title + shown, fontsize=9)
+    set_title(figure, title + shown, fontsize=9)
     return save_figure(figure, path)
 
 
@@ -97,7 +97,7 @@ def plot_filters(filters: Any, path: PathLike, max_filters: int = 64) -> Path:
                 axes.imshow(one[..., 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_title(f"{index}", fontsize=7)
     note = "input channel 0" if kernel.ndim == 4 and kernel.shape[2] not in (1, 3) else ""
-    figure.suptitle(f"{filters.kind} '{filters.layer}' filters {tuple(kernel.shape)} {note}".strip(), fontsize=9)
+    set_title(figure, f"{filters.kind} '{filters.layer}' filters {tuple(kernel.shape)} {note}".strip(), fontsize=9)
     return save_figure(figure, path)
 
 
@@ -121,12 +121,16 @@ def plot_edge_demo(demo: Any, path: PathLike) -> Path:
             else:
                 hide_axes(axes)
                 kernel_panel = values.shape == demo.kernels[name].shape and title.endswith("kernel")
-                axes.imshow(values, cmap="RdBu_r" if kernel_panel else "gray")
+                limit = float(np.abs(values).max()) or 1.0
                 if kernel_panel:
+                    axes.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
                     for (i, j), value in np.ndenumerate(values):
-                        axes.text(j, i, f"{value:g}", ha="center", va="center", fontsize=8)
+                        axes.text(j, i, f"{value:g}", ha="center", va="center", fontsize=8,
+                                  color="white" if abs(value) > limit / 2 else "black")
+                else:
+                    axes.imshow(values, cmap="gray")
             axes.set_title(title, fontsize=8)
-    figure.suptitle("Hand-set line filters: before and after", fontsize=10)
+    set_title(figure, "Hand-set line filters: before and after", fontsize=10)
     return save_figure(figure, path)
 
 
@@ -146,7 +150,12 @@ def plot_conv_steps(steps: Any, path: PathLike) -> Path:
     for axes, (title, values) in zip(grid, [("input window", window), ("weights", weights),
                                             ("input x weight", window * weights)], strict=True):
         hide_axes(axes)
-        axes.imshow(values, cmap="RdBu_r" if title != "input window" else "gray")
+        if title == "input window":
+            low = min(float(values.min()), 0.0)
+            axes.imshow(values, cmap="gray", vmin=low, vmax=max(float(values.max()), low + 1e-12))
+        else:
+            limit = float(np.abs(values).max()) or 1.0
+            axes.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
         if values.size <= 49:
             for (i, j), value in np.ndenumerate(values):
                 axes.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8,
@@ -154,6 +163,6 @@ def plot_conv_steps(steps: Any, path: PathLike) -> Path:
         axes.set_title(title, fontsize=9)
     channels = len(steps.channel_sums)
     more = f" (channel 0 of {channels})" if channels > 1 else ""
-    figure.suptitle(f"{steps.kind} '{steps.layer}' filter {steps.filter} at {steps.position}{more}: "
+    set_title(figure, f"{steps.kind} '{steps.layer}' filter {steps.filter} at {steps.position}{more}: "
                     f"total = {steps.output:.6g}", fontsize=10)
     return save_figure(figure, path)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from convscope.plots._figures import grid_shape, hide_axes, pyplot, save_figure
+from convscope.plots._figures import grid_shape, hide_axes, pyplot, save_figure, set_title
 
 PathLike = str | os.PathLike[str]
 
@@ -67,10 +67,10 @@ def plot_top_losses(interpretation: Any, examples: Any, path: PathLike, k: int =
     for axes, top in zip(grid.flat, tops, strict=False):
         _draw_example(axes, data[top.index])
         axes.set_title(f"{names[top.actual]} / {names[top.predicted]}\n"
-                       f"{top.loss:.2f} / {top.actual_probability:.2f}", fontsize=8)
+                       f"{top.loss:.2f} / {top.actual_probability:.3g}", fontsize=8)
     for axes in list(grid.flat)[len(tops):]:
         axes.axis("off")
-    figure.suptitle("actual / predicted\nloss / probability of actual", fontsize=9)
+    set_title(figure, "actual / predicted\nloss / probability of actual", fontsize=9)
     return save_figure(figure, path)
 
 
@@ -110,7 +110,7 @@ def plot_saliency(saliency: Any, path: PathLike) -> Path:
         _draw_example(axes[2], example)
         axes[2].imshow(heatmap, cmap="jet", alpha=0.45)
         axes[2].set_title("overlay", fontsize=9)
-    figure.suptitle(f"{label} for class {saliency.target}{where} (score {saliency.score:.3g})", fontsize=10)
+    set_title(figure, f"{label} for class {saliency.target}{where} (score {saliency.score:.3g})", fontsize=10)
     return save_figure(figure, path)
 
 
@@ -130,5 +130,5 @@ def plot_training_curves(curves: Any, path: PathLike) -> Path:
         axes.set_title(metric)
         axes.legend(fontsize=8)
         axes.grid(alpha=0.3)
-    figure.suptitle("Training curves", fontsize=10)
+    set_title(figure, "Training curves", fontsize=10)
     return save_figure(figure, path)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -30,3 +32,23 @@ def mnist_small(shared_data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     scale = np.float32(1 / 255)
     return (x_train[..., None].astype(np.float32) * scale, y_train.astype(np.int64),
             x_test[..., None].astype(np.float32) * scale, y_test.astype(np.int64))
+
+
+def assert_png_drawn(path: Path, min_width: int = 200, min_height: int = 150) -> None:
+    """The file is a PNG at least this large, with many colours and ink beyond the background."""
+    assert path.is_file(), f"{path} was not written"
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.width >= min_width and image.height >= min_height, image.size
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    background = np.median(pixels.reshape(-1, 3), axis=0)
+    ink = np.abs(pixels - background).sum(axis=-1) > 60
+    assert ink.mean() > 0.02, f"{path.name} is nearly blank ({ink.mean():.3%} ink)"
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20
+    assert not list(path.parent.glob(f".{path.stem}-*.png")), "temporary file left behind"
+
+
+@pytest.fixture
+def png_drawn() -> Callable[..., None]:
+    """`png_drawn(path, min_width, min_height)` asserts a real, non-blank PNG."""
+    return assert_png_drawn

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from convscope.explain.interpret import Interpretation, as_probabilities, training_curves
+from convscope.explain.interpretation import Interpretation, as_probabilities, training_curves
 
 # 6 examples, 3 classes
 PROBABILITIES = np.array([
