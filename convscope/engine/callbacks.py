@@ -150,7 +150,7 @@ class EarlyStopping(Callback):
                 self.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
-        if self.wait > self.patience or (self.patience == 0 and self.wait >= 1):
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
             if self.restore_best_weights and self.best_weights is not None:

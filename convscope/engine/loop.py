@@ -44,10 +44,13 @@ class Accumulator:
         return {prefix + name: float(value) for name, value in zip(self.names, means)}
 
 
-def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
-    """[loss, *metrics] for one batch, as one detached float32 vector."""
+def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor, logits: bool,
+                 loss: torch.Tensor | None = None) -> torch.Tensor:
+    """[loss, *metrics] for one batch, as one detached float32 vector. The loss includes the
+    regularization penalties, as Keras reports it."""
     outputs = outputs.float()
-    loss = compiled.loss(outputs, targets, logits=logits)
+    if loss is None:
+        loss = compiled.loss(outputs, targets, logits=logits)
     if not compiled.metrics:
         return loss.detach().reshape(1)
     probabilities = compiled.output_activation(outputs) if logits else outputs
@@ -69,7 +72,7 @@ def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.
         for layer in compiled.constrained_layers:
             layer.apply_constraints()
     with torch.no_grad():
-        return batch_values(compiled, outputs.detach(), y, compiled.use_logits)
+        return batch_values(compiled, outputs.detach(), y, compiled.use_logits, total.detach())
 
 
 def split_validation(x: torch.Tensor, y: torch.Tensor, fraction: float) -> tuple[torch.Tensor, ...]:
@@ -102,7 +105,7 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     history = History()
     params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": batch_size, "verbose": verbose}
     progress = ProgressLogger(resolve_verbose(verbose))
-    hooks = CallbackList([history, *(callbacks or []), progress], model, params)
+    hooks = CallbackList([*(callbacks or []), history, progress], model, params)
     model.stop_training = False
     model.train()
     hooks.on_train_begin()
@@ -150,7 +153,10 @@ def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: 
         with autocast(model.device, compiled.autocast_dtype):
             outputs = model(x[start:start + batch_size], logits=compiled.use_logits)
         target = y[start:start + batch_size]
-        totals.add(batch_values(compiled, outputs, target, compiled.use_logits), len(target))
+        loss = compiled.loss(outputs.float(), target, logits=compiled.use_logits)
+        penalty = model.regularization_penalty()
+        total = loss if penalty is None else loss + penalty
+        totals.add(batch_values(compiled, outputs, target, compiled.use_logits, total), len(target))
     return totals.result(prefix)
 
 

@@ -24,6 +24,7 @@ from convscope.layers.conv_utils import (
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
+    same_padding,
 )
 from convscope.layers.input_spec import Shape
 
@@ -81,9 +82,8 @@ class Conv(Layer):
             reach = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
             raise ValueError(
                 f"{self.label}: kernel {'x'.join(map(str, reach))} (dilation included) is larger than "
-                f"its {'x'.join(map(str, spatial))} input with padding='{self.padding}', giving output "
-                f"size {'x'.join(map(str, out))}. Use padding='same', a smaller kernel_size, or fewer "
-                "pooling/strided layers before it."
+                f"its {'x'.join(map(str, spatial))} input with padding='{self.padding}'. Use padding='same', "
+                "a smaller kernel_size, or fewer pooling/strided layers before it."
             )
         if self.data_format == "channels_first":
             return (input_shape[0], self.filters, *out)

@@ -1,0 +1,86 @@
+"""summary(): no input needed, no side effects, Keras's numbers, text and data forms."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+
+from convscope import Sequential, layers
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def seed_cnn() -> Sequential:
+    return Sequential([
+        layers.Conv2D(64, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+        layers.MaxPooling2D(2, 2),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D(2, 2),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def captured(model: Sequential, **options) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lines.append, **options)
+    return "\n".join(lines) + "\n"
+
+
+def test_seed_cnn_summary_matches_golden_file() -> None:
+    assert captured(seed_cnn()) == (GOLDEN / "seed_cnn_summary.txt").read_text()
+
+
+def test_seed_cnn_summary_with_details_and_macs_matches_golden_file() -> None:
+    text = captured(seed_cnn(), show_details=True, show_macs=True)
+    assert text == (GOLDEN / "seed_cnn_summary_details.txt").read_text()
+
+
+def test_seed_cnn_shapes_and_params_as_data() -> None:
+    data = seed_cnn().summary_data()
+    assert [tuple(row["output_shape"]) for row in data["rows"]] == [
+        (None, 26, 26, 64), (None, 13, 13, 64), (None, 11, 11, 64), (None, 5, 5, 64), (None, 1600), (None, 128),
+        (None, 10)]
+    assert [row["params"] for row in data["rows"]] == [640, 0, 36_928, 0, 0, 204_928, 1_290]
+    assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == (243_786, 243_786, 0)
+    assert data["rows"][0]["macs"] == 26 * 26 * 64 * 9
+
+
+def test_summary_has_no_side_effects() -> None:
+    model = seed_cnn()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng_before = torch.get_rng_state()
+    captured(model)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_lenet_first_layer_gives_28x28x6() -> None:
+    model = Sequential([layers.Conv2D(6, 5, input_shape=(32, 32, 1))])
+    assert model.output_shape == (None, 28, 28, 6)
+    assert model.count_params() == 6 * 25 + 6
+
+
+def test_batchnorm_counts_non_trainable_and_names_are_unique() -> None:
+    model = Sequential([layers.Input((8, 8, 3)), layers.Conv2D(4, 3), layers.BatchNormalization(),
+                       layers.Conv2D(4, 3), layers.Flatten(), layers.Dense(2)])
+    data = model.summary_data()
+    assert [row["name"] for row in data["rows"]] == ["conv2d", "batch_normalization", "conv2d_1", "flatten", "dense"]
+    assert data["non_trainable_params"] == 8
+    assert "Non-trainable params: 8" in captured(model)
+
+
+def test_html_and_rich_renderers() -> None:
+    model = seed_cnn()
+    html = model._repr_html_()
+    assert "conv2d_1 (Conv2D)" in html and "243,786" in html
+    from rich.console import Console
+
+    from convscope.models.summary import summary_rich
+
+    console = Console(file=io.StringIO(), width=120)
+    console.print(summary_rich(model))
+    assert "(None, 5, 5, 64)" in console.file.getvalue()
