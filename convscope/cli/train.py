@@ -1,0 +1,369 @@
+"""`convscope train MODEL --data NAME|PATH --out DIR`: train a model and keep a run folder.
+
+MODEL is a built-in name (`convscope summary --list` shows them), a .json/.yaml spec, or a .py
+file defining `build_model()`. The run folder is described in `convscope.runs`; its config.json
+records the command line that repeats the run.
+
+    convscope train seed-cnn --data fashion_mnist --epochs 3 --out runs/fashion
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from convscope.cli import CommandError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from convscope.models.sequential import Sequential
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+
+
+@dataclass
+class TrainSettings:
+    """Everything a training run depends on (saved in the run's config.json)."""
+
+    model: str
+    data: str
+    data_path: str | None = None
+    epochs: int = 3
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    validation_split: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    limit: int | None = None
+    test_limit: int | None = None
+
+    def check(self) -> None:
+        """Reject impossible settings before any data is loaded."""
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1; got {getattr(self, name)}.")
+        if not self.learning_rate > 0:
+            raise ValueError(f"--lr must be positive; got {self.learning_rate}.")
+        if not 0 <= self.validation_split < 1:
+            raise ValueError(f"--validation-split must be in [0, 1); got {self.validation_split}.")
+        for name in ("limit", "test_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 2:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 2; got {value}.")
+
+    def command(self, out: Path) -> str:
+        """The `convscope train ...` line that repeats this run."""
+        parts = ["convscope", "train", self.model, "--data", self.data]
+        defaults = TrainSettings("", "")
+        for name, value in asdict(self).items():
+            if name in ("model", "data") or value == getattr(defaults, name):
+                continue
+            flag = {"learning_rate": "lr", "data_path": "path"}.get(name, name).replace("_", "-")
+            parts += [f"--{flag}", str(value)]
+        return shlex.join([*parts, "--out", str(out)])
+
+
+def register(subparsers: Any) -> None:
+    """Add the `train` command."""
+    parser = subparsers.add_parser("train", help="train a model and save a run folder",
+                                   description="Train a built-in model, a JSON/YAML spec or a Python "
+                                               "build_model() on a dataset; save everything to --out.")
+    add_arguments(parser)
+    parser.add_argument("model", metavar="MODEL",
+                        help="built-in model name, a .json/.yaml spec, or a .py file defining build_model()")
+    parser.add_argument("--data", required=True,
+                        help="dataset name (mnist, fashion_mnist, cifar10, digits, mnist1d), an image "
+                             "folder (one subfolder per class), or a .npy/.npz/.csv file of signals")
+    parser.add_argument("--out", help="run folder (default: runs/<model>-<data>-<time>)")
+    parser.set_defaults(func=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser, epochs: int = 3) -> None:
+    """The training recipe options shared by `train` and `demo`."""
+    parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the data (default {epochs})")
+    parser.add_argument("--batch-size", type=int, default=64, help="samples per step (default 64)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="(default adam)")
+    parser.add_argument("--validation-split", type=float, default=0.1,
+                        help="share of the training data held out for validation (default 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                        help="auto uses bfloat16 only where the hardware supports it natively")
+    parser.add_argument("--limit", type=int, help="use only the first N training samples (quick runs)")
+    parser.add_argument("--test-limit", type=int, help="use only the first N test samples")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+
+
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    settings = TrainSettings(
+        model=args.model, data=args.data, data_path=args.data_path, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.lr, optimizer=args.optimizer,
+        validation_split=args.validation_split, seed=args.seed, device=args.device,
+        precision=args.precision, limit=args.limit, test_limit=args.test_limit)
+    settings.check()
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    stem = Path(settings.model).stem if settings.model.endswith((".json", ".yaml", ".yml", ".py")) else settings.model
+    out = Path(args.out or f"runs/{stem}-{Path(settings.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    train_run(settings, out, overwrite=args.overwrite)
+    return 0
+
+
+# -- data -------------------------------------------------------------------------------------
+@dataclass
+class Data:
+    """Arrays as loaded (uint8 images or float signals) with their class names."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+    source: str
+
+
+def load_data(settings: TrainSettings) -> Data:
+    """The dataset named or pointed to by `settings.data`, cut to the limits."""
+    from convscope import datasets
+
+    source = Path(settings.data).expanduser()
+    if source.is_dir():
+        (x, y), (xt, yt) = datasets.image_folder(source)
+        names, kind = datasets.class_names(source), "image folder"
+    elif source.is_file():
+        (x, y), (xt, yt) = datasets.arrays(source)
+        names, kind = [], "signals file"
+    else:
+        try:
+            (x, y), (xt, yt) = datasets.load(settings.data, path=settings.data_path)
+        except datasets.DatasetNotFoundError as error:
+            raise CommandError(str(error).splitlines()[0], hint="install it (e.g. apt-get install "
+                               "dataset-fashion-mnist) or pass --path DIR with its files") from error
+        names, kind = datasets.class_names(settings.data), "dataset"
+    x, y = x[:settings.limit], y[:settings.limit]
+    xt, yt = xt[:settings.test_limit], yt[:settings.test_limit]
+    classes = int(max(y.max(), yt.max())) + 1
+    names = list(names) if len(names) == classes else [str(i) for i in range(classes)]
+    return Data(x, y, xt, yt, names, f"{kind} {settings.data}")
+
+
+def as_inputs(x: np.ndarray, scale: float) -> np.ndarray:
+    """Raw arrays as float32 model inputs (8-bit images divided by 255)."""
+    import numpy as np
+
+    return (x.astype(np.float32) * np.float32(scale)) if scale != 1.0 else x.astype(np.float32)
+
+
+# -- models -----------------------------------------------------------------------------------
+def build_model(source: str, input_shape: Sequence[int] | None, num_classes: int | None) -> Sequential:
+    """A model from a zoo name, a .json/.yaml spec or a .py file with `build_model()`."""
+    path = Path(source).expanduser()
+    if path.suffix.lower() in (".json", ".yaml", ".yml"):
+        model = model_from_spec(path, input_shape)
+    elif path.suffix.lower() == ".py":
+        model = model_from_python(path, input_shape, num_classes)
+    else:
+        from convscope import zoo
+
+        model = zoo.build(source, input_shape, num_classes)
+    if model.input_shape is None and input_shape is not None:
+        model.build((None, *input_shape))
+    outputs = model.output_shape[-1] if model.output_shape else None
+    if num_classes is not None and outputs != num_classes:
+        raise ValueError(f"{source}: the model ends with {outputs} outputs but the data has {num_classes} "
+                         f"classes. Make the last layer Dense({num_classes}, activation='softmax').")
+    return model
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model spec file.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            document = json.loads(text)
+        else:
+            import yaml
+
+            document = yaml.safe_load(text)
+    except (ValueError, ImportError) as error:  # json and yaml errors are ValueErrors
+        raise ValueError(f"{path}: not a readable model spec ({str(error).splitlines()[0]}).") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: a model spec must be a mapping with a 'layers' list.")
+    return document
+
+
+def model_from_spec(path: Path, input_shape: Sequence[int] | None) -> Sequential:
+    """Spec layers are {"class_name": "Conv2D", "config": {...}} (as model.save writes them),
+    {"type": "Conv2D", "filters": 32, ...} or {"Conv2D": {"filters": 32, ...}}."""
+    from convscope.models.saving import model_from_config
+
+    document = read_spec(path)
+    config = document.get("config", document) if "layers" not in document else document
+    if not isinstance(config.get("layers"), list):
+        raise ValueError(f"{path}: a model spec needs a 'layers' list, e.g. "
+                         "layers: [{Conv2D: {filters: 32, kernel_size: 3, activation: relu}}, ...]")
+    entries = [_layer_entry(entry, index, path) for index, entry in enumerate(config["layers"])]
+    shape = config.get("input_shape") or (list(input_shape) if input_shape is not None else None)
+    return model_from_config({"name": config.get("name") or path.stem, "input_shape": shape, "layers": entries})
+
+
+def _layer_entry(entry: Any, index: int, path: Path) -> dict[str, Any]:
+    if isinstance(entry, dict) and "class_name" in entry:
+        return {"class_name": entry["class_name"], "config": dict(entry.get("config") or {})}
+    if isinstance(entry, dict) and "type" in entry:
+        options = {k: v for k, v in entry.items() if k != "type"}
+        return {"class_name": entry["type"], "config": options}
+    if isinstance(entry, dict) and len(entry) == 1:
+        (kind, options), = entry.items()
+        return {"class_name": kind, "config": dict(options or {})}
+    raise ValueError(f"{path}: layer {index} should look like {{Conv2D: {{filters: 32, kernel_size: 3}}}}; "
+                     f"got {entry!r}.")
+
+
+def model_from_python(path: Path, input_shape: Sequence[int] | None, num_classes: int | None) -> Sequential:
+    """Run `path` as a module and call its build_model() (passing input_shape and num_classes
+    when it takes them)."""
+    import importlib.util
+
+    from convscope.models.sequential import Sequential
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such Python file.")
+    spec = importlib.util.spec_from_file_location(f"convscope_user_model_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    builder = getattr(module, "build_model", None)
+    if not callable(builder):
+        raise ValueError(f"{path}: defines no build_model() function; add `def build_model(): return Sequential([...])`.")
+    accepted = inspect.signature(builder).parameters
+    options = {name: value for name, value in (("input_shape", input_shape), ("num_classes", num_classes))
+               if name in accepted and value is not None}
+    model = builder(**options)
+    if not isinstance(model, Sequential):
+        raise ValueError(f"{path}: build_model() returned {type(model).__name__}; expected a convscope Sequential.")
+    return model
+
+
+# -- training ---------------------------------------------------------------------------------
+def train_run(settings: TrainSettings, out: Path, *, overwrite: bool = False, stream: TextIO | None = None,
+              verbose: int | str = "auto") -> Path:
+    """Train as `settings` say and write the run folder `out`; returns its path."""
+    from convscope import runs
+    from convscope.utils import set_seed
+
+    stream = stream or sys.stdout
+    folder = runs.prepare_folder(out, overwrite)
+    set_seed(settings.seed, deterministic=False)
+    data = load_data(settings)
+    spec = runs.infer_input_spec(data.x_train)
+    model = build_model(settings.model, spec.shape, len(data.class_names))
+    model.compile(optimizer={"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}},
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  precision=settings.precision, device=settings.device)
+    config = run_config(settings, folder, data, spec, model)
+    runs.write_json_atomic(folder / runs.CONFIG_FILE, config)
+    summary = model_summary(model)
+    runs.write_text_atomic(folder / runs.SUMMARY_FILE, summary + "\n")
+    print(summary, file=stream)
+    print(describe_split(data, settings), file=stream, flush=True)
+    recorder = runs.RunRecorder(folder, "val_loss" if settings.validation_split else "loss")
+    x_train = as_inputs(data.x_train, spec.scale)
+    model.fit(x_train, data.y_train, batch_size=settings.batch_size, epochs=settings.epochs,
+              validation_split=settings.validation_split, callbacks=[recorder], verbose=verbose)
+    if model.nonfinite_loss:
+        print("warning: the loss became NaN or infinite; try a smaller --lr", file=stream)
+    finish_run(folder, model, data, spec, config, recorder, stream)
+    return folder
+
+
+def describe_split(data: Data, settings: TrainSettings) -> str:
+    held = int(len(data.x_train) * settings.validation_split) if settings.validation_split else 0
+    return (f"Training {settings.model} on {data.source}: {len(data.x_train) - held} training, {held} validation, "
+            f"{len(data.x_test)} test samples, {len(data.class_names)} classes")
+
+
+def model_summary(model: Sequential) -> str:
+    from convscope.models.summary import summary_text
+
+    return summary_text(model)
+
+
+def run_config(settings: TrainSettings, folder: Path, data: Data, spec: Any, model: Sequential) -> dict[str, Any]:
+    import platform
+
+    import torch
+
+    import convscope
+    from convscope import runs
+
+    return {
+        "format": runs.RUN_FORMAT, "format_version": runs.RUN_FORMAT_VERSION,
+        "command": settings.command(folder), "train": asdict(settings),
+        "data": {"source": data.source, "class_names": data.class_names,
+                 "train_samples": len(data.x_train), "test_samples": len(data.x_test),
+                 "sample_shape": list(data.x_train.shape[1:]), "dtype": str(data.x_train.dtype)},
+        "input": spec.to_dict(), "model": model.get_config(),
+        "environment": {"convscope": convscope.__version__, "torch": torch.__version__,
+                        "python": platform.python_version(), "device": str(model.device),
+                        "autocast": str(model.compiled.autocast_dtype) if model.compiled else None},
+        "status": "training", "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def finish_run(folder: Path, model: Sequential, data: Data, spec: Any, config: dict[str, Any],
+               recorder: Any, stream: TextIO) -> None:
+    """Evaluate on the test set, save the model, plots and report, and print the result."""
+    from convscope import runs
+
+    x_test = as_inputs(data.x_test, spec.scale)
+    metrics = model.evaluate(x_test, data.y_test, verbose=0, return_dict=True)
+    runs.write_json_atomic(folder / runs.METRICS_FILE, {f"test_{k}": float(v) for k, v in metrics.items()}
+                           | {"test_samples": len(x_test)})
+    model.save(folder / runs.MODEL_DIR)
+    write_plots(folder, model, data, x_test, recorder.history)
+    config.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  epochs_done=model.compiled.epochs_done if model.compiled else 0,
+                  best_epoch=recorder.best_epoch, test={k: float(v) for k, v in metrics.items()})
+    runs.write_json_atomic(folder / runs.CONFIG_FILE, config)
+    runs.write_report(folder)
+    print(f"Test: loss {metrics['loss']:.4f} - accuracy {metrics.get('accuracy', float('nan')):.4f} "
+          f"({len(x_test)} samples)", file=stream)
+    print(f"Run saved to {folder} (open {folder / runs.REPORT_FILE})", file=stream, flush=True)
+
+
+def write_plots(folder: Path, model: Sequential, data: Data, x_test: np.ndarray,
+                history: dict[str, list[float]]) -> None:
+    """curves.png, confusion.png and samples.png (or signals) under plots/."""
+    from convscope import explain, runs
+    from convscope.plots import data as data_plots
+    from convscope.plots import interpret as interpret_plots
+
+    plots = folder / runs.PLOTS_DIR
+    if history:
+        interpret_plots.plot_training_curves(explain.training_curves(history), plots / "curves.png")
+    interpretation = explain.interpret(model, x_test, data.y_test, class_names=data.class_names)
+    interpret_plots.plot_confusion_matrix(interpretation, plots / "confusion.png")
+    if data.x_train.ndim == 4:
+        data_plots.plot_samples(data.x_train, data.y_train, class_names=data.class_names,
+                                samples_per_class=5, path=plots / "samples.png")
+    else:
+        data_plots.plot_signals(data.x_train, data.y_train, class_names=data.class_names,
+                                path=plots / "samples.png")

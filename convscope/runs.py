@@ -1,0 +1,327 @@
+"""Run folders: everything one training produced, in files that outlive the process.
+
+    RUN/
+      config.json          what was asked (model, data, recipe, seed, device, command line),
+                           what the data looked like (shapes, classes, input preprocessing) and
+                           the outcome; enough to repeat the run with `convscope train`
+      history.csv          one row per epoch
+      model/               the final model: config.json + model.safetensors (+ optimizer)
+      checkpoints/last/    the model after the latest epoch
+      checkpoints/best/    the model at the epoch with the best monitored value
+      summary.txt          the layer table
+      metrics.json         test loss and accuracy
+      plots/               curves.png, confusion.png, samples.png
+      report.html          one self-contained page with all of the above (opens offline)
+
+Every file is written to a temporary name and renamed into place, so a run folder never holds
+a half-written file, even when training is interrupted.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from convscope.engine.callbacks import Callback
+
+if TYPE_CHECKING:
+    from convscope.models.sequential import Sequential
+
+RUN_FORMAT = "convscope.run"
+RUN_FORMAT_VERSION = 1
+CONFIG_FILE, HISTORY_FILE, SUMMARY_FILE = "config.json", "history.csv", "summary.txt"
+METRICS_FILE, REPORT_FILE, MODEL_DIR, PLOTS_DIR = "metrics.json", "report.html", "model", "plots"
+LAST_CHECKPOINT, BEST_CHECKPOINT = "checkpoints/last", "checkpoints/best"
+
+
+# -- atomic writes ---------------------------------------------------------------------------
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes files private; runs are shared
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | os.PathLike[str], document: Any) -> Path:
+    return write_text_atomic(path, json.dumps(document, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# -- input preprocessing ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InputSpec:
+    """How raw inputs become what the model was trained on.
+
+    Attributes:
+        shape: one example, channels-last, e.g. (28, 28, 1) or (40, 1).
+        scale: raw values are multiplied by it (1/255 for 8-bit images, 1.0 for signals).
+        background: "dark" or "light" for images with a plain background, else "mixed".
+        fit: "center" (crop to the drawing, scale it into a `box`-pixel square and centre it by
+            its centre of mass, as MNIST was prepared) or "resize" (the whole image).
+        box: the side of that square, in pixels.
+    """
+
+    shape: tuple[int, ...]
+    scale: float = 1 / 255
+    background: str = "dark"
+    fit: str = "center"
+    box: int = 20
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.shape) == 3
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shape": list(self.shape), "scale": self.scale, "background": self.background,
+                "fit": self.fit, "box": self.box}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InputSpec:
+        return cls(tuple(int(n) for n in data["shape"]), float(data.get("scale", 1 / 255)),
+                   str(data.get("background", "dark")), str(data.get("fit", "center")),
+                   int(data.get("box", 20)))
+
+
+def infer_input_spec(x: np.ndarray, sample: int = 500) -> InputSpec:
+    """Read the preprocessing from training data (N, H, W, C) or (N, L, C).
+
+    Images whose borders are nearly all one dark (or light) value get fit="center" with `box`
+    the median extent of their content: about 20 for MNIST digits, 28 for Fashion-MNIST.
+    """
+    scale = 1 / 255 if np.issubdtype(x.dtype, np.integer) else 1.0
+    shape = tuple(int(n) for n in x.shape[1:])
+    if x.ndim != 4 or len(x) == 0:
+        return InputSpec(shape, scale, "mixed", "resize", 0)
+    images = x[:sample].astype(np.float64) * scale
+    gray = images.mean(axis=-1)                                 # (n, H, W)
+    high = max(float(gray.max()), 1e-9)
+    border = np.concatenate([gray[:, 0], gray[:, -1], gray[:, :, 0], gray[:, :, -1]], axis=1)
+    dark, light = np.mean(border < 0.1 * high), np.mean(border > 0.9 * high)
+    if max(dark, light) < 0.9:
+        return InputSpec(shape, scale, "mixed", "resize", 0)
+    background = "dark" if dark >= light else "light"
+    content = gray > 0.2 * high if background == "dark" else gray < 0.8 * high
+    extents = [_extent(mask) for mask in content if mask.any()]
+    box = int(np.median(extents)) if extents else min(shape[:2])
+    return InputSpec(shape, scale, background, "center", max(1, min(box, min(shape[:2]))))
+
+
+def _extent(mask: np.ndarray) -> int:
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1)
+
+
+# -- reading a run ------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """An existing run folder (or a bare saved-model folder, read with default settings)."""
+
+    path: Path
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Run:
+        """Open RUN (a folder written by `convscope train`) or a folder written by `model.save`.
+
+        Raises:
+            FileNotFoundError: no such folder, or no model in it.
+            ValueError: a config that is not a convscope run.
+        """
+        from convscope.models.saving import read_json
+
+        folder = Path(path).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: no such run folder. Train one with "
+                                    f"`convscope train seed-cnn --data fashion_mnist --out {folder}`.")
+        config_file = folder / CONFIG_FILE
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{folder}: not a run folder (no {CONFIG_FILE}); pass the folder "
+                                    "`convscope train --out DIR` wrote.")
+        document = read_json(config_file)
+        if document.get("format") == "convscope.model":  # a folder from model.save(...)
+            shape = document.get("config", {}).get("input_shape") or []
+            return cls(folder, {"format": "convscope.model", "input": InputSpec(tuple(shape)).to_dict()})
+        if document.get("format") != RUN_FORMAT:
+            raise ValueError(f"{config_file}: not a convscope run (format {document.get('format')!r}).")
+        if not (folder / MODEL_DIR / "config.json").is_file():
+            raise FileNotFoundError(f"{folder}: the run has no model/ yet (training did not finish); "
+                                    f"use {folder / LAST_CHECKPOINT} or train again.")
+        return cls(folder, document)
+
+    @property
+    def model_path(self) -> Path:
+        return self.path if self.config.get("format") == "convscope.model" else self.path / MODEL_DIR
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return InputSpec.from_dict(self.config["input"])
+
+    def class_names(self, classes: int) -> list[str]:
+        names = list(self.config.get("data", {}).get("class_names") or [])
+        return names if len(names) == classes else [str(i) for i in range(classes)]
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    def load_model(self, device: str | None = None, compile: bool = False) -> Sequential:
+        """The trained model; uncompiled by default, so inference runs in float32."""
+        from convscope.models.saving import load_model
+
+        model = load_model(self.model_path, compile=compile, device=device)
+        model.eval()
+        return model
+
+    def metrics(self) -> dict[str, Any]:
+        file = self.path / METRICS_FILE
+        return json.loads(file.read_text()) if file.is_file() else {}
+
+
+# -- writing a run ------------------------------------------------------------------------------
+def prepare_folder(path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Create the run folder; refuse to mix a new run into a non-empty folder unless told to."""
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out {folder}: exists and is not a folder.")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise ValueError(f"--out {folder}: the folder is not empty. Choose a new folder, or pass "
+                         "--overwrite to replace the run in it.")
+    (folder / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_history(path: Path, history: Mapping[str, list[float]]) -> None:
+    """history.csv: epoch (1-based), then each logged value, one row per epoch."""
+    keys = list(history)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for row in range(max((len(v) for v in history.values()), default=0)):
+        writer.writerow([row + 1, *(f"{history[k][row]:.6g}" if row < len(history[k]) else "" for k in keys)])
+    write_text_atomic(path / HISTORY_FILE, buffer.getvalue())
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    file = path / HISTORY_FILE
+    if not file.is_file():
+        return {}
+    with open(file, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    return {k: [float(r[k]) if r[k] else math.nan for r in rows] for k in keys}
+
+
+class RunRecorder(Callback):
+    """After each epoch: rewrite history.csv, save checkpoints/last and, when `monitor`
+    improved, checkpoints/best."""
+
+    def __init__(self, folder: Path, monitor: str = "val_loss") -> None:
+        self.folder, self.monitor = folder, monitor
+        self.history: dict[str, list[float]] = {}
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = dict(logs or {})
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+        write_history(self.folder, self.history)
+        self.model.save(self.folder / LAST_CHECKPOINT)
+        current = logs.get(self.monitor, logs.get("loss"))
+        if current is not None and math.isfinite(current) and (self.best is None or current < self.best):
+            self.best, self.best_epoch = float(current), epoch + 1
+            self.model.save(self.folder / BEST_CHECKPOINT)
+
+
+# -- report -------------------------------------------------------------------------------------
+def _image_tag(file: Path, alt: str) -> str:
+    if not file.is_file():
+        return ""
+    encoded = base64.b64encode(file.read_bytes()).decode("ascii")
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}"><figcaption>' \
+           f"{html.escape(alt)}</figcaption></figure>"
+
+
+def _table(rows: list[list[str]], head: list[str]) -> str:
+    header = "".join(f"<th>{html.escape(cell)}</th>" for cell in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+
+
+REPORT_STYLE = """body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.9rem}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:right}
+th{background:#f4f4f4}pre{background:#f7f7f7;padding:.8rem;overflow:auto;font-size:.85rem}
+figure{display:inline-block;margin:.5rem}img{max-width:100%}figcaption{font-size:.8rem;color:#666}
+.big{font-size:1.3rem;font-weight:600}"""
+
+
+def write_report(folder: Path) -> Path:
+    """report.html: config, summary, test metrics, history and plots in one offline page."""
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    metrics = json.loads((folder / METRICS_FILE).read_text()) if (folder / METRICS_FILE).is_file() else {}
+    history = read_history(folder)
+    summary = (folder / SUMMARY_FILE).read_text() if (folder / SUMMARY_FILE).is_file() else ""
+    train = config.get("train", {})
+    title = f"{train.get('model', 'model')} on {train.get('data', 'data')}"
+    score = " - ".join(f"{key} {value:.4f}" for key, value in metrics.items() if isinstance(value, float))
+    history_rows = [[str(i + 1), *(f"{history[k][i]:.4f}" for k in history)]
+                    for i in range(max((len(v) for v in history.values()), default=0))]
+    plots = "".join(_image_tag(folder / PLOTS_DIR / f"{stem}.png", caption) for stem, caption in (
+        ("curves", "training curves"), ("confusion", "confusion matrix (test set)"),
+        ("samples", "training samples per class")))
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>convscope run: {html.escape(title)}</title>
+<style>{REPORT_STYLE}</style></head><body>
+<h1>convscope run: {html.escape(title)}</h1>
+<p class="big">Test: {html.escape(score or 'not evaluated')}</p>
+<h2>Plots</h2>{plots}
+<h2>History</h2>{_table(history_rows, ['epoch', *history])}
+<h2>Model</h2><pre>{html.escape(summary)}</pre>
+<h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>
+<p>Repeat this run with: <code>{html.escape(config.get('command', ''))}</code></p>
+</body></html>
+"""
+    return write_text_atomic(folder / REPORT_FILE, page)
