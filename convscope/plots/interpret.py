@@ -121,12 +121,15 @@ def plot_training_curves(curves: Any, path: PathLike) -> Path:
         curves: a `TrainingCurves` (from `training_curves(history)`).
     """
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     metrics = list(curves.curves)
     figure, grid = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.3), squeeze=False)
     for axes, metric in zip(grid[0], metrics, strict=True):
         for split, values in curves.curves[metric].items():
             axes.plot(curves.epochs[:len(values)], values, marker="o", markersize=3, label=split)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(metric)
         axes.legend(fontsize=8)
         axes.grid(alpha=0.3)
