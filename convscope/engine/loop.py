@@ -3,6 +3,12 @@
 The dataset lives on the device as one tensor; each step slices a shuffled batch from it, so no
 per-sample Python runs. Losses and metrics accumulate as device tensors and are read only when
 someone looks (the progress bar at a few Hz, and the end of each epoch): no per-step host sync.
+
+Under torch.distributed (see `convscope.distributed`) the model is wrapped in
+DistributedDataParallel and every global batch is split across the ranks, so N processes take
+the same steps as one process with the same batch size and seed. Callbacks see where training
+stands through `params["position"]` (`convscope.engine.checkpoint.TrainingPosition`), which
+`Checkpointer` uses to save, and `fit` resumes mid-epoch from it after `restore_latest`.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from convscope import distributed
 from convscope.engine import arrays
+from convscope.engine import checkpoint as checkpointing
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
 from convscope.engine.device import autocast
 from convscope.engine.progress import ProgressLogger, resolve_verbose
@@ -58,15 +66,18 @@ def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tenso
     return torch.stack([loss, *scores]).detach()
 
 
-def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor,
+               network: torch.nn.Module | None = None, scale: float = 1.0) -> torch.Tensor:
+    """One optimizer step. `network` is the DDP wrapper when distributed; `scale` weights this
+    rank's loss by its share of the global batch, so DDP's gradient average is the global mean."""
     with autocast(model.device, compiled.autocast_dtype):
-        outputs = model(x, logits=compiled.use_logits)
+        outputs = (model if network is None else network)(x, logits=compiled.use_logits)
     outputs = outputs.float()
     loss = compiled.loss(outputs, y, logits=compiled.use_logits)
     penalty = model.regularization_penalty()
     total = loss if penalty is None else loss + penalty
     compiled.optimizer.zero_grad(set_to_none=True)
-    total.backward()
+    (total if scale == 1.0 else total * scale).backward()
     compiled.optimizer.step()
     if compiled.constrained_layers:
         for layer in compiled.constrained_layers:
@@ -103,7 +114,12 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     samples = len(x_tensor)
     steps = math.ceil(samples / batch_size)
     history = History()
-    params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": batch_size, "verbose": verbose}
+    position = checkpointing.start_position(model, initial_epoch, steps)
+    network = distributed.wrap_model(model)
+    if not distributed.is_main():  # rank 0 alone prints and writes files
+        verbose, callbacks = 0, distributed.main_only_callbacks(callbacks)
+    params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": batch_size, "verbose": verbose,
+              "position": position}
     progress = ProgressLogger(resolve_verbose(verbose))
     hooks = CallbackList([*(callbacks or []), history, progress], model, params)
     model.stop_training = False
@@ -111,7 +127,9 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     hooks.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
-        logs = run_epoch(model, compiled, x_tensor, y_tensor, batch_size, shuffle, hooks)
+        logs = run_epoch(model, compiled, x_tensor, y_tensor, batch_size, shuffle, hooks, position, network)
+        if position.step == steps:
+            position.epoch, position.step = epoch + 1, 0
         if validation is not None:
             logs.update(evaluate_tensors(model, compiled, *validation, batch_size=max(batch_size, 256), prefix="val_"))
             model.train()
@@ -126,21 +144,30 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
 
 
 def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-              shuffle: bool, hooks: CallbackList) -> dict[str, float]:
+              shuffle: bool, hooks: CallbackList, position: checkpointing.TrainingPosition | None = None,
+              network: torch.nn.Module | None = None) -> dict[str, float]:
     samples = len(x)
-    order = torch.randperm(samples, device=x.device) if shuffle else None
+    position = position or checkpointing.TrainingPosition(steps_per_epoch=math.ceil(samples / batch_size))
+    order = checkpointing.epoch_order(samples, x.device, position, position.epoch) if shuffle else None
     totals = Accumulator(compiled.log_names)
-    for step, start in enumerate(range(0, samples, batch_size)):
-        index = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
-        values = train_step(model, compiled, x[index], y[index])
-        totals.add(values, min(batch_size, samples - start))
+    first = checkpointing.resume_epoch(position, totals, x.device)
+    for step, start in enumerate(range(first * batch_size, samples, batch_size), start=first):
+        stop = min(start + batch_size, samples)
+        index = order[start:stop] if order is not None else slice(start, stop)
+        index, count, scale = distributed.shard_batch(index, start, stop, x.device)
+        values = train_step(model, compiled, x[index], y[index], network, scale)
+        totals.add(values, count)
+        checkpointing.track_nonfinite(position, values[0])
+        position.step, position.global_step = step + 1, position.global_step + 1
         hooks.on_train_batch_end(step, LazyLogs(totals.result))
         if model.stop_training:
             break
+    distributed.reduce_totals(totals)
     logs = totals.result()
-    if not math.isfinite(logs.get("loss", 0.0)):
+    if not math.isfinite(logs.get("loss", 0.0)) or position.first_nonfinite_step() is not None:
         model.stop_training = True
         model.nonfinite_loss = True
+        checkpointing.print_main(checkpointing.nonfinite_report(position))
     return logs
 
 

@@ -5,18 +5,24 @@ A saved model is a folder:
     model.safetensors    weights in Keras's layout, keyed "<layer>/<weight>"
     optimizer.safetensors  optimizer state tensors; its metadata holds the JSON rest
 Writes go to a temporary folder that is renamed into place, so a crash never leaves a
-half-written model behind.
+half-written model behind. optimizer.safetensors also holds every random-number generator's
+state (torch CPU and CUDA, NumPy, Python), so training resumes exactly where it stopped.
+
+Loading never unpickles, and a config is checked before any weight is allocated: unknown layer
+types, absurd sizes and parameter counts are refused with a `ValueError` (see `preflight`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -31,6 +37,9 @@ FORMAT = "convscope.model"
 FORMAT_VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE, OPTIMIZER_FILE = "config.json", "model.safetensors", "optimizer.safetensors"
 MAX_PARAMS = 2_000_000_000  # refuse configs asking for more weights than any sane CNN
+MAX_AXIS = 1 << 20  # largest size of one axis (height, width, steps, channels, units)
+MAX_SAMPLE_VALUES = 1 << 28  # largest activation of one sample at any layer (1 GiB of float32)
+MAX_LAYERS = 10_000
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -92,20 +101,57 @@ def compile_config(model: Sequential) -> dict[str, Any] | None:
     }
 
 
+def rng_payload() -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Every generator's state as tensors plus JSON metadata (no pickle)."""
+    tensors = {"rng/torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for index, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/torch_cuda/{index}"] = state
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    tensors["rng/numpy_keys"] = torch.from_numpy(np.asarray(keys, dtype=np.int64))
+    version, python_state, gauss_next = random.getstate()
+    tensors["rng/python"] = torch.tensor(python_state, dtype=torch.int64)
+    meta = {"rng_numpy": json.dumps([kind, int(position), int(has_gauss), float(cached)]),
+            "rng_python": json.dumps([version, gauss_next])}
+    return tensors, meta
+
+
+def restore_rng(tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
+    """Set the generators saved by `rng_payload` (those present in `tensors`)."""
+    if "rng/torch_cpu" in tensors:
+        torch.set_rng_state(tensors["rng/torch_cpu"])
+    cuda_states = [tensors[key] for key in sorted(k for k in tensors if k.startswith("rng/torch_cuda/"))]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states[:torch.cuda.device_count()])
+    if "rng/numpy_keys" in tensors and "rng_numpy" in meta:
+        kind, position, has_gauss, cached = json.loads(meta["rng_numpy"])
+        keys = tensors["rng/numpy_keys"].numpy().astype(np.uint32)
+        np.random.set_state((kind, keys, int(position), int(has_gauss), float(cached)))
+    if "rng/python" in tensors and "rng_python" in meta:
+        version, gauss_next = json.loads(meta["rng_python"])
+        random.setstate((version, tuple(int(v) for v in tensors["rng/python"].tolist()), gauss_next))
+
+
+def model_document(model: Sequential) -> dict[str, Any]:
+    """The config.json content: format, architecture and compile settings."""
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "class_name": "Sequential",
+            "config": model.get_config(), "compile": compile_config(model)}
+
+
+def write_model_files(model: Sequential, folder: Path) -> None:
+    """Write config.json, model.safetensors and (when compiled) optimizer.safetensors into `folder`."""
+    (folder / CONFIG_FILE).write_text(json.dumps(model_document(model), indent=2))
+    save_file(weight_tensors(model), str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
+    if model.compiled is not None:
+        tensors, meta = optimizer_payload(model.compiled.optimizer)
+        rng_tensors, rng_meta = rng_payload()
+        save_file({**tensors, **rng_tensors}, str(folder / OPTIMIZER_FILE),
+                  metadata={"format": FORMAT, **meta, **rng_meta})
+
+
 def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     model.require_built("save")
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "class_name": "Sequential",
-                "config": model.get_config(), "compile": compile_config(model)}
-
-    def writer(folder: Path) -> None:
-        (folder / CONFIG_FILE).write_text(json.dumps(document, indent=2))
-        save_file(weight_tensors(model), str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
-        if model.compiled is not None:
-            tensors, meta = optimizer_payload(model.compiled.optimizer)
-            tensors["rng/torch_cpu"] = torch.get_rng_state()
-            save_file(tensors, str(folder / OPTIMIZER_FILE), metadata={"format": FORMAT, **meta})
-
-    write_folder(Path(path), writer)
+    write_folder(Path(path), lambda folder: write_model_files(model, folder))
 
 
 def save_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
@@ -135,28 +181,115 @@ def read_json(file: Path) -> dict[str, Any]:
     return document
 
 
-def model_from_config(config: dict[str, Any]) -> Sequential:
-    """Rebuild an (untrained) Sequential from `Sequential.get_config()` output."""
-    from convscope.models.sequential import Sequential
+def check_shape(shape: Any, where: str) -> tuple[int | None, ...]:
+    """A sample shape from a config: a list of positive ints (or null), none absurdly large."""
+    if not isinstance(shape, (list, tuple)) or not shape or len(shape) > 8:
+        raise ValueError(f"model config: {where} must be a list of 1 to 8 sizes, e.g. [28, 28, 1]; got {shape!r}.")
+    for size in shape:
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_AXIS):
+            raise ValueError(f"model config: {where} {list(shape)} has size {size!r}; each size must be "
+                             f"an integer from 1 to {MAX_AXIS:,} (or null).")
+    return tuple(shape)
 
+
+def layer_from_entry(entry: Any, index: int) -> layers_module.Layer:
+    """One layer object (no weights yet) from a config entry, or a ValueError naming it."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
+        raise ValueError(f"model config: layer {index} must be an object with 'class_name' and 'config'.")
+    class_name = entry.get("class_name")
+    if not isinstance(class_name, str):
+        raise ValueError(f"model config: layer {index} needs a string 'class_name'; got {class_name!r}.")
+    layer_class = layers_module.get(class_name)
+    settings = dict(entry.get("config", {}))
+    if isinstance(settings.get("input_shape"), (list, tuple)):
+        check_shape(settings["input_shape"], f"layer {index} ({class_name}) input_shape")
+    try:
+        return layer_class.from_config(settings)
+    except ValueError:
+        raise
+    except Exception as error:  # hostile configs may trip anything inside a constructor
+        raise ValueError(f"model config: layer {index} ({class_name}): {type(error).__name__}: {error}.") from error
+
+
+def probe_layer(layer: layers_module.Layer, settings: dict[str, Any], shape: tuple[int | None, ...],
+                index: int) -> tuple[tuple[int | None, ...], int]:
+    """(output shape, weight count) of a layer, found by building a twin on the meta device,
+    which records sizes but allocates no memory and draws no random numbers."""
+    label = f"model config: layer {index} ({type(layer).__name__} '{layer.name}')"
+    try:
+        twin = type(layer).from_config(dict(settings))
+        with torch.device("meta"):
+            twin.build(shape)
+        output_shape = tuple(twin.output_shape)
+        count = sum(tensor.numel() for _, tensor, _ in twin.keras_weights())
+    except ValueError:
+        raise
+    except Exception as error:
+        raise ValueError(f"{label}: {type(error).__name__}: {error}.") from error
+    sizes = [size for size in output_shape[1:] if size is not None]
+    if any(not isinstance(size, int) or size <= 0 for size in sizes):
+        raise ValueError(f"{label}: its output shape {output_shape} has an empty axis for input {shape}; "
+                         "use padding='same' or smaller kernels and pools.")
+    values = int(np.prod(sizes, dtype=object)) if sizes else 1
+    if values > MAX_SAMPLE_VALUES:
+        raise ValueError(f"{label}: one sample's output {output_shape} holds {values:,} values, more than the "
+                         f"{MAX_SAMPLE_VALUES:,} a model file may ask for; refusing to build it.")
+    return output_shape, count
+
+
+def preflight(config: Any) -> None:
+    """Check a model config without allocating any weight.
+
+    Raises:
+        ValueError: for a malformed config, an unknown layer type, a size out of range, an
+            activation larger than MAX_SAMPLE_VALUES, or more than MAX_PARAMS weights in total.
+    """
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ValueError("model config must be a JSON object with a 'layers' list.")
-    model = Sequential(name=config.get("name") or "sequential")
+    if len(config["layers"]) > MAX_LAYERS:
+        raise ValueError(f"model config: {len(config['layers']):,} layers; at most {MAX_LAYERS:,} are accepted.")
+    shape: tuple[int | None, ...] | None = None
+    if config.get("input_shape") is not None:
+        shape = (None, *check_shape(config["input_shape"], "input_shape"))
+    total = 0
+    for index, entry in enumerate(config["layers"]):
+        layer = layer_from_entry(entry, index)
+        if isinstance(layer, layers_module.Input):
+            shape = (None, *check_shape(list(layer.shape), f"layer {index} (Input) shape"))
+            continue
+        if shape is None and layer.declared_input_shape is not None:
+            shape = tuple(layer.declared_input_shape)
+        if shape is None:
+            continue  # no input shape: nothing is built, so nothing is allocated
+        shape, count = probe_layer(layer, dict(entry.get("config", {})), shape, index)
+        total += count
+        if total > MAX_PARAMS:
+            raise ValueError(f"model config: more than {MAX_PARAMS:,} weights by layer {index} "
+                             f"({layer.label}); refusing to allocate it.")
+
+
+def model_from_config(config: dict[str, Any]) -> Sequential:
+    """Rebuild an (untrained) Sequential from `Sequential.get_config()` output.
+
+    The config is checked first (`preflight`), so a hostile one fails before allocating.
+    """
+    from convscope.models.sequential import Sequential
+
+    preflight(config)
+    name = config.get("name") or "sequential"
+    model = Sequential(name=name if isinstance(name, str) else "sequential")
     input_shape = config.get("input_shape")
     if input_shape is not None:
         model.add(layers_module.Input(tuple(input_shape)))
     for index, entry in enumerate(config["layers"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
-            raise ValueError(f"model config: layer {index} must be an object with 'class_name' and 'config'.")
-        layer_class = layers_module.get(str(entry.get("class_name")))
+        layer = layer_from_entry(entry, index)
         try:
-            layer = layer_class.from_config(dict(entry.get("config", {})))
-        except TypeError as error:
-            raise ValueError(f"model config: layer {index} ({entry.get('class_name')}): {error}.") from error
-        model.add(layer)
-        if model.count_params() > MAX_PARAMS:
-            raise ValueError(f"model config: more than {MAX_PARAMS:,} weights by layer {index} "
-                             f"({layer.label}); refusing to allocate it.")
+            model.add(layer)
+        except ValueError:
+            raise
+        except Exception as error:
+            raise ValueError(f"model config: layer {index} ({layer.label}): {type(error).__name__}: "
+                             f"{error}.") from error
     return model
 
 
@@ -178,21 +311,27 @@ def load_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
 
 
 def load_optimizer(model: Sequential, path: Path) -> None:
-    tensors = load_file(str(path))
+    """Restore optimizer state and random-number generators from optimizer.safetensors."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as handle:
-        meta = handle.metadata() or {}
-    state: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith("state/"):
-            _, index, name = key.split("/", 2)
-            state.setdefault(int(index), {})[name] = value
-    for index, scalars in json.loads(meta.get("scalars", "{}")).items():
-        state.setdefault(int(index), {}).update(scalars)
-    model.compiled.optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-    if "rng/torch_cpu" in tensors:
-        torch.set_rng_state(tensors["rng/torch_cpu"])
+    try:
+        tensors = load_file(str(path))
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        state: dict[int, dict[str, Any]] = {}
+        for key, value in tensors.items():
+            if key.startswith("state/"):
+                _, index, name = key.split("/", 2)
+                state.setdefault(int(index), {})[name] = value
+        for index, scalars in json.loads(meta.get("scalars", "{}")).items():
+            state.setdefault(int(index), {}).update(scalars)
+        model.compiled.optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+        restore_rng(tensors, meta)
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: not a readable optimizer state for this model ({type(error).__name__}: "
+                         f"{error}). Load with compile=False to skip it, or delete the file.") from error
 
 
 def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None) -> Sequential:
@@ -203,17 +342,27 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: st
     document = read_json(path / CONFIG_FILE)
     if document.get("format") != FORMAT:
         raise ValueError(f"{path / CONFIG_FILE}: not a convscope model (format {document.get('format')!r}).")
-    if int(document.get("format_version", 0)) > FORMAT_VERSION:
+    version = document.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{path / CONFIG_FILE}: format_version must be an integer; got {version!r}.")
+    if version > FORMAT_VERSION:
         raise ValueError(f"{path / CONFIG_FILE}: format version {document['format_version']} is newer than this "
                          f"convscope reads ({FORMAT_VERSION}); upgrade convscope.")
     model = model_from_config(document.get("config", {}))
     load_weights(model, path / WEIGHTS_FILE)
     settings = document.get("compile")
     if compile and settings:
-        model.compile(optimizer=settings["optimizer"] or "adam", loss=settings["loss"],
-                      metrics=settings.get("metrics") or None, precision=settings.get("precision", "auto"),
-                      device=device)
-        model.compiled.epochs_done = int(settings.get("epochs_done", 0))
+        if not isinstance(settings, dict) or "loss" not in settings:
+            raise ValueError(f"{path / CONFIG_FILE}: 'compile' must be an object with at least 'loss'; "
+                             f"got {settings!r}.")
+        try:
+            model.compile(optimizer=settings.get("optimizer") or "adam", loss=settings["loss"],
+                          metrics=settings.get("metrics") or None, precision=settings.get("precision", "auto"),
+                          device=device)
+            model.compiled.epochs_done = int(settings.get("epochs_done", 0))
+        except (TypeError, KeyError, AttributeError) as error:
+            raise ValueError(f"{path / CONFIG_FILE}: unreadable compile settings ({type(error).__name__}: "
+                             f"{error}). Load with compile=False to skip them.") from error
         if (path / OPTIMIZER_FILE).exists():
             load_optimizer(model, path / OPTIMIZER_FILE)
     elif device is not None:
