@@ -26,6 +26,7 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ RUN_FORMAT_VERSION = 1
 CONFIG_FILE, HISTORY_FILE, SUMMARY_FILE = "config.json", "history.csv", "summary.txt"
 METRICS_FILE, REPORT_FILE, MODEL_DIR, PLOTS_DIR = "metrics.json", "report.html", "model", "plots"
 LAST_CHECKPOINT, BEST_CHECKPOINT = "checkpoints/last", "checkpoints/best"
+STEP_CHECKPOINTS = "checkpoints/resume"  # convscope.engine.checkpoint's hashed checkpoints, for --resume
 
 
 # -- atomic writes ---------------------------------------------------------------------------
@@ -139,9 +141,11 @@ def infer_input_spec(x: np.ndarray, sample: int = 500) -> InputSpec:
     high = max(float(gray.max()), 1e-9)
     border = np.concatenate([gray[:, 0], gray[:, -1], gray[:, :, 0], gray[:, :, -1]], axis=1)
     dark, light = np.mean(border < 0.1 * high), np.mean(border > 0.9 * high)
-    if max(dark, light) < 0.9:
+    if max(dark, light) < 0.7:
         return InputSpec(shape, scale, "mixed", "resize", 0)
     background = "dark" if dark >= light else "light"
+    if max(dark, light) < 0.9:  # the content reaches the borders (Fashion-MNIST): keep the framing
+        return InputSpec(shape, scale, background, "resize", 0)
     content = gray > 0.2 * high if background == "dark" else gray < 0.8 * high
     extents = [_extent(mask) for mask in content if mask.any()]
     box = int(np.median(extents)) if extents else min(shape[:2])
@@ -225,9 +229,13 @@ def prepare_folder(path: str | os.PathLike[str], overwrite: bool = False) -> Pat
     folder = Path(path).expanduser()
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--out {folder}: exists and is not a folder.")
-    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
-        raise ValueError(f"--out {folder}: the folder is not empty. Choose a new folder, or pass "
-                         "--overwrite to replace the run in it.")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not overwrite:
+            raise ValueError(f"--out {folder}: the folder is not empty. Choose a new folder, or pass "
+                             "--overwrite to replace the run in it.")
+        if not (folder / CONFIG_FILE).is_file():
+            raise ValueError(f"--out {folder}: holds files that are not a convscope run; refusing to replace them.")
+        shutil.rmtree(folder)
     (folder / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -257,21 +265,34 @@ class RunRecorder(Callback):
     """After each epoch: rewrite history.csv, save checkpoints/last and, when `monitor`
     improved, checkpoints/best."""
 
-    def __init__(self, folder: Path, monitor: str = "val_loss") -> None:
-        self.folder, self.monitor = folder, monitor
+    def __init__(self, folder: Path, monitor: str = "val_loss", write: bool = True) -> None:
+        self.folder, self.monitor, self.write = folder, monitor, write
         self.history: dict[str, list[float]] = {}
         self.best: float | None = None
         self.best_epoch: int | None = None
+
+    def restore(self, epochs: int) -> None:
+        """Take over the first `epochs` rows of history.csv (resuming a run)."""
+        self.history = {key: values[:epochs] for key, values in read_history(self.folder).items()}
+        series = self.history.get(self.monitor) or self.history.get("loss") or []
+        finite = [(value, index) for index, value in enumerate(series) if math.isfinite(value)]
+        if finite:
+            self.best, index = min(finite)
+            self.best_epoch = index + 1
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         logs = dict(logs or {})
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+        current = logs.get(self.monitor, logs.get("loss"))
+        improved = current is not None and math.isfinite(current) and (self.best is None or current < self.best)
+        if improved:
+            self.best, self.best_epoch = float(current), epoch + 1
+        if not self.write:
+            return
         write_history(self.folder, self.history)
         self.model.save(self.folder / LAST_CHECKPOINT)
-        current = logs.get(self.monitor, logs.get("loss"))
-        if current is not None and math.isfinite(current) and (self.best is None or current < self.best):
-            self.best, self.best_epoch = float(current), epoch + 1
+        if improved:
             self.model.save(self.folder / BEST_CHECKPOINT)
 
 

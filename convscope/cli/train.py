@@ -80,12 +80,18 @@ def register(subparsers: Any) -> None:
                                    description="Train a built-in model, a JSON/YAML spec or a Python "
                                                "build_model() on a dataset; save everything to --out.")
     add_arguments(parser)
-    parser.add_argument("model", metavar="MODEL",
+    parser.add_argument("model", metavar="MODEL", nargs="?",
                         help="built-in model name, a .json/.yaml spec, or a .py file defining build_model()")
-    parser.add_argument("--data", required=True,
+    parser.add_argument("--data",
                         help="dataset name (mnist, fashion_mnist, cifar10, digits, mnist1d), an image "
                              "folder (one subfolder per class), or a .npy/.npz/.csv file of signals")
     parser.add_argument("--out", help="run folder (default: runs/<model>-<data>-<time>)")
+    parser.add_argument("--resume", metavar="RUN",
+                        help="continue an interrupted run from its newest good checkpoint (same settings; "
+                             "--epochs may raise the total)")
+    parser.add_argument("--checkpoint-every", type=int, metavar="N",
+                        help="also checkpoint every N steps, not only at each epoch's end")
+    parser.add_argument("--nproc", type=int, default=1, help="train on N local processes (torch.distributed)")
     parser.set_defaults(func=run)
 
 
@@ -118,11 +124,39 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise ValueError(f"--checkpoint-every must be at least 1; got {args.checkpoint_every}.")
+    if args.resume:
+        settings, out = resume_settings(args)
+        train_run(settings, out, resume=True, nproc=args.nproc, checkpoint_every=args.checkpoint_every)
+        return 0
+    if not args.model or not args.data:
+        raise CommandError("train needs MODEL and --data", hint="e.g. convscope train seed-cnn --data fashion_mnist "
+                           "(convscope summary --list shows the built-in models)")
     settings = settings_from_args(args)
     stem = Path(settings.model).stem if settings.model.endswith((".json", ".yaml", ".yml", ".py")) else settings.model
     out = Path(args.out or f"runs/{stem}-{Path(settings.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    train_run(settings, out, overwrite=args.overwrite)
+    train_run(settings, out, overwrite=args.overwrite, nproc=args.nproc, checkpoint_every=args.checkpoint_every)
     return 0
+
+
+def resume_settings(args: argparse.Namespace) -> tuple[TrainSettings, Path]:
+    """The recorded settings of run `args.resume` (with a new --epochs total, if given)."""
+    from convscope import runs
+    from convscope.models.saving import read_json
+
+    folder = Path(args.resume).expanduser()
+    config_file = folder / runs.CONFIG_FILE
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{folder}: no run to resume (no {runs.CONFIG_FILE}).")
+    recorded = read_json(config_file).get("train")
+    if not isinstance(recorded, dict):
+        raise ValueError(f"{config_file}: not a convscope run config (no 'train' settings).")
+    settings = TrainSettings(**{k: v for k, v in recorded.items() if k in TrainSettings.__dataclass_fields__})
+    if "--epochs" in sys.argv or any(a.startswith("--epochs=") for a in sys.argv):
+        settings.epochs = args.epochs
+    settings.check()
+    return settings, folder
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -263,14 +297,37 @@ def model_from_python(path: Path, input_shape: Sequence[int] | None, num_classes
 
 
 # -- training ---------------------------------------------------------------------------------
-def train_run(settings: TrainSettings, out: Path, *, overwrite: bool = False, stream: TextIO | None = None,
+def train_run(settings: TrainSettings, out: Path, *, overwrite: bool = False, resume: bool = False,
+              nproc: int = 1, checkpoint_every: int | None = None, stream: TextIO | None = None,
               verbose: int | str = "auto") -> Path:
-    """Train as `settings` say and write the run folder `out`; returns its path."""
-    from convscope import runs
+    """Train as `settings` say and write the run folder `out`; returns its path.
+
+    With `resume`, `out` is an existing run: training continues from its newest good checkpoint.
+    With `nproc` > 1, `nproc` local processes train together and rank 0 writes the folder.
+    """
+    from convscope import distributed, runs
+
+    if nproc < 1:
+        raise ValueError(f"--nproc must be at least 1; got {nproc}.")
+    folder = Path(out).expanduser() if resume else runs.prepare_folder(out, overwrite)
+    if nproc == 1:
+        train_process(settings, folder, resume, checkpoint_every, stream, verbose)
+    else:  # spawned processes cannot share a stream; each prints (rank 0 only) to its stdout
+        distributed.launch(train_process, nproc, settings, folder, resume, checkpoint_every, None, verbose)
+    return folder
+
+
+def train_process(settings: TrainSettings, folder: Path, resume: bool, checkpoint_every: int | None,
+                  stream: TextIO | None, verbose: int | str) -> None:
+    """One process's training: every rank trains, rank 0 alone prints and writes files."""
+    import os
+
+    from convscope import distributed, runs
+    from convscope.engine import checkpoint
     from convscope.utils import set_seed
 
-    stream = stream or sys.stdout
-    folder = runs.prepare_folder(out, overwrite)
+    main = distributed.is_main()
+    stream = (stream or sys.stdout) if main else open(os.devnull, "w")  # noqa: SIM115
     set_seed(settings.seed, deterministic=False)
     data = load_data(settings)
     spec = runs.infer_input_spec(data.x_train)
@@ -279,19 +336,24 @@ def train_run(settings: TrainSettings, out: Path, *, overwrite: bool = False, st
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   precision=settings.precision, device=settings.device)
     config = run_config(settings, folder, data, spec, model)
-    runs.write_json_atomic(folder / runs.CONFIG_FILE, config)
     summary = model_summary(model)
-    runs.write_text_atomic(folder / runs.SUMMARY_FILE, summary + "\n")
+    recorder = runs.RunRecorder(folder, "val_loss" if settings.validation_split else "loss", write=main)
+    initial_epoch = 0
+    if resume:
+        initial_epoch, step = checkpoint.restore_latest(model, folder / runs.STEP_CHECKPOINTS)
+        recorder.restore(initial_epoch)
+        print(f"Resuming {folder} at epoch {initial_epoch + 1}, step {step + 1}", file=stream)
+    if main:
+        runs.write_json_atomic(folder / runs.CONFIG_FILE, config)
+        runs.write_text_atomic(folder / runs.SUMMARY_FILE, summary + "\n")
     print(summary, file=stream)
     print(describe_split(data, settings), file=stream, flush=True)
-    recorder = runs.RunRecorder(folder, "val_loss" if settings.validation_split else "loss")
-    x_train = as_inputs(data.x_train, spec.scale)
-    model.fit(x_train, data.y_train, batch_size=settings.batch_size, epochs=settings.epochs,
-              validation_split=settings.validation_split, callbacks=[recorder], verbose=verbose)
-    if model.nonfinite_loss:
-        print("warning: the loss became NaN or infinite; try a smaller --lr", file=stream)
-    finish_run(folder, model, data, spec, config, recorder, stream)
-    return folder
+    checkpointer = checkpoint.Checkpointer(folder / runs.STEP_CHECKPOINTS, every_steps=checkpoint_every)
+    model.fit(as_inputs(data.x_train, spec.scale), data.y_train, batch_size=settings.batch_size,
+              epochs=settings.epochs, validation_split=settings.validation_split, initial_epoch=initial_epoch,
+              callbacks=[recorder, checkpointer], verbose=verbose if main else 0)
+    if main:
+        finish_run(folder, model, data, spec, config, recorder, stream)
 
 
 def describe_split(data: Data, settings: TrainSettings) -> str:
@@ -333,6 +395,8 @@ def finish_run(folder: Path, model: Sequential, data: Data, spec: Any, config: d
     """Evaluate on the test set, save the model, plots and report, and print the result."""
     from convscope import runs
 
+    if model.nonfinite_loss:
+        print("warning: the loss became NaN or infinite; try a smaller --lr", file=stream)
     x_test = as_inputs(data.x_test, spec.scale)
     metrics = model.evaluate(x_test, data.y_test, verbose=0, return_dict=True)
     runs.write_json_atomic(folder / runs.METRICS_FILE, {f"test_{k}": float(v) for k, v in metrics.items()}

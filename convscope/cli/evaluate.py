@@ -1,0 +1,58 @@
+"""`convscope evaluate RUN`: test loss and accuracy of a trained run on its own test data
+(or another dataset with --data), with the per-class view on request.
+
+    convscope evaluate runs/fashion
+    convscope evaluate runs/fashion --data fashion_mnist --limit 1000 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the `evaluate` command."""
+    parser = subparsers.add_parser("evaluate", help="test loss and accuracy of a trained run",
+                                   description="Evaluate a run's model on its test split.")
+    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`")
+    parser.add_argument("--data", help="dataset name or path (default: the one the run was trained on)")
+    parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
+    parser.add_argument("--limit", type=int, help="use only the first N test samples")
+    parser.add_argument("--per-class", action="store_true", help="also print per-class accuracy and confusions")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from convscope import explain
+    from convscope.cli.train import TrainSettings, as_inputs, load_data
+    from convscope.runs import Run
+
+    target = Run.open(args.run)
+    if target.config.get("format") != "convscope.run" and not args.data:
+        raise ValueError(f"{args.run}: a bare saved model does not say what it was trained on; pass --data NAME.")
+    recorded = target.config.get("train", {})
+    settings = TrainSettings(model="", data=args.data or recorded["data"],
+                             data_path=args.data_path or (None if args.data else recorded.get("data_path")),
+                             limit=2, test_limit=args.limit or (None if args.data else recorded.get("test_limit")))
+    data = load_data(settings)
+    model = target.load_model()
+    x_test = as_inputs(data.x_test, target.input_spec.scale)
+    interpretation = explain.interpret(model, x_test, data.y_test, class_names=target.class_names(
+        int(model.output_shape[-1])))
+    losses = interpretation.losses
+    result = {"run": str(target.path), "data": data.source, "samples": len(x_test),
+              "loss": float(losses.mean()), "accuracy": interpretation.accuracy}
+    if args.json:
+        if args.per_class:
+            result["per_class_accuracy"] = dict(zip(interpretation.class_names,
+                                                    map(float, interpretation.per_class_accuracy())))
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{target.path}: {data.source}, {len(x_test)} samples - loss {result['loss']:.4f} - "
+          f"accuracy {result['accuracy']:.4f}")
+    if args.per_class:
+        print(interpretation.text())
+    return 0

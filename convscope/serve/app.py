@@ -1,0 +1,179 @@
+"""The local web app: a page to draw or upload an image and watch the network work, and the
+JSON API it uses (documented at /docs and /openapi.json).
+
+    GET  /api/model     the model: classes, layers, shape journey, input preprocessing
+    POST /api/predict   an image (multipart field `file`) or JSON {"pixels": [[...]]}
+                        -> class probabilities, top-k, conversion notes, the input as seen
+    POST /api/explain   the same inputs -> feature maps of every conv and pooling layer; with
+                        "layer", "position" and "channel", how that one cell was computed
+
+Bad input gets a 4xx answer with {"error": "..."}; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from convscope.runs import Run
+from convscope.serve import schemas
+from convscope.serve.images import MAX_PIXELS, InputError, decode_image, image_to_input, pixels_to_input
+from convscope.serve.inference import Predictor
+
+STATIC = Path(__file__).parent / "static"
+DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
+
+
+class UploadLimit:
+    """ASGI middleware: answer 413 to request bodies over `limit` bytes, from the
+    Content-Length header when there is one and by counting the bytes as they arrive otherwise."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self.too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise InputError(self.message(), 413)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def message(self) -> str:
+        return f"the request body is over the {self.limit / 1024 / 1024:g} MB upload limit; send a smaller image."
+
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"error": self.message()}, status_code=413, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+def create_app(run: Run | str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
+               max_pixels: int = MAX_PIXELS, device: str | None = "cpu") -> FastAPI:
+    """The app for one run (a `Run` or its folder)."""
+    predictor = Predictor(run if isinstance(run, Run) else Run.open(run), device=device)
+    app = FastAPI(title="convscope", version="1", description=__doc__,
+                  openapi_tags=[{"name": "model", "description": "predict and explain with the trained model"}])
+    app.state.predictor, app.state.max_pixels = predictor, max_pixels
+    app.add_middleware(UploadLimit, limit=max_upload_bytes)
+    add_error_handlers(app)
+    add_routes(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, error: InputError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(ValueError)
+    async def value_error(request: Request, error: ValueError) -> JSONResponse:
+        return JSONResponse({"error": str(error).splitlines()[0]}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+
+
+def add_routes(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/api/health", tags=["model"], summary="Liveness check")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/model", tags=["model"], summary="The model and how inputs are prepared",
+             response_model=schemas.ModelInfo)
+    async def model_info(request: Request) -> dict[str, Any]:
+        return await run_in_threadpool(request.app.state.predictor.describe)
+
+    @app.post("/api/predict", tags=["model"], summary="Classify one image or array of pixels",
+              response_model=schemas.Prediction, openapi_extra=schemas.request_body(schemas.PredictPixels),
+              responses=schemas.ERRORS)
+    async def predict(request: Request) -> dict[str, Any]:
+        pixels, notes, options = await read_input(request)
+        k = _int_option(options, "top_k", 5)
+        return await run_in_threadpool(request.app.state.predictor.predict, pixels, notes, k)
+
+    @app.post("/api/explain", tags=["model"], summary="Feature maps, and how one cell was computed",
+              response_model=schemas.Explanation, openapi_extra=schemas.request_body(schemas.ExplainPixels),
+              responses=schemas.ERRORS)
+    async def explain_input(request: Request) -> dict[str, Any]:
+        pixels, notes, options = await read_input(request)
+        return await run_in_threadpool(explain, request.app.state.predictor, pixels, notes, options)
+
+
+def explain(predictor: Predictor, pixels: np.ndarray, notes: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = {"notes": notes}
+    if options.get("maps", True) not in (False, "false", "0"):
+        answer["prediction"] = predictor.predict(pixels, notes)
+        answer["feature_maps"] = predictor.feature_maps(pixels)
+    if options.get("layer") is not None:
+        position = options.get("position")
+        if isinstance(position, str):
+            position = [part for part in position.split(",") if part.strip()]
+        if not isinstance(position, list) or not position or not all(str(p).lstrip("-").isdigit() for p in position):
+            raise InputError("'position' must be a list of integers, e.g. [5, 7].", 422)
+        answer["steps"] = predictor.steps(pixels, str(options["layer"]), [int(p) for p in position],
+                                          _int_option(options, "channel", 0))
+    return answer
+
+
+def _int_option(options: dict[str, Any], name: str, default: int) -> int:
+    value = options.get(name, default)
+    if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
+        raise InputError(f"'{name}' must be an integer; got {value!r}.", 422)
+    return int(value)
+
+
+async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str, Any]]:
+    """(model input, conversion notes, other options) from a multipart upload or JSON body."""
+    predictor: Predictor = request.app.state.predictor
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form(max_files=2, max_fields=20)
+        upload = form.get("file")
+        options = {key: value for key, value in form.items() if not isinstance(value, UploadFile)}
+        if not isinstance(upload, UploadFile):
+            fields = ", ".join(form.keys()) or "none"
+            raise InputError(f"expected the image in a multipart field named 'file'; got fields: {fields}.", 422)
+        data = await upload.read()
+        image = await run_in_threadpool(decode_image, data, request.app.state.max_pixels)
+        pixels, notes = await run_in_threadpool(image_to_input, image, predictor.spec)
+        return pixels, notes, options
+    if content_type == "application/json":
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise InputError(f"the body is not valid JSON ({error}).", 400) from error
+        if not isinstance(body, dict) or "pixels" not in body:
+            keys = ", ".join(body) if isinstance(body, dict) else type(body).__name__
+            raise InputError(f"expected a JSON object with a 'pixels' field; got: {keys or 'nothing'}.", 422)
+        pixels, notes = await run_in_threadpool(pixels_to_input, body["pixels"], predictor.spec)
+        return pixels, notes, {key: value for key, value in body.items() if key != "pixels"}
+    raise InputError(f"unsupported content type {content_type or 'none'!r}: send multipart/form-data with "
+                     "the image in a field named 'file', or application/json with 'pixels'.", 415)

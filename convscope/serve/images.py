@@ -1,0 +1,180 @@
+"""Turning an uploaded image (or a drawing) into exactly what a model was trained on.
+
+`decode_image` checks the bytes (a PNG/JPEG/... that Pillow can read, not truncated, not
+absurdly large) and `image_to_input` converts colour, polarity and size the way the run's
+`InputSpec` says, returning notes that say what was done. For MNIST-like data the drawing is
+cropped, scaled into a 20x20 box and centred by its centre of mass in 28x28, as MNIST's own
+digits were.
+
+    >>> image = decode_image(open("digit.png", "rb").read())
+    >>> pixels, notes = image_to_input(image, run.input_spec)   # (28, 28, 1) float32 in [0, 1]
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from convscope.runs import InputSpec
+
+MAX_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
+
+
+class InputError(ValueError):
+    """A request input that cannot be used; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open and fully decode image bytes.
+
+    Raises:
+        InputError: empty data (400), not an image (415), too many pixels (413), truncated or
+            corrupt data (400).
+    """
+    if not data:
+        raise InputError("the uploaded file is empty; send a PNG or JPEG image.")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (OSError, Image.DecompressionBombError, ValueError) as error:
+        raise InputError("the file is not an image Pillow can read; send a PNG or JPEG.", 415) from error
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InputError(f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels "
+                         f"(e.g. 4096x4096). Shrink it first.", 413)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise InputError(f"the {image.format or 'image'} file is truncated or corrupt ({error}).") from error
+    return image
+
+
+def image_to_input(image: Image.Image, spec: InputSpec) -> tuple[np.ndarray, list[str]]:
+    """(pixels shaped `spec.shape`, float32, scaled as in training; notes on the conversion).
+
+    Raises:
+        InputError: when the model does not take images (1D signal models).
+    """
+    if not spec.is_image:
+        raise InputError(f"this model takes 1D signals shaped {spec.shape}, not images; send the values "
+                         "as JSON {\"pixels\": [...]} instead.", 422)
+    height, width, channels = spec.shape
+    notes = [f"read {image.format or 'image'} {image.width}x{image.height} {image.mode}"]
+    image = _flatten_alpha(image, notes)
+    mode = "L" if channels == 1 else "RGB"
+    if image.mode != mode:
+        notes.append(f"converted {image.mode} to {'grayscale' if mode == 'L' else 'RGB'}")
+        image = image.convert(mode)
+    image = _match_background(image, spec, notes)
+    if spec.fit == "center":
+        image = _fit_centered(image, spec, notes)
+    elif image.size != (width, height):
+        notes.append(f"resized {image.width}x{image.height} to {width}x{height}")
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    pixels = np.asarray(image, dtype=np.float32).reshape(height, width, channels)
+    return pixels / np.float32(255.0), notes  # 8-bit images were trained as x / 255
+
+
+def _flatten_alpha(image: Image.Image, notes: list[str]) -> Image.Image:
+    """Transparent pixels become white, as a drawing on a page would show them."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        if rgba.getextrema()[3][0] < 255:
+            notes.append("transparent areas treated as white")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    if image.mode not in ("L", "RGB"):
+        return image.convert("RGB")
+    return image
+
+
+def _border_level(image: Image.Image) -> float:
+    gray = np.asarray(image.convert("L"), dtype=np.float64)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border))
+
+
+def _match_background(image: Image.Image, spec: InputSpec, notes: list[str]) -> Image.Image:
+    """Invert when the image's background is the opposite of the training data's."""
+    if spec.background not in ("dark", "light"):
+        return image
+    light = _border_level(image) > 127
+    if light == (spec.background == "light"):
+        return image
+    notes.append(f"inverted: the image has a {'light' if light else 'dark'} background, the model "
+                 f"was trained on {spec.background} ones")
+    return ImageOps.invert(image)
+
+
+def _fit_centered(image: Image.Image, spec: InputSpec, notes: list[str]) -> Image.Image:
+    """Crop to the content, scale its longer side to `spec.box`, centre by mass (MNIST's recipe)."""
+    height, width, _ = spec.shape
+    gray = np.asarray(image.convert("L"), dtype=np.float64)
+    ink = gray if spec.background != "light" else 255.0 - gray
+    mask = ink > 0.2 * max(float(ink.max()), 1e-9)
+    if not mask.any() or ink.max() < 10:
+        notes.append(f"blank image: resized to {width}x{height}")
+        return image.resize((width, height), Image.Resampling.LANCZOS)
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = image.crop((int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1))
+    factor = spec.box / max(crop.size)
+    size = (max(1, round(crop.width * factor)), max(1, round(crop.height * factor)))
+    crop = crop.resize(size, Image.Resampling.LANCZOS)
+    placed = _centre_of_mass_offset(crop, spec, (width, height))
+    fill = 0 if spec.background != "light" else 255
+    canvas = Image.new(image.mode, (width, height), fill if image.mode == "L" else (fill,) * 3)
+    canvas.paste(crop, placed)
+    notes.append(f"cropped to the drawing, scaled into a {spec.box}x{spec.box} box and centred by its "
+                 f"centre of mass in {width}x{height} (as the training images were prepared)")
+    return canvas
+
+
+def _centre_of_mass_offset(crop: Image.Image, spec: InputSpec, size: tuple[int, int]) -> tuple[int, int]:
+    gray = np.asarray(crop.convert("L"), dtype=np.float64)
+    ink = gray if spec.background != "light" else 255.0 - gray
+    total = ink.sum()
+    if total <= 0:
+        return ((size[0] - crop.width) // 2, (size[1] - crop.height) // 2)
+    row_mass = float((ink.sum(axis=1) * np.arange(crop.height)).sum() / total)
+    column_mass = float((ink.sum(axis=0) * np.arange(crop.width)).sum() / total)
+    left = int(round(size[0] / 2 - 0.5 - column_mass))
+    top = int(round(size[1] / 2 - 0.5 - row_mass))
+    # keep the whole drawing inside the frame
+    return (min(max(left, 0), size[0] - crop.width), min(max(top, 0), size[1] - crop.height))
+
+
+def pixels_to_input(pixels: Any, spec: InputSpec) -> tuple[np.ndarray, list[str]]:
+    """JSON pixels: values in [0, 1], shaped like one model input ((H, W), (H, W, C), (L,) or
+    (L, C)) and used as given; an image of another size is converted like an upload.
+
+    Raises:
+        InputError: for ragged or non-numeric lists, values outside [0, 1], or a shape that fits
+            neither the model nor an image.
+    """
+    try:
+        array = np.asarray(pixels, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise InputError("'pixels' must be a rectangular list of numbers (rows of values in 0..1).", 422) from error
+    if array.size == 0 or not np.isfinite(array).all():
+        raise InputError("'pixels' must be a non-empty list of finite numbers.", 422)
+    expected = spec.shape
+    if not spec.is_image and array.size == int(np.prod(expected)) and array.shape[0] == expected[0]:
+        return array.reshape(expected), ["values used as given"]  # signals keep their own scale
+    if array.min() < 0 or array.max() > 1:
+        raise InputError(f"'pixels' values must lie in 0..1; got {array.min():g}..{array.max():g}.", 422)
+    if array.shape == expected or (array.ndim == len(expected) - 1 and array.shape == expected[:-1]
+                                   and expected[-1] == 1):
+        return array.reshape(expected), ["pixels used as given"]
+    if not spec.is_image or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        raise InputError(f"'pixels' has shape {list(array.shape)}; this model takes {list(expected)}.", 422)
+    if array.shape[0] * array.shape[1] > MAX_PIXELS:
+        raise InputError(f"'pixels' is {array.shape[1]}x{array.shape[0]}; the limit is {MAX_PIXELS:,} pixels.", 413)
+    raw = np.rint(array * 255).astype(np.uint8)
+    image = Image.fromarray(raw[..., 0] if raw.ndim == 3 and raw.shape[-1] == 1 else raw)
+    return image_to_input(image, spec)

@@ -1,0 +1,102 @@
+"""OpenAPI documentation of the JSON API: request bodies and answers as pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorAnswer(BaseModel):
+    error: str = Field(description="what was wrong with the request, in one line")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorAnswer, "description": text} for status, text in (
+        (400, "empty, truncated or corrupt image; invalid JSON"),
+        (413, "upload over the size limit, or an image with too many pixels"),
+        (415, "not an image, or an unsupported content type"),
+        (422, "missing 'file' or 'pixels' field, wrong shape or values, unknown layer or position"),
+    )}
+
+
+class PredictPixels(BaseModel):
+    """JSON input: rows of grey levels in 0..1 (or (H, W, C) for colour). An array shaped like
+    the model's input is used as given; any other size is converted like an uploaded image."""
+
+    pixels: list[Any] = Field(description="e.g. 28 rows of 28 values in 0..1")
+    top_k: int = Field(5, description="how many classes to list")
+
+
+class ExplainPixels(PredictPixels):
+    layer: str | None = Field(None, description="a conv or pooling layer's name, to work out one cell")
+    position: list[int] | None = Field(None, description="output cell (row, col) or (step,) in that layer")
+    channel: int = Field(0, description="the filter (conv) or channel (pooling)")
+    maps: bool = Field(True, description="include every conv/pooling layer's feature maps")
+
+
+def request_body(json_model: type[BaseModel]) -> dict[str, Any]:
+    """The requestBody of an endpoint that takes a multipart image or JSON pixels."""
+    return {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary",
+                                    "description": "a PNG or JPEG image of any size or colour"},
+                           "top_k": {"type": "integer"}, "layer": {"type": "string"},
+                           "position": {"type": "string", "description": "e.g. 5,7"},
+                           "channel": {"type": "integer"}}}},
+        "application/json": {"schema": json_model.model_json_schema()},
+    }}}
+
+
+class ClassScore(BaseModel):
+    class_: int = Field(alias="class")
+    name: str
+    probability: float
+
+
+class Prediction(BaseModel):
+    prediction: ClassScore
+    top: list[ClassScore]
+    probabilities: list[float] = Field(description="one per class, in class order")
+    class_names: list[str]
+    notes: list[str] = Field(description="how the input was converted for the model")
+    input: list[Any] = Field(description="the model input as seen, values in 0..1")
+
+
+class FeatureMaps(BaseModel):
+    layer: str
+    kind: str
+    index: int
+    shape: list[int] = Field(description="(H, W, C) or (L, C)")
+    min: list[float] = Field(description="per channel: the value of grey level 0")
+    max: list[float] = Field(description="per channel: the value of grey level 255")
+    data: str = Field(description="base64 of uint8 levels, channels first: C x H x W")
+
+
+class Explanation(BaseModel):
+    notes: list[str]
+    prediction: Prediction | None = None
+    feature_maps: list[FeatureMaps] | None = None
+    steps: dict[str, Any] | None = Field(None, description="the worked arithmetic of one cell")
+
+
+class JourneyStep(BaseModel):
+    index: int
+    layer: str
+    kind: str
+    input_shape: list[int | None]
+    output_shape: list[int | None]
+    arithmetic: list[str]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    run: str
+    input: dict[str, Any]
+    classes: int
+    class_names: list[str]
+    parameters: int
+    layers: list[dict[str, Any]]
+    shape_journey: list[JourneyStep]
+    metrics: dict[str, Any]
