@@ -295,8 +295,12 @@ SPEED_LEVERS: dict[str, dict[str, Any]] = {
 }
 
 
-def time_steps(cfg: Config, x: torch.Tensor, y: torch.Tensor, steps: int, warmup: int = 10) -> float:
-    """Images/s of `steps` training steps after `warmup`, in this process (no compile)."""
+def time_steps(cfg: Config, x: torch.Tensor, y: torch.Tensor, steps: int, warmup: int = 10) -> tuple[float, float]:
+    """Images per wall second and per CPU second of `steps` training steps after `warmup`.
+
+    With one thread, images per CPU second is what the wall clock would show on an idle
+    core: other processes on a shared machine take wall time, not this process's CPU time.
+    """
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.backends.mkldnn.enabled = cfg.mkldnn
     fp32_precision = "bf16" if cfg.precision == "bf32" else "none"
@@ -308,10 +312,10 @@ def time_steps(cfg: Config, x: torch.Tensor, y: torch.Tensor, steps: int, warmup
     optimizer = make_optimizer(cfg, model)
     running_loss = torch.zeros(())
     order = torch.randperm(len(x))
-    start = 0.0
+    start = cpu_start = 0.0
     for step in range(warmup + steps):
         if step == warmup:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
         index = order[(step * cfg.batch) % len(x) :][: cfg.batch]
         with autocast(cfg):
             logits = model(x[index])
@@ -320,7 +324,8 @@ def time_steps(cfg: Config, x: torch.Tensor, y: torch.Tensor, steps: int, warmup
         loss.backward()
         optimizer.step()
         running_loss += loss.item() if cfg.item_per_step else loss.detach()
-    return steps * cfg.batch / (time.perf_counter() - start)
+    images = steps * cfg.batch
+    return images / (time.perf_counter() - start), images / (time.process_time() - cpu_start)
 
 
 def speed_interleaved(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -335,10 +340,14 @@ def speed_interleaved(args: argparse.Namespace) -> list[dict[str, Any]]:
         for batch in (32, 128):
             for name in names:
                 cfg = replace(Config(**SPEED_LEVERS[name]), batch=batch)
-                speed = time_steps(cfg, x, y, steps=max(10, args.images // batch))
-                rows.append({"label": name, "config": asdict(cfg), "repeat": repeat,
-                             "images_per_s": speed, "first_step_s": float("nan"), "load": load_average()})
-                print(f"[{repeat}] b{batch:<4} {name:<44} {speed:8.0f} img/s  load {load_average()}", flush=True)
+                if args.threads and not cfg.threads:
+                    cfg = replace(cfg, threads=args.threads)
+                wall, cpu = time_steps(cfg, x, y, steps=max(10, args.images // batch))
+                speed = cpu if args.cpu_time else wall
+                rows.append({"label": name, "config": asdict(cfg), "repeat": repeat, "images_per_s": speed,
+                             "wall_images_per_s": wall, "cpu_images_per_s": cpu,
+                             "first_step_s": float("nan"), "load": load_average()})
+                print(f"[{repeat}] b{batch:<4} {name:<44} {wall:8.0f} img/s wall {cpu:8.0f} img/CPU-s  load {load_average()}", flush=True)
     return rows
 
 
@@ -453,7 +462,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--precision", default="bf16")
     parser.add_argument("--only", nargs="*", default=[])
-    args = parser.parse_args()
+    parser.add_argument("--cpu-time", action="store_true", help="speed-interleaved: rank by images per CPU second")
+    parser.add_argument("--threads", type=int, default=0, help="speed-interleaved: threads for every lever")
+    args = parser.parse_intermixed_args()
     if args.kind == "one":
         print(json.dumps(run(Config(**json.loads(args.config[0])))))
         return
