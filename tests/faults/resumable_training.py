@@ -1,0 +1,59 @@
+"""A small deterministic training run that resumes from its checkpoints; driven by the SIGKILL test.
+
+    python resumable_training.py FOLDER
+
+Trains a tiny CNN on synthetic 12x12 images for 3 epochs (float32, one thread, CPU), writing a
+checkpoint every 3 steps and at each epoch end into FOLDER/checkpoints, resuming from the newest
+good one when started again. Prints "training from epoch E step S" once it starts, writes
+FOLDER/final.safetensors, then prints "done".
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+EPOCHS, BATCH, SAMPLES = 3, 16, 480
+
+
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    x = rng.random((SAMPLES, 12, 12, 1), dtype=np.float32)
+    y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype(np.int64)
+    return x, y
+
+
+def build() -> object:
+    import convscope
+    from convscope import Sequential, layers
+
+    convscope.set_seed(0)
+    model = Sequential([layers.Conv2D(8, 3, activation="relu", input_shape=(12, 12, 1)), layers.MaxPooling2D(2),
+                        layers.Flatten(), layers.Dropout(0.25), layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32", device="cpu")
+    return model
+
+
+def main(folder: Path) -> None:
+    from safetensors.torch import save_file
+
+    from convscope.engine.checkpoint import Checkpointer, restore_latest
+
+    torch.set_num_threads(1)
+    model = build()
+    checkpoints = folder / "checkpoints"
+    initial_epoch, initial_step = restore_latest(model, checkpoints)
+    print(f"training from epoch {initial_epoch} step {initial_step} of {EPOCHS} x {SAMPLES // BATCH}", flush=True)
+    x, y = data()
+    model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, initial_epoch=initial_epoch,
+              callbacks=[Checkpointer(checkpoints, every_steps=3)])
+    weights = {f"w{index}": torch.from_numpy(array) for index, array in enumerate(model.get_weights())}
+    save_file(weights, str(folder / "final.safetensors"))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
