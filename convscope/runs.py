@@ -346,3 +346,27 @@ def write_report(folder: Path) -> Path:
 </body></html>
 """
     return write_text_atomic(folder / REPORT_FILE, page)
+
+
+def save_model_run(model: Sequential, folder: str | os.PathLike[str], *, input_spec: InputSpec,
+                   class_names: list[str] | None = None, metrics: Mapping[str, float] | None = None,
+                   source: str = "python") -> Path:
+    """Make a run folder from a model trained elsewhere (a notebook, a script), so that
+    `convscope serve`, `predict` and `evaluate --data` can use it.
+
+    Raises:
+        ValueError: when `input_spec.shape` is not the model's input shape.
+    """
+    model.require_built("save_model_run")
+    if tuple(model.input_shape[1:]) != tuple(input_spec.shape):
+        raise ValueError(f"save_model_run: input_spec.shape {input_spec.shape} is not the model's input "
+                         f"{tuple(model.input_shape[1:])}.")
+    target = prepare_folder(folder)
+    model.save(target / MODEL_DIR)
+    write_json_atomic(target / CONFIG_FILE, {
+        "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION, "status": "finished",
+        "data": {"source": source, "class_names": list(class_names or [])},
+        "input": input_spec.to_dict(), "model": model.get_config()})
+    if metrics:
+        write_json_atomic(target / METRICS_FILE, dict(metrics))
+    return target

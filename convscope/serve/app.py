@@ -120,7 +120,8 @@ def add_routes(app: FastAPI) -> None:
         return await run_in_threadpool(request.app.state.predictor.predict, pixels, notes, k)
 
     @app.post("/api/explain", tags=["model"], summary="Feature maps, and how one cell was computed",
-              response_model=schemas.Explanation, openapi_extra=schemas.request_body(schemas.ExplainPixels),
+              response_model=schemas.Explanation, response_model_exclude_none=True,
+              openapi_extra=schemas.request_body(schemas.ExplainPixels),
               responses=schemas.ERRORS)
     async def explain_input(request: Request) -> dict[str, Any]:
         pixels, notes, options = await read_input(request)
