@@ -182,12 +182,16 @@ def shard_batch(index: torch.Tensor | slice, start: int, stop: int,
     """
     if not is_initialized() or world_size() == 1:
         return index, stop - start, 1.0
-    world, here = world_size(), rank()
     full = index if isinstance(index, torch.Tensor) else torch.arange(start, stop, device=device)
-    local = full[here::world]
+    return split_batch(full, rank(), world_size())
+
+
+def split_batch(batch: torch.Tensor, here: int, world: int) -> tuple[torch.Tensor, int, float]:
+    """Rank `here`'s share of the sample indices `batch`: (indices, count, loss scale)."""
+    local = batch[here::world]
     if len(local) == 0:
-        return full[:1], 0, 0.0
-    return local, len(local), len(local) * world / len(full)
+        return batch[:1], 0, 0.0
+    return local, len(local), len(local) * world / len(batch)
 
 
 def reduce_totals(totals: Any) -> None:
@@ -207,4 +211,4 @@ def main_only_callbacks(callbacks: list[Callback] | None) -> list[Callback]:
 
 
 __all__ = ["backend", "is_initialized", "is_main", "launch", "local_rank", "main_only_callbacks", "print_main",
-           "rank", "reduce_totals", "setup", "shard_batch", "teardown", "world_size", "wrap_model"]
+           "rank", "reduce_totals", "setup", "shard_batch", "split_batch", "teardown", "world_size", "wrap_model"]
