@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope import regularizers
+from convscope import activations, constraints, initializers, regularizers
 from convscope.layers import input_spec
 from convscope.layers.input_spec import Shape
 
@@ -188,3 +188,35 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+class KernelLayer(Layer):
+    """A layer with a kernel, an optional bias and an activation (Dense, Conv1D, Conv2D):
+    the Keras arguments they share are parsed and serialised here once."""
+
+    def set_kernel_options(self, owner: str, activation: Any, use_bias: bool, kernel_initializer: Any,
+                           bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
+                           kernel_constraint: Any, bias_constraint: Any) -> None:
+        self.activation = activations.get(activation, owner=owner)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, owner=f"{owner} kernel_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, owner=f"{owner} bias_initializer")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=f"{owner} kernel_regularizer")
+        self.bias_regularizer = regularizers.get(bias_regularizer, owner=f"{owner} bias_regularizer")
+        self.kernel_constraint = constraints.get(kernel_constraint, owner=f"{owner} kernel_constraint")
+        self.bias_constraint = constraints.get(bias_constraint, owner=f"{owner} bias_constraint")
+
+    def kernel_options_config(self) -> dict[str, Any]:
+        return {
+            "activation": activations.name_of(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.pre_activation(inputs))

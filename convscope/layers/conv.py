@@ -17,8 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convscope import activations, constraints, initializers, regularizers
-from convscope.layers.base import Layer
+from convscope.layers.base import KernelLayer
 from convscope.layers.conv_utils import (
     conv_output_length,
     normalize_data_format,
@@ -29,7 +28,7 @@ from convscope.layers.conv_utils import (
 from convscope.layers.input_spec import Shape
 
 
-class Conv(Layer):
+class Conv(KernelLayer):
     """N-D convolution (cross-correlation, as Keras and PyTorch compute it)."""
 
     rank = 2
@@ -56,14 +55,8 @@ class Conv(Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1 "
                              f"(got strides={self.strides}, dilation_rate={self.dilation_rate}), as in Keras.")
-        self.activation = activations.get(activation, owner=owner)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer, owner=f"{owner} kernel_initializer")
-        self.bias_initializer = initializers.get(bias_initializer, owner=f"{owner} bias_initializer")
-        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=f"{owner} kernel_regularizer")
-        self.bias_regularizer = regularizers.get(bias_regularizer, owner=f"{owner} bias_regularizer")
-        self.kernel_constraint = constraints.get(kernel_constraint, owner=f"{owner} kernel_constraint")
-        self.bias_constraint = constraints.get(bias_constraint, owner=f"{owner} bias_constraint")
+        self.set_kernel_options(owner, activation, use_bias, kernel_initializer, bias_initializer,
+                                kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         self.input_rank = self.rank + 2
 
     # -- shapes ---------------------------------------------------------------------------
@@ -118,9 +111,6 @@ class Conv(Layer):
         return tuple(same_padding(n, k, s, d) for n, k, s, d in
                      zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.pre_activation(inputs))
-
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs if self.data_format == "channels_first" else to_channels_first(inputs)
         pads = self.padding_for(tuple(x.shape[2:]))
@@ -142,14 +132,7 @@ class Conv(Layer):
             "padding": self.padding,
             "data_format": self.data_format,
             "dilation_rate": list(self.dilation_rate),
-            "activation": activations.name_of(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self.kernel_options_config(),
         }
 
     def extra_repr(self) -> str:

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convscope import activations, constraints, initializers, regularizers
-from convscope.layers.base import Layer
+from convscope import activations, initializers
+from convscope.layers.base import KernelLayer, Layer
 from convscope.layers.conv_utils import normalize_data_format
 from convscope.layers.input_spec import Shape
 
@@ -49,7 +49,7 @@ class Input(Layer):
         return {**config, "shape": list(self.shape), "batch_size": self.batch_size}
 
 
-class Dense(Layer):
+class Dense(KernelLayer):
     """Fully connected layer: (batch, in) -> (batch, units), y = activation(x @ kernel + bias).
 
     The kernel is (in, units) in Keras's layout. It needs a flat input: put Flatten() or a
@@ -66,14 +66,8 @@ class Dense(Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = "Dense" if self.auto_named else self.label
         self.units = _positive_int(units, "units", owner, "It is the number of outputs, e.g. 128 or 10.")
-        self.activation = activations.get(activation, owner=owner)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer, owner=f"{owner} kernel_initializer")
-        self.bias_initializer = initializers.get(bias_initializer, owner=f"{owner} bias_initializer")
-        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=f"{owner} kernel_regularizer")
-        self.bias_regularizer = regularizers.get(bias_regularizer, owner=f"{owner} bias_regularizer")
-        self.kernel_constraint = constraints.get(kernel_constraint, owner=f"{owner} kernel_constraint")
-        self.bias_constraint = constraints.get(bias_constraint, owner=f"{owner} bias_constraint")
+        self.set_kernel_options(owner, activation, use_bias, kernel_initializer, bias_initializer,
+                                kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (input_shape[0], self.units)
@@ -93,9 +87,6 @@ class Dense(Layer):
             slots.append(("bias", self.bias, (0,)))
         return slots
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.pre_activation(inputs))
-
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         return F.linear(inputs, self.kernel, self.bias)
 
@@ -103,14 +94,7 @@ class Dense(Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": activations.name_of(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self.kernel_options_config(),
         }
 
     def extra_repr(self) -> str:
