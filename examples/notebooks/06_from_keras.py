@@ -24,6 +24,7 @@ import numpy as np
 
 import convscope
 import convscope.keras
+from convscope import Sequential, layers
 
 workdir = Path(tempfile.mkdtemp(prefix="convscope-06-"))
 """),
@@ -107,8 +108,6 @@ print("same numbers  :", np.allclose(kernel, torch_kernel.detach().permute(2, 3,
     ("code", r"""
 weights_file = workdir / "keras_weights.npz"
 np.savez(weights_file, *model.get_weights())            # what a Keras user would save
-
-from convscope import Sequential, layers
 
 fresh = Sequential([
     layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
