@@ -93,7 +93,7 @@ for channel, colour in enumerate(["red", "green", "blue"]):
     plane = image[..., channel]
     print(f"{colour:>5} plane {plane.shape}: values {plane.min()}..{plane.max()}")
 datasets.plot_samples(np.moveaxis(image, -1, 0)[..., np.newaxis], np.arange(3),
-                      class_names=["red", "green", "blue"], samples_per_class=1)
+                      class_names=["red", "green", "blue"], samples_per_class=1, title="One image, three planes")
 """),
     ("markdown", r"""
 ## LeNet-5
