@@ -69,3 +69,14 @@ def test_the_data_package_never_imports_torch() -> None:
         imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
         imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
         assert not [name for name in imported if name.split(".")[0] == "torch"], module.name
+
+
+def test_loading_data_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, convscope.datasets as d; d.load('digits'); d.describe('digits'); "
+            "d.to_categorical([1]); assert 'torch' not in sys.modules, 'torch was imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=DATA_PACKAGE.parents[1], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
