@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
                                    description="Train seed-cnn on Fashion-MNIST with a short recipe and save "
                                                "the run folder (model, history, plots, report).")
     parser.add_argument("--out", default="demo-model", help="run folder (default demo-model; replaced if it holds a run)")
-    train.add_arguments(parser, epochs=3)
+    train.add_arguments(parser)
     parser.set_defaults(func=run, model="seed-cnn", data="fashion_mnist", limit=DEMO_LIMIT, overwrite=True)
 
 

@@ -95,10 +95,14 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def add_arguments(parser: argparse.ArgumentParser, epochs: int = 3) -> None:
+DEFAULT_EPOCHS = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The training recipe options shared by `train` and `demo`."""
     parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the data (default {epochs})")
+    parser.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULT_EPOCHS}; with "
+                                                   "--resume, the new total)")
     parser.add_argument("--batch-size", type=int, default=64, help="samples per step (default 64)")
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="(default adam)")
@@ -115,7 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser, epochs: int = 3) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     settings = TrainSettings(
-        model=args.model, data=args.data, data_path=args.data_path, epochs=args.epochs,
+        model=args.model, data=args.data, data_path=args.data_path,
+        epochs=DEFAULT_EPOCHS if args.epochs is None else args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, optimizer=args.optimizer,
         validation_split=args.validation_split, seed=args.seed, device=args.device,
         precision=args.precision, limit=args.limit, test_limit=args.test_limit)
@@ -153,7 +158,7 @@ def resume_settings(args: argparse.Namespace) -> tuple[TrainSettings, Path]:
     if not isinstance(recorded, dict):
         raise ValueError(f"{config_file}: not a convscope run config (no 'train' settings).")
     settings = TrainSettings(**{k: v for k, v in recorded.items() if k in TrainSettings.__dataclass_fields__})
-    if "--epochs" in sys.argv or any(a.startswith("--epochs=") for a in sys.argv):
+    if args.epochs is not None:
         settings.epochs = args.epochs
     settings.check()
     return settings, folder

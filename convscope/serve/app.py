@@ -27,7 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from convscope.runs import Run
 from convscope.serve import schemas
-from convscope.serve.images import MAX_PIXELS, InputError, decode_image, image_to_input, pixels_to_input
+from convscope.serve.images import (
+    MAX_PIXELS,
+    InputError,
+    decode_image,
+    image_to_input,
+    pixels_to_input,
+)
 from convscope.serve.inference import Predictor
 
 STATIC = Path(__file__).parent / "static"

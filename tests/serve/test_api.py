@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import drawn_one, png_bytes
 from PIL import Image
+from serve_helpers import drawn_one, png_bytes
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette asks for httpx2, which is not installed here

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import MNIST_INPUT, drawn_one, png_bytes
 from PIL import Image
+from serve_helpers import MNIST_INPUT, drawn_one, png_bytes
 
 from convscope import runs
 from convscope.serve.images import InputError, decode_image, image_to_input, pixels_to_input

@@ -1,0 +1,55 @@
+"""Helpers for CLI tests: run `convscope` in-process, compare with golden files, tiny data."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from convscope.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `convscope ARGV` run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def mask(text: str, **paths: Path) -> str:
+    """Hide what changes between runs: times, throughput, temporary paths."""
+    for name, path in paths.items():
+        text = text.replace(str(path), f"<{name}>")
+    text = re.sub(r"\d+\.\d+s - [\d,]+ img/s", "<time>s - <n> img/s", text)
+    return text
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare with tests/cli/golden/NAME; CONVSCOPE_UPDATE_GOLDEN=1 rewrites the file instead."""
+    path = GOLDEN / name
+    if os.environ.get("CONVSCOPE_UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert path.is_file(), f"missing golden file {path}; run with CONVSCOPE_UPDATE_GOLDEN=1 once"
+    assert text == path.read_text()
+
+
+def write_bars_dataset(root: Path, per_class: int = 12, classes: int = 4, seed: int = 0) -> Path:
+    """An image folder: class k is a bright bar at row 4 + 5k on a dark 28x28 frame, with noise."""
+    rng = np.random.default_rng(seed)
+    for label in range(classes):
+        folder = root / f"bar{label}"
+        folder.mkdir(parents=True)
+        for index in range(per_class):
+            pixels = rng.integers(0, 20, (28, 28)).astype(np.uint8)
+            start = int(rng.integers(4, 10))
+            pixels[4 + 5 * label: 7 + 5 * label, start:start + 14] = 230
+            Image.fromarray(pixels).save(folder / f"{index:03d}.png")
+    return root
