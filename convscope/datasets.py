@@ -14,9 +14,25 @@ from __future__ import annotations
 from typing import Any
 
 from convscope.data import (
-    DATASETS, CorruptArchiveError, DatasetDescription, DatasetNotFoundError, DownloadError,
-    IntegrityError, add_channel_axis, arrays, cache_dir, class_names, describe, image_folder, load,
-    normalize, read_idx, remove_channel_axis, to_categorical, train_validation_split, write_idx,
+    DATASETS,
+    CorruptArchiveError,
+    DatasetDescription,
+    DatasetNotFoundError,
+    DownloadError,
+    IntegrityError,
+    add_channel_axis,
+    arrays,
+    cache_dir,
+    class_names,
+    describe,
+    image_folder,
+    load,
+    normalize,
+    read_idx,
+    remove_channel_axis,
+    to_categorical,
+    train_validation_split,
+    write_idx,
 )
 
 

@@ -11,7 +11,11 @@ from convscope.data.idx import CorruptArchiveError, read_idx, write_idx
 from convscope.data.integrity import IntegrityError
 from convscope.data.loaders import class_names, load
 from convscope.data.preprocessing import (
-    add_channel_axis, normalize, remove_channel_axis, to_categorical, train_validation_split,
+    add_channel_axis,
+    normalize,
+    remove_channel_axis,
+    to_categorical,
+    train_validation_split,
 )
 from convscope.data.registry import DATASETS
 from convscope.data.sources import DatasetNotFoundError, cache_dir

@@ -81,11 +81,11 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
 def summarize_split(name: str, x: np.ndarray, y: np.ndarray) -> SplitSummary:
     """Shapes, dtypes, value range and per-class counts of one split."""
     labels = _integer_labels(np.asarray(y))
-    values, counts = np.unique(labels, return_counts=True) if labels.size else ([], [])
+    values, counts = np.unique(labels, return_counts=True)
     return SplitSummary(
         name, tuple(x.shape), str(x.dtype), tuple(np.shape(y)), str(np.asarray(y).dtype),
         float(x.min()) if x.size else float("nan"), float(x.max()) if x.size else float("nan"),
-        {int(value): int(count) for value, count in zip(values, counts, strict=True)},
+        {int(value): int(count) for value, count in zip(values.tolist(), counts.tolist(), strict=True)},
     )
 
 

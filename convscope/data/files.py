@@ -33,7 +33,8 @@ def _read_image(path: Path, image_size: tuple[int, int] | None, mode: str | None
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
+        with Image.open(path) as opened:
+            image: Image.Image = opened
             if mode is not None and image.mode != mode:
                 image = image.convert(mode)
             elif image.mode not in ("L", "RGB"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -57,7 +57,7 @@ def verify_bytes(data: bytes | memoryview, expected: str | None, path: Path | st
         raise IntegrityError(path, expected.lower(), actual)
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_checksums(dataset: str) -> dict[str, str]:
     """Published SHA-256 of each decompressed file of `dataset`, keyed by the file's raw name.
 

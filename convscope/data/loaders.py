@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,12 @@ from convscope.data.idx import parse_idx, read_content, read_idx
 from convscope.data.integrity import known_checksums
 from convscope.data.registry import DatasetSpec, get_spec
 from convscope.data.sources import (
-    DatasetNotFoundError, Location, dataset_cache_dir, find_file, howto_provide, search_locations,
+    DatasetNotFoundError,
+    Location,
+    dataset_cache_dir,
+    find_file,
+    howto_provide,
+    search_locations,
 )
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -58,11 +63,12 @@ def load(
         ((60000, 28, 28, 1), dtype('uint8'))
     """
     spec = get_spec(name)
-    options = {"download": download, "mirrors": mirrors, "progress": progress}
     if spec.kind == "idx":
-        (x_train, y_train), (x_test, y_test) = load_idx_dataset(spec, path, **options)
+        (x_train, y_train), (x_test, y_test) = load_idx_dataset(
+            spec, path, download=download, mirrors=mirrors, progress=progress)
     elif spec.kind == "cifar10":
-        (x_train, y_train), (x_test, y_test) = load_cifar10(spec, path, **options)
+        (x_train, y_train), (x_test, y_test) = load_cifar10(
+            spec, path, download=download, mirrors=mirrors, progress=progress)
     elif spec.kind == "digits":
         (x_train, y_train), (x_test, y_test) = load_digits()
     else:
@@ -88,7 +94,8 @@ def class_names(name: str | PathLike) -> list[str]:
     return folder_class_names(Path(name))
 
 
-def _locate(spec: DatasetSpec, path: PathLike | None, is_complete) -> tuple[Path | None, list[str]]:
+def _locate(spec: DatasetSpec, path: PathLike | None,
+            is_complete: Callable[[Path], bool]) -> tuple[Path | None, list[str]]:
     """The first searched folder for which `is_complete(folder)` holds, and what was looked at."""
     looked: list[str] = []
     locations: list[Location] = search_locations(spec, path)
@@ -107,10 +114,10 @@ def load_idx_dataset(spec: DatasetSpec, path: PathLike | None, *, download: bool
     """MNIST-format datasets: four IDX files, verified against their decompressed SHA-256."""
     checksums = known_checksums(spec.name)
     folder, looked = _locate(
-        spec, path, lambda folder: all(find_file(folder, raw) for raw in spec.files.values()))
+        spec, path, lambda folder: all(find_file(folder, raw) is not None for raw in spec.files.values()))
     if folder is None:
         folder = _download_idx(spec, looked, checksums, download, mirrors, progress)
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for role, raw_name in spec.files.items():
         file_path = find_file(folder, raw_name)
         assert file_path is not None  # _locate and _download_idx guarantee all four

@@ -93,7 +93,7 @@ def plot_samples(
     low, high = float(images.min()), float(images.max())
     for label, row in enumerate(axes):
         members = np.flatnonzero(labels == label)
-        chosen = rng.choice(members, size=min(samples_per_class, len(members)), replace=False) if len(members) else []
+        chosen = rng.choice(members, size=min(samples_per_class, len(members)), replace=False)
         for column, axis in enumerate(row):
             axis.set_xticks([]), axis.set_yticks([])
             if column < len(chosen):
@@ -162,7 +162,7 @@ def plot_signals(
             axis.set_axis_off()
             continue
         members = np.flatnonzero(labels == label)
-        for index in rng.choice(members, size=min(signals_per_class, len(members)), replace=False) if len(members) else []:
+        for index in rng.choice(members, size=min(signals_per_class, len(members)), replace=False):
             axis.plot(positions, signals[index], linewidth=1.2)
         axis.set_title(names[label], fontsize=10)
     figure.supxlabel("position")
