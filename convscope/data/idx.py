@@ -9,6 +9,7 @@ message instead of a garbled array.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -94,7 +95,7 @@ def parse_idx(data: bytes, source: Path | str = "<bytes>") -> np.ndarray:
     shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
     dtype = IDX_DTYPES[type_code]
     offset = 4 + 4 * ndim
-    expected_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected_bytes = math.prod(shape) * dtype.itemsize  # exact: no int64 overflow on a forged header
     if len(data) - offset != expected_bytes:
         raise ValueError(
             f"{source}: IDX header declares shape {tuple(shape)} of {dtype.name} "

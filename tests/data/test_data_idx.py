@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convscope.data.idx import CorruptArchiveError, parse_idx, read_idx, write_idx
 from convscope.data.integrity import IntegrityError
@@ -84,3 +86,22 @@ def test_wrong_content_reports_expected_and_actual_sha256(tmp_path: Path) -> Non
     assert caught.value.expected == expected and caught.value.actual == actual
     assert f"expected {expected}, got {actual}" in str(caught.value) and str(path) in str(caught.value)
     assert read_idx(path, actual).sum() == 4  # the right hash is accepted
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64))
+def test_arbitrary_bytes_give_an_array_or_a_value_error(data: bytes) -> None:
+    try:
+        array = parse_idx(data, "random")
+    except ValueError as error:
+        assert str(error).startswith("random: ")
+    else:  # only a self-consistent header and payload get here
+        assert data[:2] == b"\0\0" and array.size * array.dtype.itemsize == len(data) - 4 - 4 * data[3]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 255), min_size=1, max_size=40), st.integers(1, 3))
+def test_round_trip_property(values: list[int], rows: int) -> None:
+    array = np.array(values * rows, dtype=np.uint8).reshape(rows, len(values))
+    header_and_payload = bytes([0, 0, 8, 2]) + struct.pack(">II", *array.shape) + array.tobytes()
+    np.testing.assert_array_equal(parse_idx(header_and_payload), array)
