@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("convscope: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `convscope summary seed-cnn | head`
+        sys.stdout = None  # type: ignore[assignment]  # nothing more can be written; exit quietly
+        return 0
     except (CommandError, ValueError, FileNotFoundError, OSError, KeyError) as error:
         if args.debug:
             raise

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from convscope import distributed
+from convscope import activations
 from convscope.engine import arrays
 from convscope.engine import checkpoint as checkpointing
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
@@ -208,11 +209,16 @@ def predict(model: Sequential, x: Any, *, batch_size: int | None = None) -> np.n
     batch_size = check_batch_size(batch_size or 256)
     x_tensor = arrays.prepare_x(model, x)
     dtype = model.compiled.autocast_dtype if model.compiled is not None else None
+    # Under bfloat16 the final softmax/sigmoid runs in float32 on the logits, so probabilities
+    # still sum to 1 to float32 precision.
+    final = model.output_activation_name() if dtype is not None else None
+    finish = activations.get(final) if final in ("softmax", "sigmoid") else None
     model.eval()
     outputs = []
     for start in range(0, len(x_tensor), batch_size):
         with autocast(model.device, dtype):
-            outputs.append(model(x_tensor[start:start + batch_size]).float())
+            batch = model(x_tensor[start:start + batch_size], logits=finish is not None)
+        outputs.append(finish(batch.float()) if finish is not None else batch.float())
     if not outputs:
         return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
     return torch.cat(outputs).cpu().numpy()

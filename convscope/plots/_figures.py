@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from convscope._atomic import atomic_path
 
 
 def pyplot() -> Any:
@@ -32,15 +33,10 @@ def save_figure(figure: Any, path: str | os.PathLike[str], dpi: int = 100) -> Pa
         the path written.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".png", dir=target.parent)
-    os.close(handle)
     try:
-        figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
-        os.replace(temporary, target)
+        with atomic_path(target, suffix=".png") as temporary:
+            figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
     finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
         pyplot().close(figure)
     return target
 

@@ -7,12 +7,13 @@ Each function returns a matplotlib `Figure` (built without pyplot, rendered by A
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from convscope._atomic import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,24 +33,9 @@ def new_figure(width: float, height: float) -> Figure:
 
 def save_figure(figure: Figure, path: PathLike, dpi: int = 100) -> Path:
     """Write `figure` as a PNG: rendered into a temp file beside `path`, then renamed."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".png")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=dpi)
-        os.chmod(temp_name, 0o666 & ~_current_umask())  # mkstemp creates files private (0600)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_path(path, suffix=".png") as temporary:
+        figure.savefig(temporary, format="png", dpi=dpi)
+    return Path(path)
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
