@@ -27,7 +27,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from convscope._atomic import atomic_path
 from convscope.engine.callbacks import Callback
 
 if TYPE_CHECKING:
@@ -51,26 +51,9 @@ STEP_CHECKPOINTS = "checkpoints/resume"  # convscope.engine.checkpoint's hashed 
 # -- atomic writes ---------------------------------------------------------------------------
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes files private; runs are shared
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return target
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
+    return Path(path)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from convscope import layers as layers_module
 from convscope import losses, optimizers
+from convscope._atomic import atomic_path
 
 if TYPE_CHECKING:
     from convscope.models.sequential import Sequential
@@ -156,16 +157,8 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
 
 def save_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
     """Weights alone, as one safetensors file (written to a temp file, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        save_file(weight_tensors(model), temp, metadata={"format": FORMAT})
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    with atomic_path(path, suffix=".safetensors") as temporary:
+        save_file(weight_tensors(model), str(temporary), metadata={"format": FORMAT})
 
 
 # -- reading -------------------------------------------------------------------------------
