@@ -15,6 +15,24 @@ from convscope.layers.conv_utils import normalize_data_format
 from convscope.layers.input_spec import Shape
 
 
+def _number(value: Any, argument: str, owner: str, *, integer: bool = False) -> Any:
+    """A finite real number (an int when `integer`), or a ValueError naming the argument."""
+    kinds = (int,) if integer else (int, float)
+    if not isinstance(value, kinds) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{owner}: {argument} must be a finite {'integer' if integer else 'number'}; "
+                         f"got {value!r}.")
+    return value
+
+
+def _number(value: Any, argument: str, owner: str, *, integer: bool = False) -> Any:
+    """A finite real number (an int when `integer`), or a ValueError naming the argument."""
+    kinds = (int,) if integer else (int, float)
+    if not isinstance(value, kinds) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{owner}: {argument} must be a finite {'integer' if integer else 'number'}; "
+                         f"got {value!r}.")
+    return value
+
+
 def _positive_int(value: Any, argument: str, owner: str, example: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{owner}: {argument} must be a positive integer; got {value!r}. {example}")
@@ -147,6 +165,9 @@ class ReLU(Layer):
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if max_value is not None:
+            max_value = _number(max_value, "max_value", "ReLU")
+        negative_slope, threshold = _number(negative_slope, "negative_slope", "ReLU"), _number(threshold, "threshold", "ReLU")
         if max_value is not None and max_value < 0:
             raise ValueError(f"ReLU: max_value must be >= 0 or None; got {max_value}.")
         if negative_slope < 0:
@@ -170,7 +191,13 @@ class Softmax(Layer):
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = _number(axis, "axis", "Softmax", integer=True)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if not -len(input_shape) <= self.axis < len(input_shape):
+            raise ValueError(f"{self.label}: axis {self.axis} is out of range for {len(input_shape)}-D input "
+                             f"{tuple(input_shape)}; use -1 (the last axis) or an axis in [1, {len(input_shape) - 1}].")
+        return tuple(input_shape)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return torch.softmax(inputs, dim=self.axis)
@@ -209,7 +236,9 @@ class BatchNormalization(Layer):
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
                  moving_variance_initializer: Any = "ones", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not 0 <= momentum < 1:
+        axis = _number(axis, "axis", "BatchNormalization", integer=True)
+        epsilon = _number(epsilon, "epsilon", "BatchNormalization")
+        if not 0 <= _number(momentum, "momentum", "BatchNormalization") < 1:
             raise ValueError(f"BatchNormalization: momentum must be in [0, 1); got {momentum}.")
         self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)

@@ -25,7 +25,7 @@ def describe_axes(rank: int, data_format: str = "channels_last") -> str:
 def rank_fix(expected_rank: int, shape: Sequence[int | None]) -> str:
     """The likely fix when a `len(shape)`-D array reaches a layer wanting `expected_rank` axes."""
     sizes = [s for s in shape if s is not None]
-    if expected_rank == 4 and len(shape) == 2:
+    if expected_rank == 4 and len(shape) == 2 and len(sizes) == 2:
         return f"Add a batch and a channel axis: x.reshape(-1, {sizes[0]}, {sizes[1]}, 1)."
     if expected_rank == 4 and len(shape) == 3:
         return (f"Add the channel axis: x.reshape(-1, {shape[1]}, {shape[2]}, 1) "
