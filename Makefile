@@ -32,11 +32,13 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(VENV)/bin/convscope demo --out demo-model
 
+# Two test processes, one thread each: two OpenMP threads per process on two busy cores make
+# every parallel region wait for a descheduled partner (4-6x slower, benchmarks/LEVERS.md).
 test: $(STAMP) system-deps
-	$(PY) -m pytest -n 2 --dist loadfile
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
 
 smoke: $(STAMP)
-	$(PY) -m pytest -m "not slow" -x -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -n 2 -x -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check convscope tests benchmarks

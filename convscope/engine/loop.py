@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +40,6 @@ class Accumulator:
     names: list[str]
     sums: torch.Tensor | None = None
     count: int = 0
-    history: list[float] = field(default_factory=list)
 
     def add(self, values: torch.Tensor, batch_size: int) -> None:
         self.sums = values * batch_size if self.sums is None else self.sums + values * batch_size
