@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from convscope import distributed
-from convscope import activations
+from convscope import activations, distributed
 from convscope.engine import arrays
 from convscope.engine import checkpoint as checkpointing
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
