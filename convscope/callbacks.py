@@ -7,9 +7,10 @@ from convscope.engine.callbacks import (
     History,
     LearningRateScheduler,
     ModelCheckpoint,
+    OneCycleLR,
     ReduceLROnPlateau,
     TerminateOnNaN,
 )
 
 __all__ = ["Callback", "CSVLogger", "EarlyStopping", "History", "LearningRateScheduler",
-           "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
+           "ModelCheckpoint", "OneCycleLR", "ReduceLROnPlateau", "TerminateOnNaN"]

@@ -85,7 +85,8 @@ def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.
         return batch_values(compiled, outputs.detach(), y, compiled.use_logits, total.detach())
 
 
-def split_validation(x: torch.Tensor, y: torch.Tensor, fraction: float) -> tuple[torch.Tensor, ...]:
+def split_validation(x: torch.Tensor, y: torch.Tensor,
+                     fraction: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Keras's validation_split: the last `fraction` of the samples, taken before shuffling."""
     if not 0 < fraction < 1:
         raise ValueError(f"validation_split must be in (0, 1); got {fraction}.")
@@ -109,7 +110,8 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
             raise ValueError("validation_data must be a tuple (x_val, y_val).")
         validation = prepare_xy(model, compiled, *validation_data, names=("validation x", "validation y"))
     elif validation_split:
-        x_tensor, y_tensor, *validation = split_validation(x_tensor, y_tensor, validation_split)
+        x_tensor, y_tensor, x_validation, y_validation = split_validation(x_tensor, y_tensor, validation_split)
+        validation = (x_validation, y_validation)
     samples = len(x_tensor)
     steps = math.ceil(samples / batch_size)
     history = History()
@@ -154,6 +156,7 @@ def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.T
         stop = min(start + batch_size, samples)
         index = order[start:stop] if order is not None else slice(start, stop)
         index, count, scale = distributed.shard_batch(index, start, stop, x.device)
+        hooks.on_train_batch_begin(step)
         values = train_step(model, compiled, x[index], y[index], network, scale)
         totals.add(values, count)
         checkpointing.track_nonfinite(position, values[0])
@@ -218,7 +221,9 @@ def predict(model: Sequential, x: Any, *, batch_size: int | None = None) -> np.n
             batch = model(x_tensor[start:start + batch_size], logits=finish is not None)
         outputs.append(finish(batch.float()) if finish is not None else batch.float())
     if not outputs:
-        return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
+        # No samples: an axis the model leaves unknown (None) has no size to take, so it is 0.
+        output_sizes = [size or 0 for size in model.require_output_shape("predict")[1:]]
+        return np.zeros((0, *output_sizes), dtype=np.float32)
     return torch.cat(outputs).cpu().numpy()
 
 
@@ -228,7 +233,7 @@ def prepare_xy(model: Sequential, compiled: Compiled, x: Any, y: Any,
     arrays.check_lengths(x_array, y_array, *names)
     arrays.check_inputs(model, x_array, names[0])
     arrays.check_finite(x_array, names[0])
-    targets = compiled.loss.prepare_targets(y_array, model.output_shape).to(model.device)
+    targets = compiled.loss.prepare_targets(y_array, model.require_output_shape(names[1])).to(model.device)
     return arrays.to_tensor(x_array, model.device), targets
 
 

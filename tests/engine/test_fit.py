@@ -263,3 +263,24 @@ def test_binary_and_regression_losses() -> None:
     first = regression.evaluate(x, target, verbose=0)
     regression.fit(x, target, epochs=40, batch_size=16, verbose=0)
     assert regression.evaluate(x, target, verbose=0)[0] < 0.2 * first[0]
+
+
+def test_one_cycle_schedule_warms_up_then_decays() -> None:
+    schedule = callbacks.OneCycleLR(0.01, warmup=0.25)
+    rates = [schedule.rate_at(step, 101) for step in range(101)]
+    assert rates[0] == pytest.approx(0.01 / 25)
+    assert max(rates) == pytest.approx(0.01) and rates.index(max(rates)) == 25
+    assert rates[-1] == pytest.approx(0.01 / 1e4)
+    assert all(a <= b for a, b in zip(rates[:25], rates[1:26]))
+    assert all(a >= b for a, b in zip(rates[25:], rates[26:]))
+    x, y = blobs(64)
+    model = small_model()
+    seen = []
+
+    class Spy(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(self.model.learning_rate)
+
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[callbacks.OneCycleLR(0.01, 0.25), Spy()])
+    assert seen == pytest.approx([schedule.rate_at(step, 8) for step in range(8)])
+    assert history.history["learning_rate"] == pytest.approx([seen[3], seen[7]])
