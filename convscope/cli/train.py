@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from convscope.models.sequential import Sequential
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+SCHEDULES = ("one-cycle", "constant")
 
 
 @dataclass
@@ -38,9 +39,10 @@ class TrainSettings:
     data: str
     data_path: str | None = None
     epochs: int = 3
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    batch_size: int = 128
+    learning_rate: float = 2e-3
     optimizer: str = "adam"
+    schedule: str = "one-cycle"
     validation_split: float = 0.1
     seed: int = 0
     device: str = "auto"
@@ -103,8 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
     parser.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULT_EPOCHS}; with "
                                                    "--resume, the new total)")
-    parser.add_argument("--batch-size", type=int, default=64, help="samples per step (default 64)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    parser.add_argument("--batch-size", type=int, default=128, help="samples per step (default 128)")
+    parser.add_argument("--lr", type=float, default=2e-3,
+                        help="learning rate; the peak rate with --schedule one-cycle (default 0.002)")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="one-cycle",
+                        help="one-cycle: warm up to --lr over the first 30%% of steps, then decay (default); "
+                             "constant: --lr throughout, as Keras does")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="(default adam)")
     parser.add_argument("--validation-split", type=float, default=0.1,
                         help="share of the training data held out for validation (default 0.1)")
@@ -121,7 +127,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     settings = TrainSettings(
         model=args.model, data=args.data, data_path=args.data_path,
         epochs=DEFAULT_EPOCHS if args.epochs is None else args.epochs,
-        batch_size=args.batch_size, learning_rate=args.lr, optimizer=args.optimizer,
+        batch_size=args.batch_size, learning_rate=args.lr, optimizer=args.optimizer, schedule=args.schedule,
         validation_split=args.validation_split, seed=args.seed, device=args.device,
         precision=args.precision, limit=args.limit, test_limit=args.test_limit)
     settings.check()
@@ -329,6 +335,7 @@ def train_process(settings: TrainSettings, folder: Path, resume: bool, checkpoin
 
     from convscope import distributed, runs
     from convscope.engine import checkpoint
+    from convscope.engine.callbacks import OneCycleLR
     from convscope.utils import set_seed
 
     main = distributed.is_main()
@@ -354,9 +361,10 @@ def train_process(settings: TrainSettings, folder: Path, resume: bool, checkpoin
     print(summary, file=stream)
     print(describe_split(data, settings), file=stream, flush=True)
     checkpointer = checkpoint.Checkpointer(folder / runs.STEP_CHECKPOINTS, every_steps=checkpoint_every)
+    schedule = [OneCycleLR(settings.learning_rate)] if settings.schedule == "one-cycle" else []
     model.fit(as_inputs(data.x_train, spec.scale), data.y_train, batch_size=settings.batch_size,
               epochs=settings.epochs, validation_split=settings.validation_split, initial_epoch=initial_epoch,
-              callbacks=[recorder, checkpointer], verbose=verbose if main else 0)
+              callbacks=[*schedule, recorder, checkpointer], verbose=verbose if main else 0)
     if main:
         finish_run(folder, model, data, spec, config, recorder, stream)
 
