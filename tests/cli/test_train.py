@@ -43,7 +43,7 @@ def test_run_folder_holds_everything(trained: tuple[Path, str], bars_dir: Path) 
                                  f"--device cpu --precision float32 --out {out}")
     assert config["input"]["shape"] == [28, 28, 1] and config["input"]["background"] == "dark"
     rows = list(csv.DictReader((out / "history.csv").open()))
-    assert len(rows) == 1 and set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(rows) == 1 and set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_samples"] == 8 and 0 <= metrics["test_accuracy"] <= 1
 
