@@ -83,6 +83,10 @@ class SparseCategoricalCrossentropy(Loss):
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         units = output_shape[-1]
+        if units is None:
+            raise ValueError(
+                f"loss 'sparse_categorical_crossentropy' needs a known number of classes; the model's output "
+                f"shape is {tuple(output_shape)}. End the model with a layer of fixed width, e.g. Dense(10).")
         if y.ndim != 1:
             raise ValueError(
                 f"loss 'sparse_categorical_crossentropy' expects integer class labels of shape (N,); got "

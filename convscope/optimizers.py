@@ -6,6 +6,7 @@ parameters are known (`build`). A ready `torch.optim.Optimizer` can be passed to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -18,7 +19,9 @@ class Optimizer:
     """Base recipe. `learning_rate` is the starting rate; schedules and callbacks change the
     built optimizer's `param_groups[...]["lr"]`."""
 
-    torch_class: type[torch.optim.Optimizer] = torch.optim.SGD
+    # A torch.optim class; typed as a factory because each subclass takes its own options
+    # (`lr`, `betas`, ...) that the base `torch.optim.Optimizer.__init__` does not declare.
+    torch_class: Callable[..., torch.optim.Optimizer] = torch.optim.SGD
 
     def __init__(self, learning_rate: float = 0.001, **options: Any) -> None:
         if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
@@ -49,7 +52,7 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    torch_class = torch.optim.Adam
+    torch_class: Callable[..., torch.optim.Optimizer] = torch.optim.Adam
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None) -> None:

@@ -268,9 +268,9 @@ class RunRecorder(Callback):
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         current = logs.get(self.monitor, logs.get("loss"))
-        improved = current is not None and math.isfinite(current) and (self.best is None or current < self.best)
-        if improved:
-            self.best, self.best_epoch = float(current), epoch + 1
+        improved = False
+        if current is not None and math.isfinite(current) and (self.best is None or current < self.best):
+            self.best, self.best_epoch, improved = float(current), epoch + 1, True
         if not self.write:
             return
         write_history(self.folder, self.history)
@@ -340,10 +340,10 @@ def save_model_run(model: Sequential, folder: str | os.PathLike[str], *, input_s
     Raises:
         ValueError: when `input_spec.shape` is not the model's input shape.
     """
-    model.require_built("save_model_run")
-    if tuple(model.input_shape[1:]) != tuple(input_spec.shape):
+    model_input_shape = model.require_built("save_model_run")
+    if tuple(model_input_shape[1:]) != tuple(input_spec.shape):
         raise ValueError(f"save_model_run: input_spec.shape {input_spec.shape} is not the model's input "
-                         f"{tuple(model.input_shape[1:])}.")
+                         f"{tuple(model_input_shape[1:])}.")
     target = prepare_folder(folder)
     model.save(target / MODEL_DIR)
     write_json_atomic(target / CONFIG_FILE, {

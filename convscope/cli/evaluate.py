@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     model = target.load_model()
     x_test = as_inputs(data.x_test, target.input_spec.scale)
     interpretation = explain.interpret(model, x_test, data.y_test, class_names=target.class_names(
-        int(model.output_shape[-1])))
+        model.output_units("evaluate")))
     losses = interpretation.losses
     result = {"run": str(target.path), "data": data.source, "samples": len(x_test),
               "loss": float(losses.mean()), "accuracy": interpretation.accuracy}

@@ -66,12 +66,14 @@ def run(args: argparse.Namespace) -> int:
 
     export_model(model, path, chosen, opset=args.opset)
     print(f"wrote {path} ({chosen}, {path.stat().st_size / 1024:.1f} KiB)")
-    print(f"input:  (batch, {', '.join(map(str, model.input_shape[1:]))}) float32, channels-last")
-    print(f"output: (batch, {', '.join(map(str, model.output_shape[1:]))})")
+    input_shape, output_shape = model.require_built("export"), model.require_output_shape("export")
+    print(f"input:  (batch, {', '.join(map(str, input_shape[1:]))}) float32, channels-last")
+    print(f"output: (batch, {', '.join(map(str, output_shape[1:]))})")
     if chosen == "onnx":
         from convscope.export.onnx import onnx_predict
 
-        sample = np.random.default_rng(0).random((8, *model.input_shape[1:]), dtype=np.float32)
+        sizes = [size for size in input_shape[1:] if size is not None]  # the export fixed them all
+        sample = np.random.default_rng(0).random((8, *sizes), dtype=np.float32)
         difference = float(np.abs(onnx_predict(path, sample) - model.predict(sample)).max())
         print(f"ONNX Runtime vs convscope on 8 random inputs: max abs difference {difference:.2e}")
     return 0

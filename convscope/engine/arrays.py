@@ -51,10 +51,11 @@ def check_lengths(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str =
 
 def check_inputs(model: Sequential, x: np.ndarray, argument: str = "x") -> None:
     """Check `x` against the model's input shape (building the model from it if needed)."""
-    if model.input_shape is None:
-        model.build((None, *x.shape[1:]))
-    first = model.layers[0].label if model.layers else "the model"
     expected = model.input_shape
+    if expected is None:
+        expected = (None, *x.shape[1:])
+        model.build(expected)
+    first = model.layers[0].label if model.layers else "the model"
     if x.ndim != len(expected):
         input_spec.check_rank(first, len(expected), tuple(x.shape))
     for want, have in zip(expected[1:], x.shape[1:]):

@@ -35,10 +35,11 @@ class InferenceGraph(nn.Module):
 
 def example_input(model: Sequential) -> torch.Tensor:
     """A zero batch of the model's input shape, on the model's device."""
-    sample = tuple(model.input_shape[1:])
-    if any(size is None for size in sample):
+    input_shape = model.require_built("export")
+    sample = [size for size in input_shape[1:] if size is not None]
+    if len(sample) != len(input_shape) - 1:
         raise ValueError(f"export: model '{model.name}' has an input shape with unknown sizes "
-                         f"{model.input_shape}; export needs every axis but the batch fixed. "
+                         f"{input_shape}; export needs every axis but the batch fixed. "
                          "Build it with model.build((None, 28, 28, 1)) (for example).")
     return torch.zeros((EXAMPLE_BATCH, *sample), dtype=torch.float32, device=model.device)
 

@@ -53,7 +53,7 @@ def export_onnx(model: Sequential, path: str | os.PathLike[str], *, opset: int |
         with inference_mode_of(model):
             graph = InferenceGraph(model)
             batch = torch.export.Dim(BATCH_AXIS)
-            options = {} if opset is None else {"opset_version": opset}
+            options: dict[str, Any] = {} if opset is None else {"opset_version": opset}
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), quiet_registry():
                 warnings.simplefilter("ignore")  # the exporter's progress notes, not user mistakes
                 torch.onnx.export(graph, (example_input(model),), temp, input_names=[INPUT_NAME],
@@ -98,7 +98,7 @@ def session(path: str | os.PathLike[str], threads: int | None = None) -> Any:
 
 def onnx_predict(path: str | os.PathLike[str] | Any, x: Any, *, batch_size: int = 256) -> np.ndarray:
     """Outputs of an exported model (a path or an open session) for channels-last `x`."""
-    runner = path if hasattr(path, "run") else session(path)
+    runner: Any = path if hasattr(path, "run") else session(path)
     array = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
     expected = runner.get_inputs()[0].shape
     if array.ndim != len(expected):

@@ -19,6 +19,9 @@ from convscope import activations, constraints, initializers, regularizers
 from convscope.layers import input_spec
 from convscope.layers.input_spec import Shape
 
+# (Keras name, tensor, permutation from PyTorch's layout to Keras's): one entry of `keras_weights`.
+WeightSlot = tuple[str, torch.Tensor, tuple[int, ...]]
+
 
 def snake_case(name: str) -> str:
     """Keras's automatic layer name: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
@@ -129,7 +132,7 @@ class Layer(nn.Module):
         return cls(**config)
 
     # -- weights --------------------------------------------------------------------------
-    def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
+    def keras_weights(self) -> list[WeightSlot]:
         """(Keras name, tensor, permutation from PyTorch's layout to Keras's), in Keras order."""
         return []
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convscope.layers.base import KernelLayer
+from convscope.layers.base import KernelLayer, WeightSlot
 from convscope.layers.conv_utils import (
     conv_output_length,
     normalize_data_format,
@@ -96,7 +96,7 @@ class Conv(KernelLayer):
         if not self.built:
             return []
         to_keras = (*range(2, self.rank + 2), 1, 0)
-        slots = [("kernel", self.kernel, to_keras)]
+        slots: list[WeightSlot] = [("kernel", self.kernel, to_keras)]
         if self.bias is not None:
             slots.append(("bias", self.bias, (0,)))
         return slots

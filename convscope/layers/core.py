@@ -10,18 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from convscope import activations, initializers
-from convscope.layers.base import KernelLayer, Layer
+from convscope.layers.base import KernelLayer, Layer, WeightSlot
 from convscope.layers.conv_utils import normalize_data_format
 from convscope.layers.input_spec import Shape
-
-
-def _number(value: Any, argument: str, owner: str, *, integer: bool = False) -> Any:
-    """A finite real number (an int when `integer`), or a ValueError naming the argument."""
-    kinds = (int,) if integer else (int, float)
-    if not isinstance(value, kinds) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"{owner}: {argument} must be a finite {'integer' if integer else 'number'}; "
-                         f"got {value!r}.")
-    return value
 
 
 def _number(value: Any, argument: str, owner: str, *, integer: bool = False) -> Any:
@@ -48,15 +39,15 @@ class Input(Layer):
     def __init__(self, shape: tuple[int | None, ...], batch_size: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         try:
-            shape = tuple(shape)
-        except TypeError:
-            shape = (shape,)
-        if not shape or not all(s is None or (isinstance(s, int) and s > 0) for s in shape):
+            sample_shape: tuple[Any, ...] = tuple(shape)
+        except TypeError:  # a bare size, e.g. Input(784); checked below like any other entry
+            sample_shape = (shape,)
+        if not sample_shape or not all(s is None or (isinstance(s, int) and s > 0) for s in sample_shape):
             raise ValueError(f"Input: shape must be a tuple of positive ints (no batch axis), e.g. "
-                             f"(28, 28, 1); got {shape!r}.")
-        self.shape = shape
+                             f"(28, 28, 1); got {sample_shape!r}.")
+        self.shape: Shape = sample_shape
         self.batch_size = batch_size
-        self.declared_input_shape = (batch_size, *shape)
+        self.declared_input_shape = (batch_size, *sample_shape)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs
@@ -100,7 +91,7 @@ class Dense(KernelLayer):
     def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
         if not self.built:
             return []
-        slots = [("kernel", self.kernel, (1, 0))]
+        slots: list[WeightSlot] = [("kernel", self.kernel, (1, 0))]
         if self.bias is not None:
             slots.append(("bias", self.bias, (0,)))
         return slots
@@ -231,6 +222,10 @@ class BatchNormalization(Layer):
     """Normalises each channel (the last axis by default) with batch statistics in training
     and moving averages in inference. Weights: gamma, beta, moving_mean, moving_variance."""
 
+    # Buffers made by `register_buffer` in `build_weights`; declared so their type is known.
+    moving_mean: torch.Tensor
+    moving_variance: torch.Tensor
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
@@ -267,7 +262,8 @@ class BatchNormalization(Layer):
     def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
         if not self.built:
             return []
-        slots = [(name, getattr(self, name), (0,)) for name in ("gamma", "beta") if getattr(self, name) is not None]
+        slots: list[WeightSlot] = [
+            (name, getattr(self, name), (0,)) for name in ("gamma", "beta") if getattr(self, name) is not None]
         return slots + [("moving_mean", self.moving_mean, (0,)), ("moving_variance", self.moving_variance, (0,))]
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -67,10 +67,10 @@ class Pooling(Layer):
         flat_pads = [side for pair in reversed(pads) for side in pair]
         padded = any(flat_pads)
         if self.reduction == "max":
-            pool = F.max_pool1d if self.rank == 1 else F.max_pool2d
+            max_pool = F.max_pool1d if self.rank == 1 else F.max_pool2d
             if padded:
                 x = F.pad(x, flat_pads, value=float("-inf"))
-            return pool(x, self.pool_size, self.strides)
+            return max_pool(x, self.pool_size, self.strides)
         pool = F.avg_pool1d if self.rank == 1 else F.avg_pool2d
         if not padded:
             return pool(x, self.pool_size, self.strides)

@@ -213,6 +213,7 @@ def probe_layer(layer: layers_module.Layer, settings: dict[str, Any], shape: tup
         twin = type(layer).from_config(dict(settings))
         with torch.device("meta"):
             twin.build(shape)
+        assert twin.output_shape is not None  # `build` sets it
         output_shape = tuple(twin.output_shape)
         count = sum(tensor.numel() for _, tensor, _ in twin.keras_weights())
     except ValueError:
@@ -307,6 +308,7 @@ def load_optimizer(model: Sequential, path: Path) -> None:
     """Restore optimizer state and random-number generators from optimizer.safetensors."""
     from safetensors import safe_open
 
+    compiled = model.require_compiled("load_optimizer")
     try:
         tensors = load_file(str(path))
         with safe_open(str(path), framework="pt") as handle:
@@ -318,7 +320,7 @@ def load_optimizer(model: Sequential, path: Path) -> None:
                 state.setdefault(int(index), {})[name] = value
         for index, scalars in json.loads(meta.get("scalars", "{}")).items():
             state.setdefault(int(index), {}).update(scalars)
-        model.compiled.optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+        compiled.optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
         restore_rng(tensors, meta)
     except (SafetensorError, OSError, KeyError, TypeError, ValueError, RuntimeError) as error:
         if isinstance(error, FileNotFoundError):
@@ -352,7 +354,7 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: st
             model.compile(optimizer=settings.get("optimizer") or "adam", loss=settings["loss"],
                           metrics=settings.get("metrics") or None, precision=settings.get("precision", "auto"),
                           device=device)
-            model.compiled.epochs_done = int(settings.get("epochs_done", 0))
+            model.require_compiled("load_model").epochs_done = int(settings.get("epochs_done", 0))
         except (TypeError, KeyError, AttributeError) as error:
             raise ValueError(f"{path / CONFIG_FILE}: unreadable compile settings ({type(error).__name__}: "
                              f"{error}). Load with compile=False to skip them.") from error

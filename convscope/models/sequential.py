@@ -11,7 +11,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -68,13 +68,14 @@ class Sequential(nn.Module):
     # -- structure ------------------------------------------------------------------------
     @property
     def layers(self) -> list[Layer]:
-        return list(self.stack)
+        # `add` is the only way into the stack, and it admits convscope layers alone.
+        return cast("list[Layer]", list(self.stack))
 
     @property
     def output_shape(self) -> Shape | None:
         if self.input_shape is None:
             return None
-        return self.stack[-1].output_shape if len(self.stack) else self.input_shape
+        return self.layers[-1].output_shape if len(self.stack) else self.input_shape
 
     @property
     def built(self) -> bool:
@@ -118,7 +119,7 @@ class Sequential(nn.Module):
     def pop(self) -> Layer:
         if not len(self.stack):
             raise ValueError("Sequential.pop: the model has no layers.")
-        layer = self.stack[-1]
+        layer = self.layers[-1]
         del self.stack[-1]
         return layer
 
@@ -126,8 +127,9 @@ class Sequential(nn.Module):
         """Build every layer for `input_shape` (batch axis included, e.g. (None, 28, 28, 1))."""
         self.input_shape = tuple(input_shape)
         shape = self.input_shape
-        for layer in self.stack:
+        for layer in self.layers:
             layer.build(shape)
+            assert layer.output_shape is not None  # `build` sets it
             shape = layer.output_shape
         self.to(self._device)
 
@@ -139,17 +141,17 @@ class Sequential(nn.Module):
             raise ValueError(f"Sequential '{self.name}' has no layers; add some before calling it.")
         if self.input_shape is None:
             self.build((None, *inputs.shape[1:]))
+        *body, last = self.layers
         x = inputs
-        for layer in self.stack[:-1]:
+        for layer in body:
             x = layer(x)
-        last = self.stack[-1]
         return last.forward_logits(x) if logits else last(x)
 
     def output_activation_name(self) -> str | None:
         """The activation the last layer ends with, when it can be split off."""
         if not len(self.stack):
             return None
-        last = self.stack[-1]
+        last = self.layers[-1]
         if isinstance(last, Softmax):
             return "softmax" if last.axis == -1 else None
         fn = getattr(last, "activation", None)
@@ -161,7 +163,7 @@ class Sequential(nn.Module):
             return None
 
     def regularization_penalty(self) -> torch.Tensor | None:
-        terms = [p for p in (layer.regularization_penalty() for layer in self.stack) if p is not None]
+        terms = [p for p in (layer.regularization_penalty() for layer in self.layers) if p is not None]
         return sum(terms[1:], terms[0]) if terms else None
 
     # -- device ---------------------------------------------------------------------------
@@ -174,7 +176,8 @@ class Sequential(nn.Module):
         channels-last activations, so oneDNN/cuDNN convolve without reordering."""
         self._device = device_policy.resolve_device(device)
         self.to(self._device)
-        self.to(memory_format=torch.channels_last)
+        # Module.to accepts memory_format at run time, but torch's overloads leave it out.
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         return self
 
     # -- training -------------------------------------------------------------------------
@@ -205,7 +208,7 @@ class Sequential(nn.Module):
             optimizer=torch_optimizer, loss=loss_fn, metrics=metric_list, precision=precision,
             autocast_dtype=device_policy.resolve_precision(precision, self._device),
             use_logits=use_logits or loss_fn.from_logits, output_activation=output_activation,
-            constrained_layers=[layer for layer in self.stack if any(
+            constrained_layers=[layer for layer in self.layers if any(
                 getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
         )
 
@@ -215,11 +218,33 @@ class Sequential(nn.Module):
                              "loss='sparse_categorical_crossentropy', metrics=['accuracy']) first.")
         return self.compiled
 
-    def require_built(self, action: str) -> None:
+    def require_built(self, action: str) -> Shape:
+        """The input shape (batch axis included); a ValueError naming `action` while it is unknown."""
         if self.input_shape is None:
             raise ValueError(f"{action}: the model's input shape is unknown. Give the first layer "
                              "input_shape=(28, 28, 1) (for example), start with layers.Input((28, 28, 1)), "
                              "or call model.build((None, 28, 28, 1)).")
+        return self.input_shape
+
+    def require_output_shape(self, action: str) -> Shape:
+        """The output shape (batch axis included), e.g. (None, 10); a ValueError naming `action`
+        while the input shape is unknown."""
+        self.require_built(action)
+        shape = self.output_shape
+        assert shape is not None  # every layer of a built model is built
+        return shape
+
+    def output_units(self, action: str) -> int:
+        """The size of the output's last axis: a classifier's class count, e.g. 10.
+
+        Raises:
+            ValueError: naming `action`, while the model is not built or that size is unknown.
+        """
+        shape = self.require_output_shape(action)
+        if shape[-1] is None:
+            raise ValueError(f"{action}: the model's output shape {shape} leaves the last axis unknown; end "
+                             "the model with a layer of fixed width, e.g. Dense(10).")
+        return int(shape[-1])
 
     @property
     def learning_rate(self) -> float:
@@ -255,26 +280,26 @@ class Sequential(nn.Module):
 
     # -- weights and persistence ------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
-        return [weight for layer in self.stack for weight in layer.get_weights()]
+        return [weight for layer in self.layers for weight in layer.get_weights()]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
-        expected = sum(len(layer.keras_weights()) for layer in self.stack)
+        expected = sum(len(layer.keras_weights()) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"Sequential '{self.name}'.set_weights expects {expected} arrays; got {len(weights)}.")
         position = 0
-        for layer in self.stack:
+        for layer in self.layers:
             count = len(layer.keras_weights())
             layer.set_weights(list(weights[position:position + count]))
             position += count
 
     def count_params(self) -> int:
-        return sum(sum(layer.count_params()) for layer in self.stack)
+        return sum(sum(layer.count_params()) for layer in self.layers)
 
     def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.stack],
+            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
         }
 
     @classmethod

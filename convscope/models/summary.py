@@ -23,12 +23,18 @@ def format_shape(shape: tuple[int | None, ...] | None) -> str:
 
 
 def layer_macs(layer: Any) -> int:
-    """Multiply-accumulates for one sample: conv = out positions x filters x kernel x in."""
-    if isinstance(layer, (Conv1D, Conv2D)) and layer.output_shape is not None:
-        spatial, channels = layer.spatial_and_channels(layer.input_shape)
+    """Multiply-accumulates for one sample: conv = out positions x filters x kernel x in.
+
+    0 for layers without a kernel, unbuilt layers, and sizes left unknown (None) by the input.
+    """
+    if isinstance(layer, (Conv1D, Conv2D)) and layer.input_shape is not None and layer.output_shape is not None:
+        _, channels = layer.spatial_and_channels(layer.input_shape)
         out_spatial, _ = layer.spatial_and_channels(layer.output_shape)
-        return math.prod(out_spatial) * layer.filters * math.prod(layer.kernel_size) * int(channels)
-    if isinstance(layer, Dense) and layer.input_shape is not None:
+        if channels is None or None in out_spatial:
+            return 0
+        positions = math.prod(size for size in out_spatial if size is not None)
+        return positions * layer.filters * math.prod(layer.kernel_size) * int(channels)
+    if isinstance(layer, Dense) and layer.input_shape is not None and layer.input_shape[-1] is not None:
         return int(layer.input_shape[-1]) * layer.units
     return 0
 

@@ -85,7 +85,7 @@ def _flatten_alpha(image: Image.Image, notes: list[str]) -> Image.Image:
     """Transparent pixels become white, as a drawing on a page would show them."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        if rgba.getextrema()[3][0] < 255:
+        if np.asarray(rgba.getchannel("A")).min() < 255:
             notes.append("transparent areas treated as white")
         canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(canvas, rgba).convert("RGB")

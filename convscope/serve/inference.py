@@ -29,7 +29,7 @@ class Predictor:
         self.run = run
         self.model = run.load_model(device=device)
         self.spec = run.input_spec
-        self.classes = int(self.model.output_shape[-1])
+        self.classes = self.model.output_units("serve")
         self.class_names = run.class_names(self.classes)
         self.lock = threading.Lock()
 
