@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+
 def register(subparsers: Any) -> None:
     """Add the `demo` command."""
     from convscope.cli import train
