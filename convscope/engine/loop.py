@@ -132,7 +132,11 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
         if position.step == steps:
             position.epoch, position.step = epoch + 1, 0
         if validation is not None:
-            logs.update(evaluate_tensors(model, compiled, *validation, batch_size=max(batch_size, 256), prefix="val_"))
+            hooks.on_test_begin()
+            validation_logs = evaluate_tensors(model, compiled, *validation, batch_size=max(batch_size, 256),
+                                               prefix="val_")
+            hooks.on_test_end(validation_logs)
+            logs.update(validation_logs)
             model.train()
         compiled.epochs_done = epoch + 1
         hooks.on_epoch_end(epoch, logs)

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from convscope import Sequential, datasets, layers, set_seed
-
-
-def seed_cnn() -> Sequential:
-    return Sequential([
-        layers.Conv2D(64, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D(2, 2),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D(2, 2),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
+from convscope import callbacks, datasets, set_seed
+from convscope.zoo import seed_cnn
 
 
 @pytest.mark.slow
@@ -25,7 +14,10 @@ def test_seed_cnn_fashion_mnist_two_epochs(fashion_dir) -> None:
     (x_train, y_train), (x_test, y_test) = datasets.load("fashion_mnist", path=fashion_dir)
     model = seed_cnn()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train / 255.0, y_train, batch_size=128, epochs=2, verbose=0)
+    # Adam with the one-cycle schedule `convscope train` uses (a constant 0.001, Keras's recipe,
+    # gives 0.873-0.883 after two epochs over seeds 0-2; benchmarks/RESULTS.md).
+    model.fit(x_train / 255.0, y_train, batch_size=128, epochs=2, verbose=0,
+              callbacks=[callbacks.OneCycleLR(2e-3)])
     _, accuracy = model.evaluate(x_test / 255.0, y_test, verbose=0)
     assert accuracy >= 0.88
 
