@@ -141,7 +141,7 @@ def test_activity_regularizer_penalty_is_recorded() -> None:
     model = Sequential([layers.Input((4,)), layers.Dense(2, activity_regularizer=regularizers.l1(1.0))])
     x = torch.ones(5, 4)
     out = model(x)
-    assert math.isclose(float(model.regularization_penalty()), float(out.abs().sum() / 5), rel_tol=1e-6)
+    assert math.isclose(float(model.regularization_penalty().detach()), float(out.detach().abs().sum() / 5), rel_tol=1e-6)
 
 
 def test_constraints_apply_after_each_step() -> None:

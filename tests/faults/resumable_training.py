@@ -4,8 +4,8 @@
 
 Trains a tiny CNN on synthetic 12x12 images for 3 epochs (float32, one thread, CPU), writing a
 checkpoint every 3 steps and at each epoch end into FOLDER/checkpoints, resuming from the newest
-good one when started again. Prints "training from epoch E step S" once it starts, writes
-FOLDER/final.safetensors, then prints "done".
+good one when started again. Prints "training from epoch E step S" once it starts, "step N"
+after each global step N, writes FOLDER/final.safetensors, then prints "done".
 """
 
 from __future__ import annotations
@@ -40,7 +40,17 @@ def build() -> object:
 def main(folder: Path) -> None:
     from safetensors.torch import save_file
 
+    from convscope.callbacks import Callback
     from convscope.engine.checkpoint import Checkpointer, restore_latest
+
+    class StepPrinter(Callback):
+        """Announces each finished step, so the test can kill at a chosen point of training."""
+
+        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            print(f"step {self.epoch * (SAMPLES // BATCH) + batch + 1}", flush=True)
 
     torch.set_num_threads(1)
     model = build()
@@ -49,7 +59,7 @@ def main(folder: Path) -> None:
     print(f"training from epoch {initial_epoch} step {initial_step} of {EPOCHS} x {SAMPLES // BATCH}", flush=True)
     x, y = data()
     model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, initial_epoch=initial_epoch,
-              callbacks=[Checkpointer(checkpoints, every_steps=3)])
+              callbacks=[Checkpointer(checkpoints, every_steps=3), StepPrinter()])
     weights = {f"w{index}": torch.from_numpy(array) for index, array in enumerate(model.get_weights())}
     save_file(weights, str(folder / "final.safetensors"))
     print("done", flush=True)

@@ -26,53 +26,64 @@ def start(folder: Path) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-def progress_at_start(process: subprocess.Popen[str]) -> float:
-    """Wait for the "training from ..." line; the fraction of all steps already done."""
+def progress_at_start(process: subprocess.Popen[str]) -> tuple[int, int]:
+    """Wait for the "training from ..." line: (global steps already done, total steps)."""
     line = process.stdout.readline()  # type: ignore[union-attr]
     match = STARTED.match(line)
     assert match, (line, process.stderr.read() if process.poll() is not None else "")  # type: ignore[union-attr]
     epoch, step, epochs, steps = map(int, match.groups())
-    return (epoch * steps + step) / (epochs * steps)
+    return epoch * steps + step, epochs * steps
 
 
-def run_to_end(folder: Path) -> tuple[dict, float]:
-    """Run (or resume) to the end: (final weights, seconds spent training)."""
+def wait_for_step(process: subprocess.Popen[str], target: int) -> None:
+    """Read the run's "step N" lines until step `target` has finished."""
+    for line in process.stdout:  # type: ignore[union-attr]
+        if line.strip() == f"step {target}":
+            return
+    raise AssertionError(f"the run ended before step {target}: {process.stderr.read()}")  # type: ignore[union-attr]
+
+
+def run_to_end(folder: Path) -> dict:
+    """Run (or resume) to the end: the final weights."""
     process = start(folder)
-    progress_at_start(process)
-    began = time.perf_counter()
+    _, total = progress_at_start(process)
+    wait_for_step(process, total)
     assert process.stdout.readline().strip() == "done", process.stderr.read()  # type: ignore[union-attr]
-    duration = time.perf_counter() - began
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 0, errors
-    return load_file(str(folder / "final.safetensors")), duration
+    return load_file(str(folder / "final.safetensors"))
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_gives_identical_weights(tmp_path: Path) -> None:
     (tmp_path / "uninterrupted").mkdir()
-    reference, duration = run_to_end(tmp_path / "uninterrupted")
+    reference = run_to_end(tmp_path / "uninterrupted")
     folder = tmp_path / "killed"
     folder.mkdir()
     moments = random.Random(20261122)
     delays, progress = [], []
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         process = start(folder)
-        done = progress_at_start(process)
-        progress.append(round(done, 3))
-        delay = moments.uniform(0.02, 0.7) * duration * (1 - done)  # land while training still runs
-        delays.append(round(delay, 3))
+        done, total = progress_at_start(process)
+        progress.append(done)
+        # A random step of what is left (leaving steps for the kills to come), then a random
+        # moment inside the next step or checkpoint write.
+        target = moments.randint(done + 1, done + max(1, (total - done) // (KILLS - kill + 1)))
+        wait_for_step(process, target)
+        delay = moments.uniform(0.0, 0.02)
+        delays.append((target, round(delay, 3)))
         time.sleep(delay)
-        assert process.poll() is None, f"the run ended before its kill at {delay:.2f}s"
+        assert process.poll() is None, f"the run ended before its kill after step {target}"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         assert process.returncode == -signal.SIGKILL
     assert not (folder / "final.safetensors").exists()
     assert progress == sorted(progress), f"each resume should start at or after the previous one: {progress}"
-    print(f"SIGKILL after {delays} s of training; resumed at step fractions {progress}")
-    resumed, _ = run_to_end(folder)
+    print(f"SIGKILL at (step, seconds after it) {delays}; resumed at steps {progress}")
+    resumed = run_to_end(folder)
     assert set(resumed) == set(reference)
     for name in reference:
         assert resumed[name].equal(reference[name]), (
-            f"weight {name} differs after kills at {delays} s (resumed at fractions {progress})")
+            f"weight {name} differs after kills at {delays} (resumed at steps {progress})")
     leftovers = [path.name for path in (folder / "checkpoints").iterdir() if path.name.startswith(".")]
     assert leftovers == [], f"temporary checkpoint folders left behind: {leftovers}"
