@@ -69,6 +69,13 @@ def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tenso
     return torch.stack([loss, *scores]).detach()
 
 
+def total_loss(model: Sequential, compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The compiled loss plus the layers' regularization penalties (what Keras reports as loss)."""
+    loss = compiled.loss(outputs, targets, logits=compiled.use_logits)
+    penalty = model.regularization_penalty()
+    return loss if penalty is None else loss + penalty
+
+
 def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor,
                network: torch.nn.Module | None = None, scale: float = 1.0) -> torch.Tensor:
     """One optimizer step. `network` is the DDP wrapper when distributed; `scale` weights this
@@ -76,9 +83,7 @@ def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.
     with autocast(model.device, compiled.autocast_dtype):
         outputs = (model if network is None else network)(x, logits=compiled.use_logits)
     outputs = outputs.float()
-    loss = compiled.loss(outputs, y, logits=compiled.use_logits)
-    penalty = model.regularization_penalty()
-    total = loss if penalty is None else loss + penalty
+    total = total_loss(model, compiled, outputs, y)
     compiled.optimizer.zero_grad(set_to_none=True)
     (total if scale == 1.0 else total * scale).backward()
     compiled.optimizer.step()
@@ -190,9 +195,7 @@ def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: 
         with autocast(model.device, compiled.autocast_dtype):
             outputs = model(x[start:start + batch_size], logits=compiled.use_logits)
         target = y[start:start + batch_size]
-        loss = compiled.loss(outputs.float(), target, logits=compiled.use_logits)
-        penalty = model.regularization_penalty()
-        total = loss if penalty is None else loss + penalty
+        total = total_loss(model, compiled, outputs.float(), target)
         totals.add(batch_values(compiled, outputs, target, compiled.use_logits, total), len(target))
     return totals.result(prefix)
 

@@ -17,9 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope import activations, losses, metrics, optimizers
+from convscope import activations, losses, optimizers
+from convscope import metrics as metrics_module
 from convscope.engine import device as device_policy
-from convscope.layers import Activation, Input, Layer, Softmax
+from convscope.layers import Input, Layer, Softmax
 from convscope.layers.input_spec import Shape
 
 
@@ -30,7 +31,7 @@ class Compiled:
     optimizer_recipe: optimizers.Optimizer | None
     optimizer: torch.optim.Optimizer
     loss: losses.Loss
-    metrics: list[tuple[str, metrics.Metric]]
+    metrics: list[tuple[str, metrics_module.Metric]]
     precision: str
     autocast_dtype: torch.dtype | None
     use_logits: bool
@@ -152,10 +153,12 @@ class Sequential(nn.Module):
         if not len(self.stack):
             return None
         last = self.layers[-1]
+        if last.activity_regularizer is not None:  # its penalty is computed on the activated output
+            return None
         if isinstance(last, Softmax):
             return "softmax" if last.axis == -1 else None
         fn = getattr(last, "activation", None)
-        if fn is None or isinstance(last, Activation) and last.activity_regularizer is not None:
+        if fn is None:
             return None
         try:
             return activations.name_of(fn)
@@ -340,7 +343,7 @@ class Sequential(nn.Module):
 
         print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs)
 
-    def summary_data(self, show_macs: bool = True) -> dict[str, Any]:
+    def summary_data(self) -> dict[str, Any]:
         """The summary as plain data: rows and totals."""
         from convscope.models.summary import summary_data
 
@@ -351,5 +354,3 @@ class Sequential(nn.Module):
 
         return summary_html(self)
 
-
-metrics_module = metrics

@@ -284,3 +284,16 @@ def test_one_cycle_schedule_warms_up_then_decays() -> None:
     history = model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[callbacks.OneCycleLR(0.01, 0.25), Spy()])
     assert seen == pytest.approx([schedule.rate_at(step, 8) for step in range(8)])
     assert history.history["learning_rate"] == pytest.approx([seen[3], seen[7]])
+
+
+def test_activity_penalty_on_the_last_layer_keeps_the_activated_forward() -> None:
+    """The penalty is defined on the softmax output, so the loss is not split into logits."""
+    model = Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax",
+                                                         activity_regularizer=regularizers.l2(1.0))])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", precision="float32")
+    assert not model.compiled.use_logits
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    y = np.arange(6) % 3
+    probabilities = model.predict(x)
+    expected = -np.log(probabilities[np.arange(6), y]).mean() + (probabilities ** 2).sum() / 6
+    assert math.isclose(model.evaluate(x, y, verbose=0), expected, rel_tol=1e-5)
