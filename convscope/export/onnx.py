@@ -14,7 +14,6 @@ import contextlib
 import io
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from convscope._atomic import atomic_path
 from convscope.export.graph import InferenceGraph, example_input, inference_mode_of
 
 if TYPE_CHECKING:
@@ -46,31 +46,22 @@ def export_onnx(model: Sequential, path: str | os.PathLike[str], *, opset: int |
     onnx = require("onnx")
     require("onnxscript")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".onnx", dir=path.parent)
-    os.close(handle)
     try:
-        with inference_mode_of(model):
+        with atomic_path(path, suffix=".onnx") as temp, inference_mode_of(model):
             graph = InferenceGraph(model)
             batch = torch.export.Dim(BATCH_AXIS)
             options: dict[str, Any] = {} if opset is None else {"opset_version": opset}
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), quiet_registry():
                 warnings.simplefilter("ignore")  # the exporter's progress notes, not user mistakes
-                torch.onnx.export(graph, (example_input(model),), temp, input_names=[INPUT_NAME],
+                torch.onnx.export(graph, (example_input(model),), str(temp), input_names=[INPUT_NAME],
                                   output_names=[OUTPUT_NAME], dynamic_shapes={"inputs": {0: batch}},
                                   dynamo=True, external_data=False, verbose=False, **options)
-        onnx.checker.check_model(onnx.load(temp), full_check=True)
-        with open(temp, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temp, path)
+            onnx.checker.check_model(onnx.load(str(temp)), full_check=True)
     except Exception as error:
         if isinstance(error, ValueError):
             raise
         raise ValueError(f"export: ONNX export of model '{model.name}' to {path} failed "
                          f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}).") from error
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
     return path
 
 

@@ -7,13 +7,13 @@ Upstream PyTorch has deprecated `torch.jit`; ONNX is the better long-term target
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
+from convscope._atomic import atomic_path
 from convscope.export.graph import InferenceGraph, example_input, inference_mode_of
 
 if TYPE_CHECKING:
@@ -23,19 +23,11 @@ if TYPE_CHECKING:
 def export_torchscript(model: Sequential, path: str | os.PathLike[str]) -> Path:
     """Trace `model` and save it as a TorchScript archive; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        with inference_mode_of(model), warnings.catch_warnings():
-            # The layers' input-shape checks compare sizes in Python; tracing flags each one,
-            # but they only guard the non-batch axes, which the traced graph fixes anyway.
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", message=r".*torch\.jit\.trace.* is deprecated")
-            traced = torch.jit.trace(InferenceGraph(model), example_input(model), check_trace=False)
-            traced.save(temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    with atomic_path(path, suffix=".pt") as temp, inference_mode_of(model), warnings.catch_warnings():
+        # The layers' input-shape checks compare sizes in Python; tracing flags each one,
+        # but they only guard the non-batch axes, which the traced graph fixes anyway.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.trace.* is deprecated")
+        traced = torch.jit.trace(InferenceGraph(model), example_input(model), check_trace=False)
+        traced.save(str(temp))
     return path
