@@ -24,6 +24,7 @@ import torch
 from convscope import activations, distributed
 from convscope.engine import arrays
 from convscope.engine import checkpoint as checkpointing
+from convscope.engine.allocator import tune_host_allocator
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
 from convscope.engine.device import autocast
 from convscope.engine.progress import ProgressLogger, resolve_verbose
@@ -112,6 +113,7 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
         shuffle: bool = True, initial_epoch: int = 0) -> History:
     compiled = model.require_compiled("fit")
     batch_size = check_batch_size(batch_size)
+    reuse_host_memory(model)
     x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
     validation = None
     if validation_data is not None:
@@ -203,6 +205,7 @@ def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: 
 def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
              return_dict: bool = False) -> float | list[float] | dict[str, float]:
     compiled = model.require_compiled("evaluate")
+    reuse_host_memory(model)
     x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
     started = time.perf_counter()
     logs = evaluate_tensors(model, compiled, x_tensor, y_tensor, batch_size=check_batch_size(batch_size or INFERENCE_BATCH))
@@ -219,6 +222,7 @@ def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None
 def predict(model: Sequential, x: Any, *, batch_size: int | None = None) -> np.ndarray:
     """Outputs for every sample of `x`, computed in batches, as a float32 NumPy array."""
     batch_size = check_batch_size(batch_size or INFERENCE_BATCH)
+    reuse_host_memory(model)
     x_tensor = arrays.prepare_x(model, x)
     dtype = model.compiled.autocast_dtype if model.compiled is not None else None
     # Under bfloat16 the final softmax/sigmoid runs in float32 on the logits, so probabilities
@@ -246,6 +250,12 @@ def prepare_xy(model: Sequential, compiled: Compiled, x: Any, y: Any,
     arrays.check_finite(x_array, names[0])
     targets = compiled.loss.prepare_targets(y_array, model.require_output_shape(names[1])).to(model.device)
     return arrays.to_tensor(x_array, model.device), targets
+
+
+def reuse_host_memory(model: Sequential) -> None:
+    """On the CPU, keep freed activation buffers for the next step (`engine/allocator.py`)."""
+    if model.device.type == "cpu":
+        tune_host_allocator()
 
 
 def check_batch_size(batch_size: int | None) -> int:

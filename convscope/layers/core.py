@@ -172,6 +172,9 @@ class ReLU(Layer):
             outputs = torch.where(inputs >= self.threshold, inputs, self.negative_slope * (inputs - self.threshold))
         return outputs if self.max_value is None else outputs.clamp_max(self.max_value)
 
+    def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs  # the whole layer is the activation
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "max_value": self.max_value,
                 "negative_slope": self.negative_slope, "threshold": self.threshold}

@@ -22,6 +22,7 @@ from convscope import metrics as metrics_module
 from convscope.engine import device as device_policy
 from convscope.layers import Input, Layer, Softmax
 from convscope.layers.input_spec import Shape
+from convscope.models import fusion
 
 
 @dataclass
@@ -143,9 +144,7 @@ class Sequential(nn.Module):
         if self.input_shape is None:
             self.build((None, *inputs.shape[1:]))
         *body, last = self.layers
-        x = inputs
-        for layer in body:
-            x = layer(x)
+        x = fusion.run(body, inputs)
         return last.forward_logits(x) if logits else last(x)
 
     def output_activation_name(self) -> str | None:

@@ -1,0 +1,60 @@
+"""Host memory reuse for training and inference on the CPU.
+
+Every training step allocates and frees the same large activation and gradient buffers (on the
+seed CNN at batch 128, 5-22 MB each). glibc's malloc hands blocks that large to mmap and gives
+them back to the kernel on free, so the next step page-faults every one of them in again: about
+half a million page faults per thousand steps, and a third of the step time measured on a 2-core
+CPU (`benchmarks/LEVERS.md`). Raising malloc's mmap threshold to its maximum (32 MiB) and its trim
+threshold keeps those blocks in the heap for reuse, the way PyTorch's CUDA caching allocator
+keeps GPU memory.
+
+This changes a process-wide malloc setting, once, when convscope first trains or predicts on the
+CPU. It is skipped where it does not apply (not Linux with glibc), where the user already chose
+(`MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` in the environment, or a preloaded
+allocator such as jemalloc or tcmalloc), and when `CONVSCOPE_HOST_ALLOCATOR=system`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+
+# mallopt parameter numbers from glibc's malloc.h.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest allowed value on 64-bit systems
+TRIM_THRESHOLD = 256 * 1024 * 1024
+
+_state: dict[str, bool] = {}
+
+
+def reason_to_skip() -> str | None:
+    """Why the malloc settings are left alone, or None when they apply."""
+    if os.environ.get("CONVSCOPE_HOST_ALLOCATOR", "").lower() == "system":
+        return "CONVSCOPE_HOST_ALLOCATOR=system"
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return "not Linux with glibc"
+    chosen = [name for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_") if name in os.environ]
+    if chosen:
+        return f"{chosen[0]} is set"
+    if any(name in os.environ.get("LD_PRELOAD", "") for name in ("jemalloc", "tcmalloc", "mimalloc")):
+        return "another allocator is preloaded"
+    return None
+
+
+def tune_host_allocator() -> bool:
+    """Apply the malloc settings once per process; True when they are in effect."""
+    if "applied" in _state:
+        return _state["applied"]
+    applied = False
+    if reason_to_skip() is None:
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            applied = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+                libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        except (OSError, AttributeError):
+            applied = False
+    _state["applied"] = applied
+    return applied

@@ -1,0 +1,106 @@
+"""Sequential pools before relu where that is exact: same outputs, same gradients, and never
+where a hook or an activity regularizer would see the difference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+
+from convscope import Sequential, layers, regularizers
+from convscope.engine.device import autocast
+from convscope.models import fusion
+
+
+def unfused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fusion, "steps", lambda stack: ((layer, None) for layer in stack))
+
+
+def outputs_and_grads(model: Sequential, x: torch.Tensor, dtype: torch.dtype | None) -> list[torch.Tensor]:
+    model.zero_grad(set_to_none=True)
+    with autocast(model.device, dtype):
+        out = model(x, logits=True)
+    (out.float() * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+    return [out.detach().float(), *(p.grad.clone() for p in model.parameters())]
+
+
+MODELS: dict[str, Callable[[], Sequential]] = {
+    "conv2d relu + max pool": lambda: Sequential([
+        layers.Input((12, 12, 2)), layers.Conv2D(6, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(5, 3, activation="relu", padding="same"), layers.MaxPooling2D(2, padding="same"),
+        layers.Flatten(), layers.Dense(4, activation="softmax")]),
+    "conv1d relu + max pool 3/2": lambda: Sequential([
+        layers.Input((40, 3)), layers.Conv1D(6, 5, activation="relu"), layers.MaxPooling1D(3, strides=2),
+        layers.Flatten(), layers.Dense(3, activation="softmax")]),
+    "Activation and ReLU layers": lambda: Sequential([
+        layers.Input((10, 10, 1)), layers.Conv2D(4, 3), layers.Activation("relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(4, 2), layers.ReLU(), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)]),
+    "channels_first": lambda: Sequential([
+        layers.Input((2, 12, 12)), layers.Conv2D(6, 3, activation="relu", data_format="channels_first"),
+        layers.MaxPooling2D(2, data_format="channels_first"), layers.Flatten(), layers.Dense(3)]),
+}
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16], ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_fused_model_matches_layer_by_layer_exactly(name: str, dtype: torch.dtype | None,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    assert any(pool is not None for _, pool in fusion.steps(model.layers[:-1]))
+    shape = (16, *model.input_shape[1:])
+    # Whole numbers of a small range: many ties inside pooling windows, incl. all-negative ones.
+    x = torch.randint(-3, 4, shape).float()
+    fused = outputs_and_grads(model, x, dtype)
+    unfused(monkeypatch)
+    plain = outputs_and_grads(model, x, dtype)
+    for a, b in zip(fused, plain):
+        assert torch.equal(a, b)
+
+
+def pairs(model: Sequential) -> list[tuple[str, str]]:
+    return [(layer.name, pool.name) for layer, pool in fusion.steps(model.layers) if pool is not None]
+
+
+def test_only_relu_followed_by_max_pooling_is_rewritten() -> None:
+    model = Sequential([
+        layers.Input((16, 16, 1)),
+        layers.Conv2D(4, 3, activation="relu", name="a"), layers.MaxPooling2D(2, name="pa"),
+        layers.Conv2D(4, 3, activation="tanh", name="b"), layers.MaxPooling2D(1, name="pb"),
+        layers.Conv2D(4, 1, activation="relu", name="c"), layers.AveragePooling2D(1, name="pc"),
+        layers.ReLU(max_value=6.0, name="d"), layers.MaxPooling2D(1, name="pd"),
+        layers.Conv2D(4, 1, activation="relu", name="e"), layers.Dropout(0.1, name="drop"),
+        layers.MaxPooling2D(2, name="pe"),
+    ])
+    assert pairs(model) == [("a", "pa")]
+
+
+def test_activity_regularizer_or_hook_keeps_the_layer_whole() -> None:
+    conv = layers.Conv2D(4, 3, activation="relu", name="conv")
+    pool = layers.MaxPooling2D(2, name="pool")
+    model = Sequential([layers.Input((10, 10, 1)), conv, pool, layers.Flatten(), layers.Dense(2)])
+    assert pairs(model) == [("conv", "pool")]
+
+    seen: list[torch.Tensor] = []
+    handle = conv.register_forward_hook(lambda module, args, output: seen.append(output))
+    assert pairs(model) == []
+    model(torch.randn(3, 10, 10, 1))
+    assert seen and seen[0].shape == (3, 8, 8, 4) and float(seen[0].detach().min()) == 0.0  # the relu'd map
+    handle.remove()
+    assert pairs(model) == [("conv", "pool")]
+
+    regularized = Sequential([layers.Input((10, 10, 1)),
+                              layers.Conv2D(4, 3, activation="relu", activity_regularizer=regularizers.L2(0.1)),
+                              layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
+    assert pairs(regularized) == []
+
+
+def test_a_model_ending_in_relu_and_pool_still_runs_them_in_order() -> None:
+    torch.manual_seed(0)
+    model = Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3, activation="relu"), layers.MaxPooling2D(2)])
+    x = torch.randn(2, 6, 6, 1)
+    conv, pool = model.layers
+    expected = pool(conv(x))
+    np.testing.assert_array_equal(model(x).detach().numpy(), expected.detach().numpy())
