@@ -7,6 +7,7 @@ which has no torch and no convscope.
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -113,6 +114,14 @@ def time_predict(predict: Callable[[], Any], images: int, repeats: int = 3) -> f
     return images / best
 
 
+def time_predict_batches(predict: Callable[[int], Any], batches: list[int], images: int) -> dict[str, Any]:
+    """Predict throughput at each batch size, and the best of them, as result fields."""
+    by_batch = {str(batch): round(time_predict(functools.partial(predict, batch), images), 1) for batch in batches}
+    best = max(by_batch, key=lambda batch: by_batch[batch])
+    return {"predict_images_per_s_by_batch": by_batch, "predict_images_per_s": by_batch[best],
+            "predict_batch": int(best)}
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every peer takes, so the harness drives them alike."""
     parser.add_argument("--batch", type=int, default=128)
@@ -125,4 +134,5 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seconds", type=float, default=float("inf"),
                         help="stop after the epoch that passes this many seconds since launch")
     parser.add_argument("--predict", action="store_true", help="also time predict on the test set")
-    parser.add_argument("--predict-batch", type=int, default=256)
+    parser.add_argument("--predict-batch", type=int, nargs="+", default=[128, 256],
+                        help="batch sizes to time predict at (each peer's best is reported too)")

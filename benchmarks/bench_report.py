@@ -37,8 +37,16 @@ def cells(report: dict[str, Any], peer: str) -> dict[str, str]:
         if peak:
             used = run["images_per_s"] * TRAIN_FLOPS_PER_IMAGE / 1e9
             column[f"% of peak FLOP/s, batch {batch}"] = f"{100 * used / peak:.1f}% of {peak:.0f}"
-        if "predict_images_per_s" in run:
-            column[f"predict images/s (batch {run['predict_batch']})"] = f"{run['predict_images_per_s']:,.0f}"
+        for predict_batch, speed in run.get("predict_images_per_s_by_batch", {}).items():
+            column[f"predict images/s, batch {predict_batch}"] = f"{speed:,.0f}"
+    seeded = [run for run in report["runs"]
+              if run["peer"] == peer and run.get("batch") == 128 and run["kind"] in ("throughput", "accuracy")
+              and "error" not in run and run.get("test_accuracy")]
+    finals = [run["test_accuracy"][-1] for run in seeded]
+    if len(finals) > 1:
+        epochs = len(seeded[0]["test_accuracy"])
+        column[f"test accuracy after {epochs} epochs, batch 128, mean over seeds (min-max)"] = (
+            f"{sum(finals) / len(finals):.4f} ({min(finals):.4f}-{max(finals):.4f}, {len(finals)} seeds)")
     target = find(report, peer, "target")
     if target is not None:
         best = max(target["test_accuracy"], default=0.0)
@@ -66,6 +74,8 @@ def ratio(mine: str | None, theirs: str | None, metric: str) -> str:
     try:
         if metric.startswith(RATIO_ROWS):
             return f"{float(mine.replace(',', '')) / float(theirs.replace(',', '')):.2f}x"
+        if metric.startswith("test accuracy after") and "mean over seeds" in metric:
+            return f"{100 * (float(mine.split()[0]) - float(theirs.split()[0])):+.2f} points"
         if metric.startswith("time to") and not theirs.startswith("not"):
             return f"{float(theirs.split()[0]) / float(mine.split()[0]):.2f}x"
     except (ValueError, ZeroDivisionError):

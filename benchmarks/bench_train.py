@@ -106,9 +106,9 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def common_options(args: argparse.Namespace) -> list[str]:
+def common_options(args: argparse.Namespace, seed: int | None = None) -> list[str]:
     return ["--train-images", str(args.train_images), "--test-images", str(args.test_images),
-            "--seed", str(args.seed), "--predict-batch", str(args.predict_batch)]
+            "--seed", str(args.seed if seed is None else seed), "--predict-batch", *map(str, args.predict_batch)]
 
 
 def run_all(args: argparse.Namespace) -> dict[str, Any]:
@@ -126,15 +126,21 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             result.update(kind="throughput", batch=batch, load=load_average())
             runs.append(result)
             log(f"  {brief(result)}")
+    for seed in range(args.seed + 1, args.seed + args.accuracy_seeds):
+        for peer in [p for p in args.peers if p != "torch"]:  # the accuracy target is against Keras
+            options = ["--batch", "128", "--epochs", str(args.epochs), *common_options(args, seed)]
+            log(f"{peer} accuracy, batch 128, seed {seed} ...")
+            result = run_peer(peer, options, args.timeout)
+            result.update(kind="accuracy", batch=128, seed=seed, load=load_average())
+            runs.append(result)
+            log(f"  {brief(result)}")
     if args.target_epochs:
         for peer in args.peers:
-            # convscope: the user's defaults (no batch size given); peers: the seed recipe
+            # convscope: `convscope train`'s default recipe; peers: the seed recipe (Adam 1e-3,
+            # batch 128) for up to --target-epochs
             options = ["--epochs", str(args.target_epochs), "--until-target", "--max-seconds",
                        str(args.target_seconds), *common_options(args)]
-            if peer != "convscope":
-                options += ["--batch", "128"]
-            else:
-                options += ["--defaults"]
+            options += ["--recipe"] if peer == "convscope" else ["--batch", "128"]
             log(f"{peer} time to 91% ...")
             result = run_peer(peer, options, args.timeout)
             result.update(kind="target", load=load_average())
@@ -170,12 +176,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-images", type=int, default=60000)
     parser.add_argument("--test-images", type=int, default=10000)
-    parser.add_argument("--predict-batch", type=int, default=256)
+    parser.add_argument("--predict-batch", type=int, nargs="+", default=[128, 256],
+                        help="batch sizes to time predict at, for every peer")
     parser.add_argument("--target-epochs", type=int, default=12,
                         help="epoch cap for the time-to-91%% runs (0 skips them)")
     parser.add_argument("--target-seconds", type=float, default=200.0,
                         help="stop a time-to-91%% run after the epoch that passes this")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--accuracy-seeds", type=int, default=3,
+                        help="seeds behind the batch-128 accuracy comparison (convscope and Keras; the "
+                             "first is the throughput run's)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per peer run")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 4,096 training images, 1,000 test images, 1 epoch, no time-to-91%%")
@@ -187,6 +197,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def finish_args(args: argparse.Namespace) -> argparse.Namespace:
     if args.quick:
         args.train_images, args.test_images, args.epochs, args.target_epochs = 4096, 1000, 1, 0
+        args.accuracy_seeds = 1
     return args
 
 

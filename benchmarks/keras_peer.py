@@ -74,9 +74,8 @@ def main() -> None:
               "precision": "float32", "data_loaded_s": round(loaded_s, 2),
               **bench_common.summarize_epochs(epochs, args.batch)}
     if args.predict:
-        result["predict_images_per_s"] = bench_common.time_predict(
-            lambda: model.predict(x_test, batch_size=args.predict_batch, verbose=0), len(x_test))
-        result["predict_batch"] = args.predict_batch
+        result.update(bench_common.time_predict_batches(
+            lambda batch: model.predict(x_test, batch_size=batch, verbose=0), args.predict_batch, len(x_test)))
     bench_common.emit(result)
 
 

@@ -77,9 +77,7 @@ def main() -> None:
               "threads": torch.get_num_threads(), "data_loaded_s": round(loaded_s, 2),
               **bench_common.summarize_epochs(epochs, args.batch)}
     if args.predict:
-        result["predict_images_per_s"] = bench_common.time_predict(
-            lambda: predict(args.predict_batch), len(x_test_t))
-        result["predict_batch"] = args.predict_batch
+        result.update(bench_common.time_predict_batches(predict, args.predict_batch, len(x_test_t)))
     bench_common.emit(result)
 
 

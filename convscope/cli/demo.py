@@ -3,7 +3,7 @@
 It loads Fashion-MNIST (Debian's dataset-fashion-mnist package, or a verified download), prints
 the model summary, trains with a progress bar, prints the test accuracy and leaves a complete
 run folder in DIR: `convscope serve DIR` then shows the network working on your drawings.
-It is `convscope train seed-cnn --data fashion_mnist` with the default recipe: three epochs of
+It is `convscope train seed-cnn --data fashion_mnist` with the default recipe: four epochs of
 Adam with a one-cycle learning rate, batch 128, bfloat16 where the CPU does it natively.
 """
 

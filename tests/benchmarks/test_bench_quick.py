@@ -51,3 +51,38 @@ def test_harness_has_no_heavy_imports() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_report_compares_accuracy_over_seeds() -> None:
+    sys.path.insert(0, str(HARNESS.parent))
+    from bench_report import render_table
+
+    def run(peer: str, kind: str, final: float) -> dict[str, object]:
+        return {"peer": peer, "kind": kind, "batch": 128, "images_per_s": 1000.0, "epoch_train_s": [1.0, 1.0],
+                "test_accuracy": [0.5, final], "peak_rss_mb": 100.0, "precision": "float32"}
+
+    report = {"peak": {}, "load_before": "0", "load_after": "0", "runs": [
+        run("convscope", "throughput", 0.8800), run("convscope", "accuracy", 0.8700), run("convscope", "accuracy", 0.8900),
+        run("keras", "throughput", 0.8850), run("keras", "accuracy", 0.8830),
+    ]}
+    table = render_table(report)
+    row = next(line for line in table.splitlines() if "mean over seeds" in line)
+    assert "after 2 epochs, batch 128" in row
+    assert "0.8800 (0.8700-0.8900, 3 seeds)" in row and "0.8840 (0.8830-0.8850, 2 seeds)" in row
+    assert "-0.40 points" in row
+
+
+@pytest.mark.slow
+def test_recipe_run_trains_as_the_cli_does(fashion_dir: Path) -> None:
+    from convscope.cli.train import TrainSettings
+
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "convscope_peer.py"), "--recipe", "--train-images", "2000",
+         "--test-images", "500"],
+        capture_output=True, text=True, timeout=600, check=True, cwd=REPO,
+    )
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    settings = TrainSettings(model="seed-cnn", data="fashion_mnist")
+    assert result["batch"] == settings.batch_size
+    assert len(result["test_accuracy"]) == settings.epochs
+    assert result["epoch_train_s"] and result["test_accuracy"][-1] > 0.5
