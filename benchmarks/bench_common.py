@@ -114,12 +114,16 @@ def time_predict(predict: Callable[[], Any], images: int, repeats: int = 3) -> f
     return images / best
 
 
-def time_predict_batches(predict: Callable[[int], Any], batches: list[int], images: int) -> dict[str, Any]:
-    """Predict throughput at each batch size, and the best of them, as result fields."""
-    by_batch = {str(batch): round(time_predict(functools.partial(predict, batch), images), 1) for batch in batches}
+def time_predict_batches(predict: Callable[[int | None], Any], batches: list[int], images: int,
+                         has_default: bool = True) -> dict[str, Any]:
+    """Predict throughput at each batch size, and the best of them, as result fields. Batch 0
+    means the library's own default (`predict(None)`), where it has one."""
+    by_batch = {("default" if batch == 0 else str(batch)): round(
+        time_predict(functools.partial(predict, batch or None), images), 1)
+        for batch in batches if batch or has_default}
     best = max(by_batch, key=lambda batch: by_batch[batch])
     return {"predict_images_per_s_by_batch": by_batch, "predict_images_per_s": by_batch[best],
-            "predict_batch": int(best)}
+            "predict_batch": best}
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,5 +138,5 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seconds", type=float, default=float("inf"),
                         help="stop after the epoch that passes this many seconds since launch")
     parser.add_argument("--predict", action="store_true", help="also time predict on the test set")
-    parser.add_argument("--predict-batch", type=int, nargs="+", default=[128, 256],
-                        help="batch sizes to time predict at (each peer's best is reported too)")
+    parser.add_argument("--predict-batch", type=int, nargs="+", default=[0, 128, 256],
+                        help="batch sizes to time predict at; 0 is the library's default")

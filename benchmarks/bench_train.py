@@ -176,8 +176,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-images", type=int, default=60000)
     parser.add_argument("--test-images", type=int, default=10000)
-    parser.add_argument("--predict-batch", type=int, nargs="+", default=[128, 256],
-                        help="batch sizes to time predict at, for every peer")
+    parser.add_argument("--predict-batch", type=int, nargs="+", default=[0, 128, 256],
+                        help="batch sizes to time predict at, for every peer; 0 is each library's own "
+                             "default (convscope 128, Keras 32)")
     parser.add_argument("--target-epochs", type=int, default=12,
                         help="epoch cap for the time-to-91%% runs (0 skips them)")
     parser.add_argument("--target-seconds", type=float, default=200.0,

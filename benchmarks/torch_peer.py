@@ -48,7 +48,8 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
 
-    def predict(batch: int) -> Any:
+    def predict(batch: int | None) -> Any:
+        assert batch is not None
         model.eval()
         with torch.no_grad():
             outputs = torch.cat([model(x_test_t[i : i + batch]) for i in range(0, len(x_test_t), batch)])
@@ -77,7 +78,8 @@ def main() -> None:
               "threads": torch.get_num_threads(), "data_loaded_s": round(loaded_s, 2),
               **bench_common.summarize_epochs(epochs, args.batch)}
     if args.predict:
-        result.update(bench_common.time_predict_batches(predict, args.predict_batch, len(x_test_t)))
+        # A plain loop has no default batch size.
+        result.update(bench_common.time_predict_batches(predict, args.predict_batch, len(x_test_t), has_default=False))
     bench_common.emit(result)
 
 
