@@ -114,7 +114,7 @@ def fit_recipe(model: Any, x_train: Any, y_train: Any, clock: EpochClock) -> Non
     from convscope.cli.train import TrainSettings, recipe_callbacks
 
     settings = TrainSettings(model="seed-cnn", data="fashion_mnist")
-    model.compile(optimizer={"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}},
+    model.compile(optimizer=settings.optimizer_config(),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"], precision=settings.precision)
     model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
               validation_split=settings.validation_split, verbose=0,

@@ -93,3 +93,25 @@ def test_demo_trains_seed_cnn_on_fashion_mnist(fashion_dir: Path, tmp_path: Path
     assert re.search(r"Test: loss [\d.]+ - accuracy [\d.]+ \(128 samples\)", stdout)
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["model"] == "seed-cnn" and config["data"]["class_names"][9] == "Ankle boot"
+
+
+def test_recipe_optimizer_and_its_record() -> None:
+    from convscope.cli.train import TrainSettings
+
+    adam = TrainSettings(model="seed-cnn", data="fashion_mnist")
+    assert adam.optimizer_config() == {"class_name": "adam", "config": {"learning_rate": 4e-3, "beta_2": 0.99}}
+    sgd = TrainSettings(model="seed-cnn", data="fashion_mnist", optimizer="sgd", learning_rate=0.05)
+    assert sgd.optimizer_config() == {"class_name": "sgd", "config": {"learning_rate": 0.05}}
+    with pytest.raises(ValueError, match="--beta-2 must be in"):
+        TrainSettings(model="seed-cnn", data="fashion_mnist", beta_2=1.0).check()
+    assert "--beta-2 0.999" in TrainSettings(model="seed-cnn", data="mnist", beta_2=0.999).command(Path("out"))
+
+
+def test_a_run_recorded_without_beta_2_resumes_with_adams_usual_value(tmp_path: Path) -> None:
+    import argparse
+
+    from convscope.cli.train import resume_settings
+
+    (tmp_path / "config.json").write_text(json.dumps({"train": {"model": "seed-cnn", "data": "mnist", "epochs": 3}}))
+    settings, _ = resume_settings(argparse.Namespace(resume=str(tmp_path), epochs=None))
+    assert settings.beta_2 == 0.999 and settings.epochs == 3
