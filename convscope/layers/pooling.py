@@ -62,8 +62,9 @@ class Pooling(Layer):
         return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
 
     def pairwise_max_applies(self, inputs: torch.Tensor) -> bool:
-        """2x2 windows with stride 2 on a channels-last tensor that needs no gradient."""
-        return (self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
+        """2x2 windows with stride 2 on a channels-last CPU tensor that needs no gradient (measured
+        on CPUs only; GPUs keep cuDNN's pooling)."""
+        return (inputs.device.type == "cpu" and self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
                 and self.padding == "valid" and self.pool_size == (2, 2) and self.strides == (2, 2)
                 and not (torch.is_grad_enabled() and inputs.requires_grad) and inputs.is_contiguous())
 
