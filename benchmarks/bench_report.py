@@ -31,6 +31,9 @@ def cells(report: dict[str, Any], peer: str) -> dict[str, str]:
         if run is None:
             continue
         column[f"train images/s, batch {batch}"] = f"{run['images_per_s']:,.0f}"
+        if "images_per_s_rounds" in run:
+            column[f"train images/s per round, batch {batch}"] = " / ".join(
+                f"{speed:,.0f}" for speed in run["images_per_s_rounds"])
         column[f"epoch train s, batch {batch}"] = " / ".join(f"{s:.1f}" for s in run["epoch_train_s"])
         column[f"test accuracy per epoch, batch {batch}"] = " / ".join(f"{a:.4f}" for a in run["test_accuracy"])
         peak = peak_for(report, run.get("precision", "unknown"))

@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,13 +120,17 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     log(f"peak: {report['peak']}")
     runs: list[dict[str, Any]] = []
     for batch in args.batches:
-        for peer in args.peers:
-            options = ["--batch", str(batch), "--epochs", str(args.epochs), "--predict", *common_options(args)]
-            log(f"{peer} batch {batch} ...")
-            result = run_peer(peer, options, args.timeout)
-            result.update(kind="throughput", batch=batch, load=load_average())
-            runs.append(result)
-            log(f"  {brief(result)}")
+        rounds: dict[str, list[dict[str, Any]]] = {peer: [] for peer in args.peers}
+        for round_index in range(args.rounds):  # peers alternate, so a slow spell hits them alike
+            for peer in args.peers:
+                options = ["--batch", str(batch), "--epochs", str(args.epochs), "--predict", *common_options(args)]
+                log(f"{peer} batch {batch}" + (f", round {round_index + 1}/{args.rounds}" if args.rounds > 1 else "")
+                    + " ...")
+                result = run_peer(peer, options, args.timeout)
+                result.update(kind="throughput", batch=batch, load=load_average())
+                rounds[peer].append(result)
+                log(f"  {brief(result)}")
+        runs += [merge_rounds(results) for results in rounds.values()]
     for seed in range(args.seed + 1, args.seed + args.accuracy_seeds):
         for peer in [p for p in args.peers if p != "torch"]:  # the accuracy target is against Keras
             options = ["--batch", "128", "--epochs", str(args.epochs), *common_options(args, seed)]
@@ -149,6 +154,24 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     report["runs"] = runs
     report["load_after"] = load_average()
     return report
+
+
+def merge_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One throughput result from several rounds of the same run: the median of each speed
+    (the first round's other fields), with every round's value kept beside it."""
+    good = [result for result in results if "error" not in result]
+    if len(results) == 1 or not good:
+        return results[0]
+    merged = dict(good[0])
+    speeds = [result["images_per_s"] for result in good]
+    merged["images_per_s"], merged["images_per_s_rounds"] = statistics.median(speeds), speeds
+    by_batch = [result.get("predict_images_per_s_by_batch", {}) for result in good]
+    merged["predict_images_per_s_by_batch"] = {
+        size: statistics.median(values[size] for values in by_batch if size in values) for size in by_batch[0]}
+    if merged["predict_images_per_s_by_batch"]:
+        best = max(merged["predict_images_per_s_by_batch"].items(), key=lambda item: item[1])
+        merged["predict_batch"], merged["predict_images_per_s"] = best
+    return merged
 
 
 def brief(result: dict[str, Any]) -> str:
@@ -184,6 +207,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-seconds", type=float, default=200.0,
                         help="stop a time-to-91%% run after the epoch that passes this")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="throughput runs per peer and batch, alternating peers; the median is reported")
     parser.add_argument("--accuracy-seeds", type=int, default=3,
                         help="seeds behind the batch-128 accuracy comparison (convscope and Keras; the "
                              "first is the throughput run's)")

@@ -86,3 +86,19 @@ def test_recipe_run_trains_as_the_cli_does(fashion_dir: Path) -> None:
     assert result["batch"] == settings.batch_size
     assert len(result["test_accuracy"]) == settings.epochs
     assert result["epoch_train_s"] and result["test_accuracy"][-1] > 0.5
+
+
+def test_rounds_merge_to_medians() -> None:
+    sys.path.insert(0, str(HARNESS.parent))
+    from bench_train import merge_rounds
+
+    def run(speed: float, predict: float) -> dict[str, object]:
+        return {"peer": "convscope", "kind": "throughput", "batch": 128, "images_per_s": speed,
+                "predict_images_per_s_by_batch": {"128": predict, "256": predict / 2}}
+
+    merged = merge_rounds([run(4000.0, 9000.0), run(5000.0, 21000.0), {"error": "timed out"}, run(4500.0, 20000.0)])
+    assert merged["images_per_s"] == 4500.0 and merged["images_per_s_rounds"] == [4000.0, 5000.0, 4500.0]
+    assert merged["predict_images_per_s_by_batch"] == {"128": 20000.0, "256": 10000.0}
+    assert (merged["predict_batch"], merged["predict_images_per_s"]) == ("128", 20000.0)
+    single = run(4000.0, 9000.0)
+    assert merge_rounds([single]) is single
