@@ -1,10 +1,10 @@
 """Host memory reuse for training and inference on the CPU.
 
 Every training step allocates and frees the same large activation and gradient buffers (on the
-seed CNN at batch 128, 5-22 MB each). glibc's malloc hands blocks that large to mmap and gives
-them back to the kernel on free, so the next step page-faults every one of them in again: about
-half a million page faults per thousand steps, and a third of the step time measured on a 2-core
-CPU (`benchmarks/LEVERS.md`). Raising malloc's mmap threshold to its maximum (32 MiB) and its trim
+seed CNN at batch 128, 1-11 MB each). glibc's malloc gives much of that memory back to the kernel
+on free (large blocks are mmapped; the heap top is trimmed), so the next step page-faults it in
+again: about 7,000 page faults per step, a quarter to a third of the step time measured on a
+2-core CPU (`benchmarks/LEVERS.md`). Raising malloc's mmap threshold to its maximum (32 MiB) and its trim
 threshold keeps those blocks in the heap for reuse, the way PyTorch's CUDA caching allocator
 keeps GPU memory.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import platform
 
@@ -26,8 +27,6 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest allowed value on 64-bit systems
 TRIM_THRESHOLD = 256 * 1024 * 1024
-
-_state: dict[str, bool] = {}
 
 
 def reason_to_skip() -> str | None:
@@ -44,17 +43,14 @@ def reason_to_skip() -> str | None:
     return None
 
 
+@functools.cache
 def tune_host_allocator() -> bool:
     """Apply the malloc settings once per process; True when they are in effect."""
-    if "applied" in _state:
-        return _state["applied"]
-    applied = False
-    if reason_to_skip() is None:
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            applied = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-                libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-        except (OSError, AttributeError):
-            applied = False
-    _state["applied"] = applied
-    return applied
+    if reason_to_skip() is not None:
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+            libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    except (OSError, AttributeError):
+        return False

@@ -64,9 +64,10 @@ class Pooling(Layer):
     def pairwise_max_applies(self, inputs: torch.Tensor) -> bool:
         """2x2 windows with stride 2 on a channels-last CPU tensor that needs no gradient (measured
         on CPUs only; GPUs keep cuDNN's pooling)."""
-        return (inputs.device.type == "cpu" and self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
-                and self.padding == "valid" and self.pool_size == (2, 2) and self.strides == (2, 2)
-                and not (torch.is_grad_enabled() and inputs.requires_grad) and inputs.is_contiguous())
+        return (inputs.device.type == "cpu" and inputs.is_contiguous()
+                and not (torch.is_grad_enabled() and inputs.requires_grad)
+                and self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
+                and self.padding == "valid" and self.pool_size == (2, 2) and self.strides == (2, 2))
 
     def pool(self, x: torch.Tensor) -> torch.Tensor:
         """Pool a channels-first tensor."""
