@@ -111,11 +111,10 @@ def main() -> None:
 
 def fit_recipe(model: Any, x_train: Any, y_train: Any, clock: EpochClock) -> None:
     """Compile and fit exactly as `convscope train` does with its defaults."""
-    from convscope.cli.train import TrainSettings, recipe_callbacks
+    from convscope.cli.train import TrainSettings, compile_recipe, recipe_callbacks
 
     settings = TrainSettings(model="seed-cnn", data="fashion_mnist")
-    model.compile(optimizer=settings.optimizer_config(),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], precision=settings.precision)
+    compile_recipe(model, settings)
     model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
               validation_split=settings.validation_split, verbose=0,
               callbacks=[*recipe_callbacks(settings), clock])

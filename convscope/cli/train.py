@@ -81,9 +81,8 @@ class TrainSettings:
     def command(self, out: Path) -> str:
         """The `convscope train ...` line that repeats this run."""
         parts = ["convscope", "train", self.model, "--data", self.data]
-        defaults = TrainSettings("", "")
         for name, value in asdict(self).items():
-            if name in ("model", "data") or value == getattr(defaults, name):
+            if name in ("model", "data") or value == getattr(DEFAULT, name):
                 continue
             flag = {"learning_rate": "lr", "data_path": "path"}.get(name, name).replace("_", "-")
             parts += [f"--{flag}", str(value)]
@@ -123,18 +122,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"samples per step (default {DEFAULT.batch_size})")
     parser.add_argument("--lr", type=float, default=DEFAULT.learning_rate,
                         help=f"learning rate; the peak rate with --schedule one-cycle (default {DEFAULT.learning_rate})")
-    parser.add_argument("--schedule", choices=SCHEDULES, default="one-cycle",
+    parser.add_argument("--schedule", choices=SCHEDULES, default=DEFAULT.schedule,
                         help="one-cycle: warm up to --lr over the first 30%% of steps, then decay (default); "
                              "constant: --lr throughout, as Keras does")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULT.optimizer,
                         help=f"(default {DEFAULT.optimizer})")
     parser.add_argument("--beta-2", type=float, default=DEFAULT.beta_2,
                         help=f"Adam/AdamW second-moment decay (default {DEFAULT.beta_2}; Keras uses 0.999)")
-    parser.add_argument("--validation-split", type=float, default=0.1,
-                        help="share of the training data held out for validation (default 0.1)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+    parser.add_argument("--validation-split", type=float, default=DEFAULT.validation_split,
+                        help=f"share of the training data held out for validation (default {DEFAULT.validation_split})")
+    parser.add_argument("--seed", type=int, default=DEFAULT.seed,
+                        help=f"seed for weights and shuffling (default {DEFAULT.seed})")
+    parser.add_argument("--device", default=DEFAULT.device,
+                        help=f"auto, cpu, cuda or cuda:N (default {DEFAULT.device})")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=DEFAULT.precision,
                         help="auto uses bfloat16 only where the hardware supports it natively")
     parser.add_argument("--limit", type=int, help="use only the first N training samples (quick runs)")
     parser.add_argument("--test-limit", type=int, help="use only the first N test samples")
@@ -364,9 +365,7 @@ def train_process(settings: TrainSettings, folder: Path, resume: bool, checkpoin
     data = load_data(settings)
     spec = runs.infer_input_spec(data.x_train)
     model = build_model(settings.model, spec.shape, len(data.class_names))
-    model.compile(optimizer=settings.optimizer_config(),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  precision=settings.precision, device=settings.device)
+    compile_recipe(model, settings)
     config = run_config(settings, folder, data, spec, model)
     summary = model_summary(model)
     recorder = runs.RunRecorder(folder, "val_loss" if settings.validation_split else "loss", write=main)
@@ -386,6 +385,13 @@ def train_process(settings: TrainSettings, folder: Path, resume: bool, checkpoin
               callbacks=[*recipe_callbacks(settings), recorder, checkpointer], verbose=verbose if main else 0)
     if main:
         finish_run(folder, model, data, spec, config, recorder, stream)
+
+
+def compile_recipe(model: Sequential, settings: TrainSettings) -> None:
+    """Compile `model` as the recipe trains it: the settings' optimizer, precision and device,
+    sparse cross-entropy on integer labels, accuracy."""
+    model.compile(optimizer=settings.optimizer_config(), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], precision=settings.precision, device=settings.device)
 
 
 def recipe_callbacks(settings: TrainSettings) -> list[Callback]:
