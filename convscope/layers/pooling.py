@@ -12,6 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from convscope.engine import cpu_kernels
 from convscope.layers.base import Layer
 from convscope.layers.conv import to_channels_first, to_channels_last
 from convscope.layers.conv_utils import (
@@ -55,19 +56,26 @@ class Pooling(Layer):
         return (input_shape[0], *out, input_shape[-1])
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.is_2x2_max_channels_last() and cpu_kernels.usable(inputs) and cpu_kernels.pool_supports(inputs):
+            return cpu_kernels.max_pool_2x2(inputs)
         if self.pairwise_max_applies(inputs):
             return max_pool_2x2_channels_last(inputs)
         x = inputs if self.data_format == "channels_first" else to_channels_first(inputs)
         outputs = self.pool(x)
         return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
 
+    def is_2x2_max_channels_last(self) -> bool:
+        """Max over 2x2 windows with stride 2, 'valid', channels-last: the case the CPU fast
+        paths handle (`convscope.engine.cpu_kernels`, `max_pool_2x2_channels_last`)."""
+        return (self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
+                and self.padding == "valid" and self.pool_size == (2, 2) and self.strides == (2, 2))
+
     def pairwise_max_applies(self, inputs: torch.Tensor) -> bool:
-        """2x2 windows with stride 2 on a channels-last CPU tensor that needs no gradient (measured
-        on CPUs only; GPUs keep cuDNN's pooling)."""
+        """The 2x2 case on a contiguous CPU tensor that needs no gradient, where the compiled
+        kernels are missing (measured on CPUs only; GPUs keep cuDNN's pooling)."""
         return (inputs.device.type == "cpu" and inputs.is_contiguous()
                 and not (torch.is_grad_enabled() and inputs.requires_grad)
-                and self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
-                and self.padding == "valid" and self.pool_size == (2, 2) and self.strides == (2, 2))
+                and self.is_2x2_max_channels_last())
 
     def pool(self, x: torch.Tensor) -> torch.Tensor:
         """Pool a channels-first tensor."""

@@ -18,11 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch.nn.modules import module as torch_module
 
 from convscope import activations
+from convscope.engine import cpu_kernels
 from convscope.layers import Layer
 from convscope.layers.base import KernelLayer
+from convscope.layers.conv import Conv
 from convscope.layers.core import Activation, ReLU
 from convscope.layers.pooling import Pooling
 
@@ -43,7 +46,7 @@ def observed(layer: Layer) -> bool:
                 or layer._forward_hooks_with_kwargs)
 
 
-def steps(layers: Sequence[Layer]) -> Iterator[tuple[Layer, Layer | None]]:
+def steps(layers: Sequence[Layer]) -> Iterator[tuple[Layer, Pooling | None]]:
     """(layer, None) to run a layer as it is, or (relu_layer, max_pool) to pool before relu."""
     global_hooks = bool(torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks)
     index = 0
@@ -62,5 +65,35 @@ def steps(layers: Sequence[Layer]) -> Iterator[tuple[Layer, Layer | None]]:
 def run(layers: Sequence[Layer], x: torch.Tensor) -> torch.Tensor:
     """Run `layers` in order on `x`, pooling before relu where that is exact."""
     for layer, pool in steps(layers):
-        x = layer(x) if pool is None else torch.relu(pool(layer.forward_logits(x)))
+        x = layer(x) if pool is None else torch.relu(pooled_logits(layer, pool, x))
     return x
+
+
+def pooled_logits(layer: Layer, pool: Pooling, x: torch.Tensor) -> torch.Tensor:
+    """pool(layer's output before relu); a first convolution on a CPU runs fused with its
+    pooling (`convscope.engine.cpu_kernels.conv_max_pool_2x2`) where the kernels apply."""
+    if fused_conv_pool_applies(layer, pool, x):
+        assert isinstance(layer, Conv)
+        layer.check_input(x)
+        pads = layer.padding_for(tuple(x.shape[1:-1]))
+        if any(before or after for before, after in pads):
+            x = F.pad(x, [0, 0, *[side for pair in reversed(pads) for side in pair]])
+        return cpu_kernels.conv_max_pool_2x2(x, layer.kernel, layer.bias)
+    return pool(layer.forward_logits(x))
+
+
+def fused_conv_pool_applies(layer: Layer, pool: Pooling, x: torch.Tensor) -> bool:
+    """A built, channels-last Conv2D with stride 1 and no dilation ('valid' or 'same'), whose
+    input needs no gradient, followed by 2x2/2 max pooling, on a CPU with the kernels built."""
+    return (isinstance(layer, Conv) and type(layer).pre_activation is Conv.pre_activation
+            and layer.rank == 2 and layer.built and pool.built and layer.data_format == "channels_last"
+            and layer.strides == (1, 1) and layer.dilation_rate == (1, 1)
+            and layer.padding in ("valid", "same") and pool.is_2x2_max_channels_last()
+            and cpu_kernels.usable(x) and cpu_kernels.conv_pool_supports(x, layer.kernel)
+            and _padded_size_fits(layer, x))
+
+
+def _padded_size_fits(layer: Conv, x: torch.Tensor) -> bool:
+    pads = layer.padding_for(tuple(x.shape[1:-1]))
+    return all(n + before + after - k + 1 >= 2
+               for n, (before, after), k in zip(x.shape[1:-1], pads, layer.kernel_size))

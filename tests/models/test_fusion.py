@@ -47,6 +47,9 @@ MODELS: dict[str, Callable[[], Sequential]] = {
 @pytest.mark.parametrize("name", list(MODELS))
 def test_fused_model_matches_layer_by_layer_exactly(name: str, dtype: torch.dtype | None,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rewrite alone is exact; fusing a convolution into its pooling (the C kernels, see
+    # tests/engine/test_cpu_kernels.py) changes float32 rounding, so it is off here.
+    monkeypatch.setattr(fusion, "fused_conv_pool_applies", lambda *args: False)
     torch.manual_seed(0)
     model = MODELS[name]()
     assert any(pool is not None for _, pool in fusion.steps(model.layers[:-1]))

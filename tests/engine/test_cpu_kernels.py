@@ -1,0 +1,229 @@
+"""The compiled CPU kernels against PyTorch's operators: pooling bit for bit, the fused
+convolution + pooling to float32 rounding, gradients included, and where the layers use them."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convscope import layers
+from convscope.engine import cpu_kernels
+from convscope.models import Sequential, fusion
+
+built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C kernels are not built here")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.machine() != "x86_64",
+                    reason="the build this test checks is the Linux x86-64 one")
+def test_the_kernels_are_built_and_load_the_best_build_for_this_cpu() -> None:
+    lib = cpu_kernels.library()
+    assert lib is not None
+    expected = {"AVX512": 16, "AVX2": 8}.get(torch.backends.cpu.get_cpu_capability().split("_")[0], 4)
+    assert cpu_kernels.lanes() == expected
+
+
+def reference_pool(x: torch.Tensor) -> torch.Tensor:
+    return F.max_pool2d(x.movedim(-1, 1), 2).movedim(1, -1)
+
+
+def with_specials(x: torch.Tensor) -> torch.Tensor:
+    """Ties (small integers), NaNs and -inf, where winners are easy to get wrong."""
+    x = x.clone()
+    flat = x.view(-1)
+    flat[::17] = float("nan")
+    flat[5::13] = float("-inf")
+    return x
+
+
+@built
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(3, 26, 26, 64), (2, 11, 11, 64), (2, 5, 7, 3), (1, 2, 2, 1)])
+def test_max_pool_matches_max_pool2d_bit_for_bit(shape: tuple[int, ...], dtype: torch.dtype) -> None:
+    generator = torch.Generator().manual_seed(0)
+    x0 = with_specials(torch.randint(-3, 4, shape, generator=generator).to(dtype))
+    grad = torch.randn((shape[0], shape[1] // 2, shape[2] // 2, shape[3]), generator=generator).to(dtype)
+    ours, theirs = x0.clone().requires_grad_(), x0.clone().requires_grad_()
+    got, expected = cpu_kernels.max_pool_2x2(ours), reference_pool(theirs)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True)
+    got.backward(grad)
+    expected.backward(grad)
+    torch.testing.assert_close(ours.grad, theirs.grad, rtol=0, atol=0, equal_nan=True)
+    with torch.no_grad():
+        torch.testing.assert_close(cpu_kernels.max_pool_2x2(x0), expected, rtol=0, atol=0, equal_nan=True)
+
+
+def reference_conv_pool(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return F.max_pool2d(F.conv2d(x.movedim(-1, 1), kernel, bias), 2).movedim(1, -1)
+
+
+CONV_CASES = [  # (batch, height, width, in channels, filters, kernel size)
+    (4, 28, 28, 1, 64, 3),  # the seed CNN's first layer
+    (3, 17, 14, 3, 8, 5),   # RGB, odd map sizes, fewer filters than a vector
+    (2, 9, 8, 2, 37, 2),    # a partial last vector of filters, even kernel
+]
+
+
+def conv_inputs(case: tuple[int, ...], seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    n, h, w, ci, c, k = case
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand((n, h, w, ci), generator=generator)
+    kernel = torch.randn((c, ci, k, k), generator=generator).requires_grad_()
+    bias = torch.randn((c,), generator=generator).requires_grad_()
+    return x, kernel, bias
+
+
+@built
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_fused_conv_pool_float32_matches_conv_then_pool(case: tuple[int, ...]) -> None:
+    x, kernel, bias = conv_inputs(case)
+    got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias)
+    # Float64 truth with the same inputs: the fused sums differ from oneDNN's only in order.
+    truth = reference_conv_pool(x.double(), kernel.detach().double(), bias.detach().double())
+    assert got.dtype == torch.float32 and got.shape == truth.shape
+    torch.testing.assert_close(got.double(), truth, rtol=1e-5, atol=1e-5)
+    grad = torch.randn(got.shape, generator=torch.Generator().manual_seed(1))
+    got.backward(grad)
+    ours = (kernel.grad.clone(), bias.grad.clone())
+    kernel.grad = bias.grad = None
+    reference_conv_pool(x, kernel, bias).backward(grad)
+    torch.testing.assert_close(ours[0], kernel.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(ours[1], bias.grad, rtol=1e-4, atol=1e-4)
+
+
+@built
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_fused_conv_pool_under_bfloat16_autocast_matches_a_bfloat16_convolution(case: tuple[int, ...]) -> None:
+    x, kernel, bias = conv_inputs(case, seed=2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias)
+        expected = reference_conv_pool(x, kernel, bias)
+    assert got.dtype == expected.dtype == torch.bfloat16
+    # Both round float32 sums to bfloat16; a sum that lands on a rounding boundary in one order
+    # and not the other differs by one bfloat16 step, so allow that for a handful of cells.
+    differ = got != expected
+    assert differ.float().mean() < 0.002
+    torch.testing.assert_close(got.float(), expected.float(), rtol=2 ** -7, atol=1e-6)
+    grad = torch.randn(got.shape, generator=torch.Generator().manual_seed(3)).bfloat16()
+    got.backward(grad)
+    ours = kernel.grad.clone()
+    kernel.grad = bias.grad = None
+    expected.backward(grad)
+    # PyTorch's bfloat16 convolution rounds the kernel gradient to bfloat16; ours stays float32.
+    assert ours.dtype == kernel.grad.dtype == torch.float32
+    torch.testing.assert_close(ours, kernel.grad, rtol=1e-2, atol=1e-2)
+
+
+@built
+def test_no_gradient_means_no_winners_recorded_and_the_same_values() -> None:
+    x, kernel, bias = conv_inputs(CONV_CASES[0])
+    with torch.no_grad():
+        got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias)
+    assert not got.requires_grad and got.grad_fn is None
+    torch.testing.assert_close(got, cpu_kernels.conv_max_pool_2x2(x, kernel, bias).detach(), rtol=0, atol=0)
+
+
+def seed_cnn(padding: str = "valid") -> Sequential:
+    torch.manual_seed(0)
+    return Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(16, 3, activation="relu", padding=padding),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+@built
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_a_sequential_runs_its_first_conv_and_pools_through_the_kernels(padding: str, monkeypatch) -> None:
+    model = seed_cnn(padding)
+    calls = {"conv": 0, "pool": 0}
+    fused, pooled = cpu_kernels.conv_max_pool_2x2, cpu_kernels.max_pool_2x2
+
+    def count_conv(*args):
+        calls["conv"] += 1
+        return fused(*args)
+
+    def count_pool(*args):
+        calls["pool"] += 1
+        return pooled(*args)
+
+    monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", count_conv)
+    monkeypatch.setattr(cpu_kernels, "max_pool_2x2", count_pool)
+    x = torch.rand(5, 28, 28, 1)
+    got = model(x)
+    assert calls == {"conv": 1, "pool": 1}  # first conv fused with its pool; the second pool alone
+    with cpu_kernels.enabled(False):
+        expected = model(x)
+    assert calls == {"conv": 1, "pool": 1}
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@built
+def test_training_steps_agree_with_and_without_the_kernels() -> None:
+    x = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
+    y = np.arange(64) % 10
+    weights = []
+    for on in (True, False):
+        model = seed_cnn()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", precision="float32")
+        with cpu_kernels.enabled(on):
+            model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        weights.append([w.copy() for w in model.get_weights()])
+    for ours, theirs in zip(*weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-5)
+
+
+@built
+def test_an_input_that_needs_a_gradient_takes_pytorchs_path() -> None:
+    model = seed_cnn()
+    layer, pool = model.layers[0], model.layers[1]
+    x = torch.rand(2, 28, 28, 1)
+    assert fusion.fused_conv_pool_applies(layer, pool, x)
+    x.requires_grad_()
+    assert not fusion.fused_conv_pool_applies(layer, pool, x)  # saliency needs d(output)/d(input)
+    model(x)[:, 3].sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+@built
+@pytest.mark.parametrize("change", ["strides", "dilation", "channels_first", "many channels", "float64"])
+def test_other_convolutions_are_not_fused(change: str) -> None:
+    x = torch.rand(2, 12, 12, 1)
+    options = {"strides": {"strides": 2}, "dilation": {"dilation_rate": 2},
+               "channels_first": {"data_format": "channels_first"}}.get(change, {})
+    if change == "many channels":
+        x = torch.rand(2, 12, 12, cpu_kernels.MAX_FUSED_INPUT_CHANNELS + 1)
+    if change == "float64":
+        x = x.double()
+    if change == "channels_first":
+        x = x.movedim(-1, 1)
+    layer = layers.Conv2D(4, 3, activation="relu", **options)
+    pool = layers.MaxPooling2D(2, data_format=options.get("data_format"))
+    model = Sequential([layers.Input(x.shape[1:]), layer, pool])
+    if change == "float64":
+        model.double()
+    assert not fusion.fused_conv_pool_applies(layer, pool, x)
+    assert model(x).shape[0] == 2
+
+
+@built
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace` is deprecated:DeprecationWarning")
+def test_tracing_sees_pytorchs_operators() -> None:
+    seen = []
+
+    def probe(t: torch.Tensor) -> torch.Tensor:
+        seen.append(cpu_kernels.usable(t))
+        return t * 2
+
+    x = torch.rand(2)
+    probe(x)
+    torch.jit.trace(probe, x)
+    assert seen[:2] == [True, False]  # eager, then while tracing (the check run may follow)
