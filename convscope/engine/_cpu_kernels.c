@@ -4,7 +4,7 @@
  *
  *   - 2x2 / stride-2 max pooling that records the winning cell of each window as one byte
  *     (0..3) instead of PyTorch's int64 index, and a backward that writes every input cell
- *     once (no zero fill followed by a scatter);
+ *     once (no zero fill followed by a scatter); optionally with the relu that follows it;
  *   - a convolution with few input channels (stride 1, no dilation, 'valid') followed by that
  *     pooling, computed together: the full-resolution feature map is never written. Its
  *     backward gives the kernel and bias gradients from the recorded winners.
@@ -76,10 +76,15 @@ static inline int is_nan(float value) { return value != value; }
 
 /* ---- 2x2 max pooling ------------------------------------------------------------------- */
 
+/* With `relu`, the forward functions apply relu to the pooled value too, and a window whose
+ * maximum relu sets to zero (not NaN) records CUT: its gradient is zero in every cell, as relu's
+ * backward would make it. */
+#define CUT 4
+
 #define MAXPOOL_FORWARD(NAME, T, WIDEN)                                                          \
     CS_EXPORT void NAME(const T *CS_RESTRICT x, T *CS_RESTRICT out,                   \
                                   uint8_t *CS_RESTRICT code, int64_t H, int64_t W, int64_t C,   \
-                                  int64_t Ho, int64_t Wo, int64_t N, int threads) {             \
+                                  int64_t Ho, int64_t Wo, int relu, int64_t N, int threads) {   \
         PARALLEL_FOR(threads)                                                                    \
         for (int64_t r = 0; r < N * Ho; r++) {                                                   \
             const int64_t n = r / Ho, ho = r % Ho;                                               \
@@ -99,7 +104,8 @@ static inline int is_nan(float value) { return value != value; }
                     v = WIDEN(p2[c]);                                                            \
                     if (v > best || is_nan(v)) { best = v; kept = p2[c]; at = 2; }               \
                     v = WIDEN(p3[c]);                                                            \
-                    if (v > best || is_nan(v)) { kept = p3[c]; at = 3; }                         \
+                    if (v > best || is_nan(v)) { best = v; kept = p3[c]; at = 3; }              \
+                    if (relu && best <= 0.0f) { kept = 0; at = CUT; }                            \
                     o[c] = kept;                                                                 \
                     if (k) k[c] = at;                                                            \
                 }                                                                                \
@@ -180,7 +186,7 @@ CS_INLINE vfloat round_lanes_to_bf16(vfloat v) {
 CS_INLINE void conv_pool_lanes(const float *CS_RESTRICT patch, const float *CS_RESTRICT kernel,
                                const float *CS_RESTRICT bias, int64_t W, int64_t Ci,
                                int64_t KH, int64_t KW, int64_t Cp, int64_t c0, int bf16,
-                               vfloat *best_out, vint *at_out) {
+                               int relu, vfloat *best_out, vint *at_out) {
     vfloat a0 = {0}, a1, a2, a3;
     if (bias) a0 = load_floats(bias + c0);
     a1 = a2 = a3 = a0;
@@ -205,6 +211,12 @@ CS_INLINE void conv_pool_lanes(const float *CS_RESTRICT patch, const float *CS_R
     wins = (a1 > best) | (a1 != a1); best = select_floats(wins, a1, best); at = (at & ~wins) | (wins & 1);
     wins = (a2 > best) | (a2 != a2); best = select_floats(wins, a2, best); at = (at & ~wins) | (wins & 2);
     wins = (a3 > best) | (a3 != a3); best = select_floats(wins, a3, best); at = (at & ~wins) | (wins & 3);
+    if (relu) {
+        const vfloat zero = {0};
+        const vint cut = best <= zero;
+        best = select_floats(cut, zero, best);
+        at = (at & ~cut) | (cut & CUT);
+    }
     *best_out = best;
     *at_out = at;
 }
@@ -214,7 +226,7 @@ CS_INLINE void conv_pool_lanes(const float *CS_RESTRICT patch, const float *CS_R
                                   const float *CS_RESTRICT bias, T *CS_RESTRICT out,            \
                                   uint8_t *CS_RESTRICT code, int64_t H, int64_t W, int64_t Ci,  \
                                   int64_t KH, int64_t KW, int64_t C, int64_t Cp, int64_t Ho,    \
-                                  int64_t Wo, int64_t N, int threads) {                         \
+                                  int64_t Wo, int relu, int64_t N, int threads) {               \
         PARALLEL_FOR(threads)                                                                    \
         for (int64_t r = 0; r < N * Ho; r++) {                                                   \
             const int64_t n = r / Ho, ho = r % Ho;                                               \
@@ -225,8 +237,8 @@ CS_INLINE void conv_pool_lanes(const float *CS_RESTRICT patch, const float *CS_R
                 for (int64_t c0 = 0; c0 < C; c0 += LANES) {                                      \
                     vfloat best;                                                                 \
                     vint at;                                                                     \
-                    conv_pool_lanes(patch, kernel, bias, W, Ci, KH, KW, Cp, c0, BF16, &best,     \
-                                    &at);                                                        \
+                    conv_pool_lanes(patch, kernel, bias, W, Ci, KH, KW, Cp, c0, BF16, relu,     \
+                                    &best, &at);                                                        \
                     if (c0 + LANES <= C) {                                                       \
                         STORE(o + c0, best);                                                     \
                         if (k) {                                                                 \
@@ -264,7 +276,7 @@ CS_INLINE void conv_pool_grad_lanes(const float *CS_RESTRICT patch, vfloat g, vi
     const vfloat zero = {0};
     const vfloat g0 = select_floats(at == 0, g, zero), g1 = select_floats(at == 1, g, zero);
     const vfloat g2 = select_floats(at == 2, g, zero), g3 = select_floats(at == 3, g, zero);
-    store_floats(grad_bias + c0, load_floats(grad_bias + c0) + g);
+    store_floats(grad_bias + c0, load_floats(grad_bias + c0) + (g0 + g1 + g2 + g3));
     const int64_t span = KW * Ci;
     for (int64_t ky = 0; ky < KH; ky++) {
         const float *top = patch + ky * W * Ci, *bottom = top + W * Ci;
@@ -327,7 +339,7 @@ CONV_POOL_BACKWARD(cs_conv_pool_backward_f32, float, SAME, load_floats)
 CONV_POOL_BACKWARD(cs_conv_pool_backward_bf16, uint16_t, bf16_to_float, load_bf16_lanes)
 
 /* Version of the functions above; cpu_kernels.py refuses a library built from other sources. */
-CS_EXPORT int cs_kernels_version(void) { return 1; }
+CS_EXPORT int cs_kernels_version(void) { return 2; }
 
 CS_EXPORT int cs_kernels_lanes(void) { return LANES; }
 

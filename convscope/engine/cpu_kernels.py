@@ -36,7 +36,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-VERSION = 1
+VERSION = 2
 # A fused convolution pays while its input has few channels: the kernel reads each input cell
 # once per output channel and position; with many channels oneDNN's blocked convolution wins.
 MAX_FUSED_INPUT_CHANNELS = 4
@@ -44,10 +44,13 @@ MAX_FUSED_INPUT_CHANNELS = 4
 _SIZES = [ctypes.c_int64, ctypes.c_int]  # (batch size, threads) ends every signature
 _POINTER = ctypes.c_void_p
 _INT = ctypes.c_int64
+_FLAG = ctypes.c_int
 SIGNATURES: dict[str, list[Any]] = {
-    **{f"cs_maxpool2x2_forward_{suffix}": [_POINTER] * 3 + [_INT] * 5 + _SIZES for suffix in ("f32", "bf16")},
+    **{f"cs_maxpool2x2_forward_{suffix}": [_POINTER] * 3 + [_INT] * 5 + [_FLAG] + _SIZES
+       for suffix in ("f32", "bf16")},
     **{f"cs_maxpool2x2_backward_{suffix}": [_POINTER] * 3 + [_INT] * 5 + _SIZES for suffix in ("b32", "b16")},
-    **{f"cs_conv_pool_forward_{suffix}": [_POINTER] * 5 + [_INT] * 9 + _SIZES for suffix in ("f32", "bf16")},
+    **{f"cs_conv_pool_forward_{suffix}": [_POINTER] * 5 + [_INT] * 9 + [_FLAG] + _SIZES
+       for suffix in ("f32", "bf16")},
     **{f"cs_conv_pool_backward_{suffix}": [_POINTER] * 5 + [_INT] * 9 + _SIZES for suffix in ("f32", "bf16")},
 }
 
@@ -116,11 +119,12 @@ def _pointer(t: torch.Tensor | None) -> int | None:
 
 # -- max pooling ------------------------------------------------------------------------------
 
-def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
-    """2x2/2 'valid' max pooling of a contiguous (N, H, W, C) float32 or bfloat16 CPU tensor."""
+def max_pool_2x2(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
+    """2x2/2 'valid' max pooling of a contiguous (N, H, W, C) float32 or bfloat16 CPU tensor,
+    followed by relu with `relu`."""
     if torch.is_grad_enabled() and x.requires_grad:
-        return _MaxPool2x2.apply(x)
-    return pool_forward(x, record=False)[0]
+        return _MaxPool2x2.apply(x, relu)
+    return pool_forward(x, relu, record=False)[0]
 
 
 def pool_supports(x: torch.Tensor) -> bool:
@@ -128,8 +132,9 @@ def pool_supports(x: torch.Tensor) -> bool:
             and x.shape[1] >= 2 and x.shape[2] >= 2 and x.numel() > 0)
 
 
-def pool_forward(x: torch.Tensor, record: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Pooled values and, with `record`, each window's winning cell (0-3, row by row)."""
+def pool_forward(x: torch.Tensor, relu: bool, record: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Pooled values and, with `record`, each window's winning cell (0-3, row by row; 4 where
+    relu zeroed the window)."""
     lib = library()
     assert lib is not None
     n, h, w, c = x.shape
@@ -137,20 +142,20 @@ def pool_forward(x: torch.Tensor, record: bool) -> tuple[torch.Tensor, torch.Ten
     out = x.new_empty((n, ho, wo, c))
     code = torch.empty((n, ho, wo, c), dtype=torch.uint8) if record else None
     kernel = lib.cs_maxpool2x2_forward_bf16 if x.dtype == torch.bfloat16 else lib.cs_maxpool2x2_forward_f32
-    kernel(x.data_ptr(), out.data_ptr(), _pointer(code), h, w, c, ho, wo, n, torch.get_num_threads())
+    kernel(x.data_ptr(), out.data_ptr(), _pointer(code), h, w, c, ho, wo, relu, n, torch.get_num_threads())
     return out, code
 
 
 class _MaxPool2x2(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        out, code = pool_forward(x, record=True)
+    def forward(ctx: Any, x: torch.Tensor, relu: bool) -> torch.Tensor:
+        out, code = pool_forward(x, relu, record=True)
         ctx.save_for_backward(code)
         ctx.input_shape = tuple(x.shape)
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         lib = library()
         assert lib is not None
         (code,) = ctx.saved_tensors
@@ -164,7 +169,7 @@ class _MaxPool2x2(torch.autograd.Function):
         kernel = lib.cs_maxpool2x2_backward_b16 if grad.element_size() == 2 else lib.cs_maxpool2x2_backward_b32
         kernel(grad.data_ptr(), code.data_ptr(), grad_in.data_ptr(), h, w, c, h // 2, w // 2, n,
                torch.get_num_threads())
-        return (grad_in,)
+        return grad_in, None
 
 
 # -- convolution + max pooling ----------------------------------------------------------------
@@ -187,18 +192,20 @@ def conv_pool_supports(x: torch.Tensor, kernel: torch.Tensor) -> bool:
             and x.shape[0] > 0)
 
 
-def conv_max_pool_2x2(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def conv_max_pool_2x2(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None,
+                      relu: bool = False) -> torch.Tensor:
     """max_pool2d(conv2d(x, kernel, bias), 2) for a channels-last (N, H, W, Ci) `x` and a kernel
-    in PyTorch's (C, Ci, KH, KW) layout, 'valid', stride 1; returns (N, Ho, Wo, C)."""
+    in PyTorch's (C, Ci, KH, KW) layout, 'valid', stride 1, followed by relu with `relu`;
+    returns (N, Ho, Wo, C)."""
     dtype = compute_dtype(x)
     weights = [kernel] if bias is None else [kernel, bias]
     if torch.is_grad_enabled() and any(t.requires_grad for t in weights):
-        return _ConvMaxPool2x2.apply(x, kernel, bias, dtype)
-    return conv_pool_forward(x, kernel, bias, dtype, record=False)[0]
+        return _ConvMaxPool2x2.apply(x, kernel, bias, dtype, relu)
+    return conv_pool_forward(x, kernel, bias, dtype, relu, record=False)[0]
 
 
 def conv_pool_forward(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None, dtype: torch.dtype,
-                      record: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+                      relu: bool, record: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Pooled convolution values in `dtype`, the winning cells with `record`, and the float32
     input the kernel read (what the backward needs)."""
     lib = library()
@@ -216,15 +223,15 @@ def conv_pool_forward(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor 
     code = torch.empty((n, ho, wo, c), dtype=torch.uint8) if record else None
     function = lib.cs_conv_pool_forward_bf16 if dtype == torch.bfloat16 else lib.cs_conv_pool_forward_f32
     function(x32.data_ptr(), taps.data_ptr(), _pointer(shift), out.data_ptr(), _pointer(code),
-             h, w, ci, kh, kw, c, cp, ho, wo, n, torch.get_num_threads())
+             h, w, ci, kh, kw, c, cp, ho, wo, relu, n, torch.get_num_threads())
     return out, code, x32
 
 
 class _ConvMaxPool2x2(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None,
-                dtype: torch.dtype) -> torch.Tensor:
-        out, code, x32 = conv_pool_forward(x, kernel, bias, dtype, record=True)
+                dtype: torch.dtype, relu: bool) -> torch.Tensor:
+        out, code, x32 = conv_pool_forward(x, kernel, bias, dtype, relu, record=True)
         ctx.save_for_backward(x32, code)
         ctx.has_bias = bias is not None
         ctx.kernel_shape = tuple(kernel.shape)
@@ -250,4 +257,4 @@ class _ConvMaxPool2x2(torch.autograd.Function):
                  h, w, ci, kh, kw, c, cp, ho, wo, n, parts)
         grad_kernel = grad_taps.sum(0)[..., :c].permute(3, 2, 0, 1).contiguous() if ctx.needs_input_grad[1] else None
         grad_shift = grad_bias.sum(0)[:c] if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return None, grad_kernel, grad_shift, None
+        return None, grad_kernel, grad_shift, None, None

@@ -65,21 +65,27 @@ def steps(layers: Sequence[Layer]) -> Iterator[tuple[Layer, Pooling | None]]:
 def run(layers: Sequence[Layer], x: torch.Tensor) -> torch.Tensor:
     """Run `layers` in order on `x`, pooling before relu where that is exact."""
     for layer, pool in steps(layers):
-        x = layer(x) if pool is None else torch.relu(pooled_logits(layer, pool, x))
+        x = layer(x) if pool is None else pool_then_relu(layer, pool, x)
     return x
 
 
-def pooled_logits(layer: Layer, pool: Pooling, x: torch.Tensor) -> torch.Tensor:
-    """pool(layer's output before relu); a first convolution on a CPU runs fused with its
-    pooling (`convscope.engine.cpu_kernels.conv_max_pool_2x2`) where the kernels apply."""
+def pool_then_relu(layer: Layer, pool: Pooling, x: torch.Tensor) -> torch.Tensor:
+    """relu(pool(layer's output before relu)). On a CPU with the compiled kernels
+    (`convscope.engine.cpu_kernels`), a first convolution runs fused with its pooling and relu,
+    and a 2x2 max pooling applies the relu itself."""
     if fused_conv_pool_applies(layer, pool, x):
         assert isinstance(layer, Conv)
         layer.check_input(x)
         pads = layer.padding_for(tuple(x.shape[1:-1]))
         if any(before or after for before, after in pads):
             x = F.pad(x, [0, 0, *[side for pair in reversed(pads) for side in pair]])
-        return cpu_kernels.conv_max_pool_2x2(x, layer.kernel, layer.bias)
-    return pool(layer.forward_logits(x))
+        return cpu_kernels.conv_max_pool_2x2(x, layer.kernel, layer.bias, relu=True)
+    logits = layer.forward_logits(x)
+    if (pool.built and pool.is_2x2_max_channels_last() and cpu_kernels.usable(logits)
+            and cpu_kernels.pool_supports(logits)):
+        pool.check_input(logits)
+        return cpu_kernels.max_pool_2x2(logits, relu=True)
+    return torch.relu(pool(logits))
 
 
 def fused_conv_pool_applies(layer: Layer, pool: Pooling, x: torch.Tensor) -> bool:

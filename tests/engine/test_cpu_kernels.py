@@ -41,20 +41,23 @@ def with_specials(x: torch.Tensor) -> torch.Tensor:
 
 
 @built
+@pytest.mark.parametrize("relu", [False, True], ids=["pool", "pool+relu"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("shape", [(3, 26, 26, 64), (2, 11, 11, 64), (2, 5, 7, 3), (1, 2, 2, 1)])
-def test_max_pool_matches_max_pool2d_bit_for_bit(shape: tuple[int, ...], dtype: torch.dtype) -> None:
+def test_max_pool_matches_max_pool2d_bit_for_bit(shape: tuple[int, ...], dtype: torch.dtype, relu: bool) -> None:
     generator = torch.Generator().manual_seed(0)
     x0 = with_specials(torch.randint(-3, 4, shape, generator=generator).to(dtype))
     grad = torch.randn((shape[0], shape[1] // 2, shape[2] // 2, shape[3]), generator=generator).to(dtype)
     ours, theirs = x0.clone().requires_grad_(), x0.clone().requires_grad_()
-    got, expected = cpu_kernels.max_pool_2x2(ours), reference_pool(theirs)
+    after = torch.relu if relu else (lambda t: t)
+    got, expected = cpu_kernels.max_pool_2x2(ours, relu=relu), after(reference_pool(theirs))
     torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True)
     got.backward(grad)
     expected.backward(grad)
     torch.testing.assert_close(ours.grad, theirs.grad, rtol=0, atol=0, equal_nan=True)
     with torch.no_grad():
-        torch.testing.assert_close(cpu_kernels.max_pool_2x2(x0), expected, rtol=0, atol=0, equal_nan=True)
+        torch.testing.assert_close(cpu_kernels.max_pool_2x2(x0, relu=relu), expected, rtol=0, atol=0,
+                                   equal_nan=True)
 
 
 def reference_conv_pool(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -78,30 +81,35 @@ def conv_inputs(case: tuple[int, ...], seed: int = 0) -> tuple[torch.Tensor, tor
 
 
 @built
+@pytest.mark.parametrize("relu", [False, True], ids=["pool", "pool+relu"])
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_fused_conv_pool_float32_matches_conv_then_pool(case: tuple[int, ...]) -> None:
+def test_fused_conv_pool_float32_matches_conv_then_pool(case: tuple[int, ...], relu: bool) -> None:
     x, kernel, bias = conv_inputs(case)
-    got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias)
+    after = torch.relu if relu else (lambda t: t)
+    got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias, relu=relu)
     # Float64 truth with the same inputs: the fused sums differ from oneDNN's only in order.
-    truth = reference_conv_pool(x.double(), kernel.detach().double(), bias.detach().double())
+    truth = after(reference_conv_pool(x.double(), kernel.detach().double(), bias.detach().double()))
     assert got.dtype == torch.float32 and got.shape == truth.shape
     torch.testing.assert_close(got.double(), truth, rtol=1e-5, atol=1e-5)
     grad = torch.randn(got.shape, generator=torch.Generator().manual_seed(1))
     got.backward(grad)
     ours = (kernel.grad.clone(), bias.grad.clone())
     kernel.grad = bias.grad = None
-    reference_conv_pool(x, kernel, bias).backward(grad)
+    after(reference_conv_pool(x, kernel, bias)).backward(grad)
     torch.testing.assert_close(ours[0], kernel.grad, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(ours[1], bias.grad, rtol=1e-4, atol=1e-4)
 
 
 @built
+@pytest.mark.parametrize("relu", [False, True], ids=["pool", "pool+relu"])
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_fused_conv_pool_under_bfloat16_autocast_matches_a_bfloat16_convolution(case: tuple[int, ...]) -> None:
+def test_fused_conv_pool_under_bfloat16_autocast_matches_a_bfloat16_convolution(case: tuple[int, ...],
+                                                                                relu: bool) -> None:
     x, kernel, bias = conv_inputs(case, seed=2)
+    after = torch.relu if relu else (lambda t: t)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias)
-        expected = reference_conv_pool(x, kernel, bias)
+        got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias, relu=relu)
+        expected = after(reference_conv_pool(x, kernel, bias))
     assert got.dtype == expected.dtype == torch.bfloat16
     # Both round float32 sums to bfloat16; a sum that lands on a rounding boundary in one order
     # and not the other differs by one bfloat16 step, so allow that for a handful of cells.
@@ -147,13 +155,13 @@ def test_a_sequential_runs_its_first_conv_and_pools_through_the_kernels(padding:
     calls = {"conv": 0, "pool": 0}
     fused, pooled = cpu_kernels.conv_max_pool_2x2, cpu_kernels.max_pool_2x2
 
-    def count_conv(*args):
+    def count_conv(*args, **kwargs):
         calls["conv"] += 1
-        return fused(*args)
+        return fused(*args, **kwargs)
 
-    def count_pool(*args):
+    def count_pool(*args, **kwargs):
         calls["pool"] += 1
-        return pooled(*args)
+        return pooled(*args, **kwargs)
 
     monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", count_conv)
     monkeypatch.setattr(cpu_kernels, "max_pool_2x2", count_pool)
