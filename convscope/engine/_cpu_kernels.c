@@ -81,36 +81,36 @@ static inline int is_nan(float value) { return value != value; }
  * backward would make it. */
 #define CUT 4
 
-#define MAXPOOL_FORWARD(NAME, T, WIDEN)                                                          \
-    CS_EXPORT void NAME(const T *CS_RESTRICT x, T *CS_RESTRICT out,                   \
-                                  uint8_t *CS_RESTRICT code, int64_t H, int64_t W, int64_t C,   \
-                                  int64_t Ho, int64_t Wo, int relu, int64_t N, int threads) {   \
-        PARALLEL_FOR(threads)                                                                    \
-        for (int64_t r = 0; r < N * Ho; r++) {                                                   \
-            const int64_t n = r / Ho, ho = r % Ho;                                               \
-            const T *top = x + (n * H + 2 * ho) * W * C;                                         \
-            const T *bottom = top + W * C;                                                       \
-            for (int64_t wo = 0; wo < Wo; wo++) {                                                \
-                const T *p0 = top + 2 * wo * C, *p1 = p0 + C;                                    \
-                const T *p2 = bottom + 2 * wo * C, *p3 = p2 + C;                                 \
-                T *o = out + (r * Wo + wo) * C;                                                  \
-                uint8_t *k = code ? code + (r * Wo + wo) * C : NULL;                             \
-                for (int64_t c = 0; c < C; c++) {                                                \
-                    float best = WIDEN(p0[c]), v;                                                \
-                    T kept = p0[c];                                                              \
-                    uint8_t at = 0;                                                              \
-                    v = WIDEN(p1[c]);                                                            \
-                    if (v > best || is_nan(v)) { best = v; kept = p1[c]; at = 1; }               \
-                    v = WIDEN(p2[c]);                                                            \
-                    if (v > best || is_nan(v)) { best = v; kept = p2[c]; at = 2; }               \
-                    v = WIDEN(p3[c]);                                                            \
-                    if (v > best || is_nan(v)) { best = v; kept = p3[c]; at = 3; }              \
-                    if (relu && best <= 0.0f) { kept = 0; at = CUT; }                            \
-                    o[c] = kept;                                                                 \
-                    if (k) k[c] = at;                                                            \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
+#define MAXPOOL_FORWARD(NAME, T, WIDEN)                                                            \
+    CS_EXPORT void NAME(const T *CS_RESTRICT x, T *CS_RESTRICT out,                                \
+                        uint8_t *CS_RESTRICT code, int64_t H, int64_t W, int64_t C,                \
+                        int64_t Ho, int64_t Wo, int relu, int64_t N, int threads) {                \
+        PARALLEL_FOR(threads)                                                                      \
+        for (int64_t r = 0; r < N * Ho; r++) {                                                     \
+            const int64_t n = r / Ho, ho = r % Ho;                                                 \
+            const T *top = x + (n * H + 2 * ho) * W * C;                                           \
+            const T *bottom = top + W * C;                                                         \
+            for (int64_t wo = 0; wo < Wo; wo++) {                                                  \
+                const T *p0 = top + 2 * wo * C, *p1 = p0 + C;                                      \
+                const T *p2 = bottom + 2 * wo * C, *p3 = p2 + C;                                   \
+                T *o = out + (r * Wo + wo) * C;                                                    \
+                uint8_t *k = code ? code + (r * Wo + wo) * C : NULL;                               \
+                for (int64_t c = 0; c < C; c++) {                                                  \
+                    float best = WIDEN(p0[c]), v;                                                  \
+                    T kept = p0[c];                                                                \
+                    uint8_t at = 0;                                                                \
+                    v = WIDEN(p1[c]);                                                              \
+                    if (v > best || is_nan(v)) { best = v; kept = p1[c]; at = 1; }                 \
+                    v = WIDEN(p2[c]);                                                              \
+                    if (v > best || is_nan(v)) { best = v; kept = p2[c]; at = 2; }                 \
+                    v = WIDEN(p3[c]);                                                              \
+                    if (v > best || is_nan(v)) { best = v; kept = p3[c]; at = 3; }                 \
+                    if (relu && best <= 0.0f) { kept = 0; at = CUT; }                              \
+                    o[c] = kept;                                                                   \
+                    if (k) k[c] = at;                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 #define SAME(v) (v)
@@ -120,29 +120,29 @@ MAXPOOL_FORWARD(cs_maxpool2x2_forward_bf16, uint16_t, bf16_to_float)
 /* The gradient goes to the winning cell of each window and zero to the other three; it is a
  * selection, so it works on bit patterns of either width. The caller zeroes a dropped odd
  * last row or column. */
-#define MAXPOOL_BACKWARD(NAME, T)                                                                \
-    CS_EXPORT void NAME(const T *CS_RESTRICT grad, const uint8_t *CS_RESTRICT code,   \
-                                  T *CS_RESTRICT grad_in, int64_t H, int64_t W, int64_t C,      \
-                                  int64_t Ho, int64_t Wo, int64_t N, int threads) {             \
-        PARALLEL_FOR(threads)                                                                    \
-        for (int64_t r = 0; r < N * Ho; r++) {                                                   \
-            const int64_t n = r / Ho, ho = r % Ho;                                               \
-            T *top = grad_in + (n * H + 2 * ho) * W * C;                                         \
-            T *bottom = top + W * C;                                                             \
-            for (int64_t wo = 0; wo < Wo; wo++) {                                                \
-                T *CS_RESTRICT p0 = top + 2 * wo * C;                                            \
-                T *CS_RESTRICT p2 = bottom + 2 * wo * C;                                         \
-                const T *CS_RESTRICT g = grad + (r * Wo + wo) * C;                               \
-                const uint8_t *CS_RESTRICT k = code + (r * Wo + wo) * C;                         \
-                for (int64_t c = 0; c < C; c++) {                                                \
-                    const T v = g[c], at = k[c];                                                 \
-                    p0[c] = v & (T) - (T)(at == 0);                                              \
-                    p0[C + c] = v & (T) - (T)(at == 1);                                          \
-                    p2[c] = v & (T) - (T)(at == 2);                                              \
-                    p2[C + c] = v & (T) - (T)(at == 3);                                          \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
+#define MAXPOOL_BACKWARD(NAME, T)                                                                  \
+    CS_EXPORT void NAME(const T *CS_RESTRICT grad, const uint8_t *CS_RESTRICT code,                \
+                        T *CS_RESTRICT grad_in, int64_t H, int64_t W, int64_t C,                   \
+                        int64_t Ho, int64_t Wo, int64_t N, int threads) {                          \
+        PARALLEL_FOR(threads)                                                                      \
+        for (int64_t r = 0; r < N * Ho; r++) {                                                     \
+            const int64_t n = r / Ho, ho = r % Ho;                                                 \
+            T *top = grad_in + (n * H + 2 * ho) * W * C;                                           \
+            T *bottom = top + W * C;                                                               \
+            for (int64_t wo = 0; wo < Wo; wo++) {                                                  \
+                T *CS_RESTRICT p0 = top + 2 * wo * C;                                              \
+                T *CS_RESTRICT p2 = bottom + 2 * wo * C;                                           \
+                const T *CS_RESTRICT g = grad + (r * Wo + wo) * C;                                 \
+                const uint8_t *CS_RESTRICT k = code + (r * Wo + wo) * C;                           \
+                for (int64_t c = 0; c < C; c++) {                                                  \
+                    const T v = g[c], at = k[c];                                                   \
+                    p0[c] = v & (T) - (T)(at == 0);                                                \
+                    p0[C + c] = v & (T) - (T)(at == 1);                                            \
+                    p2[c] = v & (T) - (T)(at == 2);                                                \
+                    p2[C + c] = v & (T) - (T)(at == 3);                                            \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 MAXPOOL_BACKWARD(cs_maxpool2x2_backward_b32, uint32_t)
@@ -207,10 +207,14 @@ CS_INLINE void conv_pool_lanes(const float *CS_RESTRICT patch, const float *CS_R
         a2 = round_lanes_to_bf16(a2); a3 = round_lanes_to_bf16(a3);
     }
     vfloat best = a0;
-    vint at = {0}, wins;
-    wins = (a1 > best) | (a1 != a1); best = select_floats(wins, a1, best); at = (at & ~wins) | (wins & 1);
-    wins = (a2 > best) | (a2 != a2); best = select_floats(wins, a2, best); at = (at & ~wins) | (wins & 2);
-    wins = (a3 > best) | (a3 != a3); best = select_floats(wins, a3, best); at = (at & ~wins) | (wins & 3);
+    vint at = {0};
+    const vfloat cells[3] = {a1, a2, a3};
+    for (int q = 1; q < 4; q++) {
+        const vfloat v = cells[q - 1];
+        const vint wins = (v > best) | (v != v);
+        best = select_floats(wins, v, best);
+        at = (at & ~wins) | (wins & q);
+    }
     if (relu) {
         const vfloat zero = {0};
         const vint cut = best <= zero;
@@ -221,38 +225,54 @@ CS_INLINE void conv_pool_lanes(const float *CS_RESTRICT patch, const float *CS_R
     *at_out = at;
 }
 
-#define CONV_POOL_FORWARD(NAME, T, NARROW, STORE, BF16)                                                 \
-    CS_EXPORT void NAME(const float *CS_RESTRICT x, const float *CS_RESTRICT kernel,  \
-                                  const float *CS_RESTRICT bias, T *CS_RESTRICT out,            \
-                                  uint8_t *CS_RESTRICT code, int64_t H, int64_t W, int64_t Ci,  \
-                                  int64_t KH, int64_t KW, int64_t C, int64_t Cp, int64_t Ho,    \
-                                  int64_t Wo, int relu, int64_t N, int threads) {               \
-        PARALLEL_FOR(threads)                                                                    \
-        for (int64_t r = 0; r < N * Ho; r++) {                                                   \
-            const int64_t n = r / Ho, ho = r % Ho;                                               \
-            for (int64_t wo = 0; wo < Wo; wo++) {                                                \
-                const float *patch = x + ((n * H + 2 * ho) * W + 2 * wo) * Ci;                   \
-                T *o = out + (r * Wo + wo) * C;                                                  \
-                uint8_t *k = code ? code + (r * Wo + wo) * C : NULL;                             \
-                for (int64_t c0 = 0; c0 < C; c0 += LANES) {                                      \
-                    vfloat best;                                                                 \
-                    vint at;                                                                     \
-                    conv_pool_lanes(patch, kernel, bias, W, Ci, KH, KW, Cp, c0, BF16, relu,     \
-                                    &best, &at);                                                        \
-                    if (c0 + LANES <= C) {                                                       \
-                        STORE(o + c0, best);                                                     \
-                        if (k) {                                                                 \
-                            const vbyte bytes = __builtin_convertvector(at, vbyte);              \
-                            memcpy(k + c0, &bytes, sizeof bytes);                                \
-                        }                                                                        \
-                    } else {                                                                     \
-                        for (int64_t j = 0; j < C - c0; j++) o[c0 + j] = NARROW(best[j]);        \
-                        if (k)                                                                   \
-                            for (int64_t j = 0; j < C - c0; j++) k[c0 + j] = (uint8_t)at[j];     \
-                    }                                                                            \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
+/* The common first layers (3x3 and 5x5 kernels on 1 or 3 channels) get copies of the inner
+ * function with constant sizes, which the compiler unrolls; other shapes use the general one. */
+CS_INLINE void conv_pool_lanes_any(const float *CS_RESTRICT patch, const float *CS_RESTRICT kernel,
+                                   const float *CS_RESTRICT bias, int64_t W, int64_t Ci,
+                                   int64_t KH, int64_t KW, int64_t Cp, int64_t c0, int bf16,
+                                   int relu, vfloat *best, vint *at) {
+    if (Ci == 1 && KH == 3 && KW == 3)
+        conv_pool_lanes(patch, kernel, bias, W, 1, 3, 3, Cp, c0, bf16, relu, best, at);
+    else if (Ci == 3 && KH == 3 && KW == 3)
+        conv_pool_lanes(patch, kernel, bias, W, 3, 3, 3, Cp, c0, bf16, relu, best, at);
+    else if (Ci == 1 && KH == 5 && KW == 5)
+        conv_pool_lanes(patch, kernel, bias, W, 1, 5, 5, Cp, c0, bf16, relu, best, at);
+    else
+        conv_pool_lanes(patch, kernel, bias, W, Ci, KH, KW, Cp, c0, bf16, relu, best, at);
+}
+
+#define CONV_POOL_FORWARD(NAME, T, NARROW, STORE, BF16)                                            \
+    CS_EXPORT void NAME(const float *CS_RESTRICT x, const float *CS_RESTRICT kernel,               \
+                        const float *CS_RESTRICT bias, T *CS_RESTRICT out,                         \
+                        uint8_t *CS_RESTRICT code, int64_t H, int64_t W, int64_t Ci,               \
+                        int64_t KH, int64_t KW, int64_t C, int64_t Cp, int64_t Ho,                 \
+                        int64_t Wo, int relu, int64_t N, int threads) {                            \
+        PARALLEL_FOR(threads)                                                                      \
+        for (int64_t r = 0; r < N * Ho; r++) {                                                     \
+            const int64_t n = r / Ho, ho = r % Ho;                                                 \
+            for (int64_t wo = 0; wo < Wo; wo++) {                                                  \
+                const float *patch = x + ((n * H + 2 * ho) * W + 2 * wo) * Ci;                     \
+                T *o = out + (r * Wo + wo) * C;                                                    \
+                uint8_t *k = code ? code + (r * Wo + wo) * C : NULL;                               \
+                for (int64_t c0 = 0; c0 < C; c0 += LANES) {                                        \
+                    vfloat best;                                                                   \
+                    vint at;                                                                       \
+                    conv_pool_lanes_any(patch, kernel, bias, W, Ci, KH, KW, Cp, c0, BF16, relu,    \
+                                        &best, &at);                                               \
+                    if (c0 + LANES <= C) {                                                         \
+                        STORE(o + c0, best);                                                       \
+                        if (k) {                                                                   \
+                            const vbyte bytes = __builtin_convertvector(at, vbyte);                \
+                            memcpy(k + c0, &bytes, sizeof bytes);                                  \
+                        }                                                                          \
+                    } else {                                                                       \
+                        for (int64_t j = 0; j < C - c0; j++) o[c0 + j] = NARROW(best[j]);          \
+                        if (k)                                                                     \
+                            for (int64_t j = 0; j < C - c0; j++) k[c0 + j] = (uint8_t)at[j];       \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 /* bfloat16 stores of values already rounded to bfloat16: the upper half of each float. */
@@ -267,12 +287,13 @@ CONV_POOL_FORWARD(cs_conv_pool_forward_bf16, uint16_t, FLOAT_BITS_TO_BF16, store
 
 /* Kernel and bias gradients: each pooled output's gradient times the input patch under the
  * window's winning cell, summed into grad_kernel (KH, KW, Ci, Cp) and grad_bias (Cp), float32,
- * which the caller zeroes: one pair per thread, which the caller sums. The gradient is split by winning cell once per
- * window (g_q = g where cell q won, else 0), so each tap is four multiply-adds. */
+ * which the caller zeroes: one pair per thread, which the caller sums. The gradient is split
+ * by winning cell once per window (g_q = g where cell q won, else 0), so each tap is four
+ * multiply-adds. */
 CS_INLINE void conv_pool_grad_lanes(const float *CS_RESTRICT patch, vfloat g, vint at,
-                                    float *CS_RESTRICT grad_kernel, float *CS_RESTRICT grad_bias,
-                                    int64_t W, int64_t Ci, int64_t KH, int64_t KW, int64_t Cp,
-                                    int64_t c0) {
+                          float *CS_RESTRICT grad_kernel, float *CS_RESTRICT grad_bias,
+                          int64_t W, int64_t Ci, int64_t KH, int64_t KW, int64_t Cp,
+                          int64_t c0) {
     const vfloat zero = {0};
     const vfloat g0 = select_floats(at == 0, g, zero), g1 = select_floats(at == 1, g, zero);
     const vfloat g2 = select_floats(at == 2, g, zero), g3 = select_floats(at == 3, g, zero);
@@ -289,38 +310,52 @@ CS_INLINE void conv_pool_grad_lanes(const float *CS_RESTRICT patch, vfloat g, vi
     }
 }
 
-#define CONV_POOL_BACKWARD(NAME, T, WIDEN, LOAD)                                                       \
-    CS_EXPORT void NAME(const float *CS_RESTRICT x, const T *CS_RESTRICT grad,                   \
-                        const uint8_t *CS_RESTRICT code, float *CS_RESTRICT grad_kernel,         \
-                        float *CS_RESTRICT grad_bias, int64_t H, int64_t W, int64_t Ci,          \
-                        int64_t KH, int64_t KW, int64_t C, int64_t Cp, int64_t Ho, int64_t Wo,   \
-                        int64_t N, int threads) {                                                \
-        PARALLEL(threads) {                                                                      \
-            float *mine = grad_kernel + THREAD_NUM * KH * KW * Ci * Cp;                          \
-            float *mine_bias = grad_bias + THREAD_NUM * Cp;                                      \
-            FOR_SHARE                                                                            \
-            for (int64_t r = 0; r < N * Ho; r++) {                                               \
-                const int64_t n = r / Ho, ho = r % Ho;                                           \
-                for (int64_t wo = 0; wo < Wo; wo++) {                                            \
-                    const float *patch = x + ((n * H + 2 * ho) * W + 2 * wo) * Ci;               \
-                    const T *gp = grad + (r * Wo + wo) * C;                                      \
-                    const uint8_t *k = code + (r * Wo + wo) * C;                                 \
-                    for (int64_t c0 = 0; c0 < C; c0 += LANES) {                                  \
-                        vfloat g = {0};                                                          \
-                        vint at = {0};                                                           \
-                        if (c0 + LANES <= C) {                                                   \
-                            g = LOAD(gp + c0);                                                   \
-                            at = load_codes(k + c0);                                             \
-                        } else {                                                                 \
-                            for (int64_t j = 0; j < C - c0; j++) g[j] = WIDEN(gp[c0 + j]);       \
-                            for (int64_t j = 0; j < C - c0; j++) at[j] = k[c0 + j];              \
-                        }                                                                        \
-                        conv_pool_grad_lanes(patch, g, at, mine, mine_bias, W, Ci, KH, KW, Cp,   \
-                                             c0);                                                \
-                    }                                                                            \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
+CS_INLINE void conv_pool_grad_lanes_any(const float *CS_RESTRICT patch, vfloat g, vint at,
+                                        float *CS_RESTRICT grad_kernel,
+                                        float *CS_RESTRICT grad_bias, int64_t W, int64_t Ci,
+                                        int64_t KH, int64_t KW, int64_t Cp, int64_t c0) {
+    if (Ci == 1 && KH == 3 && KW == 3)
+        conv_pool_grad_lanes(patch, g, at, grad_kernel, grad_bias, W, 1, 3, 3, Cp, c0);
+    else if (Ci == 3 && KH == 3 && KW == 3)
+        conv_pool_grad_lanes(patch, g, at, grad_kernel, grad_bias, W, 3, 3, 3, Cp, c0);
+    else if (Ci == 1 && KH == 5 && KW == 5)
+        conv_pool_grad_lanes(patch, g, at, grad_kernel, grad_bias, W, 1, 5, 5, Cp, c0);
+    else
+        conv_pool_grad_lanes(patch, g, at, grad_kernel, grad_bias, W, Ci, KH, KW, Cp, c0);
+}
+
+#define CONV_POOL_BACKWARD(NAME, T, WIDEN, LOAD)                                                   \
+    CS_EXPORT void NAME(const float *CS_RESTRICT x, const T *CS_RESTRICT grad,                     \
+                        const uint8_t *CS_RESTRICT code, float *CS_RESTRICT grad_kernel,           \
+                        float *CS_RESTRICT grad_bias, int64_t H, int64_t W, int64_t Ci,            \
+                        int64_t KH, int64_t KW, int64_t C, int64_t Cp, int64_t Ho, int64_t Wo,     \
+                        int64_t N, int threads) {                                                  \
+        PARALLEL(threads) {                                                                        \
+            float *mine = grad_kernel + THREAD_NUM * KH * KW * Ci * Cp;                            \
+            float *mine_bias = grad_bias + THREAD_NUM * Cp;                                        \
+            FOR_SHARE                                                                              \
+            for (int64_t r = 0; r < N * Ho; r++) {                                                 \
+                const int64_t n = r / Ho, ho = r % Ho;                                             \
+                for (int64_t wo = 0; wo < Wo; wo++) {                                              \
+                    const float *patch = x + ((n * H + 2 * ho) * W + 2 * wo) * Ci;                 \
+                    const T *gp = grad + (r * Wo + wo) * C;                                        \
+                    const uint8_t *k = code + (r * Wo + wo) * C;                                   \
+                    for (int64_t c0 = 0; c0 < C; c0 += LANES) {                                    \
+                        vfloat g = {0};                                                            \
+                        vint at = {0};                                                             \
+                        if (c0 + LANES <= C) {                                                     \
+                            g = LOAD(gp + c0);                                                     \
+                            at = load_codes(k + c0);                                               \
+                        } else {                                                                   \
+                            for (int64_t j = 0; j < C - c0; j++) g[j] = WIDEN(gp[c0 + j]);         \
+                            for (int64_t j = 0; j < C - c0; j++) at[j] = k[c0 + j];                \
+                        }                                                                          \
+                        conv_pool_grad_lanes_any(patch, g, at, mine, mine_bias, W, Ci, KH, KW,     \
+                                                 Cp, c0);                                          \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 CS_INLINE vint load_codes(const uint8_t *p) {

@@ -65,9 +65,11 @@ def reference_conv_pool(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tenso
 
 
 CONV_CASES = [  # (batch, height, width, in channels, filters, kernel size)
-    (4, 28, 28, 1, 64, 3),  # the seed CNN's first layer
-    (3, 17, 14, 3, 8, 5),   # RGB, odd map sizes, fewer filters than a vector
-    (2, 9, 8, 2, 37, 2),    # a partial last vector of filters, even kernel
+    (4, 28, 28, 1, 64, 3),   # the seed CNN's first layer (a shape with its own unrolled code)
+    (2, 12, 10, 3, 16, 3),   # RGB 3x3 (unrolled too)
+    (2, 14, 13, 1, 20, 5),   # LeNet-5's 5x5 (unrolled too), a partial last vector of filters
+    (3, 17, 14, 3, 8, 5),    # the general code: RGB 5x5, odd map sizes, fewer filters than a vector
+    (2, 9, 8, 2, 37, 2),     # the general code: 2 channels, even kernel
 ]
 
 
