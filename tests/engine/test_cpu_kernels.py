@@ -18,6 +18,13 @@ from convscope.models import Sequential, fusion
 built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C kernels are not built here")
 
 
+@pytest.fixture(autouse=True)
+def kernels_on():
+    """On for every test here, whatever CONVSCOPE_CPU_KERNELS says."""
+    with cpu_kernels.enabled(True):
+        yield
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.machine() != "x86_64",
                     reason="the build this test checks is the Linux x86-64 one")
 def test_the_kernels_are_built_and_load_the_best_build_for_this_cpu() -> None:
