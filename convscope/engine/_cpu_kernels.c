@@ -161,6 +161,7 @@ MAXPOOL_BACKWARD(cs_maxpool2x2_backward_b16, uint16_t)
  * sums in registers while the taps are walked.
  */
 #define LANES CS_LANES
+#define MAX_ROW_TAPS 9 /* taps of the shapes conv_pool_grad_row serves */
 typedef float vfloat __attribute__((vector_size(LANES * 4)));
 typedef int32_t vint __attribute__((vector_size(LANES * 4)));
 typedef uint32_t vuint __attribute__((vector_size(LANES * 4)));
@@ -250,11 +251,12 @@ CS_INLINE void conv_pool_lanes_any(const float *CS_RESTRICT patch, const float *
         PARALLEL_FOR(threads)                                                                      \
         for (int64_t r = 0; r < N * Ho; r++) {                                                     \
             const int64_t n = r / Ho, ho = r % Ho;                                                 \
-            for (int64_t wo = 0; wo < Wo; wo++) {                                                  \
-                const float *patch = x + ((n * H + 2 * ho) * W + 2 * wo) * Ci;                     \
-                T *o = out + (r * Wo + wo) * C;                                                    \
-                uint8_t *k = code ? code + (r * Wo + wo) * C : NULL;                               \
-                for (int64_t c0 = 0; c0 < C; c0 += LANES) {                                        \
+            /* Lanes outer, windows inner: a block's weights stay hot across the row. */          \
+            for (int64_t c0 = 0; c0 < C; c0 += LANES) {                                            \
+                for (int64_t wo = 0; wo < Wo; wo++) {                                              \
+                    const float *patch = x + ((n * H + 2 * ho) * W + 2 * wo) * Ci;                 \
+                    T *o = out + (r * Wo + wo) * C;                                                \
+                    uint8_t *k = code ? code + (r * Wo + wo) * C : NULL;                           \
                     vfloat best;                                                                   \
                     vint at;                                                                       \
                     conv_pool_lanes_any(patch, kernel, bias, W, Ci, KH, KW, Cp, c0, BF16, relu,    \
@@ -324,7 +326,60 @@ CS_INLINE void conv_pool_grad_lanes_any(const float *CS_RESTRICT patch, vfloat g
         conv_pool_grad_lanes(patch, g, at, grad_kernel, grad_bias, W, Ci, KH, KW, Cp, c0);
 }
 
-#define CONV_POOL_BACKWARD(NAME, T, WIDEN, LOAD)                                                   \
+CS_INLINE vint load_codes(const uint8_t *p) {
+    vbyte bytes;
+    memcpy(&bytes, p, sizeof bytes);
+    return __builtin_convertvector(bytes, vint);
+}
+
+CS_INLINE vfloat load_bf16_lanes(const uint16_t *p) {
+    vhalf half;
+    memcpy(&half, p, sizeof half);
+    return (vfloat)(__builtin_convertvector(half, vuint) << 16);
+}
+
+/* A whole row of windows for one block of lanes, for the shapes with constant sizes: the block's
+ * kernel gradient stays in registers across the row instead of going through memory at every
+ * window. */
+CS_INLINE void conv_pool_grad_row(const float *CS_RESTRICT row, const void *grad_row, int bf16,
+                                  const uint8_t *CS_RESTRICT code_row,
+                                  float *CS_RESTRICT grad_kernel, float *CS_RESTRICT grad_bias,
+                                  int64_t W, int64_t Ci, int64_t KH, int64_t KW, int64_t C,
+                                  int64_t Cp, int64_t Wo, int64_t c0) {
+    vfloat acc[MAX_ROW_TAPS];
+    const int64_t span = KW * Ci;
+    for (int64_t t = 0; t < KH * span; t++) acc[t] = load_floats(grad_kernel + t * Cp + c0);
+    vfloat acc_bias = load_floats(grad_bias + c0);
+    const vfloat zero = {0};
+    for (int64_t wo = 0; wo < Wo; wo++) {
+        vfloat g = {0};
+        vint at = {0};
+        const int64_t first = wo * C + c0;
+        if (c0 + LANES <= C) {
+            g = bf16 ? load_bf16_lanes((const uint16_t *)grad_row + first)
+                     : load_floats((const float *)grad_row + first);
+            at = load_codes(code_row + first);
+        } else {
+            for (int64_t j = 0; j < C - c0; j++)
+                g[j] = bf16 ? bf16_to_float(((const uint16_t *)grad_row)[first + j])
+                            : ((const float *)grad_row)[first + j];
+            for (int64_t j = 0; j < C - c0; j++) at[j] = code_row[first + j];
+        }
+        const vfloat g0 = select_floats(at == 0, g, zero), g1 = select_floats(at == 1, g, zero);
+        const vfloat g2 = select_floats(at == 2, g, zero), g3 = select_floats(at == 3, g, zero);
+        acc_bias += g0 + g1 + g2 + g3;
+        const float *patch = row + 2 * wo * Ci;
+        for (int64_t ky = 0; ky < KH; ky++) {
+            const float *top = patch + ky * W * Ci, *bottom = top + W * Ci;
+            for (int64_t s = 0; s < span; s++)
+                acc[ky * span + s] += g0 * top[s] + g1 * top[Ci + s] + g2 * bottom[s] + g3 * bottom[Ci + s];
+        }
+    }
+    for (int64_t t = 0; t < KH * span; t++) store_floats(grad_kernel + t * Cp + c0, acc[t]);
+    store_floats(grad_bias + c0, acc_bias);
+}
+
+#define CONV_POOL_BACKWARD(NAME, T, WIDEN, LOAD, BF16)                                                   \
     CS_EXPORT void NAME(const float *CS_RESTRICT x, const T *CS_RESTRICT grad,                     \
                         const uint8_t *CS_RESTRICT code, float *CS_RESTRICT grad_kernel,           \
                         float *CS_RESTRICT grad_bias, int64_t H, int64_t W, int64_t Ci,            \
@@ -336,6 +391,13 @@ CS_INLINE void conv_pool_grad_lanes_any(const float *CS_RESTRICT patch, vfloat g
             FOR_SHARE                                                                              \
             for (int64_t r = 0; r < N * Ho; r++) {                                                 \
                 const int64_t n = r / Ho, ho = r % Ho;                                             \
+                const float *row = x + (n * H + 2 * ho) * W * Ci;                                  \
+                if (Ci == 1 && KH == 3 && KW == 3) {                                               \
+                    for (int64_t c0 = 0; c0 < C; c0 += LANES)                                      \
+                        conv_pool_grad_row(row, grad + r * Wo * C, BF16, code + r * Wo * C, mine,  \
+                                           mine_bias, W, 1, 3, 3, C, Cp, Wo, c0);                  \
+                    continue;                                                                      \
+                }                                                                                  \
                 for (int64_t wo = 0; wo < Wo; wo++) {                                              \
                     const float *patch = x + ((n * H + 2 * ho) * W + 2 * wo) * Ci;                 \
                     const T *gp = grad + (r * Wo + wo) * C;                                        \
@@ -358,20 +420,8 @@ CS_INLINE void conv_pool_grad_lanes_any(const float *CS_RESTRICT patch, vfloat g
         }                                                                                          \
     }
 
-CS_INLINE vint load_codes(const uint8_t *p) {
-    vbyte bytes;
-    memcpy(&bytes, p, sizeof bytes);
-    return __builtin_convertvector(bytes, vint);
-}
-
-CS_INLINE vfloat load_bf16_lanes(const uint16_t *p) {
-    vhalf half;
-    memcpy(&half, p, sizeof half);
-    return (vfloat)(__builtin_convertvector(half, vuint) << 16);
-}
-
-CONV_POOL_BACKWARD(cs_conv_pool_backward_f32, float, SAME, load_floats)
-CONV_POOL_BACKWARD(cs_conv_pool_backward_bf16, uint16_t, bf16_to_float, load_bf16_lanes)
+CONV_POOL_BACKWARD(cs_conv_pool_backward_f32, float, SAME, load_floats, 0)
+CONV_POOL_BACKWARD(cs_conv_pool_backward_bf16, uint16_t, bf16_to_float, load_bf16_lanes, 1)
 
 /* Version of the functions above; cpu_kernels.py refuses a library built from other sources. */
 CS_EXPORT int cs_kernels_version(void) { return 2; }
