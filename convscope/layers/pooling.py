@@ -56,7 +56,7 @@ class Pooling(Layer):
         return (input_shape[0], *out, input_shape[-1])
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.is_2x2_max_channels_last() and cpu_kernels.usable(inputs) and cpu_kernels.pool_supports(inputs):
+        if self.cpu_kernel_applies(inputs):
             return cpu_kernels.max_pool_2x2(inputs)
         if self.pairwise_max_applies(inputs):
             return max_pool_2x2_channels_last(inputs)
@@ -69,6 +69,11 @@ class Pooling(Layer):
         paths handle (`convscope.engine.cpu_kernels`, `max_pool_2x2_channels_last`)."""
         return (self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
                 and self.padding == "valid" and self.pool_size == (2, 2) and self.strides == (2, 2))
+
+    def cpu_kernel_applies(self, inputs: torch.Tensor) -> bool:
+        """The 2x2 case on a CPU tensor the compiled kernels take (`cpu_kernels.max_pool_2x2`)."""
+        return (self.is_2x2_max_channels_last() and cpu_kernels.usable(inputs)
+                and cpu_kernels.pool_supports(inputs))
 
     def pairwise_max_applies(self, inputs: torch.Tensor) -> bool:
         """The 2x2 case on a contiguous CPU tensor that needs no gradient, where the compiled

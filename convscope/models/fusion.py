@@ -81,8 +81,7 @@ def pool_then_relu(layer: Layer, pool: Pooling, x: torch.Tensor) -> torch.Tensor
             x = F.pad(x, [0, 0, *[side for pair in reversed(pads) for side in pair]])
         return cpu_kernels.conv_max_pool_2x2(x, layer.kernel, layer.bias, relu=True)
     logits = layer.forward_logits(x)
-    if (pool.built and pool.is_2x2_max_channels_last() and cpu_kernels.usable(logits)
-            and cpu_kernels.pool_supports(logits)):
+    if pool.built and pool.cpu_kernel_applies(logits):
         pool.check_input(logits)
         return cpu_kernels.max_pool_2x2(logits, relu=True)
     return torch.relu(pool(logits))
@@ -90,16 +89,10 @@ def pool_then_relu(layer: Layer, pool: Pooling, x: torch.Tensor) -> torch.Tensor
 
 def fused_conv_pool_applies(layer: Layer, pool: Pooling, x: torch.Tensor) -> bool:
     """A built, channels-last Conv2D with stride 1 and no dilation ('valid' or 'same'), whose
-    input needs no gradient, followed by 2x2/2 max pooling, on a CPU with the kernels built."""
+    input needs no gradient, followed by 2x2/2 max pooling, on a CPU with the kernels built.
+    (The kernels' size check on the unpadded input also holds for the input padded for 'same'.)"""
     return (isinstance(layer, Conv) and type(layer).pre_activation is Conv.pre_activation
             and layer.rank == 2 and layer.built and pool.built and layer.data_format == "channels_last"
             and layer.strides == (1, 1) and layer.dilation_rate == (1, 1)
             and layer.padding in ("valid", "same") and pool.is_2x2_max_channels_last()
-            and cpu_kernels.usable(x) and cpu_kernels.conv_pool_supports(x, layer.kernel)
-            and _padded_size_fits(layer, x))
-
-
-def _padded_size_fits(layer: Conv, x: torch.Tensor) -> bool:
-    pads = layer.padding_for(tuple(x.shape[1:-1]))
-    return all(n + before + after - k + 1 >= 2
-               for n, (before, after), k in zip(x.shape[1:-1], pads, layer.kernel_size))
+            and cpu_kernels.usable(x) and cpu_kernels.conv_pool_supports(x, layer.kernel))
