@@ -103,6 +103,11 @@ def lanes() -> int:
     return 1 if lib is None else int(lib.cs_kernels_lanes())
 
 
+def padded_channels(channels: int) -> int:
+    """`channels` rounded up to whole vectors: the fused kernel's weights are zero-padded so."""
+    return -(-channels // lanes()) * lanes()
+
+
 def available() -> bool:
     """Whether the kernels were built and load."""
     return library() is not None
@@ -217,7 +222,7 @@ def conv_pool_forward(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor 
     ho, wo = (h - kh + 1) // 2, (w - kw + 1) // 2
     # Values as the convolution would see them: rounded to bfloat16 under bfloat16 autocast.
     as_computed = (lambda t: t.to(dtype).float()) if dtype == torch.bfloat16 else (lambda t: t)
-    cp = -(-c // lanes()) * lanes()  # channels padded to whole vectors with zeros
+    cp = padded_channels(c)
     x32 = as_computed(x.contiguous())
     taps = as_computed(F.pad(kernel.detach().permute(2, 3, 1, 0), (0, cp - c)).contiguous())
     shift = None if bias is None else as_computed(F.pad(bias.detach(), (0, cp - c)).contiguous())
@@ -247,7 +252,7 @@ class _ConvMaxPool2x2(torch.autograd.Function):
         n, h, w, ci = x32.shape
         c, _, kh, kw = ctx.kernel_shape
         ho, wo = code.shape[1:3]
-        cp = -(-c // lanes()) * lanes()
+        cp = padded_channels(c)
         grad = grad.contiguous()
         if grad.dtype not in (torch.float32, torch.bfloat16):
             grad = grad.float()
