@@ -61,17 +61,6 @@ static inline float bf16_to_float(uint16_t bits) {
     return value;
 }
 
-/* Round to nearest even, as PyTorch converts float32 to bfloat16 (NaN stays a quiet NaN). */
-static inline uint16_t float_to_bf16(float value) {
-    uint32_t bits;
-    memcpy(&bits, &value, sizeof bits);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) {
-        return 0x7fc0;
-    }
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    return (uint16_t)(bits >> 16);
-}
-
 static inline int is_nan(float value) { return value != value; }
 
 /* ---- 2x2 max pooling ------------------------------------------------------------------- */
