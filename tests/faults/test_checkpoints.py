@@ -1,5 +1,8 @@
-"""Checkpoints: exact resume (API and mid-epoch), corruption detection with fallback, and the
-non-finite-loss stop message."""
+"""Checkpoints: exact resume (API and mid-epoch) of the seed CNN, with the compiled kernels on and
+off, in float32 and bfloat16; corruption detection with fallback; the non-finite-loss stop
+message. The seed CNN's second convolution has 64 input channels, so its channels-last kernel
+and the optimizer state that goes with it lie in memory differently from PyTorch's default
+layout: a one-channel model cannot show a layout bug."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ import numpy as np
 import pytest
 
 import convscope
-from convscope import Sequential, layers, load_model
+from convscope import Sequential, load_model, zoo
+from convscope.engine import cpu_kernels
 from convscope.engine.callbacks import Callback
 from convscope.engine.checkpoint import (
     Checkpointer,
@@ -22,11 +26,14 @@ from convscope.engine.checkpoint import (
 )
 
 
-def make_model(dropout: float = 0.2) -> Sequential:
+MODES = [pytest.param(kernels, precision, id=f"kernels-{'on' if kernels else 'off'}-{precision}")
+         for kernels in (True, False) for precision in ("float32", "bfloat16")]
+
+
+def make_model(precision: str = "float32") -> Sequential:
     convscope.set_seed(0)
-    model = Sequential([layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)), layers.Flatten(),
-                        layers.Dropout(dropout), layers.Dense(3, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32",
+    model = zoo.build("seed-cnn")
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], precision=precision,
                   device="cpu")
     return model
 
@@ -34,7 +41,7 @@ def make_model(dropout: float = 0.2) -> Sequential:
 @pytest.fixture(scope="module")
 def data() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
-    return rng.random((100, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 100)
+    return rng.random((100, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 100)
 
 
 def same_weights(a: Sequential, b: Sequential) -> bool:
@@ -52,22 +59,38 @@ class StopAt(Callback):
             self.model.stop_training = True
 
 
-def test_fit_save_load_fit_equals_one_fit(data: tuple, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kernels", "precision"), MODES)
+def test_fit_save_load_fit_equals_one_fit(data: tuple, tmp_path: Path, kernels: bool, precision: str) -> None:
     x, y = data
-    straight = make_model()
-    straight.fit(x, y, epochs=2, batch_size=16, verbose=0)
-    first = make_model()
-    first.fit(x, y, epochs=1, batch_size=16, verbose=0)
-    first.save(tmp_path / "model")
-    np.random.rand(3)  # disturb every generator between save and load
-    import random
+    with cpu_kernels.enabled(kernels):
+        straight = make_model(precision)
+        straight.fit(x, y, epochs=2, batch_size=16, verbose=0)  # shuffled: the saved generators matter
+        first = make_model(precision)
+        first.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        first.save(tmp_path / "model")
+        np.random.rand(3)  # disturb every generator between save and load
+        import random
 
-    import torch
-    random.random(), torch.rand(5)
-    resumed = load_model(tmp_path / "model")
-    resumed.fit(x, y, epochs=2, batch_size=16, verbose=0, initial_epoch=1)
+        import torch
+        random.random(), torch.rand(5)
+        resumed = load_model(tmp_path / "model")
+        resumed.fit(x, y, epochs=2, batch_size=16, verbose=0, initial_epoch=1)
     assert same_weights(straight, resumed)
     assert not same_weights(first, resumed)
+
+
+def test_loaded_optimizer_state_has_its_parameters_memory_layout(data: tuple, tmp_path: Path) -> None:
+    x, y = data
+    model = make_model()
+    model.fit(x, y, epochs=1, batch_size=50, verbose=0)
+    model.save(tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    kernel = loaded.layers[2].kernel  # (64, 64, 3, 3) channels-last: strides (576, 1, 192, 64)
+    assert kernel.stride() == (576, 1, 192, 64)
+    state = loaded.compiled.optimizer.state[kernel]
+    assert state["exp_avg"].stride() == state["exp_avg_sq"].stride() == kernel.stride()
+    before = model.compiled.optimizer.state[model.layers[2].kernel]
+    assert state["exp_avg"].equal(before["exp_avg"]) and state["exp_avg_sq"].equal(before["exp_avg_sq"])
 
 
 def test_saved_model_carries_all_generator_states(tmp_path: Path) -> None:
@@ -83,19 +106,21 @@ def test_saved_model_carries_all_generator_states(tmp_path: Path) -> None:
     assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == expected
 
 
-def test_mid_epoch_checkpoint_resumes_exactly(data: tuple, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kernels", "precision"), MODES)
+def test_mid_epoch_checkpoint_resumes_exactly(data: tuple, tmp_path: Path, kernels: bool, precision: str) -> None:
     x, y = data
-    straight = make_model()
-    straight.fit(x, y, epochs=2, batch_size=16, verbose=0)
-    crashed = make_model()
-    crashed.fit(x, y, epochs=2, batch_size=16, verbose=0,
-                callbacks=[Checkpointer(tmp_path, every_steps=3), StopAt(9)])
-    manifest = verify(candidates(tmp_path)[0])
-    assert (manifest["epoch"], manifest["step"], manifest["global_step"]) == (1, 2, 9)
-    resumed = make_model()
-    assert restore_latest(resumed, tmp_path) == (1, 2)
-    history = resumed.fit(x, y, epochs=2, batch_size=16, verbose=0, initial_epoch=1,
-                          callbacks=[Checkpointer(tmp_path, every_steps=3)])
+    with cpu_kernels.enabled(kernels):
+        straight = make_model(precision)
+        straight.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        crashed = make_model(precision)
+        crashed.fit(x, y, epochs=2, batch_size=16, verbose=0,
+                    callbacks=[Checkpointer(tmp_path, every_steps=3), StopAt(9)])
+        manifest = verify(candidates(tmp_path)[0])
+        assert (manifest["epoch"], manifest["step"], manifest["global_step"]) == (1, 2, 9)
+        resumed = make_model(precision)
+        assert restore_latest(resumed, tmp_path) == (1, 2)
+        history = resumed.fit(x, y, epochs=2, batch_size=16, verbose=0, initial_epoch=1,
+                              callbacks=[Checkpointer(tmp_path, every_steps=3)])
     assert same_weights(straight, resumed)
     assert history.history["loss"] == pytest.approx(straight.history.history["loss"][1:], abs=1e-6)
 
@@ -171,7 +196,7 @@ class PoisonAt(Callback):
 def test_nonfinite_loss_stops_naming_step_and_last_good_checkpoint(data: tuple, tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     x, y = data
-    model = make_model(dropout=0.0)
+    model = make_model()
     model.fit(x, y, epochs=3, batch_size=16, verbose=0,
               callbacks=[PoisonAt(9), Checkpointer(tmp_path, every_steps=4)])
     message = capsys.readouterr().err
@@ -184,7 +209,7 @@ def test_nonfinite_loss_stops_naming_step_and_last_good_checkpoint(data: tuple, 
 
 def test_nonfinite_without_checkpointer_says_so(data: tuple, capsys: pytest.CaptureFixture[str]) -> None:
     x, y = data
-    make_model(dropout=0.0).fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[PoisonAt(2)])
+    make_model().fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[PoisonAt(2)])
     assert "global step 2 (epoch 1, step 3); no checkpoint was written" in capsys.readouterr().err
 
 
