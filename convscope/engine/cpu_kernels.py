@@ -75,26 +75,59 @@ def enabled(on: bool) -> Iterator[None]:
 # by what PyTorch reports the CPU supports (ATEN_CPU_CAPABILITY lowers it for both).
 BUILDS = {"AVX512": ("_cpu_kernels_avx512", "_cpu_kernels_avx2", "_cpu_kernels"),
           "AVX2": ("_cpu_kernels_avx2", "_cpu_kernels")}
+_chosen_build: str | None = None  # set by `build` to run one build whatever the CPU's best is
+
+
+def builds_for_this_cpu() -> tuple[str, ...]:
+    """Names of the builds this CPU can run, best first (built or not)."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    return BUILDS.get(capability.removesuffix("_BF16").split("_")[0], ("_cpu_kernels",))
 
 
 @functools.cache
+def load(name: str) -> ctypes.CDLL | None:
+    """One build of the kernels, or None where it was not built or does not load."""
+    try:
+        module = importlib.import_module(f"convscope.engine.{name}")
+        lib = ctypes.CDLL(module.__file__)
+    except (ImportError, OSError):
+        return None
+    lib.cs_kernels_version.restype = lib.cs_kernels_lanes.restype = ctypes.c_int
+    if lib.cs_kernels_version() != VERSION:
+        return None
+    for function_name, argtypes in SIGNATURES.items():
+        function = getattr(lib, function_name)
+        function.argtypes, function.restype = argtypes, None
+    return lib
+
+
+def loadable_builds() -> list[str]:
+    """The builds that are built and that this CPU runs, best first."""
+    return [name for name in builds_for_this_cpu() if load(name) is not None]
+
+
+@functools.cache
+def best_library() -> ctypes.CDLL | None:
+    """The best build this CPU runs, or None where none was built or loads."""
+    return next((lib for lib in map(load, builds_for_this_cpu()) if lib is not None), None)
+
+
 def library() -> ctypes.CDLL | None:
-    """The loaded kernels for this CPU, or None where none was built or loads."""
-    capability = torch.backends.cpu.get_cpu_capability()
-    for name in BUILDS.get(capability.removesuffix("_BF16").split("_")[0], ("_cpu_kernels",)):
-        try:
-            module = importlib.import_module(f"convscope.engine.{name}")
-            lib = ctypes.CDLL(module.__file__)
-        except (ImportError, OSError):
-            continue
-        lib.cs_kernels_version.restype = lib.cs_kernels_lanes.restype = ctypes.c_int
-        if lib.cs_kernels_version() != VERSION:
-            continue
-        for function_name, argtypes in SIGNATURES.items():
-            function = getattr(lib, function_name)
-            function.argtypes, function.restype = argtypes, None
-        return lib
-    return None
+    """The kernels in use: the best build, or the one `build` chose."""
+    return best_library() if _chosen_build is None else load(_chosen_build)
+
+
+@contextlib.contextmanager
+def build(name: str) -> Iterator[None]:
+    """Run the kernels of build `name` inside the block (to test every build a CPU can run)."""
+    global _chosen_build
+    if name not in loadable_builds():
+        raise ValueError(f"kernel build {name!r} does not load on this CPU; loadable: {loadable_builds()}")
+    before, _chosen_build = _chosen_build, name
+    try:
+        yield
+    finally:
+        _chosen_build = before
 
 
 def lanes() -> int:
@@ -241,7 +274,7 @@ class _ConvMaxPool2x2(torch.autograd.Function):
         out, code, x32 = conv_pool_forward(x, kernel, bias, dtype, relu, record=True)
         ctx.save_for_backward(x32, code)
         ctx.has_bias = bias is not None
-        ctx.kernel_shape = tuple(kernel.shape)
+        ctx.kernel_shape, ctx.kernel_stride = tuple(kernel.shape), kernel.stride()
         return out
 
     @staticmethod
@@ -262,6 +295,9 @@ class _ConvMaxPool2x2(torch.autograd.Function):
         function = lib.cs_conv_pool_backward_bf16 if grad.dtype == torch.bfloat16 else lib.cs_conv_pool_backward_f32
         function(x32.data_ptr(), grad.data_ptr(), code.data_ptr(), grad_taps.data_ptr(), grad_bias.data_ptr(),
                  h, w, ci, kh, kw, c, cp, ho, wo, n, parts)
-        grad_kernel = grad_taps.sum(0)[..., :c].permute(3, 2, 0, 1).contiguous() if ctx.needs_input_grad[1] else None
+        grad_kernel = None
+        if ctx.needs_input_grad[1]:  # in the kernel's own layout, as DDP's buckets and fused optimizers expect
+            grad_kernel = torch.empty_strided(ctx.kernel_shape, ctx.kernel_stride)
+            grad_kernel.copy_(grad_taps.sum(0)[..., :c].permute(3, 2, 0, 1))
         grad_shift = grad_bias.sum(0)[:c] if ctx.has_bias and ctx.needs_input_grad[2] else None
         return None, grad_kernel, grad_shift, None, None

@@ -18,20 +18,32 @@ from convscope.models import Sequential, fusion
 built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C kernels are not built here")
 
 
-@pytest.fixture(autouse=True)
-def kernels_on():
-    """On for every test here, whatever CONVSCOPE_CPU_KERNELS says."""
-    with cpu_kernels.enabled(True):
+@pytest.fixture(autouse=True, params=cpu_kernels.loadable_builds() or [None])
+def kernels_on(request: pytest.FixtureRequest):
+    """On for every test here, whatever CONVSCOPE_CPU_KERNELS says, once with every build this
+    CPU runs (an AVX-512 machine runs the AVX2 and baseline builds too)."""
+    if request.param is None:
+        with cpu_kernels.enabled(True):
+            yield
+        return
+    with cpu_kernels.enabled(True), cpu_kernels.build(request.param):
         yield
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.machine() != "x86_64",
                     reason="the build this test checks is the Linux x86-64 one")
 def test_the_kernels_are_built_and_load_the_best_build_for_this_cpu() -> None:
-    lib = cpu_kernels.library()
+    lib = cpu_kernels.best_library()
     assert lib is not None
     expected = {"AVX512": 16, "AVX2": 8}.get(torch.backends.cpu.get_cpu_capability().split("_")[0], 4)
-    assert cpu_kernels.lanes() == expected
+    assert lib.cs_kernels_lanes() == expected
+    assert len(cpu_kernels.loadable_builds()) == {16: 3, 8: 2, 4: 1}[expected]
+
+
+def test_a_build_this_cpu_cannot_run_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="kernel build '_cpu_kernels_avx1024' does not load on this CPU"):
+        with cpu_kernels.build("_cpu_kernels_avx1024"):
+            pass
 
 
 def reference_pool(x: torch.Tensor) -> torch.Tensor:
@@ -109,6 +121,26 @@ def test_fused_conv_pool_float32_matches_conv_then_pool(case: tuple[int, ...], r
     torch.testing.assert_close(ours[1], bias.grad, rtol=1e-4, atol=1e-4)
 
 
+def winners_flat(code: torch.Tensor, conv_width: int) -> torch.Tensor:
+    """The kernel's recorded winners (0-3 per window) as flat indices into the (N, C, H, W)
+    convolution map, the way max_pool2d's return_indices gives them."""
+    code = code.long().movedim(-1, 1)
+    rows = torch.arange(code.shape[2]).view(1, 1, -1, 1) * 2 + code // 2
+    cols = torch.arange(code.shape[3]).view(1, 1, 1, -1) * 2 + code % 2
+    return rows * conv_width + cols
+
+
+def kernel_gradient_float64(x: torch.Tensor, grad: torch.Tensor, winners: torch.Tensor,
+                            kernel_shape: torch.Size) -> torch.Tensor:
+    """d(sum(grad * pooled))/d(kernel) in float64, for (N, H, W, Ci) `x`, (N, Ho, Wo, C) `grad`
+    and the flat winners of each window."""
+    n, c, k = x.shape[0], kernel_shape[0], kernel_shape[-1]
+    patches = F.unfold(x.double().movedim(-1, 1), k)  # (N, Ci*K*K, conv cells)
+    spread = torch.zeros((n, c, patches.shape[-1]), dtype=torch.float64)
+    spread.scatter_add_(2, winners.reshape(n, c, -1), grad.double().movedim(-1, 1).reshape(n, c, -1))
+    return torch.einsum("ncl,npl->cp", spread, patches).reshape(kernel_shape)
+
+
 @built
 @pytest.mark.parametrize("relu", [False, True], ids=["pool", "pool+relu"])
 @pytest.mark.parametrize("case", CONV_CASES)
@@ -118,21 +150,52 @@ def test_fused_conv_pool_under_bfloat16_autocast_matches_a_bfloat16_convolution(
     after = torch.relu if relu else (lambda t: t)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         got = cpu_kernels.conv_max_pool_2x2(x, kernel, bias, relu=relu)
-        expected = after(reference_conv_pool(x, kernel, bias))
+        conv = F.conv2d(x.movedim(-1, 1), kernel, bias)
+    pooled, their_winners = F.max_pool2d(conv, 2, return_indices=True)
+    expected = after(pooled.movedim(1, -1))
     assert got.dtype == expected.dtype == torch.bfloat16
     # Both round float32 sums to bfloat16; a sum that lands on a rounding boundary in one order
     # and not the other differs by one bfloat16 step, so allow that for a handful of cells.
     differ = got != expected
     assert differ.float().mean() < 0.002
     torch.testing.assert_close(got.float(), expected.float(), rtol=2 ** -7, atol=1e-6)
+    _, code, _ = cpu_kernels.conv_pool_forward(x, kernel, bias, torch.bfloat16, relu, record=True)
+    assert code is not None
+    ours_won = winners_flat(code.masked_fill(code == 4, 0), conv.shape[-1])  # (N, C, Ho, Wo)
+    live = (code != 4).movedim(-1, 1)  # windows relu zeroed take no gradient: no winner to compare
+    assert (ours_won == their_winners)[live].float().mean() > 0.99
     grad = torch.randn(got.shape, generator=torch.Generator().manual_seed(3)).bfloat16()
+    if relu:  # where relu zeroed a window, no gradient flows
+        grad = grad.masked_fill(code == 4, 0)
     got.backward(grad)
     ours = kernel.grad.clone()
     kernel.grad = bias.grad = None
     expected.backward(grad)
-    # PyTorch's bfloat16 convolution rounds the kernel gradient to bfloat16; ours stays float32.
-    assert ours.dtype == kernel.grad.dtype == torch.float32
-    torch.testing.assert_close(ours, kernel.grad, rtol=1e-2, atol=1e-2)
+    theirs = kernel.grad
+    # The truth: float64 arithmetic on the bfloat16-rounded input, through each side's own
+    # winners. Ours accumulates in float32, so it matches to float32 rounding; PyTorch's
+    # bfloat16 convolution rounds partial sums to bfloat16 (how much depends on the CPU's oneDNN
+    # path), so it is held to bfloat16's rounding bound, 2^-8 of the sum of |terms|.
+    x_seen = x.bfloat16().float()
+    truth = kernel_gradient_float64(x_seen, grad, ours_won, kernel.shape)
+    scale = kernel_gradient_float64(x_seen.abs(), grad.abs(), ours_won, kernel.shape)
+    assert ours.dtype == theirs.dtype == torch.float32
+    assert ((ours.double() - truth).abs() <= 1e-5 * scale + 1e-6).all()
+    their_truth = kernel_gradient_float64(x_seen, grad, their_winners, kernel.shape)
+    assert ((theirs.double() - their_truth).abs() <= 2 ** -8 * scale + 1e-3).all()
+
+
+@built
+def test_the_kernel_gradient_has_the_kernels_memory_layout() -> None:
+    x, kernel, bias = conv_inputs(CONV_CASES[0])
+    kernel = kernel.detach().to(memory_format=torch.channels_last).requires_grad_()
+    assert kernel.stride() == (9, 1, 3, 1)  # what a Conv2D layer holds; contiguous is (9, 9, 3, 1)
+    cpu_kernels.conv_max_pool_2x2(x, kernel, bias).sum().backward()
+    assert kernel.grad.stride() == kernel.stride()
+    expected = kernel.grad.clone()
+    kernel.grad = None
+    reference_conv_pool(x, kernel, bias).sum().backward()
+    torch.testing.assert_close(expected, kernel.grad, rtol=1e-4, atol=1e-4)
 
 
 @built
