@@ -25,7 +25,6 @@ from convscope.engine.checkpoint import (
     verify,
 )
 
-
 MODES = [pytest.param(kernels, precision, id=f"kernels-{'on' if kernels else 'off'}-{precision}")
          for kernels in (True, False) for precision in ("float32", "bfloat16")]
 
