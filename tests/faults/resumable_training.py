@@ -1,10 +1,11 @@
 """A small deterministic training run that resumes from its checkpoints; driven by the SIGKILL test.
 
-    python resumable_training.py FOLDER
+    python resumable_training.py FOLDER PRECISION
 
-Trains a tiny CNN on synthetic 12x12 images for 3 epochs (float32, one thread, CPU), writing a
-checkpoint every 3 steps and at each epoch end into FOLDER/checkpoints, resuming from the newest
-good one when started again. Prints "training from epoch E step S" once it starts, "step N"
+Trains the seed CNN on synthetic 28x28 images for 3 epochs (float32 or bfloat16, one thread, CPU;
+CONVSCOPE_CPU_KERNELS turns the compiled kernels on or off), writing a checkpoint every 3 steps
+and at each epoch end into FOLDER/checkpoints, resuming from the newest good one when started
+again. Prints "training from epoch E step S" once it starts, "step N"
 after each global step N, writes FOLDER/final.safetensors, then prints "done".
 """
 
@@ -21,23 +22,22 @@ EPOCHS, BATCH, SAMPLES = 3, 16, 480
 
 def data() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7)
-    x = rng.random((SAMPLES, 12, 12, 1), dtype=np.float32)
-    y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype(np.int64)
+    x = rng.random((SAMPLES, 28, 28, 1), dtype=np.float32)
+    y = (x[:, :14].mean(axis=(1, 2, 3)) > x[:, 14:].mean(axis=(1, 2, 3))).astype(np.int64)
     return x, y
 
 
-def build() -> object:
+def build(precision: str) -> object:
     import convscope
-    from convscope import Sequential, layers
+    from convscope import zoo
 
     convscope.set_seed(0)
-    model = Sequential([layers.Conv2D(8, 3, activation="relu", input_shape=(12, 12, 1)), layers.MaxPooling2D(2),
-                        layers.Flatten(), layers.Dropout(0.25), layers.Dense(2, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32", device="cpu")
+    model = zoo.build("seed-cnn", num_classes=2)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], precision=precision, device="cpu")
     return model
 
 
-def main(folder: Path) -> None:
+def main(folder: Path, precision: str) -> None:
     from safetensors.torch import save_file
 
     from convscope.callbacks import Callback
@@ -53,7 +53,7 @@ def main(folder: Path) -> None:
             print(f"step {self.epoch * (SAMPLES // BATCH) + batch + 1}", flush=True)
 
     torch.set_num_threads(1)
-    model = build()
+    model = build(precision)
     checkpoints = folder / "checkpoints"
     initial_epoch, initial_step = restore_latest(model, checkpoints)
     print(f"training from epoch {initial_epoch} step {initial_step} of {EPOCHS} x {SAMPLES // BATCH}", flush=True)
@@ -66,4 +66,4 @@ def main(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2])

@@ -1,5 +1,6 @@
-"""A run killed with SIGKILL at random moments and resumed each time ends with the same weights,
-bit for bit, as a run never interrupted (CPU, float32, one thread)."""
+"""A run of the seed CNN killed with SIGKILL at random moments and resumed each time ends with the
+same weights, bit for bit, as a run never interrupted (CPU, one thread; compiled kernels on and
+off, float32 and bfloat16)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,14 @@ KILLS = 5
 STARTED = re.compile(r"training from epoch (\d+) step (\d+) of (\d+) x (\d+)")
 
 
-def start(folder: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-    return subprocess.Popen([sys.executable, str(SCRIPT), str(folder)], stdout=subprocess.PIPE,
+MODES = [pytest.param(kernels, precision, id=f"kernels-{kernels}-{precision}")
+         for kernels in ("1", "0") for precision in ("float32", "bfloat16")]
+
+
+def start(folder: Path, kernels: str, precision: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+           "CONVSCOPE_CPU_KERNELS": kernels}
+    return subprocess.Popen([sys.executable, str(SCRIPT), str(folder), precision], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -43,9 +49,9 @@ def wait_for_step(process: subprocess.Popen[str], target: int) -> None:
     raise AssertionError(f"the run ended before step {target}: {process.stderr.read()}")  # type: ignore[union-attr]
 
 
-def run_to_end(folder: Path) -> dict:
+def run_to_end(folder: Path, *mode: str) -> dict:
     """Run (or resume) to the end: the final weights."""
-    process = start(folder)
+    process = start(folder, *mode)
     _, total = progress_at_start(process)
     wait_for_step(process, total)
     assert process.stdout.readline().strip() == "done", process.stderr.read()  # type: ignore[union-attr]
@@ -55,15 +61,17 @@ def run_to_end(folder: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_then_resume_gives_identical_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kernels", "precision"), MODES)
+def test_sigkill_at_random_moments_then_resume_gives_identical_weights(tmp_path: Path, kernels: str,
+                                                                       precision: str) -> None:
     (tmp_path / "uninterrupted").mkdir()
-    reference = run_to_end(tmp_path / "uninterrupted")
+    reference = run_to_end(tmp_path / "uninterrupted", kernels, precision)
     folder = tmp_path / "killed"
     folder.mkdir()
     moments = random.Random(20261122)
     delays, progress = [], []
     for kill in range(KILLS):
-        process = start(folder)
+        process = start(folder, kernels, precision)
         done, total = progress_at_start(process)
         progress.append(done)
         # A random step of what is left (leaving steps for the kills to come), then a random
@@ -80,7 +88,7 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_weights(tmp_path:
     assert not (folder / "final.safetensors").exists()
     assert progress == sorted(progress), f"each resume should start at or after the previous one: {progress}"
     print(f"SIGKILL at (step, seconds after it) {delays}; resumed at steps {progress}")
-    resumed = run_to_end(folder)
+    resumed = run_to_end(folder, kernels, precision)
     assert set(resumed) == set(reference)
     for name in reference:
         assert resumed[name].equal(reference[name]), (
