@@ -170,7 +170,7 @@ def wrap_model(model: Sequential) -> torch.nn.Module | None:
     from torch.nn.parallel import DistributedDataParallel
 
     device_ids = [model.device.index or 0] if model.device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=True)
+    return DistributedDataParallel(model, device_ids=device_ids)  # buffers sync before each forward by default
 
 
 def shard_batch(index: torch.Tensor | slice, start: int, stop: int,

@@ -1,8 +1,12 @@
-"""Train a tiny CNN with N processes (gloo) or one, and save the final weights.
+"""Train a CNN with N processes (gloo) or one, and save the final weights.
 
-    python ddp_training.py NPROC OUT.safetensors
+    python ddp_training.py NPROC OUT.safetensors [tiny|seed-cnn]
 
 The same seed, data and global batch size for any NPROC, so the final weights should agree.
+`tiny` (one 6-filter conv) trains with Adam; `seed-cnn` (two 64-filter convs, channels-last
+kernels, the first one through the fused CPU kernel) with SGD and momentum: Adam divides by the
+gradient's own size, so where a gradient is near zero the last bits of an all-reduced sum, whose
+order differs from one process's, decide a whole step; SGD's update is linear in the gradient.
 """
 
 from __future__ import annotations
@@ -15,18 +19,24 @@ import torch
 EPOCHS, BATCH, SAMPLES = 2, 24, 200  # 200 = 8 full batches + one of 8, uneven on purpose
 
 
-def train(out: str) -> None:
+def train(out: str, model_name: str) -> None:
     import convscope
-    from convscope import Sequential, distributed, layers
+    from convscope import Sequential, distributed, layers, optimizers, zoo
 
     torch.set_num_threads(1)
     convscope.set_seed(3)
     rng = np.random.default_rng(1)
-    x = rng.random((SAMPLES, 10, 10, 1), dtype=np.float32)
+    if model_name == "seed-cnn":
+        x = rng.random((SAMPLES, 28, 28, 1), dtype=np.float32)
+        model = zoo.build("seed-cnn", num_classes=3)
+        optimizer = optimizers.SGD(learning_rate=0.05, momentum=0.9)
+    else:
+        x = rng.random((SAMPLES, 10, 10, 1), dtype=np.float32)
+        model = Sequential([layers.Conv2D(6, 3, activation="relu", input_shape=(10, 10, 1)), layers.MaxPooling2D(2),
+                            layers.Flatten(), layers.Dense(3, activation="softmax")])
+        optimizer = "adam"
     y = rng.integers(0, 3, SAMPLES)
-    model = Sequential([layers.Conv2D(6, 3, activation="relu", input_shape=(10, 10, 1)), layers.MaxPooling2D(2),
-                        layers.Flatten(), layers.Dense(3, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32", device="cpu")
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32", device="cpu")
     history = model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=2)
     if distributed.is_main():
         from safetensors.torch import save_file
@@ -39,4 +49,5 @@ def train(out: str) -> None:
 if __name__ == "__main__":
     from convscope import distributed
 
-    distributed.launch(train, int(sys.argv[1]), sys.argv[2], threads=1)
+    distributed.launch(train, int(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "tiny",
+                       threads=1)
