@@ -14,6 +14,7 @@ types, absurd sizes and parameter counts are refused with a `ValueError` (see `p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -29,7 +30,7 @@ from safetensors.torch import load_file, save_file
 
 from convscope import layers as layers_module
 from convscope import losses, optimizers
-from convscope._atomic import atomic_path
+from convscope._atomic import atomic_path, give_usual_permissions
 
 if TYPE_CHECKING:
     from convscope.models.sequential import Sequential
@@ -75,6 +76,8 @@ def write_folder(path: Path, writer: Any) -> None:
         for file in staging.iterdir():
             with open(file, "rb") as handle:
                 os.fsync(handle.fileno())
+            give_usual_permissions(file)
+        give_usual_permissions(staging)
         if path.exists():
             if not path.is_dir():
                 raise ValueError(f"cannot save a model to {path}: it exists and is not a folder.")
@@ -205,9 +208,9 @@ def layer_from_entry(entry: Any, index: int) -> layers_module.Layer:
 
 
 def probe_layer(layer: layers_module.Layer, settings: dict[str, Any], shape: tuple[int | None, ...],
-                index: int) -> tuple[tuple[int | None, ...], int]:
-    """(output shape, weight count) of a layer, found by building a twin on the meta device,
-    which records sizes but allocates no memory and draws no random numbers."""
+                index: int) -> tuple[tuple[int | None, ...], dict[str, tuple[int, ...]]]:
+    """(output shape, the Keras-layout shape of each weight) of a layer, found by building a twin
+    on the meta device, which records sizes but allocates no memory and draws no random numbers."""
     label = f"model config: layer {index} ({type(layer).__name__} '{layer.name}')"
     try:
         twin = type(layer).from_config(dict(settings))
@@ -215,7 +218,7 @@ def probe_layer(layer: layers_module.Layer, settings: dict[str, Any], shape: tup
             twin.build(shape)
         assert twin.output_shape is not None  # `build` sets it
         output_shape = tuple(twin.output_shape)
-        count = sum(tensor.numel() for _, tensor, _ in twin.keras_weights())
+        weights = {name: tuple(tensor.permute(*order).shape) for name, tensor, order in twin.keras_weights()}
     except ValueError:
         raise
     except Exception as error:
@@ -228,15 +231,30 @@ def probe_layer(layer: layers_module.Layer, settings: dict[str, Any], shape: tup
     if values > MAX_SAMPLE_VALUES:
         raise ValueError(f"{label}: one sample's output {output_shape} holds {values:,} values, more than the "
                          f"{MAX_SAMPLE_VALUES:,} a model file may ask for; refusing to build it.")
-    return output_shape, count
+    return output_shape, weights
 
 
-def preflight(config: Any) -> None:
-    """Check a model config without allocating any weight.
+def check_stored_shapes(layer: layers_module.Layer, weights: dict[str, tuple[int, ...]],
+                        stored: StoredShapes) -> None:
+    """Compare the weight shapes a config asks for with those a weights file holds."""
+    for name, shape in weights.items():
+        key = f"{layer.name}/{name}"
+        if key not in stored.shapes:
+            raise ValueError(f"{stored.path}: no weight {key!r} for {layer.label}, which the config declares "
+                             f"with shape {shape}.")
+        if stored.shapes[key] != shape:
+            raise ValueError(f"{stored.path}: {layer.label} {name}: the config asks for shape {shape}; the file "
+                             f"holds {stored.shapes[key]}. The config and the weights are from different models.")
+
+
+def preflight(config: Any, stored: StoredShapes | None = None) -> None:
+    """Check a model config without allocating any weight; with `stored`, also check each
+    weight's shape against the weights file's header.
 
     Raises:
         ValueError: for a malformed config, an unknown layer type, a size out of range, an
-            activation larger than MAX_SAMPLE_VALUES, or more than MAX_PARAMS weights in total.
+            activation larger than MAX_SAMPLE_VALUES, more than MAX_PARAMS weights in total, or a
+            weight whose shape differs from the file's.
     """
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ValueError("model config must be a JSON object with a 'layers' list.")
@@ -255,21 +273,24 @@ def preflight(config: Any) -> None:
             shape = tuple(layer.declared_input_shape)
         if shape is None:
             continue  # no input shape: nothing is built, so nothing is allocated
-        shape, count = probe_layer(layer, dict(entry.get("config", {})), shape, index)
-        total += count
+        shape, weights = probe_layer(layer, dict(entry.get("config", {})), shape, index)
+        total += sum(int(np.prod(size, dtype=object)) for size in weights.values())
         if total > MAX_PARAMS:
             raise ValueError(f"model config: more than {MAX_PARAMS:,} weights by layer {index} "
                              f"({layer.label}); refusing to allocate it.")
+        if stored is not None:
+            check_stored_shapes(layer, weights, stored)
 
 
-def model_from_config(config: dict[str, Any]) -> Sequential:
+def model_from_config(config: dict[str, Any], stored: StoredShapes | None = None) -> Sequential:
     """Rebuild an (untrained) Sequential from `Sequential.get_config()` output.
 
-    The config is checked first (`preflight`), so a hostile one fails before allocating.
+    The config is checked first (`preflight`, against the weights file's shapes when `stored`
+    is given), so a hostile or mismatched one fails before allocating.
     """
     from convscope.models.sequential import Sequential
 
-    preflight(config)
+    preflight(config, stored)
     name = config.get("name") or "sequential"
     model = Sequential(name=name if isinstance(name, str) else "sequential")
     input_shape = config.get("input_shape")
@@ -285,6 +306,26 @@ def model_from_config(config: dict[str, Any]) -> Sequential:
             raise ValueError(f"model config: layer {index} ({layer.label}): {type(error).__name__}: "
                              f"{error}.") from error
     return model
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredShapes:
+    """The shape of every tensor in a safetensors file, read from its header alone."""
+
+    path: Path
+    shapes: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def read(cls, path: Path) -> StoredShapes:
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                return cls(path, {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()})
+        except (SafetensorError, OSError) as error:
+            if isinstance(error, FileNotFoundError):
+                raise
+            raise ValueError(f"{path}: not a readable safetensors weights file ({error}).") from error
 
 
 def load_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
@@ -356,7 +397,7 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: st
     if version > FORMAT_VERSION:
         raise ValueError(f"{path / CONFIG_FILE}: format version {document['format_version']} is newer than this "
                          f"convscope reads ({FORMAT_VERSION}); upgrade convscope.")
-    model = model_from_config(document.get("config", {}))
+    model = model_from_config(document.get("config", {}), StoredShapes.read(path / WEIGHTS_FILE))
     load_weights(model, path / WEIGHTS_FILE)
     settings = document.get("compile")
     if compile and settings:

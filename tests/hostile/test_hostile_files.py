@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import convscope
-from convscope import Sequential, layers, load_model
+from convscope import Sequential, layers, load_model, zoo
 from convscope.models.saving import MAX_PARAMS, model_from_config
 
 
@@ -83,6 +83,32 @@ def test_absurd_configs_are_refused_before_allocating(change: dict, message: str
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         model_from_config(config)
     assert time.perf_counter() - began < 5
+    assert allocations == [], f"weights were allocated before refusing: {allocations}"
+
+
+def test_weight_shapes_are_checked_against_the_weights_file_before_building(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    convscope.set_seed(0)
+    model = zoo.build("seed-cnn")
+    model.save(tmp_path / "model")
+    document = json.loads((tmp_path / "model" / "config.json").read_text())
+    dense = next(entry for entry in document["config"]["layers"] if entry["config"].get("units") == 128)
+    dense["config"]["units"] = 400_000  # 1600 x 400,000 float32 = 2.4 GiB if it were built
+    (tmp_path / "model" / "config.json").write_text(json.dumps(document))
+    allocations: list[tuple[int, ...]] = []
+    real_empty = torch.empty
+
+    def watched_empty(*size: object, **kwargs: object) -> torch.Tensor:
+        tensor = real_empty(*size, **kwargs)
+        if tensor.device.type != "meta":
+            allocations.append(tuple(tensor.shape))
+        return tensor
+
+    monkeypatch.setattr(torch, "empty", watched_empty)
+    expected = (f"{tmp_path / 'model' / 'model.safetensors'}: Dense 'dense' kernel: the config asks for shape "
+                "(1600, 400000); the file holds (1600, 128)")
+    with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        load_model(tmp_path / "model")
     assert allocations == [], f"weights were allocated before refusing: {allocations}"
 
 
