@@ -17,6 +17,12 @@ def _umask() -> int:
     return mask
 
 
+def give_usual_permissions(path: Path) -> None:
+    """The mode a plain `open`/`mkdir` would have given under the current umask: temporary
+    files and folders are created private (0600/0700), and safetensors writes files 0600."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces `target`, on error it is removed.
@@ -33,7 +39,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         yield temporary
         with open(temporary, "rb") as stream:
             os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp files are private (0600)
+        give_usual_permissions(temporary)
         os.replace(temporary, target)
     finally:
         if temporary.exists():

@@ -226,3 +226,22 @@ def test_resume_with_other_batch_size_is_refused(data: tuple, tmp_path: Path) ->
     assert restore_latest(model, tmp_path) == (0, 3)
     with pytest.raises(ValueError, match="7 steps per epoch; this fit has 4"):
         model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_models_and_checkpoints_follow_the_umask(data: tuple, tmp_path: Path, umask: int) -> None:
+    import os
+
+    x, y = data
+    before = os.umask(umask)
+    try:
+        model = make_model()
+        model.fit(x[:32], y[:32], epochs=1, batch_size=16, verbose=0, callbacks=[Checkpointer(tmp_path / "ckpt")])
+        model.save(tmp_path / "model")
+    finally:
+        os.umask(before)
+    saved = [tmp_path / "model", *(tmp_path / "model").iterdir(), candidates(tmp_path / "ckpt")[0],
+             *candidates(tmp_path / "ckpt")[0].iterdir()]
+    modes = {path.name: path.stat().st_mode & 0o777 for path in saved}
+    expected = {path.name: (0o777 if path.is_dir() else 0o666) & ~umask for path in saved}
+    assert modes == expected
