@@ -7,86 +7,89 @@ JSON API it uses (documented at /docs and /openapi.json).
     POST /api/explain   the same inputs -> feature maps of every conv and pooling layer; with
                         "layer", "position" and "channel", how that one cell was computed
 
-Bad input gets a 4xx answer with {"error": "..."}; the server keeps serving.
+    GET  /docs          this API in Swagger UI (its scripts are served from here, not a CDN)
+
+Bad input gets a 4xx answer with {"error": "..."}; the server keeps serving. A few requests are
+worked on at once and a few more queued; past that the answer is 503 with Retry-After.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from convscope.runs import Run
+from convscope.runs import InputSpec, Run
 from convscope.serve import schemas
 from convscope.serve.images import (
     MAX_PIXELS,
     InputError,
     decode_image,
+    decode_side,
     image_to_input,
     pixels_to_input,
 )
 from convscope.serve.inference import Predictor
+from convscope.serve.limits import Admission, UploadLimit
 
 STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS = ("fastapi_offline", "static")  # Swagger UI 5 and ReDoc's files, as that package ships them
 DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
-
-
-class UploadLimit:
-    """ASGI middleware: answer 413 to request bodies over `limit` bytes, from the
-    Content-Length header when there is one and by counting the bytes as they arrive otherwise."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self.too_large(scope, receive, send)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise InputError(self.message(), 413)
-            return message
-
-        await self.app(scope, counting_receive, send)
-
-    def message(self) -> str:
-        return f"the request body is over the {self.limit / 1024 / 1024:g} MB upload limit; send a smaller image."
-
-    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse({"error": self.message()}, status_code=413, headers={"Connection": "close"})
-        await response(scope, receive, send)
+UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "AVIF", "TIFF")  # what browsers and cameras make
 
 
 def create_app(run: Run | str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
-               max_pixels: int = MAX_PIXELS, device: str | None = "cpu") -> FastAPI:
-    """The app for one run (a `Run` or its folder)."""
+               max_pixels: int = MAX_PIXELS, device: str | None = "cpu", max_active: int = 2,
+               max_waiting: int = 32) -> FastAPI:
+    """The app for one run (a `Run` or its folder).
+
+    At most `max_active` predict/explain requests are worked on at once and `max_waiting` more
+    wait their turn; bodies over `max_upload_bytes` and images over `max_pixels` are refused.
+    """
     predictor = Predictor(run if isinstance(run, Run) else Run.open(run), device=device)
-    app = FastAPI(title="convscope", version="1", description=__doc__,
+    app = FastAPI(title="convscope", version="1", description=__doc__, docs_url=None, redoc_url=None,
                   openapi_tags=[{"name": "model", "description": "predict and explain with the trained model"}])
     app.state.predictor, app.state.max_pixels = predictor, max_pixels
-    app.add_middleware(UploadLimit, limit=max_upload_bytes)
+    app.add_middleware(Admission, active=max_active, waiting=max_waiting)
+    app.add_middleware(UploadLimit, limit=max_upload_bytes)  # added last, so it runs first
     add_error_handlers(app)
     add_routes(app)
+    add_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def add_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc with their scripts served from /docs-assets: FastAPI's
+    defaults load them from a CDN, which leaves the pages blank offline."""
+    if importlib.util.find_spec(DOCS_ASSETS[0]) is None:
+        raise ImportError('the API docs need fastapi-offline: pip install "convscope[serve]"', name=DOCS_ASSETS[0])
+    app.mount("/docs-assets", StaticFiles(packages=[DOCS_ASSETS]), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - API",
+                                   swagger_js_url=f"{root}/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{root}/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url=f"{root}/docs-assets/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - API",
+                              redoc_js_url=f"{root}/docs-assets/redoc.standalone.js",
+                              redoc_favicon_url=f"{root}/docs-assets/favicon.png", with_google_fonts=False)
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -100,7 +103,13 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception) -> JSONResponse:
+        # a fault of the server, not the request; the traceback still goes to the log
+        return JSONResponse({"error": f"internal server error ({type(error).__name__}); see the server's log."},
+                            status_code=500)
 
 
 def add_routes(app: FastAPI) -> None:
@@ -169,14 +178,10 @@ async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str,
             fields = ", ".join(form.keys()) or "none"
             raise InputError(f"expected the image in a multipart field named 'file'; got fields: {fields}.", 422)
         data = await upload.read()
-        image = await run_in_threadpool(decode_image, data, request.app.state.max_pixels)
-        pixels, notes = await run_in_threadpool(image_to_input, image, predictor.spec)
+        pixels, notes = await run_in_threadpool(upload_to_input, data, predictor.spec, request.app.state.max_pixels)
         return pixels, notes, options
     if content_type == "application/json":
-        try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as error:
-            raise InputError(f"the body is not valid JSON ({error}).", 400) from error
+        body = await run_in_threadpool(parse_json, await request.body())
         if not isinstance(body, dict) or "pixels" not in body:
             keys = ", ".join(body) if isinstance(body, dict) else type(body).__name__
             raise InputError(f"expected a JSON object with a 'pixels' field; got: {keys or 'nothing'}.", 422)
@@ -184,3 +189,27 @@ async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str,
         return pixels, notes, {key: value for key, value in body.items() if key != "pixels"}
     raise InputError(f"unsupported content type {content_type or 'none'!r}: send multipart/form-data with "
                      "the image in a field named 'file', or application/json with 'pixels'.", 415)
+
+
+def upload_to_input(data: bytes, spec: InputSpec, max_pixels: int) -> tuple[np.ndarray, list[str]]:
+    """An uploaded image, decoded (a large one reduced while decoding) and converted for the model."""
+    image = decode_image(data, max_pixels, max_side=decode_side(spec), formats=UPLOAD_FORMATS)
+    try:
+        return image_to_input(image, spec)
+    finally:
+        image.close()
+
+
+def parse_json(raw: bytes) -> Any:
+    """The request body as JSON.
+
+    Raises:
+        InputError: not JSON, not UTF-8, or nested deeper than Python's parser goes (400).
+    """
+    try:
+        return json.loads(raw)
+    except RecursionError as error:
+        raise InputError("the JSON is nested too deeply to read; 'pixels' needs 2 or 3 levels of lists "
+                         "([[...], ...]).", 400) from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"the body is not valid JSON ({error}).", 400) from error

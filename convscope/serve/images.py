@@ -1,7 +1,8 @@
 """Turning an uploaded image (or a drawing) into exactly what a model was trained on.
 
 `decode_image` checks the bytes (a PNG/JPEG/... that Pillow can read, not truncated, not
-absurdly large) and `image_to_input` converts colour, polarity and size the way the run's
+absurdly large, not a decompression bomb), decoding a large image reduced when asked, and
+`image_to_input` converts colour, polarity and size the way the run's
 `InputSpec` says, returning notes that say what was done. For MNIST-like data the drawing is
 cropped, scaled into a 20x20 box and centred by its centre of mass in 28x28, as MNIST's own
 digits were.
@@ -13,6 +14,8 @@ digits were.
 from __future__ import annotations
 
 import io
+import re
+import struct
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ from PIL import Image, ImageOps
 from convscope.runs import InputSpec
 
 MAX_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
+SOURCE = "convscope.source"  # image.info key: the file's format, size and mode, as decoded
 
 
 class InputError(ValueError):
@@ -31,28 +35,87 @@ class InputError(ValueError):
         self.status = status
 
 
-def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open and fully decode image bytes.
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, max_side: int | None = None,
+                 formats: tuple[str, ...] | None = None) -> Image.Image:
+    """Open and fully decode image bytes, optionally reduced and only in some `formats`.
+
+    With `max_side`, an image at least twice as long is decoded reduced by a whole factor to a
+    longer side of max_side..2*max_side: a JPEG by its decoder (1/2, 1/4 or 1/8 scale), then a
+    box filter, so that at most one full-size copy exists (64 MiB for 4096x4096 RGB, which
+    Pillow keeps at 4 bytes a pixel), and only until the reduced one is made.
+    `image.info[SOURCE]` says what the file held, e.g. "PNG 4096x4096 RGB".
 
     Raises:
-        InputError: empty data (400), not an image (415), too many pixels (413), truncated or
-            corrupt data (400).
+        InputError: empty data (400), not an image or not of `formats` (415), too many pixels
+            (413, also for a header claiming more than Pillow opens), truncated or corrupt data (400).
     """
+    image = _open(data, max_pixels, formats)
+    source, source_size = f"{image.format} {image.width}x{image.height} {image.mode}", image.size
+    factor = _reduce_factor(image.size, max_side)
+    if factor > 1:
+        # only JPEG scales while decoding (by 1/2, 1/4 or 1/8); for other formats this does nothing
+        image.draft(image.mode, (max(1, image.width // factor), max(1, image.height // factor)))
+    try:
+        image.load()
+    except Image.DecompressionBombError as error:
+        raise InputError(_bomb_message(error, max_pixels), 413) from error
+    except (OSError, EOFError, SyntaxError, ValueError, IndexError, KeyError, TypeError, struct.error) as error:
+        # what Pillow's decoders raise on malformed data, depending on the format
+        raise InputError(f"the {image.format or 'image'} file is truncated or corrupt ({error}).") from error
+    factor = _reduce_factor(image.size, max_side)
+    if factor > 1:
+        whole, image = image, _reduce(image, factor)
+        whole.close()  # free the full-size pixels now, not when the request ends
+    if image.size != source_size:
+        source += f", decoded reduced to {image.width}x{image.height}"
+    image.info[SOURCE] = source
+    return image
+
+
+def decode_side(spec: InputSpec) -> int:
+    """The longer side a large image is decoded reduced to, for a model taking `spec` inputs:
+    8 times the model's (at least 256), plenty for cropping and centring a drawing in 28x28."""
+    return max(256, 8 * max(spec.shape[:2])) if spec.is_image else 256
+
+
+def _open(data: bytes, max_pixels: int, formats: tuple[str, ...] | None) -> Image.Image:
+    """The image's header, read and checked: its pixels are not decoded yet."""
     if not data:
         raise InputError("the uploaded file is empty; send a PNG or JPEG image.")
     try:
-        image = Image.open(io.BytesIO(data))
-    except (OSError, Image.DecompressionBombError, ValueError) as error:
-        raise InputError("the file is not an image Pillow can read; send a PNG or JPEG.", 415) from error
+        image = Image.open(io.BytesIO(data), formats=formats)
+    except Image.DecompressionBombError as error:
+        raise InputError(_bomb_message(error, max_pixels), 413) from error
+    except (OSError, ValueError) as error:
+        accepted = f" as {', '.join(formats)}" if formats else ""
+        raise InputError(f"the file is not an image Pillow can read{accepted}; send a PNG or JPEG.", 415) from error
     width, height = image.size
     if width * height > max_pixels:
         raise InputError(f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels "
                          f"(e.g. 4096x4096). Shrink it first.", 413)
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise InputError(f"the {image.format or 'image'} file is truncated or corrupt ({error}).") from error
     return image
+
+
+def _bomb_message(error: Exception, max_pixels: int) -> str:
+    """Pillow refuses headers claiming over twice Image.MAX_IMAGE_PIXELS before we see the size."""
+    claimed = re.search(r"\((\d+) pixels\)", str(error))
+    size = f"{int(claimed.group(1)):,} pixels" if claimed else "more pixels than Pillow will open"
+    return (f"the image claims {size} (a decompression bomb?); the limit is {max_pixels:,} pixels "
+            f"(e.g. 4096x4096). Shrink it first.")
+
+
+def _reduce_factor(size: tuple[int, int], max_side: int | None) -> int:
+    return 1 if max_side is None else max(1, max(size) // max(1, max_side))
+
+
+def _reduce(image: Image.Image, factor: int) -> Image.Image:
+    """`image` shrunk `factor` times by averaging factor x factor blocks (`Image.reduce`), in a
+    mode where averaging means something: palette indices and 1-bit pixels are converted first."""
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode in ("1", "PA") or image.mode.startswith("I;16"):
+        image = image.convert({"1": "L", "PA": "RGBA"}.get(image.mode, "I"))
+    return image.reduce(factor)
 
 
 def image_to_input(image: Image.Image, spec: InputSpec) -> tuple[np.ndarray, list[str]]:
@@ -65,7 +128,8 @@ def image_to_input(image: Image.Image, spec: InputSpec) -> tuple[np.ndarray, lis
         raise InputError(f"this model takes 1D signals shaped {spec.shape}, not images; send the values "
                          "as JSON {\"pixels\": [...]} instead.", 422)
     height, width, channels = spec.shape
-    notes = [f"read {image.format or 'image'} {image.width}x{image.height} {image.mode}"]
+    source = image.info.get(SOURCE) or f"{image.format or 'image'} {image.width}x{image.height} {image.mode}"
+    notes = [f"read {source}"]
     image = _flatten_alpha(image, notes)
     mode = "L" if channels == 1 else "RGB"
     if image.mode != mode:
@@ -159,8 +223,9 @@ def pixels_to_input(pixels: Any, spec: InputSpec) -> tuple[np.ndarray, list[str]
     """
     try:
         array = np.asarray(pixels, dtype=np.float32)
-    except (TypeError, ValueError) as error:
-        raise InputError("'pixels' must be a rectangular list of numbers (rows of values in 0..1).", 422) from error
+    except (TypeError, ValueError, OverflowError) as error:
+        raise InputError(f"'pixels' must be a rectangular list of numbers (rows of values in 0..1); they "
+                         f"could not be read as float32: {str(error).splitlines()[0]}", 422) from error
     if array.size == 0 or not np.isfinite(array).all():
         raise InputError("'pixels' must be a non-empty list of finite numbers.", 422)
     expected = spec.shape

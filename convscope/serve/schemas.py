@@ -17,6 +17,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "upload over the size limit, or an image with too many pixels"),
         (415, "not an image, or an unsupported content type"),
         (422, "missing 'file' or 'pixels' field, wrong shape or values, unknown layer or position"),
+        (503, "busy: as many requests at work and queued as the server takes; retry after Retry-After seconds"),
     )}
 
 

@@ -1,11 +1,14 @@
-"""Fixtures for the web app tests."""
+"""Fixtures for the web app tests; benchmarks/ is importable (its load tools drive the live tests)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from serve_helpers import make_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from serve_helpers import MNIST_INPUT, drawn_one, png_bytes
+from serve_load import bomb_png
 
 from convscope import runs
-from convscope.serve.images import InputError, decode_image, image_to_input, pixels_to_input
+from convscope.serve.images import (
+    SOURCE,
+    InputError,
+    decode_image,
+    decode_side,
+    image_to_input,
+    pixels_to_input,
+)
 
 
 def test_light_page_is_inverted_cropped_and_centred() -> None:
@@ -90,3 +98,59 @@ def test_input_spec_is_read_from_the_data() -> None:
     assert (spec.background, spec.fit, spec.box, spec.shape) == ("dark", "center", 20, (28, 28, 1))
     signals = runs.infer_input_spec(rng.normal(size=(10, 40, 1)).astype(np.float32))
     assert (signals.fit, signals.scale) == ("resize", 1.0)
+
+
+def large_digit(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    """A black '7' on white filling most of a large photo or scan."""
+    image = Image.new("RGB", size, "white")
+    width, height = size
+    corners = [(width * 0.3, height * 0.2), (width * 0.7, height * 0.2), (width * 0.45, height * 0.85)]
+    ImageDraw.Draw(image).line(corners, fill="black", width=width // 25)
+    return image.convert(mode, palette=Image.Palette.ADAPTIVE, colors=4) if mode == "P" else image.convert(mode)
+
+
+@pytest.mark.parametrize(("size", "fmt", "mode", "decoded"), [
+    ((3000, 2000), "PNG", "RGB", "273x182"),
+    ((3000, 2000), "PNG", "1", "273x182"),   # 1-bit and palette pixels are averaged as colours,
+    ((3000, 2000), "PNG", "P", "273x182"),   # not as bits or palette indices
+    ((4096, 4096), "JPEG", "RGB", "256x256"),  # the JPEG decoder's 1/8 scale, then halved
+])
+def test_large_images_decode_reduced_to_nearly_the_same_input(size: tuple[int, int], fmt: str, mode: str,
+                                                               decoded: str) -> None:
+    data = png_bytes(large_digit(size, mode), fmt)
+    whole, _ = image_to_input(decode_image(data), MNIST_INPUT)
+    image = decode_image(data, max_side=decode_side(MNIST_INPUT))
+    assert decode_side(MNIST_INPUT) == 256 and 256 <= max(image.size) < 512
+    reduced, notes = image_to_input(image, MNIST_INPUT)
+    assert notes[0] == f"read {fmt} {size[0]}x{size[1]} {mode}, decoded reduced to {decoded}"
+    assert np.abs(reduced - whole).max() < 0.1 and np.abs(reduced - whole).mean() < 0.005
+
+
+def test_small_images_are_decoded_whole() -> None:
+    image = decode_image(png_bytes(drawn_one((511, 300))), max_side=256)
+    assert image.size == (511, 300) and image.info[SOURCE] == "PNG 511x300 RGB"
+
+
+@pytest.mark.parametrize(("width", "height", "words"), [
+    (20000, 20000, "claims 400,000,000 pixels"),  # Pillow refuses these headers itself
+    (65535, 65535, "claims 4,294,836,225 pixels"),
+    (10000, 10000, "is 10000x10000 pixels"),  # Pillow only warns about these
+])
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_decompression_bomb_headers_are_refused_as_too_large(width: int, height: int, words: str) -> None:
+    with pytest.raises(InputError, match=f"{words}.*the limit is 16,777,216 pixels") as caught:
+        decode_image(bomb_png(width, height))
+    assert caught.value.status == 413
+
+
+def test_formats_can_be_restricted() -> None:
+    data = png_bytes(drawn_one(), "TGA")
+    assert decode_image(data).format == "TGA"  # `convscope predict` reads any format Pillow reads
+    with pytest.raises(InputError, match="not an image Pillow can read as PNG, JPEG") as caught:
+        decode_image(data, formats=("PNG", "JPEG"))
+    assert caught.value.status == 415
+
+
+def test_huge_integers_in_pixels_are_refused() -> None:
+    with pytest.raises(InputError, match="could not be read as float32: int too large"):
+        pixels_to_input([[10**400] * 28] * 28, MNIST_INPUT)

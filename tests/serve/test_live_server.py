@@ -60,6 +60,28 @@ def test_page_draws_predicts_and_explains(server_url: str, tmp_path: Path) -> No
             browser.close()
 
 
+@pytest.mark.slow
+def test_docs_page_renders_with_nothing_from_outside(server_url: str) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(f"{server_url}/docs", wait_until="networkidle")
+            page.wait_for_selector(".opblock-summary-path[data-path='/api/predict']", timeout=30_000)
+            assert page.locator(".opblock").count() >= 4  # health, model, predict, explain
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "serve-docs.png"))
+        finally:
+            browser.close()
+    outside = [url for url in requested if not url.startswith(server_url) and not url.startswith("data:")]
+    assert outside == [] and any(url.endswith("/swagger-ui-bundle.js") for url in requested)
+
+
 def draw_seven(page) -> None:
     box = page.locator("#draw").bounding_box()
     points = [(70, 60), (210, 60), (120, 230)]
