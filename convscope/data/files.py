@@ -14,6 +14,63 @@ from convscope.data.preprocessing import train_validation_split
 Split = tuple[np.ndarray, np.ndarray]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 LABEL_COLUMN_NAMES = ("label", "labels", "class", "target", "y")
+MAX_NPY_BYTES = 4 * 1024**3  # larger .npy arrays are refused before any memory is taken for them
+
+
+def npy_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, bytes of data present) of a .npy file, read from its header alone.
+
+    Raises:
+        ValueError: not a .npy file, or a header NumPy cannot read.
+    """
+    from numpy.lib import format as npy_format
+
+    with open(path, "rb") as handle:
+        try:
+            version = npy_format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = npy_format.read_array_header_1_0(handle)
+            else:  # 2.0 and 3.0 differ from 1.0 only in the header length's size
+                shape, _, dtype = npy_format.read_array_header_2_0(handle)
+        except ValueError as error:
+            raise ValueError(f"{path}: not a readable .npy file ({error}).") from error
+        present = os.fstat(handle.fileno()).st_size - handle.tell()
+    return tuple(int(n) for n in shape), dtype, present
+
+
+def load_npy(path: str | os.PathLike[str], max_bytes: int = MAX_NPY_BYTES) -> np.ndarray:
+    """A .npy array, after checking from its header that it is no larger than `max_bytes` and
+    that the file holds as many bytes as the header claims (never unpickling objects).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: an unreadable header, an array over `max_bytes`, or a truncated file.
+
+    Example:
+        >>> x = load_npy("signals.npy", max_bytes=64 * 1024**2)
+    """
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such file.")
+    shape, dtype, present = npy_header(source)
+    size = int(np.prod(shape, dtype=object)) * dtype.itemsize  # Python ints: no overflow
+    declared = f"{source}: its header declares a {'x'.join(map(str, shape))} {dtype} array"
+    if size > max_bytes:
+        raise ValueError(f"{declared} ({_bytes(size)}); the limit is {_bytes(max_bytes)}. Pass a smaller "
+                         "array (one input, or a slice of the data).")
+    if not dtype.hasobject and present < size:
+        raise ValueError(f"{declared} ({size:,} bytes) but the file holds only {present:,} bytes of data; "
+                         "it is truncated or its header is wrong.")
+    return np.load(source, allow_pickle=False)
+
+
+def _bytes(count: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024:
+            return f"{count:,.0f} bytes" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} TiB"
 
 
 def folder_class_names(root: Path) -> list[str]:
@@ -135,7 +192,7 @@ def _read_signals(path: Path, label_column: int | str | None) -> tuple[np.ndarra
     if suffix == ".csv":
         return _read_csv(path, label_column)
     if suffix == ".npy":
-        return np.load(path, allow_pickle=False), None
+        return load_npy(path), None
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as stored:
             keys = set(stored.files)

@@ -89,3 +89,39 @@ def test_arrays_reports_mismatched_lengths_and_missing_files(tmp_path: Path) -> 
         datasets.arrays(tmp_path / "x.npy", labels=[0, 1, 0, 1])
     with pytest.raises(FileNotFoundError, match=r"nope\.csv: no such file"):
         datasets.arrays(tmp_path / "nope.csv")
+
+
+def _npy_header_only(path: Path, shape: tuple[int, ...], descr: str = "<f8") -> Path:
+    """A .npy file whose header claims `shape` but which holds no data."""
+    from numpy.lib import format as npy_format
+
+    with open(path, "wb") as handle:
+        npy_format.write_array_header_1_0(handle, {"descr": descr, "fortran_order": False, "shape": shape})
+    return path
+
+
+def test_load_npy_refuses_a_huge_header_before_allocating(tmp_path: Path) -> None:
+    from convscope.data.files import load_npy
+
+    huge = _npy_header_only(tmp_path / "huge.npy", (100000, 100000))
+    with pytest.raises(ValueError, match=r"huge\.npy: its header declares a 100000x100000 float64 array "
+                                         r"\(74\.5 GiB\); the limit is 4\.0 GiB"):
+        load_npy(huge)
+    with pytest.raises(ValueError, match=r"the limit is 4\.0 GiB"):  # the signals loader checks too
+        datasets.arrays(huge, labels=np.zeros(100000))
+
+
+def test_load_npy_names_a_truncated_file_and_reads_a_good_one(tmp_path: Path) -> None:
+    from convscope.data.files import load_npy
+
+    short = _npy_header_only(tmp_path / "short.npy", (10, 4), "|u1")
+    with pytest.raises(ValueError, match=r"short\.npy: its header declares a 10x4 uint8 array \(40 bytes\) but "
+                                         "the file holds only"):
+        load_npy(short)
+    np.save(tmp_path / "good.npy", np.arange(12, dtype=np.int16).reshape(3, 4))
+    assert load_npy(tmp_path / "good.npy", max_bytes=24).tolist() == np.arange(12).reshape(3, 4).tolist()
+    with pytest.raises(ValueError, match=r"\(24 bytes\); the limit is 23 bytes"):
+        load_npy(tmp_path / "good.npy", max_bytes=23)
+    (tmp_path / "text.npy").write_text("not numpy")
+    with pytest.raises(ValueError, match=r"text\.npy: not a readable \.npy file"):
+        load_npy(tmp_path / "text.npy")
