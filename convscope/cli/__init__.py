@@ -21,11 +21,21 @@ COMMANDS = (
 
 
 class CommandError(Exception):
-    """A user-facing failure: printed as one line plus an optional hint."""
+    """A user-facing failure: printed as one line, then any `details` lines as they are (e.g.
+    every place a dataset was looked for), then an optional hint."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, details: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.hint = hint
+        self.details = list(details)
+
+
+def dataset_not_found(name: str, error: Exception) -> CommandError:
+    """The CLI's form of a `DatasetNotFoundError`: every place looked and how to provide the
+    files, as the data package wrote them for dataset `name`, then the command's own option."""
+    return CommandError(f"dataset {name!r} not found. Looked in, in order:",
+                        hint=f"or pass --path DIR, a folder holding the {name} files",
+                        details=str(error).splitlines()[1:])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,11 +69,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, ValueError, FileNotFoundError, OSError, KeyError) as error:
         if args.debug:
             raise
-        message = str(error).strip() or type(error).__name__
-        print(f"convscope {args.command}: error: {message.splitlines()[0]}", file=sys.stderr)
-        hint = getattr(error, "hint", None)
-        rest = message.splitlines()[1:]
-        if hint or rest:
-            print(f"hint: {hint or ' '.join(line.strip() for line in rest)}", file=sys.stderr)
-        print("(run with --debug for the full traceback)", file=sys.stderr)
+        report_error(args.command, error)
         return 1
+
+
+def report_error(command: str, error: Exception) -> None:
+    """The error on stderr: one line, its details, a hint, and how to see the traceback."""
+    message = str(error).strip() or type(error).__name__
+    print(f"convscope {command}: error: {message.splitlines()[0]}", file=sys.stderr)
+    for line in getattr(error, "details", ()):
+        print(line, file=sys.stderr)
+    hint = getattr(error, "hint", None)
+    rest = message.splitlines()[1:]
+    if hint or rest:
+        print(f"hint: {hint or ' '.join(line.strip() for line in rest)}", file=sys.stderr)
+    print("(run with --debug for the full traceback)", file=sys.stderr)

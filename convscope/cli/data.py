@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from convscope.cli import CommandError
+from convscope.cli import dataset_not_found
 
 
 def register(subparsers: Any) -> None:
@@ -52,8 +51,7 @@ def _load(args: argparse.Namespace) -> tuple[str, tuple[Any, Any], list[str] | N
     try:
         data = datasets.load(args.name, path=args.path, download=not args.no_download)
     except datasets.DatasetNotFoundError as error:
-        print(error, file=sys.stderr)  # every place looked and how to provide the files
-        raise CommandError(f"dataset {args.name!r} not found", hint="see the places listed above") from error
+        raise dataset_not_found(args.name, error) from error
     return args.name, data, datasets.class_names(args.name)
 
 

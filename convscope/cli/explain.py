@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from convscope.cli import CommandError
+from convscope.cli import CommandError, dataset_not_found
 
 ACTIONS = ("conv", "pool", "shapes", "maps", "filters", "edges", "interpret")
 
@@ -152,7 +152,7 @@ def _dataset(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:
     try:
         (x_train, y_train), (x_test, y_test) = datasets.load(args.data, path=args.path)
     except datasets.DatasetNotFoundError as error:
-        raise CommandError(f"dataset {args.data!r} not found", hint=str(error).splitlines()[0]) from error
+        raise dataset_not_found(args.data, error) from error
     names = datasets.class_names(args.data)
     return (x_train, y_train, names) if args.split == "train" else (x_test, y_test, names)
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from convscope.cli import CommandError
+from convscope.cli import CommandError, dataset_not_found
 
 if TYPE_CHECKING:
     import numpy as np
@@ -220,8 +220,7 @@ def load_data(settings: TrainSettings) -> Data:
         try:
             (x, y), (xt, yt) = datasets.load(settings.data, path=settings.data_path)
         except datasets.DatasetNotFoundError as error:
-            raise CommandError(str(error).splitlines()[0], hint="install it (e.g. apt-get install "
-                               "dataset-fashion-mnist) or pass --path DIR with its files") from error
+            raise dataset_not_found(settings.data, error) from error
         names, kind = datasets.class_names(settings.data), "dataset"
     x, y = x[:settings.limit], y[:settings.limit]
     xt, yt = xt[:settings.test_limit], yt[:settings.test_limit]

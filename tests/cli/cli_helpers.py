@@ -1,4 +1,5 @@
-"""Helpers for CLI tests: run `convscope` in-process, compare with golden files, tiny data."""
+"""Helpers for CLI tests: run `convscope` in-process or in a fresh process, compare with golden
+files, tiny data."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 import io
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,13 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
     return code, out.getvalue(), err.getvalue()
+
+
+def run_fresh(*argv: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m convscope ARGV` in a new interpreter, as a user runs it (nothing imported before)."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "convscope", *argv], capture_output=True, text=True,
+                          env=environment, timeout=timeout, check=False)
 
 
 def mask(text: str, **paths: Path) -> str:
