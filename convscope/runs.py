@@ -27,7 +27,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,13 +109,18 @@ class InputSpec:
                    int(data.get("box", 20)))
 
 
+def input_scale(x: np.ndarray) -> float:
+    """What raw values are multiplied by: 1/255 for integers (8-bit pixels), 1.0 for floats."""
+    return 1 / 255 if np.issubdtype(x.dtype, np.integer) else 1.0
+
+
 def infer_input_spec(x: np.ndarray, sample: int = 500) -> InputSpec:
     """Read the preprocessing from training data (N, H, W, C) or (N, L, C).
 
     Images whose borders are nearly all one dark (or light) value get fit="center" with `box`
     the median extent of their content: about 20 for MNIST digits, 28 for Fashion-MNIST.
     """
-    scale = 1 / 255 if np.issubdtype(x.dtype, np.integer) else 1.0
+    scale = input_scale(x)
     shape = tuple(int(n) for n in x.shape[1:])
     if x.ndim != 4 or len(x) == 0:
         return InputSpec(shape, scale, "mixed", "resize", 0)
@@ -141,20 +146,39 @@ def _extent(mask: np.ndarray) -> int:
 
 
 # -- reading a run ------------------------------------------------------------------------------
+MODEL_FORMAT = "convscope.model"      # a folder written by model.save(...)
+BUILTIN_FORMAT = "convscope.builtin"  # a zoo model by name, untrained
+CHECKPOINTS_DIR = "checkpoints"
+
+
 @dataclass
 class Run:
-    """An existing run folder (or a bare saved-model folder, read with default settings)."""
+    """A model a command was pointed at, with what is known of its training data.
+
+    Three kinds (`kind`): a run folder written by `convscope train` (its final model, or a
+    checkpoint of it), a bare folder written by `model.save(...)` (read with default input
+    settings), or a built-in zoo model by name (untrained). `resolve_model` picks the kind.
+
+    Attributes:
+        path: the run folder, the saved-model folder, or the built-in name as a path.
+        config: the run's config.json (or a stand-in with "format" and "input").
+        model_dir: the saved-model folder whose weights `load_model` reads (None for built-ins).
+        weights: which of the run's models that is: "final model", "checkpoint best", ...
+    """
 
     path: Path
     config: dict[str, Any] = field(default_factory=dict)
+    model_dir: Path | None = None
+    weights: str = ""
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Run:
-        """Open RUN (a folder written by `convscope train`) or a folder written by `model.save`.
+        """Open RUN (a folder written by `convscope train`, or its model/ or checkpoints/NAME
+        folder) or a folder written by `model.save` (or holding one as model/).
 
         Raises:
             FileNotFoundError: no such folder, or no model in it.
-            ValueError: a config that is not a convscope run.
+            ValueError: a config that is neither a convscope run nor a saved model.
         """
         from convscope.models.saving import read_json
 
@@ -164,22 +188,49 @@ class Run:
                                     f"`convscope train seed-cnn --data fashion_mnist --out {folder}`.")
         config_file = folder / CONFIG_FILE
         if not config_file.is_file():
-            raise FileNotFoundError(f"{folder}: not a run folder (no {CONFIG_FILE}); pass the folder "
-                                    "`convscope train --out DIR` wrote.")
+            if (folder / MODEL_DIR / CONFIG_FILE).is_file():  # model.save("DIR/model") with no run around it
+                return cls.open(folder / MODEL_DIR)
+            raise FileNotFoundError(f"{folder}: no saved model here (no {CONFIG_FILE}, nor {MODEL_DIR}/"
+                                    f"{CONFIG_FILE}); pass the folder `convscope train --out DIR` wrote, or "
+                                    "one written by model.save(...).")
         document = read_json(config_file)
-        if document.get("format") == "convscope.model":  # a folder from model.save(...)
-            shape = document.get("config", {}).get("input_shape") or []
-            return cls(folder, {"format": "convscope.model", "input": InputSpec(tuple(shape)).to_dict()})
+        if document.get("format") == MODEL_FORMAT:
+            return _inside_run(folder) or _saved_model(folder, document)
         if document.get("format") != RUN_FORMAT:
-            raise ValueError(f"{config_file}: not a convscope run (format {document.get('format')!r}).")
-        if not (folder / MODEL_DIR / "config.json").is_file():
-            raise FileNotFoundError(f"{folder}: the run has no model/ yet (training did not finish); "
-                                    f"use {folder / LAST_CHECKPOINT} or train again.")
-        return cls(folder, document)
+            raise ValueError(f"{config_file}: not a convscope run or saved model "
+                             f"(format {document.get('format')!r}).")
+        model_dir, weights = _run_weights(folder, document)
+        return cls(folder, document, model_dir, weights)
+
+    @classmethod
+    def builtin(cls, name: str, input_shape: Sequence[int] | None = None,
+                num_classes: int | None = None) -> Run:
+        """Built-in model `name` (see `convscope.zoo`), untrained, for `input_shape` and `num_classes`."""
+        from convscope import zoo
+
+        entry = zoo.lookup(name)
+        shape = tuple(int(n) for n in (input_shape or entry.input_shape))
+        spec = InputSpec(shape) if len(shape) == 3 else InputSpec(shape, 1.0, "mixed", "resize", 0)
+        config = {"format": BUILTIN_FORMAT, "name": entry.name, "input": spec.to_dict(),
+                  "classes": num_classes}
+        return cls(Path(entry.name), config, None, "untrained: random weights")
+
+    @property
+    def kind(self) -> str:
+        """"run folder", "saved model" or "built-in model"."""
+        return {RUN_FORMAT: "run folder", BUILTIN_FORMAT: "built-in model"}.get(
+            self.config.get("format", ""), "saved model")
+
+    @property
+    def description(self) -> str:
+        """Which model this is, for a command to print, e.g. "run folder runs/x (final model)"."""
+        where = self.config["name"] if self.kind == "built-in model" else str(self.path)
+        return f"{self.kind} {where}" + (f" ({self.weights})" if self.weights else "")
 
     @property
     def model_path(self) -> Path:
-        return self.path if self.config.get("format") == "convscope.model" else self.path / MODEL_DIR
+        assert self.model_dir is not None, "a built-in model has no saved folder"
+        return self.model_dir
 
     @property
     def input_spec(self) -> InputSpec:
@@ -191,19 +242,97 @@ class Run:
 
     @property
     def name(self) -> str:
-        return self.path.resolve().name
+        return self.config["name"] if self.kind == "built-in model" else self.path.resolve().name
 
     def load_model(self, device: str | None = None, compile: bool = False) -> Sequential:
-        """The trained model; uncompiled by default, so inference runs in float32."""
-        from convscope.models.saving import load_model
+        """The model; uncompiled by default, so inference runs in float32."""
+        if self.kind == "built-in model":
+            from convscope import zoo
 
-        model = load_model(self.model_path, compile=compile, device=device)
+            model = zoo.build(self.config["name"], self.input_spec.shape, self.config.get("classes"))
+            if device is not None:
+                model.to_device(device)
+        else:
+            from convscope.models.saving import load_model
+
+            model = load_model(self.model_path, compile=compile, device=device)
         model.eval()
         return model
 
     def metrics(self) -> dict[str, Any]:
         file = self.path / METRICS_FILE
-        return json.loads(file.read_text()) if file.is_file() else {}
+        return json.loads(file.read_text()) if self.kind == "run folder" and file.is_file() else {}
+
+
+def resolve_model(source: str | os.PathLike[str], *, input_shape: Sequence[int] | None = None,
+                  num_classes: int | None = None) -> Run:
+    """The model named by `source`, as every command that takes a model reads it.
+
+    An existing folder comes first: a run folder from `convscope train` (its model/, or its best
+    checkpoint when training did not finish), a model/ or checkpoints/NAME folder inside one (read
+    with the run's input settings and class names), or any folder written by `model.save`.
+    Otherwise `source` must be a built-in model name (`input_shape` and `num_classes` then
+    size it). `Run.description` says which was used.
+
+    Raises:
+        FileNotFoundError: no such folder and no built-in model of that name.
+        ValueError: a file, or a folder that holds no convscope model.
+
+    Example:
+        >>> resolve_model("runs/mnist").description
+        'run folder runs/mnist (final model)'
+    """
+    from convscope import zoo
+
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        return Run.open(folder)
+    known = ", ".join(zoo.names())
+    if folder.exists():
+        raise ValueError(f"{source}: a file, not a model. Pass a run folder from `convscope train`, a "
+                         f"folder written by model.save(...), or a built-in model name ({known}).")
+    try:
+        return Run.builtin(str(source), input_shape, num_classes)
+    except ValueError as error:
+        if not str(error).startswith("unknown model"):
+            raise
+    raise FileNotFoundError(f"{source}: no saved model here (no such folder) and no built-in model of that "
+                            f"name. Pass a run folder from `convscope train`, a folder written by "
+                            f"model.save(...), or one of: {known}.")
+
+
+def _run_weights(folder: Path, document: Mapping[str, Any]) -> tuple[Path, str]:
+    """The model of run `folder`: model/ when training finished, else its best (or last) checkpoint."""
+    if (folder / MODEL_DIR / CONFIG_FILE).is_file():
+        return folder / MODEL_DIR, "final model"
+    for checkpoint in (BEST_CHECKPOINT, LAST_CHECKPOINT):
+        if (folder / checkpoint / CONFIG_FILE).is_file():
+            name = checkpoint.split("/")[-1]
+            return folder / checkpoint, f"checkpoint {name}; training did not finish"
+    raise FileNotFoundError(f"{folder}: the run has no model/ and no checkpoint yet (status "
+                            f"{document.get('status', 'unknown')!r}); train again.")
+
+
+def _inside_run(folder: Path) -> Run | None:
+    """`folder` as the model/ or checkpoints/NAME folder of a run, with that run's settings."""
+    for run_folder, weights in ((folder.parent, "final model"),
+                                (folder.parent.parent, f"checkpoint {folder.name}")):
+        config_file = run_folder / CONFIG_FILE
+        expected = run_folder / (MODEL_DIR if weights == "final model" else f"{CHECKPOINTS_DIR}/{folder.name}")
+        if expected.resolve() != folder.resolve() or not config_file.is_file():
+            continue
+        try:
+            document = json.loads(config_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if document.get("format") == RUN_FORMAT and "input" in document:
+            return Run(run_folder, document, folder, weights)
+    return None
+
+
+def _saved_model(folder: Path, document: Mapping[str, Any]) -> Run:
+    shape = document.get("config", {}).get("input_shape") or []
+    return Run(folder, {"format": MODEL_FORMAT, "input": InputSpec(tuple(shape)).to_dict()}, folder, "")
 
 
 # -- writing a run ------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convscope.runs import Run
 
 COMMANDS = (
     "train", "evaluate", "predict", "summary", "data", "explain",
@@ -28,6 +32,15 @@ class CommandError(Exception):
         super().__init__(message)
         self.hint = hint
         self.details = list(details)
+
+
+def open_model(source: str, **options: Any) -> Run:
+    """The model `source` names (see `convscope.runs.resolve_model`); says on stderr which it is."""
+    from convscope.runs import resolve_model
+
+    run = resolve_model(source, **options)
+    print(f"model: {run.description}", file=sys.stderr, flush=True)
+    return run
 
 
 def dataset_not_found(name: str, error: Exception) -> CommandError:

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convscope.cli.train import TrainSettings
+    from convscope.runs import Run
 
 
 def register(subparsers: Any) -> None:
     """Add the `evaluate` command."""
     parser = subparsers.add_parser("evaluate", help="test loss and accuracy of a trained run",
                                    description="Evaluate a run's model on its test split.")
-    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`")
+    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`, a saved model "
+                        "folder or a built-in model name (the last two need --data)")
     parser.add_argument("--data", help="dataset name or path (default: the one the run was trained on)")
     parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
     parser.add_argument("--limit", type=int, help="use only the first N test samples")
@@ -25,21 +30,30 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def data_settings(args: argparse.Namespace, target: Run) -> TrainSettings:
+    """Which data to evaluate on: --data, else the test split the run was trained with."""
+    from convscope.cli.train import TrainSettings
+
+    if target.kind != "run folder" and not args.data:
+        raise ValueError(f"{args.run}: a {target.kind} does not say what it was trained on; pass --data NAME.")
+    recorded = target.config.get("train", {}) if not args.data else {}
+    return TrainSettings(model="", data=args.data or recorded["data"],
+                         data_path=args.data_path or recorded.get("data_path"),
+                         limit=2, test_limit=args.limit or recorded.get("test_limit"))
+
+
 def run(args: argparse.Namespace) -> int:
     from convscope import explain
-    from convscope.cli.train import TrainSettings, as_inputs, load_data
-    from convscope.runs import Run
+    from convscope.cli import open_model
+    from convscope.cli.train import as_inputs, load_data
+    from convscope.runs import input_scale
 
-    target = Run.open(args.run)
-    if target.config.get("format") != "convscope.run" and not args.data:
-        raise ValueError(f"{args.run}: a bare saved model does not say what it was trained on; pass --data NAME.")
-    recorded = target.config.get("train", {})
-    settings = TrainSettings(model="", data=args.data or recorded["data"],
-                             data_path=args.data_path or (None if args.data else recorded.get("data_path")),
-                             limit=2, test_limit=args.limit or (None if args.data else recorded.get("test_limit")))
+    target = open_model(args.run)
+    settings = data_settings(args, target)
     data = load_data(settings)
     model = target.load_model()
-    x_test = as_inputs(data.x_test, target.input_spec.scale)
+    scale = target.input_spec.scale if target.kind == "run folder" and not args.data else input_scale(data.x_test)
+    x_test = as_inputs(data.x_test, scale)
     interpretation = explain.interpret(model, x_test, data.y_test, class_names=target.class_names(
         model.output_units("evaluate")))
     losses = interpretation.losses

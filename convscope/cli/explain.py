@@ -21,6 +21,7 @@ from typing import Any
 from convscope.cli import CommandError, dataset_not_found
 
 ACTIONS = ("conv", "pool", "shapes", "maps", "filters", "edges", "interpret")
+MODEL_HELP = "run folder from `convscope train`, a saved model folder or a built-in model name"
 
 
 def register(subparsers: Any) -> None:
@@ -40,7 +41,7 @@ def register(subparsers: Any) -> None:
     }
     sub = {name: actions.add_parser(name, help=helps[name], description=helps[name]) for name in ACTIONS}
     for name in ("conv", "pool", "maps", "filters", "interpret"):
-        sub[name].add_argument("--model", help="folder written by model.save(...)")
+        sub[name].add_argument("--model", help=MODEL_HELP)
     for name in ("conv", "pool", "maps", "edges"):
         _add_input_arguments(sub[name])
     for name in ACTIONS:
@@ -48,7 +49,7 @@ def register(subparsers: Any) -> None:
             sub[name].add_argument("--out", help="folder for PNG files (none written without it)")
     _add_conv_arguments(sub["conv"])
     _add_pool_arguments(sub["pool"])
-    sub["shapes"].add_argument("--model", required=True, help="folder written by model.save(...)")
+    sub["shapes"].add_argument("--model", required=True, help=MODEL_HELP)
     sub["shapes"].add_argument("--input-shape", help="one example's shape, e.g. 28,28,1 (default: the model's)")
     sub["maps"].add_argument("--layers", help="comma-separated layer names or indices (default: all)")
     sub["maps"].add_argument("--max-channels", type=int, default=32, help="channels drawn per layer")
@@ -138,12 +139,13 @@ def _scaled(values: Any, raw: bool) -> Any:
     return values.astype(np.float32)
 
 
-def _load_model(path: str | None) -> Any:
-    if not path:
-        raise CommandError("this action needs --model", hint="pass the folder written by model.save(...)")
-    from convscope import load_model
+def _load_model(source: str | None) -> Any:
+    if not source:
+        raise CommandError("this action needs --model", hint="pass a run folder, a saved model folder "
+                           "or a built-in model name")
+    from convscope.cli import open_model
 
-    return load_model(path, compile=False)
+    return open_model(source).load_model()
 
 
 def _dataset(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:

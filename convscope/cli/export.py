@@ -1,9 +1,10 @@
 """`convscope export RUN --format onnx|torchscript`: write an inference file for a trained model.
 
-RUN is a folder written by `model.save(...)` or a run folder holding one in `model/`
-(`convscope train` writes runs/<name>/model). The file goes next to the model unless --out says
-where. For ONNX the command also runs the file with ONNX Runtime on a random batch and prints
-the largest difference from convscope's own predictions.
+RUN is a run folder from `convscope train` (its final model, or its best checkpoint when
+training did not finish), a folder written by `model.save(...)`, or a built-in model name
+(untrained), resolved by `convscope.runs.resolve_model`. The file goes into the folder given
+unless --out says where. For ONNX the command also runs the file with ONNX Runtime on a random
+batch and prints the largest difference from convscope's own predictions.
 
     convscope export runs/mnist --format onnx
     convscope export runs/mnist/model --format torchscript --out mnist.pt
@@ -15,8 +16,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from convscope.cli import CommandError
-
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 
 
@@ -25,51 +24,44 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("export", help="export a trained model to ONNX or TorchScript",
                                    description="Export a saved model to ONNX or TorchScript (channels-last "
                                                "input with a dynamic batch axis).")
-    parser.add_argument("run", metavar="RUN", help="run folder (with model/) or a saved model folder")
+    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`, a saved model folder "
+                        "or a built-in model name")
     parser.add_argument("--format", choices=tuple(SUFFIX), default=None,
                         help="onnx (default) or torchscript; guessed from --out's suffix when omitted")
-    parser.add_argument("--out", help="output file (default: RUN/model.onnx or RUN/model.pt)")
+    parser.add_argument("--out", help="output file (default: RUN/model.onnx or RUN/model.pt; NAME.onnx for "
+                        "a built-in model)")
     parser.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
     parser.set_defaults(func=run)
 
 
-def model_folder(run_path: Path) -> Path:
-    """The saved-model folder inside `run_path` (the folder itself, or its model/)."""
-    for candidate in (run_path, run_path / "model"):
-        if (candidate / "config.json").is_file():
-            return candidate
-    raise CommandError(f"{run_path}: no saved model here (looked for config.json in {run_path} and "
-                       f"{run_path / 'model'})", hint="pass a folder written by model.save(...) or convscope train")
-
-
-def output_path(args: argparse.Namespace, run_path: Path) -> tuple[Path, str]:
-    """Where to write and in which format."""
+def output_path(args: argparse.Namespace) -> tuple[Path, str]:
+    """Where to write and in which format: --out, else model.onnx (or .pt) in the folder given,
+    or <name>.onnx here for a built-in model."""
     from convscope.export import resolve_format
 
     if args.out:
         return Path(args.out), resolve_format(args.out, args.format)
     chosen = args.format or "onnx"
-    base = run_path if run_path.is_dir() else run_path.parent
-    return base / f"model{SUFFIX[chosen]}", chosen
+    given = Path(args.run).expanduser()
+    path = given / f"model{SUFFIX[chosen]}" if given.is_dir() else Path(f"{args.run}{SUFFIX[chosen]}")
+    return path, chosen
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, export, and (for ONNX) check the file against convscope's predictions."""
-    import numpy as np
-
-    from convscope.models.saving import load_model
-
-    run_path = Path(args.run)
-    model = load_model(model_folder(run_path), compile=False, device="cpu")
-    path, chosen = output_path(args, run_path)
+    from convscope.cli import open_model
     from convscope.export import export_model
 
+    model = open_model(args.run).load_model(device="cpu")
+    path, chosen = output_path(args)
     export_model(model, path, chosen, opset=args.opset)
     print(f"wrote {path} ({chosen}, {path.stat().st_size / 1024:.1f} KiB)")
     input_shape, output_shape = model.require_built("export"), model.require_output_shape("export")
     print(f"input:  (batch, {', '.join(map(str, input_shape[1:]))}) float32, channels-last")
     print(f"output: (batch, {', '.join(map(str, output_shape[1:]))})")
     if chosen == "onnx":
+        import numpy as np
+
         from convscope.export.onnx import onnx_predict
 
         sizes = [size for size in input_shape[1:] if size is not None]  # the export fixed them all

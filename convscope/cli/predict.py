@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
     """Add the `predict` command."""
     parser = subparsers.add_parser("predict", help="classify image files with a trained run",
                                    description="Top-k classes and probabilities for each file.")
-    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train` (or a saved model folder)")
+    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`, a saved model folder "
+                        "or a built-in model name")
     parser.add_argument("files", metavar="FILE", nargs="+", help="PNG/JPEG images, or .npy arrays shaped like one input")
     parser.add_argument("--top", type=int, default=3, help="how many classes to list (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -46,12 +47,12 @@ def read_input(path: Path, spec: Any) -> tuple[Any, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from convscope.runs import Run
+    from convscope.cli import open_model
     from convscope.serve.inference import Predictor
 
     if args.top < 1:
         raise ValueError(f"--top must be at least 1; got {args.top}.")
-    predictor = Predictor(Run.open(args.run))
+    predictor = Predictor(open_model(args.run))
     results = []
     for name in args.files:
         pixels, notes = read_input(Path(name), predictor.spec)

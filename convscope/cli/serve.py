@@ -16,7 +16,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("serve", help="web page to draw a digit and watch the network think",
                                    description="Serve a page (draw or upload an image; probabilities, feature "
                                                "maps, shape journey, worked conv steps) and its JSON API.")
-    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train` (or a saved model folder)")
+    parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`, a saved model folder or a built-in model name")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--max-upload-mb", type=float, default=5.0, help="largest accepted request body (default 5)")
@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
         from convscope.serve import create_app
     except ImportError as error:
         raise CommandError(f"serving needs {error.name}", hint='pip install "convscope[serve]"') from error
-    app = create_app(args.run, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), device=args.device)
+    from convscope.cli import open_model
+
+    app = create_app(open_model(args.run), max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), device=args.device)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can use the page")
     print(f"Serving {args.run} on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)

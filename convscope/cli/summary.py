@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+SPEC_SUFFIXES = (".json", ".yaml", ".yml", ".py")
+
 
 def register(subparsers: Any) -> None:
     """Add the `summary` command."""
@@ -42,15 +44,15 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
 
 
 def load_any(source: str, input_shape: tuple[int, ...] | None, classes: int | None) -> Any:
-    """A model from a run folder, a saved-model folder, or whatever `train` accepts."""
-    folder = Path(source).expanduser()
-    if folder.is_dir():
-        from convscope.runs import Run
+    """A model from a .json/.yaml spec or a .py `build_model()`, else as every command resolves
+    one: a run folder, a saved-model folder or a built-in name."""
+    if Path(source).suffix.lower() in SPEC_SUFFIXES and not Path(source).expanduser().is_dir():
+        from convscope.cli.train import build_model
 
-        return Run.open(folder).load_model()
-    from convscope.cli.train import build_model
+        return build_model(source, input_shape, classes)
+    from convscope.cli import open_model
 
-    return build_model(source, input_shape, classes)
+    return open_model(source, input_shape=input_shape, num_classes=classes).load_model()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
 @pytest.mark.parametrize("options", [(), ("--details", "--macs")])
 def test_summary_seed_cnn_golden(options: tuple[str, ...]) -> None:
     code, out, err = run_cli("summary", "seed-cnn", *options)
-    assert code == 0 and err == ""
+    assert code == 0 and err == "model: built-in model seed-cnn (untrained: random weights)\n"
     check_golden(f"summary-seed-cnn{''.join(options).replace('--', '-')}.txt", out)
 
 
@@ -85,7 +85,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_predict_json_golden(fixed_run: Path, photo: Path) -> None:
     code, out, err = run_cli("predict", str(fixed_run), str(photo), "--json", "--top", "3")
-    assert code == 0 and err == ""
+    assert code == 0 and err == f"model: run folder {fixed_run} (final model)\n"
     result = json.loads(out)[0]
     assert [t["probability"] for t in result["top"]] == sorted((t["probability"] for t in result["top"]), reverse=True)
     rounded = json.loads(out, parse_float=lambda text: round(float(text), 4))
@@ -101,11 +101,11 @@ def test_predict_text_names_the_conversion(fixed_run: Path, photo: Path) -> None
 @pytest.mark.parametrize(("argv", "first", "hint"), [
     (("predict", "{run}", "{text}"), "not an image Pillow can read", "pass a PNG or JPEG"),
     (("predict", "{run}", "{missing}"), "no such file", None),
-    (("predict", "{missing}", "{text}"), "no such run folder", None),
+    (("predict", "{missing}", "{text}"), "no saved model here", None),
     (("train", "no-such-net", "--data", "digits"), "unknown model 'no-such-net'", None),
     (("train", "--data", "digits"), "train needs MODEL and --data", "convscope summary --list"),
-    (("summary", "{text}"), "unknown model", None),
-    (("evaluate", "{missing}"), "no such run folder", None),
+    (("summary", "{text}"), "a file, not a model", None),
+    (("evaluate", "{missing}"), "no saved model here", None),
     (("train", "seed-cnn", "--data", "digits", "--epochs", "0"), "--epochs must be at least 1", None),
 ])
 def test_errors_are_one_line_with_a_hint(argv: tuple[str, ...], first: str, hint: str | None, fixed_run: Path,
@@ -114,7 +114,7 @@ def test_errors_are_one_line_with_a_hint(argv: tuple[str, ...], first: str, hint
     text.write_text("not an image")
     values = {"run": fixed_run, "text": text, "missing": tmp_path / "missing"}
     code, out, err = run_cli(*(part.format(**values) for part in argv))
-    lines = err.splitlines()
+    lines = [line for line in err.splitlines() if not line.startswith("model: ")]
     assert code == 1 and "Traceback" not in err and first in lines[0]
     assert lines[-1] == "(run with --debug for the full traceback)" and len(lines) <= 3
     if hint:

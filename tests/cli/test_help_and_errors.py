@@ -19,7 +19,8 @@ def offline_without_data(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.skipif(SYSTEM_MNIST.is_dir(), reason="MNIST is installed system-wide here")
-@pytest.mark.parametrize("argv", [("train", "seed-cnn", "--data", "mnist", "--epochs", "1")])
+@pytest.mark.parametrize("argv", [("train", "seed-cnn", "--data", "mnist", "--epochs", "1"),
+                                  ("evaluate", "seed-cnn", "--data", "mnist")])
 def test_missing_dataset_lists_every_place_looked(argv: tuple[str, ...], tmp_path: Path) -> None:
     result = run_fresh(*argv, env=offline_without_data(tmp_path))
     lines = [line for line in result.stderr.splitlines() if not line.startswith("model: ")]
