@@ -14,7 +14,9 @@ action runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ def register(subparsers: Any) -> None:
         _add_input_arguments(sub[name])
     for name in ACTIONS:
         if name != "shapes":
-            sub[name].add_argument("--out", help="folder for PNG files (none written without it)")
+            sub[name].add_argument("--out", help="folder for PNG (and JSON) files (none written without it)")
     _add_conv_arguments(sub["conv"])
     _add_pool_arguments(sub["pool"])
     sub["shapes"].add_argument("--model", required=True, help=MODEL_HELP)
@@ -223,7 +225,7 @@ def run_conv(args: argparse.Namespace) -> int:
         steps = explain.conv_steps(model, example, position=position, filter=args.filter, layer=index)
     print(steps.text())
     out = _out(args)
-    if out is not None and len(steps.position) == 2:
+    if out is not None:
         from convscope.plots.explain import plot_conv_steps
 
         print(f"wrote {plot_conv_steps(steps, out / 'conv_steps.png')}")
@@ -231,24 +233,57 @@ def run_conv(args: argparse.Namespace) -> int:
 
 
 def run_pool(args: argparse.Namespace) -> int:
+    steps, model, example, index = _pool_of_matrix(args) if args.matrix is not None else _pool_of_model(args)
+    print(steps.text())
+    out = _out(args)
+    if out is not None:
+        for path in _write_pool(steps, out, model, example, index):
+            print(f"wrote {path}")
+    return 0 if steps.agrees else 1
+
+
+def _pool_of_matrix(args: argparse.Namespace) -> tuple[Any, None, None, int]:
     from convscope import explain
 
-    if args.matrix is not None:
-        matrix = _matrix(args.matrix, "--matrix")
-        size = _ints(args.pool_size, "--pool-size") or (2,)
-        size = size * matrix.ndim if len(size) == 1 else size
-        strides = _ints(args.strides, "--strides")
-        position = _ints(args.position, "--position") or (0,) * matrix.ndim
-        steps = explain.pool_steps_from_arrays(matrix, size, strides, args.padding, position=position,
-                                               reduction=args.reduction)
-    else:
-        model = _load_model(args.model)
-        example = _example(args, model)
-        index, pool = _find(model, _layer_argument(args.layer), explain.steps.POOL_KINDS)
-        position = _ints(args.position, "--position") or _centre(tuple(pool.output_shape[1:-1]))
-        steps = explain.pool_steps(model, example, position=position, channel=args.channel, layer=index)
-    print(steps.text())
-    return 0 if steps.agrees else 1
+    matrix = _matrix(args.matrix, "--matrix")
+    size = _ints(args.pool_size, "--pool-size") or (2,)
+    size = size * matrix.ndim if len(size) == 1 else size
+    strides = _ints(args.strides, "--strides")
+    position = _ints(args.position, "--position") or (0,) * matrix.ndim
+    steps = explain.pool_steps_from_arrays(matrix, size, strides, args.padding, position=position,
+                                           reduction=args.reduction)
+    return steps, None, None, 0
+
+
+def _pool_of_model(args: argparse.Namespace) -> tuple[Any, Any, Any, int]:
+    """(steps, model, example, pooling layer index) for --model with --data or --image."""
+    from convscope import explain
+    from convscope.explain.steps import POOL_KINDS
+
+    model = _load_model(args.model)
+    example = _example(args, model)
+    index, pool = _find(model, _layer_argument(args.layer), POOL_KINDS)
+    position = _ints(args.position, "--position") or _centre(tuple(pool.output_shape[1:-1]))
+    steps = explain.pool_steps(model, example, position=position, channel=args.channel, layer=index)
+    return steps, model, example, index
+
+
+def _write_pool(steps: Any, out: Path, model: Any, example: Any, index: int) -> list[Path]:
+    """pool_steps.json (the window, its values, the winner, the output), and for a model the
+    feature maps going into and coming out of the pooling layer."""
+    from convscope.runs import write_json_atomic
+
+    out.mkdir(parents=True, exist_ok=True)
+    document = {**dataclasses.asdict(steps), "winner": steps.winner, "agrees": steps.agrees}
+    document["values"] = [None if math.isnan(value) else value for value in steps.values]  # NaN: padding
+    written = [write_json_atomic(out / "pool_steps.json", document)]
+    if model is not None:
+        from convscope.explain import feature_maps
+        from convscope.plots.explain import plot_all_feature_maps
+
+        chosen = [index - 1, index] if index > 0 else [index]
+        written += plot_all_feature_maps(feature_maps(model, example, layers=chosen), out)
+    return written
 
 
 def run_shapes(args: argparse.Namespace) -> int:

@@ -1,0 +1,37 @@
+"""`convscope explain` in a fresh process: every action runs without help from earlier imports,
+and --out gets files for each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_helpers import run_fresh
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_explain_pool_in_a_fresh_process_writes_into_out(run_folder: Path, digit: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pool"
+    result = run_fresh("explain", "pool", "--model", str(run_folder), "--image", str(digit), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "MaxPooling2D 'max_pooling2d', channel 0, output position (6, 6)" in result.stdout
+    steps = json.loads((out / "pool_steps.json").read_text())
+    assert steps["kind"] == "MaxPooling2D" and len(steps["window_positions"]) == 4 and steps["agrees"]
+    assert steps["output"] == max(steps["values"])
+    for name in ("00_conv2d.png", "01_max_pooling2d.png"):
+        assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_explain_pool_of_a_matrix_writes_its_steps(tmp_path: Path) -> None:
+    result = run_fresh("explain", "pool", "--matrix", "[[2,0],[3,5]]", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    steps = json.loads((tmp_path / "pool_steps.json").read_text())
+    assert steps["values"] == [2, 0, 3, 5] and steps["output"] == 5 and steps["winner"] == [1, 1]
+
+
+def test_explain_conv_of_a_1d_input_writes_its_picture(tmp_path: Path) -> None:
+    result = run_fresh("explain", "conv", "--matrix", "[1,2,3,4]", "--kernel", "[1,0,-1]", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Total = -2" in result.stdout and f"wrote {tmp_path / 'conv_steps.png'}" in result.stdout
+    assert (tmp_path / "conv_steps.png").read_bytes()[:8] == PNG_SIGNATURE
