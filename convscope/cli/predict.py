@@ -1,10 +1,12 @@
-"""`convscope predict RUN FILE...`: classify images (PNG/JPEG of any size or colour) or .npy arrays.
+"""`convscope predict RUN FILE|FOLDER...`: classify images (PNG/JPEG of any size or colour) or
+.npy arrays; a folder stands for every image and .npy file in it.
 
 Each image is converted the way the run's model needs (grayscale or colour, background
 polarity, MNIST-style centring or resizing); a note says what was done.
 
     convscope predict runs/fashion shoe.jpg --top 3
     convscope predict runs/fashion shoe.jpg --json
+    convscope predict runs/fashion photos/
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from typing import Any
 
 from convscope.cli import CommandError
 
+MAX_INPUT_BYTES = 256 * 1024**2  # a .npy of one input larger than this is refused unread
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+ACCEPTED = "PNG/JPEG (or other Pillow-readable) images, .npy arrays, or folders of them"
+
 
 def register(subparsers: Any) -> None:
     """Add the `predict` command."""
@@ -23,23 +29,56 @@ def register(subparsers: Any) -> None:
                                    description="Top-k classes and probabilities for each file.")
     parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`, a saved model folder "
                         "or a built-in model name")
-    parser.add_argument("files", metavar="FILE", nargs="+", help="PNG/JPEG images, or .npy arrays shaped like one input")
+    parser.add_argument("files", metavar="FILE", nargs="+",
+                        help="PNG/JPEG images, .npy arrays shaped like one input (uint8 values are divided "
+                             "by 255, as PNG pixels are), or folders: every such file in them")
     parser.add_argument("--top", type=int, default=3, help="how many classes to list (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(func=run)
 
 
-def read_input(path: Path, spec: Any) -> tuple[Any, list[str]]:
-    """(model input, notes) for one file."""
+def input_files(names: list[str]) -> list[Path]:
+    """The files to classify: each FILE, and the images and .npy files inside each folder."""
+    files: list[Path] = []
+    for name in names:
+        path = Path(name).expanduser()
+        if path.is_dir():
+            found = sorted(entry for entry in path.iterdir() if entry.is_file()
+                           and entry.suffix.lower() in (*IMAGE_SUFFIXES, ".npy"))
+            if not found:
+                raise CommandError(f"{path}: no images or .npy files in this folder",
+                                   hint=f"predict takes {ACCEPTED}")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder.")
+    return files
+
+
+def read_array(path: Path, spec: Any) -> tuple[Any, list[str]]:
+    """(model input, notes) for a .npy file; integer values are scaled as training scaled them."""
     import numpy as np
 
-    from convscope.serve.images import InputError, decode_image, image_to_input, pixels_to_input
+    from convscope.data.files import load_npy
+    from convscope.serve.images import pixels_to_input
 
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file.")
+    array = load_npy(path, max_bytes=MAX_INPUT_BYTES)
+    notes = []
+    if np.issubdtype(array.dtype, np.integer) and spec.scale != 1.0:
+        notes.append(f"{array.dtype} values multiplied by {spec.scale:.6g} (1/255 for 8-bit pixels), as in training")
+        array = array.astype(np.float32) * np.float32(spec.scale)
+    pixels, more = pixels_to_input(array.tolist(), spec)
+    return pixels, [*notes, *more]
+
+
+def read_input(path: Path, spec: Any) -> tuple[Any, list[str]]:
+    """(model input, notes) for one file."""
+    from convscope.serve.images import InputError, decode_image, image_to_input
+
     try:
         if path.suffix.lower() == ".npy":
-            return pixels_to_input(np.load(path, allow_pickle=False).tolist(), spec)
+            return read_array(path, spec)
         return image_to_input(decode_image(path.read_bytes()), spec)
     except InputError as error:
         raise CommandError(f"{path}: {error}", hint="pass a PNG or JPEG image (or a .npy array shaped "
@@ -52,12 +91,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise ValueError(f"--top must be at least 1; got {args.top}.")
+    files = input_files(args.files)
     predictor = Predictor(open_model(args.run))
-    results = []
-    for name in args.files:
-        pixels, notes = read_input(Path(name), predictor.spec)
+    results: list[dict[str, Any]] = []
+    for path in files:
+        pixels, notes = read_input(path, predictor.spec)
         top = predictor.top(predictor.probabilities(pixels), args.top)
-        results.append({"file": name, "prediction": top[0], "top": top, "notes": notes})
+        results.append({"file": str(path), "prediction": top[0], "top": top, "notes": notes})
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -100,7 +100,7 @@ def test_predict_text_names_the_conversion(fixed_run: Path, photo: Path) -> None
 
 @pytest.mark.parametrize(("argv", "first", "hint"), [
     (("predict", "{run}", "{text}"), "not an image Pillow can read", "pass a PNG or JPEG"),
-    (("predict", "{run}", "{missing}"), "no such file", None),
+    (("predict", "{run}", "{missing}"), "no such file or folder", None),
     (("predict", "{missing}", "{text}"), "no saved model here", None),
     (("train", "no-such-net", "--data", "digits"), "unknown model 'no-such-net'", None),
     (("train", "--data", "digits"), "train needs MODEL and --data", "convscope summary --list"),
