@@ -103,7 +103,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", help="run folder (default: runs/<model>-<data>-<time>)")
     parser.add_argument("--resume", metavar="RUN",
                         help="continue an interrupted run from its newest good checkpoint (same settings; "
-                             "--epochs may raise the total)")
+                             "--epochs then gives the new total)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also checkpoint every N steps, not only at each epoch's end")
     parser.add_argument("--nproc", type=int, default=1, help="train on N local processes (torch.distributed)")
@@ -116,8 +116,7 @@ DEFAULT = TrainSettings(model="", data="")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The training recipe options shared by `train` and `demo`."""
     parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
-    parser.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULT.epochs}; with "
-                                                   "--resume, the new total)")
+    parser.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULT.epochs})")
     parser.add_argument("--batch-size", type=int, default=DEFAULT.batch_size,
                         help=f"samples per step (default {DEFAULT.batch_size})")
     parser.add_argument("--lr", type=float, default=DEFAULT.learning_rate,

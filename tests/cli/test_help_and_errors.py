@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 from cli_helpers import run_fresh
+
+from convscope.cli import build_parser
 
 SYSTEM_MNIST = Path("/usr/share/datasets/mnist")
 
@@ -43,3 +46,22 @@ def test_fashion_mnist_hint_names_its_debian_package(tmp_path: Path) -> None:
     result = run_fresh("train", "seed-cnn", "--data", "fashion_mnist", env=offline_without_data(tmp_path))
     assert result.returncode == 1
     assert "  - on Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist;" in result.stderr.splitlines()
+
+
+def subparser(name: str) -> argparse.ArgumentParser:
+    actions = [action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)]
+    return actions[0].choices[name]
+
+
+@pytest.mark.parametrize("command", ["bench", "demo", "train", "evaluate", "predict", "export", "serve", "summary"])
+def test_every_option_has_help(command: str) -> None:
+    undocumented = [action.option_strings for action in subparser(command)._actions
+                    if action.option_strings and not action.help]
+    assert undocumented == []
+
+
+def test_bench_and_demo_help_read_right() -> None:
+    bench = run_fresh("bench", "--help")
+    assert bench.returncode == 0 and "%%" not in bench.stdout and "time to 91%," in bench.stdout.replace("\n", " ")
+    demo = run_fresh("demo", "--help")
+    assert demo.returncode == 0 and "--resume" not in demo.stdout
