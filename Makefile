@@ -34,8 +34,17 @@ demo: $(STAMP) system-deps
 
 # Two test processes, one thread each: two OpenMP threads per process on two busy cores make
 # every parallel region wait for a descheduled partner (4-6x slower, benchmarks/LEVERS.md).
+# Then the tests whose results depend on the CPU path run twice more: with the compiled kernels
+# off, and with PyTorch and oneDNN held to AVX2 (what an AVX2-only CPU such as AMD Zen 3 runs:
+# the AVX2 kernel build, float32-only oneDNN with emulated bfloat16). The kernel tests run every
+# build the CPU loads in each pass; the slow fault tests set the kernels per case themselves.
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
+CPU_PATH_TESTS := tests/engine tests/layers tests/models tests/faults tests/distributed
 test: $(STAMP) system-deps
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
+	$(PYTEST)
+	CONVSCOPE_CPU_KERNELS=0 $(PYTEST) -q $(CPU_PATH_TESTS) \
+	  --ignore tests/faults/test_sigkill_resume.py --ignore tests/faults/test_cli_resume.py
+	ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 $(PYTEST) -q $(CPU_PATH_TESTS)
 
 smoke: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -n 2 -x -q

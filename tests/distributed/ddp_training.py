@@ -37,11 +37,13 @@ def train(out: str, model_name: str) -> None:
         optimizer = "adam"
     y = rng.integers(0, 3, SAMPLES)
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32", device="cpu")
+    initial = model.get_weights()
     history = model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=2)
     if distributed.is_main():
         from safetensors.torch import save_file
 
-        save_file({f"w{i}": torch.from_numpy(w) for i, w in enumerate(model.get_weights())}, out,
+        final = {f"w{i}": torch.from_numpy(w) for i, w in enumerate(model.get_weights())}
+        save_file({**final, **{f"initial{i}": torch.from_numpy(w) for i, w in enumerate(initial)}}, out,
                   metadata={"loss": repr(history.history["loss"]), "world": str(distributed.world_size())})
         print(f"rank {distributed.rank()} of {distributed.world_size()} wrote {out}", flush=True)
 

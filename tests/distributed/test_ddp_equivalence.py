@@ -47,5 +47,13 @@ def test_the_seed_cnn_trains_the_same_on_two_processes_without_warnings(tmp_path
     double, _, _, errors = train(2, tmp_path / "two.safetensors", "seed-cnn")
     assert "Warning" not in errors and "warn" not in errors, errors[-3000:]
     assert single["w2"].shape == (3, 3, 64, 64)  # Keras layout of the second conv's kernel
-    for name, tensor in single.items():
-        torch.testing.assert_close(double[name], tensor, rtol=1e-4, atol=1e-5)
+    # Not bit for bit: oneDNN sums a batch of 12 in another order than one of 24, and where two
+    # cells of a pooling window are nearly tied, that flips the winner and routes a gradient
+    # elsewhere (about 2% of the weights' movement here with the kernels off; 1e-6 with them on,
+    # as the fused kernel computes each sample alike). A gradient scaled or paired wrongly moves
+    # the weights by as much as they move at all.
+    for index in range(8):
+        final, initial, other = single[f"w{index}"], single[f"initial{index}"], double[f"w{index}"]
+        moved = (final - initial).abs().max()
+        assert moved > 1e-3
+        assert (other - final).abs().max() <= 0.05 * moved, f"w{index}"
