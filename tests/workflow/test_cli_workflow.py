@@ -217,7 +217,6 @@ def resumed_and_straight(workflow: Workflow) -> tuple[Path, Path]:
     return root / "constant-resumed", root / "constant-straight"
 
 
-@pytest.mark.xfail(strict=False, reason="optimizer state layout after load")
 def test_resumed_weights_equal_an_uninterrupted_run(resumed_and_straight: tuple[Path, Path]) -> None:
     from safetensors.numpy import load_file
 
