@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from convscope.runs import InputSpec, Run
+from convscope.runs import InputSpec, Run, resolve_model
 from convscope.serve import schemas
 from convscope.serve.images import (
     MAX_PIXELS,
@@ -51,12 +51,13 @@ UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "AVIF", "TIFF")  # what b
 def create_app(run: Run | str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
                max_pixels: int = MAX_PIXELS, device: str | None = "cpu", max_active: int = 2,
                max_waiting: int = 32) -> FastAPI:
-    """The app for one run (a `Run` or its folder).
+    """The app for one model: a `Run`, or what `convscope.runs.resolve_model` reads (a run folder,
+    a saved-model folder or a built-in model name), as every command that takes a model does.
 
     At most `max_active` predict/explain requests are worked on at once and `max_waiting` more
     wait their turn; bodies over `max_upload_bytes` and images over `max_pixels` are refused.
     """
-    predictor = Predictor(run if isinstance(run, Run) else Run.open(run), device=device)
+    predictor = Predictor(run if isinstance(run, Run) else resolve_model(run), device=device)
     app = FastAPI(title="convscope", version="1", description=__doc__, docs_url=None, redoc_url=None,
                   openapi_tags=[{"name": "model", "description": "predict and explain with the trained model"}])
     app.state.predictor, app.state.max_pixels = predictor, max_pixels
