@@ -1,4 +1,9 @@
-"""fit / evaluate / predict: Keras's behaviour, callbacks, determinism, precision paths."""
+"""fit / evaluate / predict: Keras's behaviour, callbacks, determinism, precision paths.
+
+Most behaviour is checked on a small 8x8 model for speed; memory layout and the compiled CPU
+kernels are checked on the seed CNN and on the same network for 32x32 RGB images, where the
+first convolution runs fused with its pooling and the second holds a 64-input-channel kernel
+whose channels-last strides differ from contiguous ones."""
 
 from __future__ import annotations
 
@@ -10,7 +15,17 @@ import numpy as np
 import pytest
 import torch
 
-from convscope import Sequential, callbacks, layers, load_model, optimizers, regularizers, set_seed
+from convscope import (
+    Sequential,
+    callbacks,
+    layers,
+    load_model,
+    optimizers,
+    regularizers,
+    set_seed,
+    zoo,
+)
+from convscope.engine import cpu_kernels
 
 
 def blobs(samples: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -40,6 +55,29 @@ def small_model(**compile_options) -> Sequential:
                "precision": "float32", **compile_options}
     model.compile(**options)
     return model
+
+
+# The seed CNN as users meet it first, and the same network on RGB images (3 input channels).
+REAL_SHAPES = {"seed CNN 28x28x1": (28, 28, 1), "seed CNN 32x32x3": (32, 32, 3)}
+kernels_built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C kernels are not built here")
+
+
+def images(samples: int, shape: tuple[int, ...], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform noise images with ten cycling labels: enough to compare two paths of training."""
+    return np.random.default_rng(seed).random((samples, *shape), dtype=np.float32), np.arange(samples) % 10
+
+
+def seed_cnn(shape: tuple[int, ...], optimizer: object = "adam", precision: str = "float32") -> Sequential:
+    model = zoo.build("seed-cnn", shape)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  precision=precision)
+    return model
+
+
+def channels_last_strides(shape: torch.Size) -> tuple[int, ...]:
+    """The strides of a channels-last (out, in, kh, kw) kernel, written out."""
+    out_channels, in_channels, height, width = shape
+    return (in_channels * height * width, 1, width * in_channels, in_channels)
 
 
 def test_fit_learns_and_history_has_keras_keys() -> None:
@@ -297,3 +335,103 @@ def test_activity_penalty_on_the_last_layer_keeps_the_activated_forward() -> Non
     probabilities = model.predict(x)
     expected = -np.log(probabilities[np.arange(6), y]).mean() + (probabilities ** 2).sum() / 6
     assert math.isclose(model.evaluate(x, y, verbose=0), expected, rel_tol=1e-5)
+
+
+def count_fused_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    calls = {"fused": 0}
+    fused = cpu_kernels.conv_max_pool_2x2
+
+    def counted(*args, **kwargs):
+        calls["fused"] += 1
+        return fused(*args, **kwargs)
+
+    monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", counted)
+    return calls
+
+
+@kernels_built
+@pytest.mark.parametrize("build", cpu_kernels.loadable_builds())
+@pytest.mark.parametrize("shape", list(REAL_SHAPES.values()), ids=list(REAL_SHAPES))
+def test_an_epoch_with_the_cpu_kernels_matches_one_without_to_float32_rounding(
+        shape: tuple[int, ...], build: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Plain SGD: an update is linear in the gradient, so any difference is the kernels' own.
+    x, y = images(64, shape)
+    calls = count_fused_calls(monkeypatch)
+    trained, fused_steps = {}, {}
+    for on in (True, False):
+        set_seed(10)
+        model = seed_cnn(shape, optimizers.SGD(0.05))
+        start = model.get_weights()
+        calls["fused"] = 0
+        with cpu_kernels.enabled(on), cpu_kernels.build(build):
+            model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        trained[on], fused_steps[on] = model.get_weights(), calls["fused"]
+    assert fused_steps == {True: 4, False: 0}  # one fused first conv per step, only with the kernels
+    for before, fused, plain in zip(start, trained[True], trained[False], strict=True):
+        assert np.abs(plain - before).max() > 1e-4  # every weight moved
+        np.testing.assert_allclose(fused, plain, rtol=1e-6, atol=1e-7)
+
+
+@kernels_built
+@pytest.mark.parametrize("shape", list(REAL_SHAPES.values()), ids=list(REAL_SHAPES))
+def test_adam_with_and_without_the_cpu_kernels_differ_by_far_less_than_the_weights_move(
+        shape: tuple[int, ...]) -> None:
+    # Adam divides by the gradients' root mean square: a rounding difference in a near-zero
+    # gradient moves its weight visibly, so the bound is relative to how far training moved it.
+    x, y = images(64, shape, seed=1)
+    trained = {}
+    for on in (True, False):
+        set_seed(12)
+        model = seed_cnn(shape, optimizers.Adam(1e-3))
+        start = model.get_weights()
+        with cpu_kernels.enabled(on):
+            model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        trained[on] = model.get_weights()
+    for before, fused, plain in zip(start, trained[True], trained[False], strict=True):
+        movement = np.abs(plain - before).max()
+        assert movement > 1e-3
+        assert np.abs(fused - plain).max() <= 1e-2 * movement
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("shape", list(REAL_SHAPES.values()), ids=list(REAL_SHAPES))
+def test_gradients_and_optimizer_state_keep_each_kernels_channels_last_layout(
+        shape: tuple[int, ...], precision: str, kernels: bool) -> None:
+    set_seed(13)
+    model = seed_cnn(shape, precision=precision)
+    x, y = images(16, shape)
+    with cpu_kernels.enabled(kernels):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    kernel_shapes = []
+    for name, parameter in model.named_parameters():
+        if parameter.dim() == 4:
+            kernel_shapes.append(tuple(parameter.shape))
+            assert parameter.stride() == channels_last_strides(parameter.shape), name
+        assert parameter.grad is not None and parameter.grad.stride() == parameter.stride(), name
+        state = model.compiled.optimizer.state[parameter]
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert state[key].stride() == parameter.stride(), (name, key)
+    assert kernel_shapes == [(64, shape[-1], 3, 3), (64, 64, 3, 3)]
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+@pytest.mark.parametrize("shape", list(REAL_SHAPES.values()), ids=list(REAL_SHAPES))
+def test_a_saved_and_loaded_seed_cnn_continues_training_bit_identically(
+        shape: tuple[int, ...], kernels: bool, tmp_path: Path) -> None:
+    x, y = images(48, shape, seed=2)
+    with cpu_kernels.enabled(kernels):
+        set_seed(14)
+        straight = seed_cnn(shape)
+        straight.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        set_seed(14)
+        first = seed_cnn(shape)
+        first.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        first.save(tmp_path / "m")
+        resumed = load_model(tmp_path / "m")
+        for parameter in resumed.parameters():  # the optimizer state comes back in each parameter's layout
+            state = resumed.compiled.optimizer.state[parameter]
+            assert state["exp_avg"].stride() == state["exp_avg_sq"].stride() == parameter.stride()
+        resumed.fit(x, y, epochs=2, initial_epoch=1, batch_size=16, verbose=0)
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
