@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from convscope import Sequential, layers, load_model, regularizers
+from convscope import Sequential, layers, load_model, regularizers, zoo
+from convscope.engine import cpu_kernels
 
 # (layer, input shape without batch) for each public layer type.
 CASES = [
@@ -80,24 +81,86 @@ def test_keras_weight_layouts() -> None:
     assert bn.count_params() == (8, 8)
 
 
-def test_set_weights_uses_keras_layout() -> None:
-    """A kernel given in (kh, kw, in, out) lands where Keras would use it."""
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last],
+                         ids=["contiguous kernel", "channels_last kernel"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_set_weights_uses_keras_layout(channels: int, memory_format: torch.memory_format) -> None:
+    """A kernel given in (kh, kw, in, out) lands where Keras would use it, whichever memory
+    layout the layer keeps it in (a compiled model keeps 4-D kernels channels_last)."""
     conv = layers.Conv2D(2, (2, 2), use_bias=False)
-    conv.build((None, 3, 3, 1))
-    kernel = np.zeros((2, 2, 1, 2), dtype=np.float32)
-    kernel[0, 1, 0, 1] = 1.0  # filter 1 picks the top-right tap
+    conv.build((None, 3, 3, channels))
+    conv.to(memory_format=memory_format)
+    kernel = np.zeros((2, 2, channels, 2), dtype=np.float32)
+    kernel[0, 1, channels - 1, 1] = 1.0  # filter 1 picks the top-right tap of the last channel
     conv.set_weights([kernel])
-    x = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    assert conv.kernel.is_contiguous(memory_format=memory_format)
+    x = np.arange(9 * channels, dtype=np.float32).reshape(1, 3, 3, channels)
     out = conv(torch.as_tensor(x)).detach().numpy()
-    np.testing.assert_array_equal(out[0, :, :, 1], [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(out[0, :, :, 1], x[0, :2, 1:, channels - 1])
     np.testing.assert_array_equal(out[0, :, :, 0], np.zeros((2, 2)))
+    np.testing.assert_array_equal(conv.get_weights()[0], kernel)
 
 
-def test_glorot_uniform_default_limits() -> None:
-    conv = layers.Conv2D(64, 3)
-    conv.build((None, 28, 28, 1))
-    kernel, bias = conv.get_weights()
-    limit = np.sqrt(6 / (9 * 1 + 9 * 64))
-    assert np.abs(kernel).max() <= limit
-    assert np.abs(kernel).max() > 0.9 * limit
-    np.testing.assert_array_equal(bias, 0)
+def channels_last_strides(shape: torch.Size) -> tuple[int, ...]:
+    """The strides of a channels-last (out, in, kh, kw) kernel, written out."""
+    out_channels, in_channels, height, width = shape
+    return (in_channels * height * width, 1, width * in_channels, in_channels)
+
+
+def kernel_strides(model: Sequential) -> list[tuple[int, ...]]:
+    return [tuple(p.stride()) for p in model.parameters() if p.dim() == 4]
+
+
+# Two or more input channels wherever a kernel's layout could matter: a 64-channel second conv
+# (the seed CNN), an RGB first conv, and a small two-channel model for speed.
+MODELS = {
+    "two-channel toy": lambda: Sequential([layers.Input((8, 8, 2)), layers.Conv2D(4, 3, activation="relu"),
+                                           layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]),
+    "seed CNN": lambda: zoo.build("seed-cnn"),
+    "seed CNN on RGB": lambda: zoo.build("seed-cnn", (32, 32, 3)),
+}
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_set_weights_of_get_weights_keeps_predictions_and_channels_last_kernels(name: str, kernels: bool) -> None:
+    torch.manual_seed(0)
+    model = MODELS[name]().to_device("cpu")
+    strides = kernel_strides(model)
+    assert strides == [channels_last_strides(p.shape) for p in model.parameters() if p.dim() == 4]
+    assert any(p.shape[1] >= 2 for p in model.parameters() if p.dim() == 4)
+    x = np.random.default_rng(2).random((4, *model.input_shape[1:]), dtype=np.float32)
+    with cpu_kernels.enabled(kernels):
+        before = model.predict(x)
+        weights = model.get_weights()
+        model.set_weights(weights)
+        after = model.predict(x)
+    assert kernel_strides(model) == strides
+    np.testing.assert_array_equal(after, before)
+    for mine, given in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(mine, given)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_weights_in_keras_layout_do_not_depend_on_the_memory_layout(name: str) -> None:
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    x = np.random.default_rng(3).random((3, *model.input_shape[1:]), dtype=np.float32)
+    contiguous, predicted = model.get_weights(), model.predict(x)
+    model.to_device("cpu")  # 4-D kernels become channels_last
+    for mine, theirs in zip(model.get_weights(), contiguous, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    np.testing.assert_allclose(model.predict(x), predicted, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_save_load_keeps_channels_last_kernels_and_predictions(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    model.compile(optimizer="adam", loss="mse", precision="float32")  # as a trained model is saved
+    strides = kernel_strides(model)
+    x = np.random.default_rng(4).random((3, *model.input_shape[1:]), dtype=np.float32)
+    model.save(tmp_path / "model")
+    for loaded in (load_model(tmp_path / "model"), load_model(tmp_path / "model", compile=False, device="cpu")):
+        assert kernel_strides(loaded) == strides
+        np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
