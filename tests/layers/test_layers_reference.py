@@ -1,4 +1,7 @@
-"""Layer outputs against the NumPy reference operations (cross-correlation, as Keras computes)."""
+"""Layer outputs against the NumPy reference operations (cross-correlation, as Keras computes):
+single layers on small shapes, with kernels in either memory layout, and whole networks as
+users meet them first (the seed CNN, its RGB form, a Conv1D network), with the compiled CPU
+kernels on and off."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from convscope import layers
+from convscope import Sequential, activations, layers, zoo
+from convscope.engine import cpu_kernels
 from convscope.explain import reference
 
 RNG = np.random.default_rng(0)
@@ -30,20 +34,24 @@ def random_weights(layer: layers.Layer, shape: tuple[int, ...]) -> list[np.ndarr
 CONV2D_CASES = [
     (padding, stride, dilation, channels, filters)
     for padding, stride, dilation, (channels, filters) in itertools.product(
-        ["valid", "same"], [1, 2], [1, 2], [(1, 4), (3, 2)])
+        ["valid", "same"], [1, 2], [1, 2], [(1, 4), (3, 2), (3, 5)])
     if not (stride > 1 and dilation > 1)
 ]
 
 
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last],
+                         ids=["contiguous kernel", "channels_last kernel"])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize(("padding", "stride", "dilation", "channels", "filters"), CONV2D_CASES)
 def test_conv2d_matches_reference(padding: str, stride: int, dilation: int, channels: int, filters: int,
-                                  data_format: str) -> None:
+                                  data_format: str, memory_format: torch.memory_format) -> None:
     layer = layers.Conv2D(filters, (3, 2), strides=stride, padding=padding, dilation_rate=dilation,
                           data_format=data_format)
     x = RNG.normal(size=(2, 9, 8, channels)).astype(np.float32)
     shape = x.shape[1:] if data_format == "channels_last" else (channels, 9, 8)
     kernel, bias = random_weights(layer, shape)
+    layer.to(memory_format=memory_format)  # a compiled model keeps its 4-D kernels channels_last
+    assert layer.kernel.is_contiguous(memory_format=memory_format)
     fed = x if data_format == "channels_last" else x.transpose(0, 3, 1, 2)
     got = run_layer(layer, fed)
     if data_format == "channels_first":
@@ -153,3 +161,69 @@ def test_dropout_is_identity_in_inference_and_scales_in_training() -> None:
     out = run_layer(layer, x)
     assert set(np.unique(out)) == {0.0, 2.0}
     assert 0.45 < (out == 0).mean() < 0.55
+
+
+def activate(layer: layers.Layer, x: np.ndarray) -> np.ndarray:
+    name = activations.name_of(layer.activation)
+    if name == "relu":
+        return reference.relu(x)
+    assert name == "linear", f"no reference for activation {name!r}"
+    return x
+
+
+def reference_logits(model: Sequential, example: np.ndarray) -> np.ndarray:
+    """One example through every layer with the reference operations, in float64; the last
+    layer's activation is left out (the model's logits)."""
+    x = example.astype(np.float64)
+    for index, layer in enumerate(model.layers):
+        kind = type(layer).__name__
+        if kind in ("Conv1D", "Conv2D"):
+            convolve = reference.conv2d if kind == "Conv2D" else reference.conv1d
+            kernel, bias = layer.get_weights()
+            x = convolve(x, kernel, bias, stride=layer.strides, padding=layer.padding, dilation=layer.dilation_rate)
+        elif kind in ("MaxPooling1D", "MaxPooling2D"):
+            x = reference.max_pool(x, layer.pool_size, layer.strides, layer.padding)
+        elif kind == "GlobalAveragePooling1D":
+            x = x.mean(axis=0)
+        elif kind == "Flatten":
+            x = x.reshape(-1)
+        elif kind == "Dense":
+            x = reference.dense(x, *layer.get_weights())
+        else:
+            raise AssertionError(f"no reference for {kind}")
+        if hasattr(layer, "activation") and index < len(model.layers) - 1:
+            x = activate(layer, x)
+    return x
+
+
+# Networks as users meet them: the seed CNN (its second conv reads 64 channels), the same on RGB
+# images, on odd-sized RGB images with a 2x3 'same' first conv (padded unevenly before the fused
+# kernel; its pooling drops a row and a column), and a Conv1D network on four-channel signals.
+NETWORKS = {
+    "seed CNN": lambda: zoo.build("seed-cnn"),
+    "seed CNN on RGB": lambda: zoo.build("seed-cnn", (32, 32, 3)),
+    "same-padded RGB 31x31": lambda: Sequential([
+        layers.Input((31, 31, 3)), layers.Conv2D(8, (2, 3), padding="same", activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(6, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(5)]),
+    "Conv1D on 4 channels": lambda: zoo.build("mnist1d-cnn", (40, 4)),
+}
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_networks_match_the_reference_operations(name: str, kernels: bool, layout: str) -> None:
+    torch.manual_seed(0)
+    model = NETWORKS[name]()
+    if layout == "channels_last":
+        model.to_device("cpu")
+    for parameter in model.parameters():  # random biases too: zeros would hide a misplaced one
+        if parameter.dim() == 1:
+            torch.nn.init.uniform_(parameter.data, -0.1, 0.1)
+    model.eval()
+    x = RNG.random((3, *model.input_shape[1:])).astype(np.float32)
+    with cpu_kernels.enabled(kernels), torch.no_grad():
+        got = model(torch.as_tensor(x), logits=True).numpy()
+    for sample in range(3):
+        want = reference_logits(model, x[sample])
+        np.testing.assert_allclose(got[sample], want, rtol=1e-4, atol=1e-5)
