@@ -28,6 +28,7 @@ from convscope.engine.allocator import tune_host_allocator
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
 from convscope.engine.device import autocast
 from convscope.engine.progress import ProgressLogger, resolve_verbose
+from convscope.engine.threads import thread_policy
 
 # Default batch for evaluate/predict: on a 2-core CPU the seed CNN predicts 21k images/s in
 # batches of 128 and 11k in batches of 256 (the activations of 128 images stay in cache).
@@ -133,7 +134,9 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": batch_size, "verbose": verbose,
               "position": position}
     progress = ProgressLogger(resolve_verbose(verbose))
-    hooks = CallbackList([*(callbacks or []), history, progress], model, params)
+    policy = thread_policy(model.device, compiled.threads, verbose=progress.verbose > 0,
+                           distributed=network is not None)
+    hooks = CallbackList([*(callbacks or []), history, progress, *([policy] if policy else [])], model, params)
     model.stop_training = False
     model.train()
     hooks.on_train_begin()

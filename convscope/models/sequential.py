@@ -39,10 +39,18 @@ class Compiled:
     output_activation: Callable[[torch.Tensor], torch.Tensor]
     constrained_layers: list[Layer]
     epochs_done: int = 0
+    threads: int | str | None = None  # None or "auto": `fit` chooses (convscope.engine.threads)
 
     @property
     def log_names(self) -> list[str]:
         return ["loss", *(name for name, _ in self.metrics)]
+
+
+def check_threads(threads: int | str | None) -> int | str | None:
+    if threads is None or threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool)
+                                                and threads > 0):
+        return threads
+    raise ValueError(f"compile: threads must be a positive integer, 'auto' or None; got {threads!r}.")
 
 
 class Sequential(nn.Module):
@@ -184,11 +192,15 @@ class Sequential(nn.Module):
 
     # -- training -------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: list[Any] | None = None,
-                precision: str = "auto", device: str | torch.device | None = None) -> None:
-        """Choose optimizer, loss, metrics, precision ("auto", "float32", "bfloat16") and device.
+                precision: str = "auto", device: str | torch.device | None = None,
+                threads: int | str | None = None) -> None:
+        """Choose optimizer, loss, metrics, precision ("auto", "float32", "bfloat16"), device and
+        CPU threads.
 
         precision="auto" uses bfloat16 autocast only where the hardware supports it natively
-        (see `convscope.engine.device`); weights always stay float32.
+        (see `convscope.engine.device`); weights always stay float32. threads=None or "auto" lets
+        `fit` choose the thread count while it runs (fewer while other processes compete for the
+        cores, `convscope.engine.threads`); an integer fixes it.
         """
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='sparse_categorical_crossentropy' for integer "
@@ -212,6 +224,7 @@ class Sequential(nn.Module):
             use_logits=use_logits or loss_fn.from_logits, output_activation=output_activation,
             constrained_layers=[layer for layer in self.layers if any(
                 getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
+            threads=check_threads(threads),
         )
 
     def require_compiled(self, action: str) -> Compiled:
