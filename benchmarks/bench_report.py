@@ -9,11 +9,29 @@ from bench_common import FORWARD_FLOPS_PER_IMAGE, TARGET_ACCURACY, TRAIN_FLOPS_P
 Run = dict[str, Any]
 
 
-def find(report: dict[str, Any], peer: str, kind: str, batch: int | None = None) -> Run | None:
+def find(report: dict[str, Any], peer: str, kind: str, batch: int | None = None, busy: int = 0) -> Run | None:
     for run in report["runs"]:
-        if run["peer"] == peer and run["kind"] == kind and (batch is None or run.get("batch") == batch):
+        if (run["peer"] == peer and run["kind"] == kind and (batch is None or run.get("batch") == batch)
+                and run.get("busy", 0) == busy):
             return None if "error" in run else run
     return None
+
+
+def busy_cells(report: dict[str, Any], peer: str, batch: int) -> dict[str, str]:
+    """Throughput with competing processes, and its share of the same peer's idle throughput."""
+    column: dict[str, str] = {}
+    idle = find(report, peer, "throughput", batch)
+    for busy in sorted({run.get("busy", 0) for run in report["runs"]} - {0}):
+        run = find(report, peer, "throughput", batch, busy)
+        if run is None:
+            continue
+        label = f"batch {batch}, {busy} busy process{'es' if busy > 1 else ''}"
+        column[f"train images/s, {label}"] = f"{run['images_per_s']:,.0f}"
+        if idle is not None:
+            column[f"busy / idle training, {label}"] = f"{run['images_per_s'] / idle['images_per_s']:.2f}"
+        if run.get("predict_images_per_s"):
+            column[f"predict images/s, {label}"] = f"{run['predict_images_per_s']:,.0f}"
+    return column
 
 
 def peak_for(report: dict[str, Any], precision: str) -> float | None:
@@ -42,8 +60,10 @@ def cells(report: dict[str, Any], peer: str) -> dict[str, str]:
             column[f"% of peak FLOP/s, batch {batch}"] = f"{100 * used / peak:.1f}% of {peak:.0f}"
         for predict_batch, speed in run.get("predict_images_per_s_by_batch", {}).items():
             column[f"predict images/s, batch {predict_batch}"] = f"{speed:,.0f}"
+        column.update(busy_cells(report, peer, batch))
     seeded = [run for run in report["runs"]
               if run["peer"] == peer and run.get("batch") == 128 and run["kind"] in ("throughput", "accuracy")
+              and run.get("busy", 0) == 0
               and "error" not in run and run.get("test_accuracy")]
     finals = [run["test_accuracy"][-1] for run in seeded]
     if len(finals) > 1:

@@ -9,6 +9,7 @@ matmul peak, and appends the run to benchmarks/RESULTS.md.
     python benchmarks/bench_train.py                 # full run (about 10 minutes on 2 cores)
     python benchmarks/bench_train.py --quick         # seconds: 4,096 images, 1 epoch
     python benchmarks/bench_train.py --peers convscope torch --no-write
+    python benchmarks/bench_train.py --busy 0 1 2    # also with 1 and 2 competing busy processes
     convscope bench ...                              # the same, from the CLI
 
 The Keras peer needs benchmarks/.keras-env (run benchmarks/setup_keras.sh); without it the
@@ -18,6 +19,7 @@ Keras column is skipped with a note.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,35 @@ def common_options(args: argparse.Namespace, seed: int | None = None) -> list[st
             "--seed", str(args.seed if seed is None else seed), "--predict-batch", *map(str, args.predict_batch)]
 
 
+@contextlib.contextmanager
+def competitors(count: int) -> Iterator[None]:
+    """`count` processes that keep a core busy (a pure Python loop) while the block runs: the
+    browser, notebook or second job a user's machine always has."""
+    processes = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
+def run_throughput(args: argparse.Namespace, batch: int, busy: int) -> list[dict[str, Any]]:
+    """Every peer's throughput at `batch` with `busy` competing processes, rounds alternating."""
+    rounds: dict[str, list[dict[str, Any]]] = {peer: [] for peer in args.peers}
+    for round_index in range(args.rounds):  # peers alternate, so a slow spell hits them alike
+        for peer in args.peers:
+            options = ["--batch", str(batch), "--epochs", str(args.epochs), "--predict", *common_options(args)]
+            log(f"{peer} batch {batch}" + (f", {busy} busy" if busy else "")
+                + (f", round {round_index + 1}/{args.rounds}" if args.rounds > 1 else "") + " ...")
+            with competitors(busy):
+                result = run_peer(peer, options, args.timeout)
+            result.update(kind="throughput", batch=batch, busy=busy, load=load_average())
+            rounds[peer].append(result)
+            log(f"  {brief(result)}")
+    return [merge_rounds(results) for results in rounds.values()]
+
+
 def run_all(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(),
                               "command": shlex.join(["python", *sys.argv]), "load_before": load_average()}
@@ -119,18 +151,9 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     report["peak"] = measure_peak(args.quick)
     log(f"peak: {report['peak']}")
     runs: list[dict[str, Any]] = []
-    for batch in args.batches:
-        rounds: dict[str, list[dict[str, Any]]] = {peer: [] for peer in args.peers}
-        for round_index in range(args.rounds):  # peers alternate, so a slow spell hits them alike
-            for peer in args.peers:
-                options = ["--batch", str(batch), "--epochs", str(args.epochs), "--predict", *common_options(args)]
-                log(f"{peer} batch {batch}" + (f", round {round_index + 1}/{args.rounds}" if args.rounds > 1 else "")
-                    + " ...")
-                result = run_peer(peer, options, args.timeout)
-                result.update(kind="throughput", batch=batch, load=load_average())
-                rounds[peer].append(result)
-                log(f"  {brief(result)}")
-        runs += [merge_rounds(results) for results in rounds.values()]
+    for busy in args.busy:
+        for batch in args.batches:
+            runs += run_throughput(args, batch, busy)
     for seed in range(args.seed + 1, args.seed + args.accuracy_seeds):
         for peer in [p for p in args.peers if p != "torch"]:  # the accuracy target is against Keras
             options = ["--batch", "128", "--epochs", str(args.epochs), *common_options(args, seed)]
@@ -212,6 +235,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accuracy-seeds", type=int, default=3,
                         help="seeds behind the batch-128 accuracy comparison (convscope and Keras; the "
                              "first is the throughput run's)")
+    parser.add_argument("--busy", type=int, nargs="+", default=[0],
+                        help="competing busy processes during the throughput runs, one pass per count "
+                             "(e.g. 0 1 2: idle, one and two busy processes)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per peer run")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 4,096 training images, 1,000 test images, 1 epoch, no time-to-91%%")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,38 @@ def test_rounds_merge_to_medians() -> None:
     assert (merged["predict_batch"], merged["predict_images_per_s"]) == ("128", 20000.0)
     single = run(4000.0, 9000.0)
     assert merge_rounds([single]) is single
+
+
+def test_busy_runs_are_reported_beside_idle_ones_and_kept_out_of_accuracy() -> None:
+    sys.path.insert(0, str(HARNESS.parent))
+    from bench_report import render_table
+
+    def run(peer: str, busy: int, speed: float, final: float) -> dict[str, object]:
+        return {"peer": peer, "kind": "throughput", "batch": 128, "busy": busy, "images_per_s": speed,
+                "epoch_train_s": [1.0], "test_accuracy": [final], "peak_rss_mb": 100.0, "precision": "float32",
+                "predict_images_per_s": speed * 4}
+
+    report = {"peak": {}, "load_before": "0", "load_after": "0", "runs": [
+        run("convscope", 0, 2400.0, 0.88), run("keras", 0, 1200.0, 0.88),
+        run("convscope", 1, 1500.0, 0.10), run("keras", 1, 600.0, 0.10),
+        run("convscope", 2, 900.0, 0.10), run("keras", 2, 400.0, 0.10)]}
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in render_table(report).splitlines()}
+    assert rows["train images/s, batch 128, 1 busy process"].endswith("| 1,500 | 600 | 2.50x |")
+    assert rows["busy / idle training, batch 128, 1 busy process"].startswith(
+        "| busy / idle training, batch 128, 1 busy process | 0.62 | 0.50 |")
+    assert rows["train images/s, batch 128, 2 busy processes"].endswith("| 900 | 400 | 2.25x |")
+    assert rows["predict images/s, batch 128, 2 busy processes"].endswith("| 3,600 | 1,600 | 2.25x |")
+    assert not any("0.10" in line for line in rows.values() if "accuracy" in line)
+
+
+def test_competitors_run_while_the_block_runs_and_stop_after() -> None:
+    sys.path.insert(0, str(HARNESS.parent))
+    from bench_train import competitors
+
+    with competitors(2):
+        children = [line for line in subprocess.run(["ps", "-o", "args=", "--ppid", str(os.getpid())],
+                                                   capture_output=True, text=True).stdout.splitlines()
+                    if "while True: pass" in line]
+        assert len(children) == 2
+    after = subprocess.run(["ps", "-o", "args=", "--ppid", str(os.getpid())], capture_output=True, text=True).stdout
+    assert "while True: pass" not in after
