@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from convscope import Sequential, layers, regularizers
+from convscope import Sequential, layers, regularizers, zoo
+from convscope.engine import cpu_kernels
 from convscope.engine.device import autocast
 from convscope.models import fusion
 
@@ -40,18 +41,23 @@ MODELS: dict[str, Callable[[], Sequential]] = {
     "channels_first": lambda: Sequential([
         layers.Input((2, 12, 12)), layers.Conv2D(6, 3, activation="relu", data_format="channels_first"),
         layers.MaxPooling2D(2, data_format="channels_first"), layers.Flatten(), layers.Dense(3)]),
+    "seed CNN": lambda: zoo.build("seed-cnn"),
+    "seed CNN on RGB": lambda: zoo.build("seed-cnn", (32, 32, 3)),
 }
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("dtype", [None, torch.bfloat16], ids=["float32", "bfloat16"])
 @pytest.mark.parametrize("name", list(MODELS))
-def test_fused_model_matches_layer_by_layer_exactly(name: str, dtype: torch.dtype | None,
+def test_fused_model_matches_layer_by_layer_exactly(name: str, dtype: torch.dtype | None, layout: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # The rewrite alone is exact; fusing a convolution into its pooling (the C kernels, see
     # tests/engine/test_cpu_kernels.py) changes float32 rounding, so it is off here.
     monkeypatch.setattr(fusion, "fused_conv_pool_applies", lambda *args: False)
     torch.manual_seed(0)
     model = MODELS[name]()
+    if layout == "channels_last":
+        model.to_device("cpu")  # as compile leaves it: 4-D kernels channels_last
     assert any(pool is not None for _, pool in fusion.steps(model.layers[:-1]))
     shape = (16, *model.input_shape[1:])
     # Whole numbers of a small range: many ties inside pooling windows, incl. all-negative ones.
@@ -107,3 +113,83 @@ def test_a_model_ending_in_relu_and_pool_still_runs_them_in_order() -> None:
     conv, pool = model.layers
     expected = pool(conv(x))
     np.testing.assert_array_equal(model(x).detach().numpy(), expected.detach().numpy())
+
+
+kernels_built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C kernels are not built here")
+
+
+def fused_input_channels(model: Sequential, x: torch.Tensor, monkeypatch: pytest.MonkeyPatch,
+                         training: bool) -> list[int]:
+    """The input channels of every convolution that ran fused with its pooling in one forward."""
+    seen: list[int] = []
+    fused = cpu_kernels.conv_max_pool_2x2
+
+    def recorded(inputs, kernel, *args, **kwargs):
+        seen.append(kernel.shape[1])
+        return fused(inputs, kernel, *args, **kwargs)
+
+    monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", recorded)
+    with torch.set_grad_enabled(training):
+        model(x)
+    monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", fused)
+    return seen
+
+
+# A second conv that follows a fused pair: with 4 input channels it fuses too where no gradient
+# is needed (prediction); while training its input needs a gradient, so only the first fuses.
+PLANS = {
+    "seed CNN": (lambda: zoo.build("seed-cnn"), [1], [1]),
+    "seed CNN on RGB": (lambda: zoo.build("seed-cnn", (32, 32, 3)), [3], [3]),
+    "RGB, 4 channels into the second conv": (lambda: Sequential([
+        layers.Input((20, 20, 3)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(6, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]),
+        [3], [3, 4]),
+    "5 input channels": (lambda: Sequential([
+        layers.Input((12, 12, 5)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dense(3)]), [], []),
+}
+
+
+@kernels_built
+@pytest.mark.parametrize("name", list(PLANS))
+def test_which_convolutions_run_fused_with_their_pooling(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    build, training_plan, prediction_plan = PLANS[name]
+    torch.manual_seed(0)
+    model = build().to_device("cpu")
+    convs = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    # every conv is followed by max pooling, and pools before its relu
+    assert pairs(model) == [(conv, conv.replace("conv2d", "max_pooling2d")) for conv in convs]
+    x = torch.rand(2, *model.input_shape[1:])
+    with cpu_kernels.enabled(True):
+        assert fused_input_channels(model, x, monkeypatch, training=True) == training_plan
+        assert fused_input_channels(model, x, monkeypatch, training=False) == prediction_plan
+    with cpu_kernels.enabled(False):
+        assert fused_input_channels(model, x, monkeypatch, training=True) == []
+
+
+def outputs_and_parameter_grads(model: Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    model.zero_grad(set_to_none=True)
+    out = model(x, logits=True)
+    (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+    with torch.no_grad():
+        predicted = model(x, logits=True)
+    return [out.detach(), predicted, *(p.grad.clone() for p in model.parameters())]
+
+
+@kernels_built
+@pytest.mark.parametrize("name", list(PLANS)[:3])
+def test_fused_convolutions_give_the_plain_paths_outputs_and_gradients(name: str) -> None:
+    torch.manual_seed(0)
+    model = PLANS[name][0]().to_device("cpu")
+    x = torch.rand(8, *model.input_shape[1:])
+    with cpu_kernels.enabled(True):
+        fused = outputs_and_parameter_grads(model, x)
+    for parameter in model.parameters():  # the fused kernel's gradient keeps the kernel's layout
+        assert parameter.grad.stride() == parameter.stride()
+    with cpu_kernels.enabled(False):
+        plain = outputs_and_parameter_grads(model, x)
+    names = ["training output", "predicted output", *(name for name, _ in model.named_parameters())]
+    for label, ours, theirs in zip(names, fused, plain, strict=True):
+        scale = float(theirs.abs().max())
+        assert scale > 0, label
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5 * scale, msg=label)
