@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from convscope import layers
+from convscope.engine import cpu_kernels
 from convscope.layers.pooling import max_pool_2x2_channels_last
 
 
@@ -44,3 +45,30 @@ def test_the_layer_uses_it_only_where_no_gradient_is_needed() -> None:
 ], ids=["3x3", "stride 1", "same", "channels_first", "average"])
 def test_other_poolings_keep_the_general_path(pool: layers.Layer) -> None:
     assert not pool.pairwise_max_applies(torch.randn(2, 6, 6, 3))
+
+
+# The seed CNN's two pooled maps, and an RGB image, each contiguous (what a channels_last kernel's
+# conv gives) and as a channels-last view of a channels-first tensor (a contiguous kernel's conv).
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels-first storage"])
+@pytest.mark.parametrize("shape", [(4, 26, 26, 64), (4, 11, 11, 64), (2, 31, 30, 3)],
+                         ids=["26x26x64", "11x11x64", "31x30x3"])
+def test_the_layer_equals_max_pool2d_on_real_shapes_in_either_layout(shape: tuple[int, ...], layout: str,
+                                                                      kernels: bool) -> None:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randint(-3, 4, shape, generator=generator).float()  # ties in most windows
+    if layout == "channels-first storage":
+        x = x.movedim(-1, 1).contiguous().movedim(1, -1)
+        assert not x.is_contiguous()
+    grad = torch.randn((shape[0], shape[1] // 2, shape[2] // 2, shape[3]), generator=generator)
+    pool = layers.MaxPooling2D(2)
+    with cpu_kernels.enabled(kernels):
+        with torch.no_grad():
+            torch.testing.assert_close(pool(x), reference(x), rtol=0, atol=0)
+        ours, theirs = x.detach().requires_grad_(), x.detach().requires_grad_()
+        got = pool(ours)
+    expected = reference(theirs)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    got.backward(grad)
+    expected.backward(grad)
+    torch.testing.assert_close(ours.grad, theirs.grad, rtol=0, atol=0)
