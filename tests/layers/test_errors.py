@@ -9,16 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from convscope import Sequential, layers
+from convscope import Sequential, layers, zoo
 
 
 def seed_model() -> Sequential:
-    return Sequential([
-        layers.Conv2D(64, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D(2, 2),
-        layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
-    ])
+    return zoo.build("seed-cnn")
 
 
 def compiled(loss: str = "sparse_categorical_crossentropy") -> Sequential:
@@ -37,6 +32,42 @@ def test_wrong_rank_into_conv2d() -> None:
 def test_missing_channel_axis() -> None:
     with pytest.raises(ValueError, match=re.escape("got shape (5, 28, 28). Add the channel axis: x.reshape(-1, 28, 28, 1)")):
         seed_model().predict(np.zeros((5, 28, 28), dtype=np.float32))
+
+
+RANK_BUG = pytest.mark.xfail(strict=True, reason=(
+    "convscope.layers.input_spec.rank_fix knows only the expected rank, not the layer's built input "
+    "shape, so it always treats the missing axis as a channel axis of size 1: a single (28, 28, 1) "
+    "image is told x.reshape(-1, 28, 1, 1), a (40, 4) signal x.reshape(-1, 4, 1), and grayscale "
+    "images for an RGB model x.reshape(-1, 32, 32, 1)"))
+
+
+@pytest.mark.parametrize(("model", "shape"), [
+    pytest.param("seed-cnn", (5, 28, 28), id="seed CNN, batch without channels"),
+    pytest.param("seed-cnn", (28, 28), id="seed CNN, one image without channels"),
+    pytest.param("mnist1d-cnn", (8, 40), id="Conv1D, batch without channels"),
+    pytest.param("seed-cnn", (28, 28, 1), id="seed CNN, one image without batch", marks=RANK_BUG),
+    pytest.param("seed-cnn-rgb", (32, 32, 3), id="RGB, one image without batch", marks=RANK_BUG),
+    pytest.param("mnist1d-cnn-4", (40, 4), id="Conv1D on 4 channels, one signal", marks=RANK_BUG),
+])
+def test_a_missing_axis_gets_a_reshape_to_the_models_input_shape(model: str, shape: tuple[int, ...]) -> None:
+    built = {"seed-cnn-rgb": lambda: zoo.build("seed-cnn", (32, 32, 3)),
+             "mnist1d-cnn-4": lambda: zoo.build("mnist1d-cnn", (40, 4))}.get(model, lambda: zoo.build(model))()
+    expected = tuple(built.input_shape[1:])
+    with pytest.raises(ValueError, match=re.escape(f"got shape {shape}.")) as error:
+        built.predict(np.zeros(shape, dtype=np.float32))
+    suggested = [tuple(int(n) for n in sizes.split(","))
+                 for sizes in re.findall(r"x\.reshape\(-1, ([\d, ]+)\)", str(error.value))]
+    assert suggested or "x[None]" in str(error.value)
+    assert all(sizes == expected for sizes in suggested), (suggested, expected)
+
+
+@RANK_BUG
+def test_grayscale_images_for_an_rgb_model_are_not_told_to_add_a_one_channel_axis() -> None:
+    with pytest.raises(ValueError, match=re.escape("got shape (4, 32, 32).")) as error:
+        zoo.build("seed-cnn", (32, 32, 3)).predict(np.zeros((4, 32, 32), dtype=np.float32))
+    message = str(error.value)
+    assert "reshape(-1, 32, 32, 1)" not in message  # the model takes 3 channels: that fails next
+    assert re.search(r"\b3 channels|\(None, 32, 32, 3\)", message)
 
 
 def test_channels_on_wrong_axis() -> None:
