@@ -6,6 +6,10 @@ JSON API it uses (documented at /docs and /openapi.json).
                         -> class probabilities, top-k, conversion notes, the input as seen
     POST /api/explain   the same inputs -> feature maps of every conv and pooling layer; with
                         "layer", "position" and "channel", how that one cell was computed
+    POST /api/slide     the same inputs with "layer" and "channel" -> what a sliding-window
+                        player shows: one input channel, kernel, stride, padding, the output
+    POST /api/lesson    JSON {"matrix", "kernel", ...} -> convolution, activation and pooling of
+                        a small matrix, cell by cell (no model involved)
 
     GET  /docs          this API in Swagger UI (its scripts are served from here, not a CDN)
 
@@ -29,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from convscope.runs import InputSpec, Run, resolve_model
+from convscope.runs import Run, resolve_model
 from convscope.serve import schemas
 from convscope.serve.images import (
     MAX_PIXELS,
@@ -39,7 +43,7 @@ from convscope.serve.images import (
     image_to_input,
     pixels_to_input,
 )
-from convscope.serve.inference import Predictor
+from convscope.serve.inference import Predictor, drawing_warnings, lesson
 from convscope.serve.limits import Admission, UploadLimit
 
 STATIC = Path(__file__).parent / "static"
@@ -59,7 +63,8 @@ def create_app(run: Run | str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPL
     """
     predictor = Predictor(run if isinstance(run, Run) else resolve_model(run), device=device)
     app = FastAPI(title="convscope", version="1", description=__doc__, docs_url=None, redoc_url=None,
-                  openapi_tags=[{"name": "model", "description": "predict and explain with the trained model"}])
+                  openapi_tags=[{"name": "model", "description": "predict and explain with the trained model"},
+                                {"name": "lesson", "description": "convolution by hand, no model needed"}])
     app.state.predictor, app.state.max_pixels = predictor, max_pixels
     app.add_middleware(Admission, active=max_active, waiting=max_waiting)
     app.add_middleware(UploadLimit, limit=max_upload_bytes)  # added last, so it runs first
@@ -131,23 +136,51 @@ def add_routes(app: FastAPI) -> None:
               response_model=schemas.Prediction, openapi_extra=schemas.request_body(schemas.PredictPixels),
               responses=schemas.ERRORS)
     async def predict(request: Request) -> dict[str, Any]:
-        pixels, notes, options = await read_input(request)
+        pixels, notes, options, warnings = await read_input(request)
         k = _int_option(options, "top_k", 5)
-        return await run_in_threadpool(request.app.state.predictor.predict, pixels, notes, k)
+        return await run_in_threadpool(request.app.state.predictor.predict, pixels, notes, k, warnings)
 
     @app.post("/api/explain", tags=["model"], summary="Feature maps, and how one cell was computed",
               response_model=schemas.Explanation, response_model_exclude_none=True,
               openapi_extra=schemas.request_body(schemas.ExplainPixels),
               responses=schemas.ERRORS)
     async def explain_input(request: Request) -> dict[str, Any]:
-        pixels, notes, options = await read_input(request)
-        return await run_in_threadpool(explain, request.app.state.predictor, pixels, notes, options)
+        pixels, notes, options, warnings = await read_input(request)
+        return await run_in_threadpool(explain, request.app.state.predictor, pixels, notes, options, warnings)
+
+    @app.post("/api/slide", tags=["model"], summary="A kernel sliding over one layer's input",
+              response_model=schemas.Slide, openapi_extra=schemas.request_body(schemas.SlidePixels),
+              responses=schemas.ERRORS)
+    async def slide(request: Request) -> dict[str, Any]:
+        pixels, _, options, _ = await read_input(request)
+        if options.get("layer") is None:
+            raise InputError("'layer' is missing: name a conv or pooling layer, e.g. \"conv2d\".", 422)
+        channel = _int_option(options, "channel", 0)
+        shown = options.get("input_channel")
+        input_channel = None if shown is None else _int_option(options, "input_channel", 0)
+        return await run_in_threadpool(request.app.state.predictor.slide, pixels, str(options["layer"]),
+                                       channel, input_channel)
+
+    @app.post("/api/lesson", tags=["lesson"], summary="Convolution, ReLU and pooling of a small matrix, by hand",
+              response_model=schemas.Lesson, openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": schemas.LessonRequest.model_json_schema()}}}},
+              responses=schemas.ERRORS)
+    async def lesson_steps(request: Request) -> dict[str, Any]:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise InputError(f"unsupported content type {content_type or 'none'!r}: send application/json with "
+                             "'matrix' and 'kernel'.", 415)
+        body = await run_in_threadpool(parse_json, await request.body())
+        if not isinstance(body, dict):
+            raise InputError(f"expected a JSON object with 'matrix' and 'kernel'; got {type(body).__name__}.", 422)
+        return await run_in_threadpool(lesson, body)
 
 
-def explain(predictor: Predictor, pixels: np.ndarray, notes: list[str], options: dict[str, Any]) -> dict[str, Any]:
+def explain(predictor: Predictor, pixels: np.ndarray, notes: list[str], options: dict[str, Any],
+            warnings: list[str] | None = None) -> dict[str, Any]:
     answer: dict[str, Any] = {"notes": notes}
     if options.get("maps", True) not in (False, "false", "0"):
-        answer["prediction"] = predictor.predict(pixels, notes)
+        answer["prediction"] = predictor.predict(pixels, notes, warnings=warnings or [])
         answer["feature_maps"] = predictor.feature_maps(pixels)
     if options.get("layer") is not None:
         position = options.get("position")
@@ -167,8 +200,9 @@ def _int_option(options: dict[str, Any], name: str, default: int) -> int:
     return int(value)
 
 
-async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str, Any]]:
-    """(model input, conversion notes, other options) from a multipart upload or JSON body."""
+async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str, Any], list[str]]:
+    """(model input, conversion notes, other options, warnings that the input is far from the
+    training data) from a multipart upload or JSON body."""
     predictor: Predictor = request.app.state.predictor
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
@@ -179,24 +213,30 @@ async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str,
             fields = ", ".join(form.keys()) or "none"
             raise InputError(f"expected the image in a multipart field named 'file'; got fields: {fields}.", 422)
         data = await upload.read()
-        pixels, notes = await run_in_threadpool(upload_to_input, data, predictor.spec, request.app.state.max_pixels)
-        return pixels, notes, options
+        pixels, notes, warnings = await run_in_threadpool(upload_to_input, data, predictor,
+                                                          request.app.state.max_pixels)
+        return pixels, notes, options, warnings
     if content_type == "application/json":
         body = await run_in_threadpool(parse_json, await request.body())
         if not isinstance(body, dict) or "pixels" not in body:
             keys = ", ".join(body) if isinstance(body, dict) else type(body).__name__
             raise InputError(f"expected a JSON object with a 'pixels' field; got: {keys or 'nothing'}.", 422)
         pixels, notes = await run_in_threadpool(pixels_to_input, body["pixels"], predictor.spec)
-        return pixels, notes, {key: value for key, value in body.items() if key != "pixels"}
+        return pixels, notes, {key: value for key, value in body.items() if key != "pixels"}, []
     raise InputError(f"unsupported content type {content_type or 'none'!r}: send multipart/form-data with "
                      "the image in a field named 'file', or application/json with 'pixels'.", 415)
 
 
-def upload_to_input(data: bytes, spec: InputSpec, max_pixels: int) -> tuple[np.ndarray, list[str]]:
-    """An uploaded image, decoded (a large one reduced while decoding) and converted for the model."""
+def upload_to_input(data: bytes, predictor: Predictor, max_pixels: int) -> tuple[np.ndarray, list[str], list[str]]:
+    """An uploaded image, decoded (a large one reduced while decoding) and converted for the model,
+    with its notes; for a model of drawings, also a warning when the drawing is a speck."""
+    spec = predictor.spec
     image = decode_image(data, max_pixels, max_side=decode_side(spec), formats=UPLOAD_FORMATS)
     try:
-        return image_to_input(image, spec)
+        warnings = drawing_warnings(np.asarray(image.convert("L"), dtype=np.float64)) \
+            if predictor.input_kind == "drawing" else []
+        pixels, notes = image_to_input(image, spec)
+        return pixels, notes, warnings
     finally:
         image.close()
 

@@ -16,7 +16,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "empty, truncated or corrupt image; invalid JSON"),
         (413, "upload over the size limit, or an image with too many pixels"),
         (415, "not an image, or an unsupported content type"),
-        (422, "missing 'file' or 'pixels' field, wrong shape or values, unknown layer or position"),
+        (422, "missing 'file' or 'pixels' field, wrong shape or values, unknown layer or position; "
+              "a lesson matrix or kernel too large, ragged or not numbers"),
         (503, "busy: as many requests at work and queued as the server takes; retry after Retry-After seconds"),
     )}
 
@@ -50,6 +51,64 @@ def request_body(json_model: type[BaseModel]) -> dict[str, Any]:
     }}}
 
 
+class SlidePixels(PredictPixels):
+    layer: str = Field(description="a conv or pooling layer's name")
+    channel: int = Field(0, description="the output channel (filter) whose map fills in")
+    input_channel: int | None = Field(None, description="the input channel shown; default the one "
+                                                        "the filter weighs most")
+
+
+class Slide(BaseModel):
+    layer: str
+    kind: str
+    channel: int
+    input_channel: int
+    input_channels: list[int] = Field(description="input channels feeding `channel`, the most weighted first")
+    input_shape: list[int] = Field(description="the layer's input (H, W, C) or (L, C)")
+    output_shape: list[int]
+    kernel: list[int] = Field(description="window size per spatial axis")
+    strides: list[int]
+    dilation: list[int]
+    padding: list[list[int]] = Field(description="[before, after] cells added per spatial axis")
+    activation: str | None = None
+    input: list[Any] = Field(description="the input channel shown: rows (2D) or values (1D)")
+    output: list[Any] = Field(description="the layer's output for `channel`, as the engine computed it")
+    weights: list[Any] | None = Field(None, description="the filter's weights on the input channel shown")
+    bias: float | None = None
+
+
+class LessonPool(BaseModel):
+    size: int = Field(2, ge=1, le=4)
+    stride: int | None = Field(None, ge=1, le=4, description="default: the size")
+    kind: str = Field("max", description="max or average")
+
+
+class LessonRequest(BaseModel):
+    """A small matrix (at most 16x16, or one row of 64) and kernel (at most 7 per side)."""
+
+    matrix: list[Any] = Field(description="rows of numbers, e.g. [[1, 0, 2], [3, 1, 0], [0, 0, 4]]")
+    kernel: list[Any] = Field(description="rows of numbers, e.g. [[1, 0], [0, 1]]")
+    bias: float = 0.0
+    stride: int = Field(1, ge=1, le=4)
+    padding: str | int = Field("valid", description="'valid', 'same' or 0..3 zeros on every side")
+    activation: str = Field("relu", description="relu or linear")
+    pool: LessonPool | None = Field(None, description="{\"size\": 2} (the default) or null for no pooling")
+
+
+class Lesson(BaseModel):
+    matrix: list[Any]
+    kernel: list[Any]
+    bias: float
+    stride: int
+    padding: list[list[int]]
+    padded: list[Any] = Field(description="the matrix with its zero padding")
+    activation: str
+    conv: dict[str, Any] = Field(description="output, and per output cell its window, products, sum, bias")
+    activated: list[Any]
+    pool: dict[str, Any] | None = Field(description="output, and per window its cells, values and winner")
+    notes: list[str]
+
+
 class ClassScore(BaseModel):
     class_: int = Field(alias="class")
     name: str
@@ -62,6 +121,8 @@ class Prediction(BaseModel):
     probabilities: list[float] = Field(description="one per class, in class order")
     class_names: list[str]
     notes: list[str] = Field(description="how the input was converted for the model")
+    doubt: dict[str, str] = Field(description='level "sure", "unsure" or "guess", and a sentence')
+    warnings: list[str] = Field(description="signs that the input is far from the training data")
     input: list[Any] = Field(description="the model input as seen, values in 0..1")
 
 
@@ -101,3 +162,5 @@ class ModelInfo(BaseModel):
     layers: list[dict[str, Any]]
     shape_journey: list[JourneyStep]
     metrics: dict[str, Any]
+    dataset: str = Field(description="the training data's name, as the run recorded it")
+    input_kind: str = Field(description="drawing (canvas and upload), image (upload only) or signal (1D values)")

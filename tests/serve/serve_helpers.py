@@ -33,3 +33,32 @@ def drawn_one(size: tuple[int, int] = (300, 200), mode: str = "RGB", background:
     image = Image.new(mode, size, background)
     ImageDraw.Draw(image).line([(size[0] // 4, size[1] // 5), (size[0] // 4, 4 * size[1] // 5)], fill=ink, width=14)
     return image
+
+
+SIGNAL_INPUT = runs.InputSpec((40, 1), 1.0, "mixed", "resize", 0)
+
+
+def make_signal_run(folder: Path, seed: int = 0) -> Path:
+    """A run folder holding mnist1d-cnn (Conv1D, 'same' padding) with seeded untrained weights."""
+    utils.set_seed(seed, deterministic=False)
+    model = zoo.build("mnist1d-cnn")
+    return runs.save_model_run(model, folder, input_spec=SIGNAL_INPUT, class_names=DIGITS, source="mnist1d")
+
+
+def make_strided_run(folder: Path, seed: int = 0) -> Path:
+    """A small Conv2D model with stride 2 and 'same' padding (the odd padded cell at the end)."""
+    from convscope import Sequential, layers
+
+    utils.set_seed(seed, deterministic=False)
+    model = Sequential([layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", input_shape=(28, 28, 1)),
+                        layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    return runs.save_model_run(model, folder, input_spec=MNIST_INPUT, class_names=DIGITS, source="mnist")
+
+
+def make_fashion_run(folder: Path, seed: int = 0) -> Path:
+    """seed-cnn with Fashion-MNIST's input settings (whole image resized, no centring) and classes."""
+    utils.set_seed(seed, deterministic=False)
+    spec = runs.InputSpec((28, 28, 1), 1 / 255, "dark", "resize", 0)
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    return runs.save_model_run(zoo.build("seed-cnn"), folder, input_spec=spec, class_names=names,
+                               source="fashion_mnist")
