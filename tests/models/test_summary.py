@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from convscope import Sequential, layers
+from convscope import Sequential, layers, zoo
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -49,6 +49,21 @@ def test_seed_cnn_shapes_and_params_as_data() -> None:
     assert data["rows"][0]["macs"] == 26 * 26 * 64 * 9
 
 
+def test_seed_cnn_on_rgb_counts_every_input_channel() -> None:
+    data = zoo.build("seed-cnn", (32, 32, 3)).summary_data()
+    assert [tuple(row["output_shape"]) for row in data["rows"]] == [
+        (None, 30, 30, 64), (None, 15, 15, 64), (None, 13, 13, 64), (None, 6, 6, 64), (None, 2304), (None, 128),
+        (None, 10)]
+    assert [row["params"] for row in data["rows"]] == [3 * 9 * 64 + 64, 0, 36_928, 0, 0, 2304 * 128 + 128, 1_290]
+    assert data["total_params"] == 335_050
+    assert data["rows"][0]["macs"] == 30 * 30 * 64 * 9 * 3
+    assert data["rows"][2]["macs"] == 13 * 13 * 64 * 9 * 64
+
+
+def test_the_built_in_seed_cnn_is_the_documented_one() -> None:
+    assert zoo.build("seed-cnn").summary_data()["rows"] == seed_cnn().summary_data()["rows"]
+
+
 def test_summary_has_no_side_effects() -> None:
     model = seed_cnn()
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -56,6 +71,16 @@ def test_summary_has_no_side_effects() -> None:
     captured(model)
     assert torch.equal(torch.get_rng_state(), rng_before)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_a_compiled_model_with_channels_last_kernels_prints_the_same_and_keeps_its_layout() -> None:
+    model = seed_cnn()
+    text = captured(model, show_details=True, show_macs=True)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    strides = [p.stride() for p in model.parameters()]
+    assert strides[2] == (576, 1, 192, 64)  # the second kernel is channels_last
+    assert captured(model, show_details=True, show_macs=True) == text
+    assert [p.stride() for p in model.parameters()] == strides
 
 
 def test_lenet_first_layer_gives_28x28x6() -> None:
