@@ -1,58 +1,283 @@
-"""Losses by Keras name. Softmax + cross-entropy (and sigmoid + binary cross-entropy) are
-computed from logits, which is exact where log(softmax) would underflow.
+"""Losses with Keras's names, arguments and calling convention: `loss(y_true, y_pred)`.
 
-Each loss also checks the targets once, before training, so a wrong label array fails with a
-message instead of a cryptic error deep inside a batch.
+    >>> cce = CategoricalCrossentropy()
+    >>> float(cce([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))  # doctest: +ELLIPSIS
+    1.176...
+    >>> sparse_categorical_crossentropy([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]).shape
+    torch.Size([2])
+
+Classes reduce per-sample values to one scalar tensor ("sum_over_batch_size" by default);
+the functions return the per-sample values. Both take NumPy arrays, lists or tensors.
+
+Training calls `Loss._batch_mean(outputs, targets, logits=...)` instead: softmax + cross-entropy
+(and sigmoid + binary cross-entropy) are computed from the logits there, which is exact where
+log(softmax) would underflow. Each loss also checks the targets once, before training
+(`prepare_targets`), so a wrong label array fails with a message, not deep inside a batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convscope.layers.base import snake_case
+
+__all__ = [
+    "LOSSES", "MAE", "MSE", "BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "LossFunctionWrapper",
+    "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "binary_crossentropy",
+    "categorical_crossentropy", "get", "kind", "mae", "mean_absolute_error", "mean_squared_error", "mse", "serialize",
+    "sparse_categorical_crossentropy",
+]
+
 EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] before taking logs
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+LossFunction = Callable[..., Any]
 
 
+# -- tensors in, tensors out -----------------------------------------------------------------
+def as_float_tensor(value: Any) -> torch.Tensor:
+    """A float32 tensor from a tensor, NumPy array, list or number (tensors keep their graph)."""
+    if isinstance(value, torch.Tensor):
+        return value if value.dtype == torch.float32 else value.float()
+    return torch.as_tensor(np.asarray(value, dtype=np.float32))
+
+
+def same_rank(y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keras's squeeze-or-expand: when ranks differ by one and the longer one ends in a size-1
+    axis, (N,) and (N, 1) are lined up, so y (N,) meets a regression output (N, 1)."""
+    if y_true.dim() == y_pred.dim() + 1 and y_true.shape[-1] == 1:
+        y_true = y_true.squeeze(-1) if y_pred.dim() != 1 else y_true
+        y_pred = y_pred.unsqueeze(-1) if y_pred.dim() == 1 else y_pred
+    elif y_pred.dim() == y_true.dim() + 1 and y_pred.shape[-1] == 1:
+        y_pred = y_pred.squeeze(-1) if y_true.dim() != 1 else y_pred
+        y_true = y_true.unsqueeze(-1) if y_true.dim() == 1 else y_true
+    return y_true, y_pred
+
+
+def reduce_weighted(values: torch.Tensor, sample_weight: Any = None, reduction: str | None = "sum_over_batch_size",
+                    mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Keras's reduction of per-sample `values` (N, ...) weighted by `sample_weight` (N,).
+
+    "sum_over_batch_size"/"mean": sum / number of values; "sum": the sum; "mean_with_sample_weight":
+    sum / sum of the weights; None/"none": the weighted values. A `mask` (True = counted) makes
+    the mean run over the counted values only.
+    """
+    weight = None if sample_weight is None else as_float_tensor(sample_weight).to(values.device)
+    if mask is not None:
+        keep = mask.to(values.dtype)
+        if reduction in ("sum_over_batch_size", "mean"):
+            keep = keep * (keep.numel() / keep.sum().clamp_min(1.0))
+        weight = keep if weight is None else same_rank(keep, weight)[0] * same_rank(keep, weight)[1]
+    if weight is not None:
+        values, weight = same_rank(values, weight)
+        values = values * weight
+    if reduction in (None, "none") or values.dim() == 0:
+        return values
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weight is not None:
+        return total / weight.sum()
+    return total / max(values.numel(), 1)
+
+
+def check_reduction(reduction: Any, owner: str) -> str | None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{owner}: reduction must be one of {', '.join(map(repr, REDUCTIONS))}; "
+                         f"got {reduction!r}.")
+    return reduction  # type: ignore[no-any-return]
+
+
+# -- per-sample functions (Keras's keras.losses.<name>) ---------------------------------------
+def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0,
+                             axis: int = -1) -> torch.Tensor:
+    """Cross-entropy of one-hot `y_true` (N, C) and `y_pred` (N, C) -> (N,).
+
+    >>> categorical_crossentropy([[0, 1, 0]], [[0.05, 0.95, 0.0]])  # -log(0.95)
+    tensor([0.0513])
+    """
+    y_pred = as_float_tensor(y_pred)
+    y_true = as_float_tensor(y_true).to(y_pred.device)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[axis]
+    if from_logits:
+        return -(y_true * F.log_softmax(y_pred, dim=axis)).sum(axis)
+    probabilities = y_pred / y_pred.sum(axis, keepdim=True)
+    return -(y_true * probabilities.clamp(EPSILON, 1 - EPSILON).log()).sum(axis)
+
+
+def integer_labels(y_true: Any, y_pred: torch.Tensor) -> torch.Tensor:
+    """Class labels as int64 of y_pred's rank minus one ((N, 1) -> (N,))."""
+    labels = y_true if isinstance(y_true, torch.Tensor) else torch.as_tensor(np.asarray(y_true))
+    if labels.dim() == y_pred.dim() and labels.shape[-1] == 1:
+        labels = labels.squeeze(-1)
+    return labels.to(device=y_pred.device, dtype=torch.int64)
+
+
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                                    ignore_class: int | None = None, axis: int = -1) -> torch.Tensor:
+    """Cross-entropy of integer labels `y_true` (N,) and `y_pred` (N, C) -> (N,); samples whose
+    label is `ignore_class` get 0.
+
+    >>> sparse_categorical_crossentropy([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    tensor([0.0513, 2.3026])
+    """
+    y_pred = as_float_tensor(y_pred).movedim(axis, -1)
+    labels = integer_labels(y_true, y_pred)
+    valid = None if ignore_class is None else labels != ignore_class
+    if valid is not None:
+        labels = labels.where(valid, torch.zeros_like(labels))
+    if from_logits:
+        log_probabilities = F.log_softmax(y_pred, dim=-1)
+    else:
+        log_probabilities = (y_pred / y_pred.sum(-1, keepdim=True)).clamp(EPSILON, 1 - EPSILON).log()
+    values = -log_probabilities.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    return values if valid is None else values * valid
+
+
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0,
+                        axis: int = -1) -> torch.Tensor:
+    """Binary cross-entropy averaged over `axis`: (N, D) -> (N,).
+
+    >>> binary_crossentropy([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+    tensor([0.9163, 0.7136])
+    """
+    y_true, y_pred = same_rank(as_float_tensor(y_true), as_float_tensor(y_pred))
+    y_true = y_true.to(y_pred.device)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+    else:
+        values = F.binary_cross_entropy(y_pred.clamp(EPSILON, 1 - EPSILON), y_true, reduction="none")
+    return values.mean(axis)
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """mean((y_true - y_pred)^2) over the last axis: (N, D) -> (N,).
+
+    >>> mean_squared_error([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]])
+    tensor([0.5000, 0.5000])
+    """
+    y_true, y_pred = same_rank(as_float_tensor(y_true), as_float_tensor(y_pred))
+    return (y_pred - y_true.to(y_pred.device)).square().mean(-1)
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """mean(|y_true - y_pred|) over the last axis: (N, D) -> (N,)."""
+    y_true, y_pred = same_rank(as_float_tensor(y_true), as_float_tensor(y_pred))
+    return (y_pred - y_true.to(y_pred.device)).abs().mean(-1)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+
+# -- classes --------------------------------------------------------------------------------
 class Loss:
-    """`loss(outputs, targets)` -> mean over the batch. `pairs_with` names the final activation
-    whose logits this loss can take directly (from_logits=True)."""
+    """Keras's Loss base: subclass it and implement `call(y_true, y_pred)` -> per-sample values.
 
-    name = "loss"
+    `loss(y_true, y_pred, sample_weight=None)` reduces them by `reduction` to a scalar tensor.
+    `pairs_with` names the final activation whose logits the loss can take directly.
+    """
+
     pairs_with: str | None = None
+    from_logits = False
 
-    def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = bool(from_logits)
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
+                 dtype: Any = None) -> None:
+        self.name = name or snake_case(type(self).__name__)
+        self.reduction = check_reduction(reduction, type(self).__name__)
+        self.dtype = dtype
 
-    def __call__(self, outputs: torch.Tensor, targets: torch.Tensor, *, logits: bool | None = None) -> torch.Tensor:
-        use_logits = self.from_logits if logits is None else logits
-        return self.compute(outputs.float(), targets, use_logits)
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
+        y_pred = as_float_tensor(y_pred)
+        y_true = as_float_tensor(y_true).to(y_pred.device)  # as Keras: both in the loss's float type
+        values = self.call(y_true, y_pred)
+        return reduce_weighted(as_float_tensor(values), sample_weight, self.reduction, self.mask(y_true, y_pred))
 
-    def compute(self, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
-        raise NotImplementedError
+    def call(self, y_true: Any, y_pred: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: a Loss subclass implements call(y_true, y_pred).")
+
+    def mask(self, y_true: Any, y_pred: torch.Tensor) -> torch.Tensor | None:
+        """Which values count in the mean (None: all)."""
+        return None
+
+    def per_sample(self, y_true: Any, y_pred: torch.Tensor, from_logits: bool) -> torch.Tensor:
+        """`call`, with `from_logits` chosen by the engine (it may hand over logits)."""
+        return as_float_tensor(self.call(y_true, y_pred))
+
+    def _batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor, *, logits: bool) -> torch.Tensor:
+        """The training loss of one batch: model `outputs` (logits when `logits`) first."""
+        values = self.per_sample(targets, outputs, logits or self.from_logits)
+        reduction = "sum_over_batch_size" if self.reduction in (None, "none") else self.reduction
+        return reduce_weighted(values, None, reduction, self.mask(targets, outputs))
 
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
-        """Validate `y` against the model's output shape and convert it once for training."""
-        y = np.asarray(y)
-        if y.shape[1:] != tuple(output_shape[1:]):
-            raise ValueError(f"loss '{self.name}': targets have shape {y.shape}, the model outputs "
-                             f"{tuple(output_shape)}; they must match after the batch axis.")
-        return torch.as_tensor(y, dtype=torch.float32)
+        """Convert `y` once for training (float32; a custom loss sees them as given)."""
+        try:
+            return torch.as_tensor(np.asarray(y, dtype=np.float32))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"loss '{self.name}': targets must be numbers; {error}") from error
 
     def get_config(self) -> dict[str, Any]:
-        return {"from_logits": self.from_logits}
+        return {"name": self.name, "reduction": self.reduction}
 
 
-class CategoricalCrossentropy(Loss):
-    name, pairs_with = "categorical_crossentropy", "softmax"
+class LossFunctionWrapper(Loss):
+    """A per-sample function `fn(y_true, y_pred, **kwargs)` as a Loss (what compile makes of a
+    plain function)."""
 
-    def compute(self, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
-        if logits:
-            return -(targets * F.log_softmax(outputs, dim=-1)).sum(-1).mean()
-        probabilities = outputs / outputs.sum(-1, keepdim=True)
-        return -(targets * probabilities.clamp(EPSILON, 1 - EPSILON).log()).sum(-1).mean()
+    def __init__(self, fn: LossFunction, reduction: str | None = "sum_over_batch_size", name: str | None = None,
+                 dtype: Any = None, **kwargs: Any) -> None:
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self.fn_kwargs = kwargs
+
+    def call(self, y_true: Any, y_pred: torch.Tensor) -> torch.Tensor:
+        y_true, y_pred = same_rank(as_float_tensor(y_true), y_pred)
+        return self.fn(y_true, y_pred, **self.fn_kwargs)  # type: ignore[no-any-return]
+
+    def per_sample(self, y_true: Any, y_pred: torch.Tensor, from_logits: bool) -> torch.Tensor:
+        if "from_logits" in self.fn_kwargs:
+            return as_float_tensor(self.fn(y_true, y_pred, **{**self.fn_kwargs, "from_logits": from_logits}))
+        return as_float_tensor(self.call(y_true, y_pred))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.fn_kwargs}
+
+
+def matching_targets(loss: Loss, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
+    """`y` as float32 when its shape matches the output's after the batch axis ((N,) is taken
+    for an (N, 1) output, as Keras lines them up)."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == len(output_shape) - 1 and output_shape[-1] == 1:
+        y = y[..., None]
+    if y.shape[1:] != tuple(output_shape[1:]):
+        raise ValueError(f"loss '{loss.name}': targets have shape {y.shape}, the model outputs "
+                         f"{tuple(output_shape)}; they must match after the batch axis.")
+    return torch.as_tensor(y)
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy for one-hot targets (N, C).
+
+    >>> float(CategoricalCrossentropy()([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))
+    1.1769...
+    """
+
+    pairs_with = "softmax"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size", name: str = "categorical_crossentropy",
+                 dtype: Any = None) -> None:
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=bool(from_logits), label_smoothing=float(label_smoothing), axis=axis)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
 
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
         y = np.asarray(y)
@@ -67,16 +292,37 @@ class CategoricalCrossentropy(Loss):
                 f"loss 'categorical_crossentropy': one-hot targets have width {y.shape[-1]} but the model "
                 f"outputs {units} classes. Make the last Dense layer Dense({y.shape[-1]}) or encode the "
                 f"labels with to_categorical(y, {units}).")
-        return super().prepare_targets(y, output_shape)
+        return matching_targets(self, y, output_shape)
 
 
-class SparseCategoricalCrossentropy(Loss):
-    name, pairs_with = "sparse_categorical_crossentropy", "softmax"
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy for integer labels (N,) against (N, C) outputs.
 
-    def compute(self, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
-        if logits:
+    >>> float(SparseCategoricalCrossentropy()([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))
+    1.1769...
+    """
+
+    pairs_with = "softmax"
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: str | None = "sum_over_batch_size", axis: int = -1,
+                 name: str = "sparse_categorical_crossentropy", dtype: Any = None) -> None:
+        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=bool(from_logits), ignore_class=ignore_class, axis=axis)
+        self.from_logits, self.ignore_class, self.axis = bool(from_logits), ignore_class, axis
+
+    def mask(self, y_true: Any, y_pred: torch.Tensor) -> torch.Tensor | None:
+        if self.ignore_class is None:
+            return None
+        return integer_labels(y_true, y_pred.movedim(self.axis, -1)) != self.ignore_class
+
+    def _batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor, *, logits: bool) -> torch.Tensor:
+        if self.ignore_class is not None or self.axis != -1 or outputs.dim() != 2 or self.reduction == "sum":
+            return super()._batch_mean(outputs, targets, logits=logits)
+        if logits or self.from_logits:  # fused log-softmax + NLL
             return F.cross_entropy(outputs, targets)
-        return F.nll_loss(outputs.clamp(EPSILON, 1 - EPSILON).log(), targets)
+        probabilities = outputs / outputs.sum(-1, keepdim=True)
+        return F.nll_loss(probabilities.clamp(EPSILON, 1 - EPSILON).log(), targets)
 
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
         y = np.asarray(y)
@@ -91,45 +337,73 @@ class SparseCategoricalCrossentropy(Loss):
             raise ValueError(
                 f"loss 'sparse_categorical_crossentropy' expects integer class labels of shape (N,); got "
                 f"shape {y.shape}. For one-hot targets use loss='categorical_crossentropy'.")
-        if y.size and (not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0 or y.max() >= units):
-            bad = y[(y < 0) | (y >= units) | (np.mod(y, 1) != 0)]
-            raise ValueError(
-                f"loss 'sparse_categorical_crossentropy': labels must be integers in [0, {units - 1}] for a "
-                f"model with {units} outputs; got values from {y.min()} to {y.max()} (e.g. {bad[0]}). "
-                f"Check the labels, or make the last layer Dense({int(y.max()) + 1}).")
+        check_labels(y, units, self.ignore_class)
         return torch.as_tensor(y.astype(np.int64))
 
 
-class BinaryCrossentropy(Loss):
-    name, pairs_with = "binary_crossentropy", "sigmoid"
+def check_labels(y: np.ndarray, units: int, ignore_class: int | None) -> None:
+    """Raise a ValueError naming the first label outside [0, units) (other than `ignore_class`)."""
+    counted = y if ignore_class is None else y[y != ignore_class]
+    if counted.size and (not np.all(np.equal(np.mod(counted, 1), 0)) or counted.min() < 0 or counted.max() >= units):
+        bad = counted[(counted < 0) | (counted >= units) | (np.mod(counted, 1) != 0)]
+        raise ValueError(
+            f"loss 'sparse_categorical_crossentropy': labels must be integers in [0, {units - 1}] for a "
+            f"model with {units} outputs; got values from {counted.min()} to {counted.max()} (e.g. {bad[0]}). "
+            f"Check the labels, or make the last layer Dense({int(counted.max()) + 1}).")
 
-    def compute(self, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
-        if logits:
-            return F.binary_cross_entropy_with_logits(outputs, targets)
-        return F.binary_cross_entropy(outputs.clamp(EPSILON, 1 - EPSILON), targets)
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """Binary cross-entropy for targets in [0, 1] of the output's shape.
+
+    >>> float(BinaryCrossentropy(from_logits=True)([0, 1, 0, 0], [-18.6, 0.51, 2.94, -12.8]))
+    0.8654...
+    """
+
+    pairs_with = "sigmoid"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size", name: str = "binary_crossentropy",
+                 dtype: Any = None) -> None:
+        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=bool(from_logits), label_smoothing=float(label_smoothing), axis=axis)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
 
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
         y = np.asarray(y, dtype=np.float32)
-        if y.ndim == 1 and len(output_shape) == 2:
-            y = y[:, None]
         if y.size and (y.min() < 0 or y.max() > 1):
             raise ValueError(f"loss 'binary_crossentropy': targets must be in [0, 1]; got values from "
                              f"{y.min()} to {y.max()}.")
-        return super().prepare_targets(y, output_shape)
+        return matching_targets(self, y, output_shape)
 
 
-class MeanSquaredError(Loss):
-    name = "mean_squared_error"
+class MeanSquaredError(LossFunctionWrapper):
+    """mean((y_true - y_pred)^2).
 
-    def compute(self, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
-        return F.mse_loss(outputs, targets)
+    >>> float(MeanSquaredError()([1.0, 0.0, 1.0], [0.9, 0.1, 0.8]))
+    0.02000...
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "mean_squared_error",
+                 dtype: Any = None) -> None:
+        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
+
+    def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
+        return matching_targets(self, y, output_shape)
 
 
-class MeanAbsoluteError(Loss):
-    name = "mean_absolute_error"
+class MeanAbsoluteError(LossFunctionWrapper):
+    """mean(|y_true - y_pred|).
 
-    def compute(self, outputs: torch.Tensor, targets: torch.Tensor, logits: bool) -> torch.Tensor:
-        return F.l1_loss(outputs, targets)
+    >>> float(MeanAbsoluteError()([1.0, 0.3, 1.0], [1.9, 0.3, 1.8]))
+    0.5666...
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "mean_absolute_error",
+                 dtype: Any = None) -> None:
+        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
+
+    def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
+        return matching_targets(self, y, output_shape)
 
 
 LOSSES: dict[str, type[Loss]] = {
@@ -139,19 +413,46 @@ LOSSES: dict[str, type[Loss]] = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
 }
+# compile(loss=keras.losses.sparse_categorical_crossentropy) trains through the class's fast path.
+FUNCTIONS: dict[LossFunction, type[Loss]] = {
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    binary_crossentropy: BinaryCrossentropy,
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+}
 
 
 def get(identifier: Any) -> Loss:
-    """A loss from a name, a {"class_name", "config"} dict, or an instance."""
+    """A loss from a name, a {"class_name", "config"} dict, an instance or a function
+    `fn(y_true, y_pred)` returning per-sample (or scalar) values.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
     if isinstance(identifier, Loss):
         return identifier
     config: dict[str, Any] = {}
     if isinstance(identifier, dict):
         identifier, config = identifier.get("class_name"), identifier.get("config", {})
-    if isinstance(identifier, str) and identifier.lower() in LOSSES:
-        return LOSSES[identifier.lower()](**config)
-    raise ValueError(f"compile(loss=...): unknown loss {identifier!r}. Expected one of: {', '.join(LOSSES)}.")
+    if isinstance(identifier, str):
+        cls = LOSSES.get(identifier.lower()) or next(
+            (cls for cls in LOSSES.values() if cls.__name__ == identifier), None)
+        if cls is not None:
+            return cls(**config)
+    elif callable(identifier) and not isinstance(identifier, type):
+        return FUNCTIONS[identifier]() if identifier in FUNCTIONS else LossFunctionWrapper(identifier)
+    raise ValueError(f"compile(loss=...): unknown loss {identifier!r}. Expected one of: {', '.join(LOSSES)}, "
+                     "a keras.losses.Loss or a function fn(y_true, y_pred). A model saved with a custom loss "
+                     "loads with load_model(path, compile=False); compile it again with that loss.")
+
+
+def kind(loss: Loss) -> str:
+    """The registry name of a built-in loss (also for a renamed or subclassed one), else its name."""
+    return next((key for key, cls in LOSSES.items() if isinstance(loss, cls)), loss.name)
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
-    return {"class_name": loss.name, "config": loss.get_config()}
+    """{"class_name", "config"}; a custom loss keeps only its name (it cannot be rebuilt)."""
+    name = next((key for key, cls in LOSSES.items() if type(loss) is cls), None)
+    return {"class_name": name or loss.name, "config": loss.get_config() if name else {}}

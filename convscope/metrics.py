@@ -1,113 +1,293 @@
-"""Metrics by Keras name. Each returns per-batch (sum, count) tensors so the engine can
-accumulate on the device and read the values only when it reports them."""
+"""Metrics with Keras's names and interface: `update_state(y_true, y_pred, sample_weight=None)`,
+`result()`, `reset_state()`, and the per-sample functions (`sparse_categorical_accuracy`, ...).
+
+    >>> m = SparseCategoricalAccuracy()
+    >>> m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+    >>> float(m.result())
+    0.5
+
+During `fit` the engine asks a `MeanMetricWrapper` for per-sample scores (`batch`) and keeps the
+running sums on the device, reading them only when it reports; any other Metric subclass is
+updated batch by batch through `update_state` and read through `result()`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from convscope.layers.base import snake_case
+from convscope.losses import (
+    as_float_tensor,
+    binary_crossentropy,
+    categorical_crossentropy,
+    integer_labels,
+    mean_absolute_error,
+    mean_squared_error,
+    same_rank,
+    sparse_categorical_crossentropy,
+)
 
+__all__ = [
+    "ACCURACY_FOR_LOSS", "METRICS", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean",
+    "MeanAbsoluteError", "MeanAbsoluteErrorMetric", "MeanMetricWrapper", "MeanSquaredError",
+    "MeanSquaredErrorMetric", "Metric", "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "TopKCategoricalAccuracy", "accuracy", "binary_accuracy", "binary_crossentropy", "categorical_accuracy",
+    "categorical_crossentropy", "get", "mean_absolute_error", "mean_squared_error",
+    "sparse_categorical_accuracy", "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
+]
+
+MetricFunction = Callable[..., Any]
+
+
+# -- per-sample functions (Keras's keras.metrics.<name>) --------------------------------------
+def accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """1.0 where y_pred equals y_true, elementwise: (N, ...) -> (N, ...)."""
+    y_true, y_pred = same_rank(as_float_tensor(y_true), as_float_tensor(y_pred))
+    return (y_true.to(y_pred.device) == y_pred).float()
+
+
+def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> torch.Tensor:
+    """1.0 where (y_pred > threshold) equals y_true, elementwise.
+
+    >>> binary_accuracy([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]]).flatten()
+    tensor([1., 1., 1., 0.])
+    """
+    y_true, y_pred = same_rank(as_float_tensor(y_true), as_float_tensor(y_pred))
+    return ((y_pred > threshold).float() == y_true.to(y_pred.device)).float()
+
+
+def categorical_accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """1.0 where argmax(y_pred) equals argmax(one-hot y_true): (N, C) -> (N,)."""
+    y_pred = as_float_tensor(y_pred)
+    return (as_float_tensor(y_true).to(y_pred.device).argmax(-1) == y_pred.argmax(-1)).float()
+
+
+def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """1.0 where argmax(y_pred) equals the integer label: (N,) or (N, 1) labels, (N, C) -> (N,).
+
+    >>> sparse_categorical_accuracy([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+    tensor([0., 1.])
+    """
+    y_pred = as_float_tensor(y_pred)
+    return (y_pred.argmax(-1) == integer_labels(y_true, y_pred)).float()
+
+
+def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> torch.Tensor:
+    """1.0 where the integer label is among the k largest of y_pred: (N, C) -> (N,)."""
+    y_pred = as_float_tensor(y_pred)
+    labels = integer_labels(y_true, y_pred)
+    top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
+    return (top == labels.unsqueeze(-1)).any(-1).float()
+
+
+def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> torch.Tensor:
+    """1.0 where argmax(one-hot y_true) is among the k largest of y_pred: (N, C) -> (N,)."""
+    y_pred = as_float_tensor(y_pred)
+    return sparse_top_k_categorical_accuracy(as_float_tensor(y_true).to(y_pred.device).argmax(-1), y_pred, k)
+
+
+def matching_accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """What "accuracy" means when the loss does not say, chosen from the shapes as Keras does:
+    binary for one output unit, sparse for integer labels, categorical for one-hot targets."""
+    y_pred = as_float_tensor(y_pred)
+    y_true = y_true if isinstance(y_true, torch.Tensor) else as_float_tensor(y_true)
+    if y_pred.shape[-1] == 1:
+        return binary_accuracy(y_true, y_pred)
+    if y_true.dim() == y_pred.dim() - 1 or (y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1):
+        return sparse_categorical_accuracy(y_true, y_pred)
+    return categorical_accuracy(y_true, y_pred)
+
+
+# -- classes --------------------------------------------------------------------------------
 class Metric:
-    name = "metric"
+    """Keras's Metric base: subclasses implement `update_state`, `result` and `reset_state`.
 
-    def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Per-sample scores (one float per sample) for this batch."""
-        raise NotImplementedError
+    `metric(y_true, y_pred)` updates the state and returns `result()`.
+    """
+
+    def __init__(self, dtype: Any = None, name: str | None = None) -> None:
+        self.name = name or snake_case(type(self).__name__)
+        self.dtype = dtype
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        raise NotImplementedError(f"{type(self).__name__}: a Metric subclass implements update_state.")
+
+    def result(self) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: a Metric subclass implements result.")
+
+    def reset_state(self) -> None:
+        """Forget every update (the engine calls it at the start of each epoch and evaluation)."""
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
+        self.update_state(y_true, y_pred, sample_weight=sample_weight)
+        return self.result()
 
     def get_config(self) -> dict[str, Any]:
-        return {}
+        return {"name": self.name, "dtype": self.dtype}
 
 
-class CategoricalAccuracy(Metric):
-    name = "categorical_accuracy"
+class Mean(Metric):
+    """The (weighted) mean of every value given to `update_state(values, sample_weight=None)`."""
+
+    def __init__(self, name: str = "mean", dtype: Any = None) -> None:
+        super().__init__(dtype=dtype, name=name)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self.total, self.count = torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.float64)
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        values = as_float_tensor(values).detach()
+        if sample_weight is None:
+            weight = torch.ones_like(values)
+        else:
+            weight = as_float_tensor(sample_weight).to(values.device)
+            values, weight = same_rank(values, weight)
+            weight = torch.broadcast_to(weight.reshape(weight.shape + (1,) * (values.dim() - weight.dim())),
+                                        values.shape)
+        self.total = self.total.to(values.device) + (values * weight).sum().double()
+        self.count = self.count.to(values.device) + weight.sum().double()
+
+    def result(self) -> torch.Tensor:
+        return (self.total / self.count if self.count > 0 else self.total * 0).float()
+
+
+class MeanMetricWrapper(Mean):
+    """A per-sample function `fn(y_true, y_pred, **kwargs)` averaged over every sample seen."""
+
+    def __init__(self, fn: MetricFunction, name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
+        super().__init__(name=str(name or getattr(fn, "__name__", "mean_metric_wrapper")), dtype=dtype)
+        self.fn, self.fn_kwargs = fn, kwargs
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        super().update_state(self.fn(y_true, y_pred, **self.fn_kwargs), sample_weight)
 
     def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return (outputs.argmax(-1) == targets.argmax(-1)).float()
+        """Per-sample scores (N,) for one batch: the engine's path (outputs first)."""
+        values = as_float_tensor(self.fn(targets, outputs, **self.fn_kwargs))
+        if values.dim() == 0:
+            return values.expand(len(outputs))
+        return values.reshape(len(outputs), -1).mean(-1) if values.dim() > 1 else values
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.fn_kwargs}
 
 
-class SparseCategoricalAccuracy(Metric):
-    name = "sparse_categorical_accuracy"
+class Accuracy(MeanMetricWrapper):
+    """How often y_pred equals y_true."""
 
-    def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return (outputs.argmax(-1) == targets.view(-1)).float()
+    def __init__(self, name: str = "accuracy", dtype: Any = None) -> None:
+        super().__init__(accuracy, name=name, dtype=dtype)
 
 
-class BinaryAccuracy(Metric):
-    name = "binary_accuracy"
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often (y_pred > threshold) equals binary y_true."""
 
-    def __init__(self, threshold: float = 0.5) -> None:
+    def __init__(self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5) -> None:
+        if not 0 < threshold < 1:
+            raise ValueError(f"BinaryAccuracy: threshold must be in (0, 1); got {threshold}.")
+        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
 
-    def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return ((outputs > self.threshold).float() == targets).float().mean(dim=tuple(range(1, outputs.dim())))
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often argmax(y_pred) matches one-hot y_true."""
+
+    def __init__(self, name: str = "categorical_accuracy", dtype: Any = None) -> None:
+        super().__init__(categorical_accuracy, name=name, dtype=dtype)
 
 
-class TopKCategoricalAccuracy(Metric):
-    name = "top_k_categorical_accuracy"
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often argmax(y_pred) matches integer y_true."""
 
-    def __init__(self, k: int = 5) -> None:
+    def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None) -> None:
+        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often one-hot y_true's class is among the k top predictions."""
+
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype: Any = None) -> None:
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=int(k))
         self.k = int(k)
 
-    def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return self.hits(outputs, targets.argmax(-1))
 
-    def hits(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        k = min(self.k, outputs.shape[-1])
-        return (outputs.topk(k, dim=-1).indices == labels.view(-1, 1)).any(-1).float()
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often integer y_true is among the k top predictions."""
 
-    def get_config(self) -> dict[str, Any]:
-        return {"k": self.k}
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype: Any = None) -> None:
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=int(k))
+        self.k = int(k)
 
 
-class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
-    name = "sparse_top_k_categorical_accuracy"
+class MeanSquaredError(MeanMetricWrapper):
+    """mean((y_true - y_pred)^2) over every sample seen."""
 
-    def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return self.hits(outputs, targets)
-
-
-class MeanAbsoluteErrorMetric(Metric):
-    name = "mae"
-
-    def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return (outputs - targets).abs().flatten(1).mean(-1)
+    def __init__(self, name: str = "mean_squared_error", dtype: Any = None) -> None:
+        super().__init__(mean_squared_error, name=name, dtype=dtype)
 
 
-class MeanSquaredErrorMetric(Metric):
-    name = "mse"
+class MeanAbsoluteError(MeanMetricWrapper):
+    """mean(|y_true - y_pred|) over every sample seen."""
 
-    def batch(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return (outputs - targets).square().flatten(1).mean(-1)
+    def __init__(self, name: str = "mean_absolute_error", dtype: Any = None) -> None:
+        super().__init__(mean_absolute_error, name=name, dtype=dtype)
 
 
-METRICS: dict[str, type[Metric]] = {
+MeanSquaredErrorMetric, MeanAbsoluteErrorMetric = MeanSquaredError, MeanAbsoluteError
+
+METRICS: dict[str, Callable[..., MeanMetricWrapper]] = {
     "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "binary_accuracy": BinaryAccuracy,
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "mae": MeanAbsoluteErrorMetric, "mean_absolute_error": MeanAbsoluteErrorMetric,
-    "mse": MeanSquaredErrorMetric, "mean_squared_error": MeanSquaredErrorMetric,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+}
+# compile(metrics=[keras.metrics.sparse_categorical_accuracy]) gets the class of that name.
+FUNCTIONS: dict[MetricFunction, Callable[..., MeanMetricWrapper]] = {
+    categorical_accuracy: CategoricalAccuracy, sparse_categorical_accuracy: SparseCategoricalAccuracy,
+    binary_accuracy: BinaryAccuracy, top_k_categorical_accuracy: TopKCategoricalAccuracy,
+    sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
+    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
 }
 
 # What "accuracy" means depends on the loss, as in Keras.
-ACCURACY_FOR_LOSS = {
+ACCURACY_FOR_LOSS: dict[str, Callable[..., MeanMetricWrapper]] = {
+    "categorical_crossentropy": CategoricalAccuracy,
     "sparse_categorical_crossentropy": SparseCategoricalAccuracy,
     "binary_crossentropy": BinaryAccuracy,
 }
 
 
 def get(identifier: Any, loss_name: str) -> tuple[str, Metric]:
-    """(display name, metric) for a name or instance; 'accuracy'/'acc' follow the loss."""
+    """(log name, metric) for a name, a Metric instance or a function `fn(y_true, y_pred)`;
+    'accuracy'/'acc' follow the loss. A function's log name is its __name__.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
     if isinstance(identifier, Metric):
         return identifier.name, identifier
     if isinstance(identifier, str):
         key = identifier.lower()
         if key in ("accuracy", "acc"):
-            return identifier, ACCURACY_FOR_LOSS.get(loss_name, CategoricalAccuracy)()
-        if key in METRICS:
-            return identifier, METRICS[key]()
+            if loss_name in ACCURACY_FOR_LOSS:
+                return identifier, ACCURACY_FOR_LOSS[loss_name](name=identifier)
+            return identifier, MeanMetricWrapper(matching_accuracy, name=identifier)
+        cls = METRICS.get(key) or next((cls for cls in METRICS.values() if cls.__name__ == identifier), None)  # type: ignore[attr-defined]
+        if cls is not None:
+            return identifier, cls(name=identifier)
+    elif callable(identifier) and not isinstance(identifier, type):
+        name = getattr(identifier, "__name__", type(identifier).__name__)
+        metric = FUNCTIONS[identifier](name=name) if identifier in FUNCTIONS else MeanMetricWrapper(identifier, name)
+        return name, metric
     raise ValueError(
         f"compile(metrics=...): unknown metric {identifier!r}. Expected one of: accuracy, "
-        f"{', '.join(METRICS)}.")
+        f"{', '.join(METRICS)}, a keras.metrics.Metric or a function fn(y_true, y_pred).")
+

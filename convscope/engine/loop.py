@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,11 +40,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class Accumulator:
-    """Running sums of the loss and each metric, kept on the device."""
+    """Running sums of the loss and each per-sample metric, kept on the device, plus the
+    metrics that keep their own state (`update_state`/`result`)."""
 
     names: list[str]
     sums: torch.Tensor | None = None
     count: int = 0
+    stateful: list[tuple[str, Any]] = field(default_factory=list)
 
     def add(self, values: torch.Tensor, batch_size: int) -> None:
         self.sums = values * batch_size if self.sums is None else self.sums + values * batch_size
@@ -54,7 +56,23 @@ class Accumulator:
         if self.sums is None:
             return {}
         means = (self.sums / self.count).tolist()
-        return {prefix + name: float(value) for name, value in zip(self.names, means)}
+        logs = {prefix + name: float(value) for name, value in zip(self.names, means)}
+        logs.update({prefix + name: float(metric.result()) for name, metric in self.stateful})
+        return logs
+
+
+def averaged(metric: Any) -> bool:
+    """Whether the engine averages the metric's per-sample `batch` scores itself."""
+    return callable(getattr(metric, "batch", None))
+
+
+def new_totals(compiled: Compiled) -> Accumulator:
+    """An empty Accumulator for one epoch or evaluation; stateful metrics are reset."""
+    stateful = [(name, metric) for name, metric in compiled.metrics if not averaged(metric)]
+    for _, metric in stateful:
+        metric.reset_state()
+    names = ["loss", *(name for name, metric in compiled.metrics if averaged(metric))]
+    return Accumulator(names, stateful=stateful)
 
 
 def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor, logits: bool,
@@ -63,17 +81,28 @@ def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tenso
     regularization penalties, as Keras reports it."""
     outputs = outputs.float()
     if loss is None:
-        loss = compiled.loss(outputs, targets, logits=logits)
+        loss = compiled.loss._batch_mean(outputs, targets, logits=logits)
     if not compiled.metrics:
         return loss.detach().reshape(1)
     probabilities = compiled.output_activation(outputs) if logits else outputs
-    scores = [metric.batch(probabilities, targets).mean() for _, metric in compiled.metrics]
-    return torch.stack([loss, *scores]).detach()
+    return torch.stack([loss, *metric_scores(compiled, probabilities, targets)]).detach()
+
+
+def metric_scores(compiled: Compiled, probabilities: torch.Tensor, targets: torch.Tensor) -> list[torch.Tensor]:
+    """The batch mean of each per-sample metric; stateful metrics are updated instead."""
+    scores = []
+    for _, metric in compiled.metrics:
+        scorer: Any = metric  # a MeanMetricWrapper (`batch`) or any Metric (`update_state`)
+        if averaged(metric):
+            scores.append(scorer.batch(probabilities, targets).mean())
+        else:
+            scorer.update_state(targets, probabilities)
+    return scores
 
 
 def total_loss(model: Sequential, compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The compiled loss plus the layers' regularization penalties (what Keras reports as loss)."""
-    loss = compiled.loss(outputs, targets, logits=compiled.use_logits)
+    loss = compiled.loss._batch_mean(outputs, targets, logits=compiled.use_logits)
     penalty = model.regularization_penalty()
     return loss if penalty is None else loss + penalty
 
@@ -168,7 +197,7 @@ def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.T
     samples = len(x)
     position = position or checkpointing.TrainingPosition(steps_per_epoch=math.ceil(samples / batch_size))
     order = checkpointing.epoch_order(samples, x.device, position, position.epoch) if shuffle else None
-    totals = Accumulator(compiled.log_names)
+    totals = new_totals(compiled)
     first = checkpointing.resume_epoch(position, totals, x.device)
     for step, start in enumerate(range(first * batch_size, samples, batch_size), start=first):
         stop = min(start + batch_size, samples)
@@ -195,7 +224,7 @@ def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.T
 def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
                      batch_size: int, prefix: str = "") -> dict[str, float]:
     model.eval()
-    totals = Accumulator(compiled.log_names)
+    totals = new_totals(compiled)
     for start in range(0, len(x), batch_size):
         with autocast(model.device, compiled.autocast_dtype):
             outputs = model(x[start:start + batch_size], logits=compiled.use_logits)

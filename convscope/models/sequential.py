@@ -208,9 +208,9 @@ class Sequential(nn.Module):
         self.require_built("compile")
         self.to_device(device)
         loss_fn = losses.get(loss)
-        if isinstance(metrics, (str, metrics_module.Metric)):
+        if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
             metrics = [metrics]
-        metric_list = [metrics_module.get(m, loss_fn.name) for m in metrics or []]
+        metric_list = [metrics_module.get(m, losses.kind(loss_fn)) for m in metrics or []]
         recipe = optimizers.get(optimizer)
         torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else recipe.build(self.parameters())
         final = self.output_activation_name()

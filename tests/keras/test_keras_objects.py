@@ -1,0 +1,203 @@
+"""Keras-style programs through `import convscope.keras as keras`: losses, metrics, optimizers
+and initializers as Keras 3 defines them (its docstring examples are the expected values)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import convscope.keras as keras
+
+# Keras's docstring examples for the cross-entropies.
+ONE_HOT = [[0, 1, 0], [0, 0, 1]]
+LABELS = [1, 2]
+PROBABILITIES = [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]
+BINARY_TRUE = [[0, 1], [0, 0]]
+BINARY_LOGITS = [[-18.6, 0.51], [2.94, -12.8]]
+
+
+def bright_band_images(count: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-shaped (count, 28, 28, 1) images whose class (0-2) is the row band that is bright."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, count)
+    images = rng.uniform(0, 0.3, size=(count, 28, 28, 1)).astype("float32")
+    for image, label in zip(images, labels):
+        image[label * 9:label * 9 + 9] += 0.7
+    return images, labels
+
+
+def small_convnet(classes: int = 3) -> keras.Sequential:
+    return keras.Sequential([
+        keras.layers.Input((28, 28, 1)),
+        keras.layers.Conv2D(8, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(classes, activation="softmax"),
+    ])
+
+
+# -- losses -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("convert", [list, np.array, torch.tensor], ids=["list", "numpy", "tensor"])
+def test_categorical_crossentropy_takes_y_true_first(convert: type) -> None:
+    cce = keras.losses.CategoricalCrossentropy()
+    loss = cce(convert(ONE_HOT), convert(PROBABILITIES))
+    assert isinstance(loss, torch.Tensor) and loss.shape == ()
+    assert float(loss) == pytest.approx(1.177, abs=1e-3)  # was 7.656: y_pred was read as y_true
+    assert float(cce(ONE_HOT, PROBABILITIES, sample_weight=np.array([0.3, 0.7]))) == pytest.approx(0.814, abs=1e-3)
+    assert float(keras.losses.CategoricalCrossentropy(reduction="sum")(ONE_HOT, PROBABILITIES)) == pytest.approx(
+        2.354, abs=1e-3)
+    per_sample = keras.losses.CategoricalCrossentropy(reduction=None)(ONE_HOT, PROBABILITIES)
+    np.testing.assert_allclose(per_sample, [0.0513, 2.303], atol=1e-3)
+
+
+def test_sparse_categorical_crossentropy_docstring_example() -> None:
+    scce = keras.losses.SparseCategoricalCrossentropy()
+    assert float(scce(np.array(LABELS), np.array(PROBABILITIES))) == pytest.approx(1.177, abs=1e-3)
+    assert float(scce(LABELS, PROBABILITIES, sample_weight=[0.3, 0.7])) == pytest.approx(0.814, abs=1e-3)
+    assert float(keras.losses.SparseCategoricalCrossentropy(reduction="sum")(LABELS, PROBABILITIES)) == \
+        pytest.approx(2.354, abs=1e-3)
+    logits = np.log(np.array(PROBABILITIES) + 1e-12)
+    assert float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(LABELS, logits)) == pytest.approx(
+        1.177, abs=1e-3)
+    assert float(keras.losses.SparseCategoricalCrossentropy(ignore_class=2)(LABELS, PROBABILITIES)) == \
+        pytest.approx(0.0513, abs=1e-3)  # only the first sample counts
+
+
+def test_binary_crossentropy_docstring_examples() -> None:
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    assert float(bce(np.array([0, 1, 0, 0]), np.array([-18.6, 0.51, 2.94, -12.8]))) == pytest.approx(0.8654, abs=1e-3)
+    assert float(bce(BINARY_TRUE, BINARY_LOGITS)) == pytest.approx(0.8654, abs=1e-3)
+    assert float(bce(BINARY_TRUE, BINARY_LOGITS, sample_weight=[0.8, 0.2])) == pytest.approx(0.243, abs=1e-3)
+    summed = keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum")(BINARY_TRUE, BINARY_LOGITS)
+    assert float(summed) == pytest.approx(1.730, abs=1e-3)
+    per_sample = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)(BINARY_TRUE, BINARY_LOGITS)
+    np.testing.assert_allclose(per_sample, [0.235, 1.496], atol=1e-3)
+    assert float(keras.losses.BinaryCrossentropy()([0, 1, 0, 0], [0.6, 0.3, 0.2, 0.8])) == pytest.approx(
+        0.9882, abs=1e-3)
+
+
+def test_regression_losses_docstring_examples() -> None:
+    assert float(keras.losses.MeanSquaredError()([1.0, 0.0, 1.0], [0.9, 0.1, 0.8])) == pytest.approx(0.02, abs=1e-6)
+    assert float(keras.losses.MeanAbsoluteError()([1.0, 0.3, 1.0], [1.9, 0.3, 1.8])) == pytest.approx(
+        0.5666667, abs=1e-6)
+    y_true, y_pred = [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]
+    assert float(keras.losses.MeanSquaredError()(y_true, y_pred, sample_weight=[0.7, 0.3])) == pytest.approx(0.25)
+
+
+def test_loss_functions_return_per_sample_values() -> None:
+    np.testing.assert_allclose(keras.losses.categorical_crossentropy(ONE_HOT, PROBABILITIES), [0.0513, 2.3026],
+                               atol=1e-4)
+    np.testing.assert_allclose(keras.losses.sparse_categorical_crossentropy(LABELS, PROBABILITIES), [0.0513, 2.3026],
+                               atol=1e-4)
+    logits = torch.tensor(PROBABILITIES).clamp_min(1e-9).log()
+    np.testing.assert_allclose(keras.losses.sparse_categorical_crossentropy(LABELS, logits, from_logits=True),
+                               [0.0513, 2.3026], atol=1e-4)
+    np.testing.assert_allclose(keras.losses.binary_crossentropy(BINARY_TRUE, [[0.6, 0.4], [0.4, 0.6]]),
+                               [0.916, 0.714], atol=1e-3)
+    squared = keras.losses.mean_squared_error([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_allclose(squared, [0.5, 0.5])
+    assert keras.losses.mse is keras.losses.mean_squared_error and keras.losses.mae is keras.losses.mean_absolute_error
+
+
+def test_losses_follow_keras_defaults() -> None:
+    cce = keras.losses.CategoricalCrossentropy()
+    assert (cce.from_logits, cce.label_smoothing, cce.axis, cce.reduction, cce.name) == (
+        False, 0.0, -1, "sum_over_batch_size", "categorical_crossentropy")
+    assert keras.losses.SparseCategoricalCrossentropy(True).from_logits  # from_logits comes first
+    with pytest.raises(ValueError, match="reduction"):
+        keras.losses.MeanSquaredError(reduction="average")
+    smoothed = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)([[0.0, 1.0]], [[0.1, 0.9]])
+    expected = -(0.05 * np.log(0.1) + 0.95 * np.log(0.9))
+    assert float(smoothed) == pytest.approx(expected, rel=1e-5)
+
+
+def test_subclassed_loss_and_training_loss_agree_with_the_public_call() -> None:
+    class HalfSquared(keras.losses.Loss):
+        def call(self, y_true, y_pred):  # type: ignore[no-untyped-def]
+            return 0.5 * torch.square(y_pred - y_true).mean(-1)
+
+    assert float(HalfSquared()([[1.0, 2.0]], [[0.0, 0.0]])) == pytest.approx(1.25)
+    x, y = bright_band_images(48)
+    model = small_convnet()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", precision="float32")
+    reported = model.evaluate(x, y, verbose=0)
+    assert reported == pytest.approx(float(keras.losses.SparseCategoricalCrossentropy()(y, model.predict(x))),
+                                     rel=1e-5)
+
+
+# -- metrics ----------------------------------------------------------------------------------
+def test_metric_objects_follow_the_docstring_examples() -> None:
+    m = keras.metrics.SparseCategoricalAccuracy()
+    m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+    assert float(m.result()) == pytest.approx(0.5)
+    m.reset_state()
+    m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]], sample_weight=[0.7, 0.3])
+    assert float(m.result()) == pytest.approx(0.3)
+    c = keras.metrics.CategoricalAccuracy()
+    assert float(c([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])) == pytest.approx(0.5)
+    b = keras.metrics.BinaryAccuracy()
+    assert float(b([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])) == pytest.approx(0.75)
+    a = keras.metrics.Accuracy()
+    a.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]], sample_weight=[1, 1, 0, 0])
+    assert float(a.result()) == pytest.approx(0.5)
+    top = keras.metrics.SparseTopKCategoricalAccuracy(k=1)
+    assert float(top([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])) == pytest.approx(0.5)
+    assert keras.metrics.SparseCategoricalAccuracy(name="acc").name == "acc"
+
+
+def test_metric_functions_return_per_sample_values() -> None:
+    np.testing.assert_array_equal(
+        keras.metrics.sparse_categorical_accuracy([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]]), [0.0, 1.0])
+    np.testing.assert_array_equal(
+        keras.metrics.categorical_accuracy([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]]), [0.0, 1.0])
+    np.testing.assert_array_equal(
+        keras.metrics.binary_accuracy([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]]).flatten(), [1, 1, 1, 0])
+    np.testing.assert_array_equal(keras.metrics.accuracy([1, 2, 3], [1, 0, 3]), [1, 0, 1])
+
+
+def test_mnist_convnet_with_custom_metric_and_named_accuracy() -> None:
+    def top2_accuracy(y_true, y_pred):  # type: ignore[no-untyped-def]
+        return keras.metrics.sparse_top_k_categorical_accuracy(y_true, y_pred, k=2)
+
+    x, y = bright_band_images()
+    keras.utils.set_random_seed(1)
+    model = small_convnet()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss="sparse_categorical_crossentropy",
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="acc"), top2_accuracy], precision="float32")
+    history = model.fit(x, y, batch_size=32, epochs=4, verbose=0)
+    assert set(history.history) == {"loss", "acc", "top2_accuracy"}
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    results = model.evaluate(x, y, verbose=0, return_dict=True)
+    probabilities = model.predict(x)
+    assert results["acc"] == pytest.approx(float(keras.metrics.sparse_categorical_accuracy(y, probabilities).mean()))
+    assert results["top2_accuracy"] == pytest.approx(float(top2_accuracy(y, probabilities).mean()))
+
+
+def test_compile_takes_custom_loss_and_stateful_metric() -> None:
+    def scaled_crossentropy(y_true, y_pred):  # type: ignore[no-untyped-def]
+        return 2.0 * keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+    class SamplesSeen(keras.metrics.Metric):
+        def __init__(self, name: str = "samples_seen") -> None:
+            super().__init__(name=name)
+            self.count = 0
+
+        def update_state(self, y_true, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
+            self.count += len(y_true)
+
+        def result(self):  # type: ignore[no-untyped-def]
+            return torch.tensor(float(self.count))
+
+        def reset_state(self) -> None:
+            self.count = 0
+
+    x, y = bright_band_images(40)
+    model = small_convnet()
+    model.compile(optimizer="sgd", loss=scaled_crossentropy, metrics=["accuracy", SamplesSeen()], precision="float32")
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert history.history["samples_seen"] == [40.0, 40.0]
+    results = model.evaluate(x, y, verbose=0, return_dict=True)
+    probabilities = model.predict(x)
+    assert results["loss"] == pytest.approx(float(scaled_crossentropy(y, probabilities).mean()), rel=1e-5)
+    assert results["accuracy"] == pytest.approx(float((probabilities.argmax(-1) == y).mean()))
