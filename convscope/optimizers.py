@@ -6,45 +6,211 @@ parameters are known (`build`). A ready `torch.optim.Optimizer` can be passed to
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from convscope._registry import resolve
 from convscope._registry import serialize as serialize_registered
 
 
+class LearningRate:
+    """An optimizer's learning rate as Keras shows it: a variable that reads like a number
+    (`float(lr)`, `lr * 0.1`, `lr.numpy()`) and is changed in place (`lr.assign(0.01)`,
+    `keras.backend.set_value(lr, 0.01)`). A built optimizer's torch param_groups follow it.
+
+    >>> opt = Adam(learning_rate=0.001)
+    >>> opt.learning_rate.assign(0.01)
+    >>> float(opt.learning_rate)
+    0.01
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+
+    @property
+    def value(self) -> float:
+        return self.optimizer.current_learning_rate()
+
+    def numpy(self) -> np.float32:
+        return np.float32(self.value)
+
+    def assign(self, value: Any) -> None:
+        self.optimizer.set_learning_rate(value)
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.value, dtype=dtype or np.float32)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    def __repr__(self) -> str:
+        return f"<LearningRate {self.value!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return self.value == _number(other) if _is_number(other) else NotImplemented
+
+    __hash__ = object.__hash__
+
+    def __lt__(self, other: Any) -> bool:
+        return self.value < _number(other)
+
+    def __le__(self, other: Any) -> bool:
+        return self.value <= _number(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return self.value > _number(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return self.value >= _number(other)
+
+    def __add__(self, other: Any) -> float:
+        return self.value + _number(other)
+
+    def __sub__(self, other: Any) -> float:
+        return self.value - _number(other)
+
+    def __rsub__(self, other: Any) -> float:
+        return _number(other) - self.value
+
+    def __mul__(self, other: Any) -> float:
+        return self.value * _number(other)
+
+    def __truediv__(self, other: Any) -> float:
+        return self.value / _number(other)
+
+    def __rtruediv__(self, other: Any) -> float:
+        return _number(other) / self.value
+
+    __radd__, __rmul__ = __add__, __mul__
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.number, LearningRate)) and not isinstance(value, bool) or (
+        isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, LearningRate):
+        return value.value
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().cpu())
+    return float(value)
+
+
 class Optimizer:
-    """Base recipe. `learning_rate` is the starting rate; schedules and callbacks change the
-    built optimizer's `param_groups[...]["lr"]`."""
+    """Base recipe with Keras's optimizer interface: `learning_rate` (also `lr`, as in Keras 2)
+    reads and sets the rate, and once `build` has made the torch optimizer, setting it changes
+    every `param_groups[...]["lr"]` (and schedules or callbacks that change those are seen).
+
+    Keras 2's `lr=` is taken for `learning_rate=` with a warning; Keras 3's `decay=` is ignored
+    with a warning, as Keras 3 does.
+    """
 
     # A torch.optim class; typed as a factory because each subclass takes its own options
     # (`lr`, `betas`, ...) that the base `torch.optim.Optimizer.__init__` does not declare.
     torch_class: Callable[..., torch.optim.Optimizer] = torch.optim.SGD
 
-    def __init__(self, learning_rate: float = 0.001, **options: Any) -> None:
-        if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a positive number; got {learning_rate!r}.")
-        self.learning_rate = float(learning_rate)
+    def __init__(self, learning_rate: Any = 0.001, name: str | None = None, *,
+                 extra: dict[str, Any] | None = None, **options: Any) -> None:
+        kind = type(self).__name__
+        learning_rate = _keras2_arguments(kind, learning_rate, dict(extra or {}))
+        self.name = name or kind.lower()
+        self.torch_optimizer: torch.optim.Optimizer | None = None
+        self._learning_rate = _check_rate(kind, learning_rate)
         self.options = options
+
+    @property
+    def learning_rate(self) -> LearningRate:
+        return LearningRate(self)
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        self.set_learning_rate(value)
+
+    lr = learning_rate  # Keras 2's name (model.optimizer.lr)
+
+    def current_learning_rate(self) -> float:
+        """The rate now: the built optimizer's first param group's, else the one given."""
+        if self.torch_optimizer is not None and self.torch_optimizer.param_groups:
+            return float(self.torch_optimizer.param_groups[0]["lr"])
+        return self._learning_rate
+
+    def set_learning_rate(self, value: Any) -> None:
+        self._learning_rate = _check_rate(type(self).__name__, value)
+        if self.torch_optimizer is not None:
+            for group in self.torch_optimizer.param_groups:
+                group["lr"] = self._learning_rate
 
     def torch_options(self) -> dict[str, Any]:
         return {}
 
     def build(self, parameters: Any) -> torch.optim.Optimizer:
-        return self.torch_class(list(parameters), lr=self.learning_rate, **self.torch_options())
+        """Make the torch optimizer for `parameters` and follow its learning rate from now on."""
+        self.torch_optimizer = self.make(list(parameters), self.current_learning_rate())
+        return self.torch_optimizer
+
+    def make(self, parameters: list[Any], learning_rate: float) -> torch.optim.Optimizer:
+        return self.torch_class(parameters, lr=learning_rate, **self.torch_options())
 
     def get_config(self) -> dict[str, Any]:
-        return {"learning_rate": self.learning_rate, **self.options}
+        return {"learning_rate": self.current_learning_rate(), **self.options}
+
+
+def _check_rate(kind: str, value: Any) -> float:
+    if not _is_number(value) or _number(value) <= 0:
+        raise ValueError(f"{kind}: learning_rate must be a positive number; got {value!r}.")
+    return _number(value)
+
+
+def _keras2_arguments(kind: str, learning_rate: Any, extra: dict[str, Any]) -> Any:
+    """`learning_rate` after Keras 2's `lr=` and `decay=`; other unknown arguments raise."""
+    if "lr" in extra:
+        learning_rate = extra.pop("lr")
+        warnings.warn(f"{kind}: `lr` is Keras 2's name; write learning_rate={learning_rate!r} "
+                      "(lr= still works).", stacklevel=_user_stacklevel())
+    if extra.pop("decay", None) is not None:
+        warnings.warn(f"{kind}: the `decay` argument is no longer supported and is ignored, as in "
+                      "Keras 3; use a LearningRateScheduler callback.", stacklevel=_user_stacklevel())
+    if extra:
+        raise ValueError(f"{kind}: argument(s) not recognized: {', '.join(sorted(extra))}.")
+    return learning_rate
+
+
+def _user_stacklevel() -> int:
+    """The warnings stack level of the first caller outside this module."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+class TorchOptimizer(Optimizer):
+    """A ready `torch.optim.Optimizer` given to compile, seen through the Keras interface."""
+
+    def __init__(self, torch_optimizer: torch.optim.Optimizer) -> None:
+        super().__init__(float(torch_optimizer.param_groups[0]["lr"]), name=type(torch_optimizer).__name__.lower())
+        self.torch_optimizer = torch_optimizer
+
+    def build(self, parameters: Any) -> torch.optim.Optimizer:
+        assert self.torch_optimizer is not None  # set in __init__
+        return self.torch_optimizer
 
 
 class SGD(Optimizer):
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float | None = None) -> None:
+                 weight_decay: float | None = None, name: str | None = None, **kwargs: Any) -> None:
         if not 0 <= momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1); got {momentum}.")
-        super().__init__(learning_rate, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+        super().__init__(learning_rate, name, extra=kwargs, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay)
 
     def torch_options(self) -> dict[str, Any]:
         return {"momentum": self.options["momentum"], "nesterov": self.options["nesterov"],
@@ -55,8 +221,9 @@ class Adam(Optimizer):
     torch_class: Callable[..., torch.optim.Optimizer] = torch.optim.Adam
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None) -> None:
-        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
+                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(learning_rate, name, extra=kwargs, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
                          weight_decay=weight_decay)
 
     def torch_options(self) -> dict[str, Any]:
@@ -64,30 +231,30 @@ class Adam(Optimizer):
         return {"betas": (o["beta_1"], o["beta_2"]), "eps": o["epsilon"], "amsgrad": o["amsgrad"],
                 "weight_decay": o["weight_decay"] or 0.0}
 
-    def build(self, parameters: Any) -> torch.optim.Optimizer:
+    def make(self, parameters: list[Any], learning_rate: float) -> torch.optim.Optimizer:
         # The fused kernel updates every tensor in one pass (+20-27% per step at batch 32 on a
         # 2-core CPU, benchmarks/LEVERS.md); it needs floating-point tensors on CPU or CUDA.
-        parameters = list(parameters)
         try:
-            return self.torch_class(parameters, lr=self.learning_rate, fused=True, **self.torch_options())
+            return self.torch_class(parameters, lr=learning_rate, fused=True, **self.torch_options())
         except (RuntimeError, ValueError):
-            return self.torch_class(parameters, lr=self.learning_rate, foreach=True, **self.torch_options())
+            return self.torch_class(parameters, lr=learning_rate, foreach=True, **self.torch_options())
 
 
 class AdamW(Adam):
     torch_class = torch.optim.AdamW
 
     def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False) -> None:
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay)
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False, name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, name, **kwargs)
 
 
 class RMSprop(Optimizer):
     torch_class = torch.optim.RMSprop
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False) -> None:
-        super().__init__(learning_rate, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered)
+                 epsilon: float = 1e-7, centered: bool = False, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(learning_rate, name, extra=kwargs, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered)
 
     def torch_options(self) -> dict[str, Any]:
         o = self.options
@@ -98,8 +265,8 @@ class Adagrad(Optimizer):
     torch_class = torch.optim.Adagrad
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7) -> None:
-        super().__init__(learning_rate, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
+                 epsilon: float = 1e-7, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(learning_rate, name, extra=kwargs, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
 
     def torch_options(self) -> dict[str, Any]:
         return {"initial_accumulator_value": self.options["initial_accumulator_value"], "eps": self.options["epsilon"]}

@@ -7,6 +7,7 @@
 
 from convscope.keras import (
     activations,
+    backend,
     callbacks,
     constraints,
     datasets,
@@ -22,5 +23,5 @@ from convscope.keras import (
 from convscope.layers import Input
 from convscope.models import Sequential, load_model
 
-__all__ = ["Input", "Sequential", "load_model", "activations", "callbacks", "constraints", "datasets",
+__all__ = ["Input", "Sequential", "load_model", "activations", "backend", "callbacks", "constraints", "datasets",
            "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]

@@ -62,7 +62,7 @@ class Dense(KernelLayer):
     """Fully connected layer: (batch, in) -> (batch, units), y = activation(x @ kernel + bias).
 
     The kernel is (in, units) in Keras's layout. It needs a flat input: put Flatten() or a
-    global pooling layer after convolutions.
+    global pooling layer after convolutions. Keras 2's `input_dim=784` means input_shape=(784,).
     """
 
     input_rank = 2
@@ -72,6 +72,9 @@ class Dense(KernelLayer):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
+        input_dim = kwargs.pop("input_dim", None)
+        if input_dim is not None and kwargs.get("input_shape") is None:
+            kwargs["input_shape"] = (input_dim,)  # Keras 2's Dense(64, input_dim=784)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = "Dense" if self.auto_named else self.label
         self.units = _positive_int(units, "units", owner, "It is the number of outputs, e.g. 128 or 10.")

@@ -31,6 +31,7 @@ class Compiled:
 
     optimizer_recipe: optimizers.Optimizer | None
     optimizer: torch.optim.Optimizer
+    keras_optimizer: optimizers.Optimizer  # the recipe, or a ready torch optimizer seen through it
     loss: losses.Loss
     metrics: list[tuple[str, metrics_module.Metric]]
     precision: str
@@ -213,13 +214,15 @@ class Sequential(nn.Module):
         metric_list = [metrics_module.get(m, losses.kind(loss_fn)) for m in metrics or []]
         recipe = optimizers.get(optimizer)
         torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else recipe.build(self.parameters())
+        keras_optimizer = optimizers.TorchOptimizer(recipe) if isinstance(recipe, torch.optim.Optimizer) else recipe
         final = self.output_activation_name()
         use_logits = bool(final) and final == loss_fn.pairs_with and not loss_fn.from_logits
         output_activation = activations.get(loss_fn.pairs_with if loss_fn.from_logits else final) \
             if (use_logits or loss_fn.from_logits) and loss_fn.pairs_with else activations.linear
         self.compiled = Compiled(
             optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,
-            optimizer=torch_optimizer, loss=loss_fn, metrics=metric_list, precision=precision,
+            optimizer=torch_optimizer, keras_optimizer=keras_optimizer, loss=loss_fn, metrics=metric_list,
+            precision=precision,
             autocast_dtype=device_policy.resolve_precision(precision, self._device),
             use_logits=use_logits or loss_fn.from_logits, output_activation=output_activation,
             constrained_layers=[layer for layer in self.layers if any(
@@ -260,6 +263,15 @@ class Sequential(nn.Module):
             raise ValueError(f"{action}: the model's output shape {shape} leaves the last axis unknown; end "
                              "the model with a layer of fixed width, e.g. Dense(10).")
         return int(shape[-1])
+
+    @property
+    def optimizer(self) -> optimizers.Optimizer | None:
+        """The compiled optimizer, Keras-style (None before compile): its `learning_rate` reads
+        and sets the rate the torch optimizer uses.
+
+        >>> model.optimizer.learning_rate = 0.01  # or keras.backend.set_value(model.optimizer.learning_rate, 0.01)
+        """
+        return None if self.compiled is None else self.compiled.keras_optimizer
 
     @property
     def learning_rate(self) -> float:

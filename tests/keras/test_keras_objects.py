@@ -201,3 +201,55 @@ def test_compile_takes_custom_loss_and_stateful_metric() -> None:
     probabilities = model.predict(x)
     assert results["loss"] == pytest.approx(float(scaled_crossentropy(y, probabilities).mean()), rel=1e-5)
     assert results["accuracy"] == pytest.approx(float((probabilities.argmax(-1) == y).mean()))
+
+
+# -- optimizers -------------------------------------------------------------------------------
+class HalveAtEpochEnd(keras.callbacks.Callback):
+    """Reads and sets model.optimizer.learning_rate, as Keras tutorials' callbacks do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        rate = float(keras.backend.get_value(self.model.optimizer.learning_rate))
+        self.seen.append(rate)
+        self.model.optimizer.learning_rate = rate / 2
+
+
+def test_model_optimizer_learning_rate_is_read_and_set() -> None:
+    model = small_convnet()
+    assert model.optimizer is None
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.004), loss="sparse_categorical_crossentropy")
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.004)
+    keras.backend.set_value(model.optimizer.learning_rate, 0.01)
+    assert keras.backend.get_value(model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert model.compiled.optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+    model.optimizer.learning_rate.assign(0.02)
+    assert model.learning_rate == pytest.approx(0.02) and model.optimizer.lr == pytest.approx(0.02)
+    callback = HalveAtEpochEnd()
+    x, y = bright_band_images(32)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[callback])
+    assert callback.seen == pytest.approx([0.02, 0.01, 0.005])
+    assert model.compiled.optimizer.param_groups[0]["lr"] == pytest.approx(0.0025)
+
+
+def test_a_torch_optimizer_is_seen_through_model_optimizer() -> None:
+    model = small_convnet()
+    model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=0.1), loss="sparse_categorical_crossentropy")
+    model.optimizer.learning_rate = 0.05
+    assert model.compiled.optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
+
+
+def test_keras2_spellings_lr_and_input_dim() -> None:
+    with pytest.warns(UserWarning, match="learning_rate"):
+        adam = keras.optimizers.Adam(lr=0.003)
+    assert adam.learning_rate == pytest.approx(0.003)
+    model = keras.Sequential([keras.layers.Dense(16, activation="relu", input_dim=784),
+                              keras.layers.Dense(10, activation="softmax")])
+    assert model.input_shape == (None, 784) and model.output_shape == (None, 10)
+    model.compile(optimizer=adam, loss="categorical_crossentropy", metrics=["accuracy"])
+    assert model.compiled.optimizer.param_groups[0]["lr"] == pytest.approx(0.003)
+    with pytest.raises(ValueError, match="not recognized: momentum_typo"):
+        keras.optimizers.SGD(momentum_typo=0.9)
