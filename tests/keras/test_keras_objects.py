@@ -253,3 +253,27 @@ def test_keras2_spellings_lr_and_input_dim() -> None:
     assert model.compiled.optimizer.param_groups[0]["lr"] == pytest.approx(0.003)
     with pytest.raises(ValueError, match="not recognized: momentum_typo"):
         keras.optimizers.SGD(momentum_typo=0.9)
+
+
+# -- initializers -----------------------------------------------------------------------------
+RANDOM_INITIALIZERS = ["RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "GlorotUniform",
+                       "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"]
+
+
+@pytest.mark.parametrize("name", RANDOM_INITIALIZERS)
+def test_initializers_take_a_seed_and_repeat_their_draw(name: str) -> None:
+    cls = getattr(keras.initializers, name)
+    first, again, other = cls(seed=1)((4, 5)), cls(seed=1)((4, 5)), cls(seed=2)((4, 5))
+    torch.testing.assert_close(first, again, rtol=0, atol=0)
+    assert not torch.equal(first, other)
+    assert cls(seed=7).get_config()["seed"] == 7
+    assert keras.initializers.get(keras.initializers.serialize(cls(seed=7))).seed == 7
+
+
+def test_seeded_initializer_in_a_layer_gives_the_same_kernel() -> None:
+    def kernel() -> np.ndarray:
+        layer = keras.layers.Dense(3, kernel_initializer=keras.initializers.HeNormal(seed=1), input_dim=4)
+        return keras.Sequential([layer]).get_weights()[0]
+
+    np.testing.assert_array_equal(kernel(), kernel())
+    assert keras.initializers.he_normal is keras.initializers.HeNormal
