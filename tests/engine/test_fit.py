@@ -26,6 +26,7 @@ from convscope import (
     zoo,
 )
 from convscope.engine import cpu_kernels
+from convscope.engine.device import autocast
 
 
 def blobs(samples: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -435,3 +436,23 @@ def test_a_saved_and_loaded_seed_cnn_continues_training_bit_identically(
         resumed.fit(x, y, epochs=2, initial_epoch=1, batch_size=16, verbose=0)
     for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+@pytest.mark.parametrize("shape", list(REAL_SHAPES.values()), ids=list(REAL_SHAPES))
+def test_bfloat16_logits_of_the_seed_cnn_differ_from_float32_by_bfloat16_rounding(shape: tuple[int, ...],
+                                                                                 kernels: bool) -> None:
+    set_seed(15)
+    model = seed_cnn(shape, precision="bfloat16")
+    assert model.compiled.autocast_dtype == torch.bfloat16
+    for parameter in model.parameters():  # random biases: zeros would hide a dropped one
+        if parameter.dim() == 1:
+            torch.nn.init.uniform_(parameter.data, -0.1, 0.1)
+    model.eval()
+    x = torch.as_tensor(images(16, shape)[0])
+    with torch.no_grad(), cpu_kernels.enabled(kernels):
+        with autocast(model.device, model.compiled.autocast_dtype):
+            low = model(x, logits=True).float()
+        full = model(x, logits=True)
+    error = float((low - full).abs().max() / full.abs().max())
+    assert 1e-4 < error < 3e-2  # rounded to bfloat16 (about 0.4% per operation), and nothing worse
