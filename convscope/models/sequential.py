@@ -54,6 +54,20 @@ def check_threads(threads: int | str | None) -> int | str | None:
     raise ValueError(f"compile: threads must be a positive integer, 'auto' or None; got {threads!r}.")
 
 
+def refuse_weights(action: str, sample_weight: Any, class_weight: Any) -> None:
+    if sample_weight is not None or class_weight is not None:
+        raise ValueError(f"{action}: sample_weight and class_weight are not supported; weight the loss instead, "
+                         "e.g. with a custom loss function.")
+
+
+def keras_results(logs: dict[str, float], return_dict: bool) -> Any:
+    """What Keras's evaluate-like calls return: the dict, the loss alone, or [loss, *metrics]."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
 class Sequential(nn.Module):
     """A linear stack of layers.
 
@@ -118,6 +132,24 @@ class Sequential(nn.Module):
             layer.to(self._device)
         self.stack.append(layer)
 
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` (Keras's `model.get_layer`).
+
+        Raises:
+            ValueError: when both or neither are given, or no layer matches.
+        """
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer: give a layer name or an index, not both or neither; got name={name!r}, "
+                             f"index={index!r}.")
+        if index is not None:
+            if not -len(self.stack) <= index < len(self.stack):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has {len(self.stack)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
+
     def unique_name(self, base: str) -> str:
         taken = {layer.name for layer in self.stack}
         if base not in taken:
@@ -146,10 +178,13 @@ class Sequential(nn.Module):
 
     # -- computation ----------------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        """Run the stack on a channels-last batch. `logits=True` stops before the last
-        layer's softmax/sigmoid (used to compute cross-entropy stably)."""
+        """Run the stack on a channels-last batch (a tensor, or a NumPy array or list, as
+        `model(x)` takes in Keras). `logits=True` stops before the last layer's softmax/sigmoid
+        (used to compute cross-entropy stably)."""
         if not len(self.stack):
             raise ValueError(f"Sequential '{self.name}' has no layers; add some before calling it.")
+        if not isinstance(inputs, torch.Tensor):
+            inputs = torch.as_tensor(np.asarray(inputs, dtype=np.float32), device=self._device)
         if self.input_shape is None:
             self.build((None, *inputs.shape[1:]))
         *body, last = self.layers
@@ -172,6 +207,12 @@ class Sequential(nn.Module):
             return activations.name_of(fn)
         except ValueError:
             return None
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """The regularization penalties, one scalar per layer that has any (Keras's `model.losses`);
+        activity penalties are those of the last forward pass."""
+        return [penalty for penalty in (layer.regularization_penalty() for layer in self.layers) if penalty is not None]
 
     def regularization_penalty(self) -> torch.Tensor | None:
         terms = [p for p in (layer.regularization_penalty() for layer in self.layers) if p is not None]
@@ -305,7 +346,53 @@ class Sequential(nn.Module):
 
         return loop.predict(self, x, batch_size=batch_size)
 
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
+                       return_dict: bool = False) -> Any:
+        """One optimizer step on the whole of `x`, `y`; the loss (and metrics) of that batch as
+        `evaluate` returns them.
+
+        >>> loss, accuracy = model.train_on_batch(x[:32], y[:32])
+        """
+        from convscope.engine import loop
+
+        compiled = self.require_compiled("train_on_batch")
+        refuse_weights("train_on_batch", sample_weight, class_weight)
+        x_tensor, y_tensor = loop.prepare_xy(self, compiled, x, y)
+        totals = loop.new_totals(compiled)
+        self.train()
+        try:
+            totals.add(loop.train_step(self, compiled, x_tensor, y_tensor), len(x_tensor))
+        finally:
+            self.eval()
+        return keras_results(totals.result(), return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """Loss (and metrics) on the whole of `x`, `y` as one batch, as `evaluate` returns them."""
+        refuse_weights("test_on_batch", sample_weight, None)
+        return self.evaluate(x, y, batch_size=max(len(x), 1), verbose=0, return_dict=return_dict)
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        """Model outputs for `x` computed as one batch."""
+        return self.predict(x, batch_size=max(len(x), 1))
+
     # -- weights and persistence ------------------------------------------------------------
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """Every weight tensor, layer by layer in Keras's order (in PyTorch's memory layout)."""
+        return [tensor for layer in self.layers for _, tensor, _ in layer.keras_weights()]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """The weights the optimizer updates: parameters of trainable layers."""
+        return [tensor for layer in self.layers if layer.trainable
+                for _, tensor, _ in layer.keras_weights() if isinstance(tensor, nn.Parameter)]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen layers' weights and running statistics (BatchNormalization's moving mean/variance)."""
+        trainable = {id(tensor) for tensor in self.trainable_weights}
+        return [tensor for tensor in self.weights if id(tensor) not in trainable]
+
     def get_weights(self) -> list[np.ndarray]:
         return [weight for layer in self.layers for weight in layer.get_weights()]
 
@@ -360,12 +447,29 @@ class Sequential(nn.Module):
 
         return export_model(self, path, format)
 
-    def summary(self, print_fn: Callable[[str], Any] | None = None, *, show_details: bool = False,
+    def summary(self, line_length: int | None = None, positions: Any = None,
+                print_fn: Callable[[str], Any] | None = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: Any = None, *, show_details: bool = False,
                 show_macs: bool = False) -> None:
-        """Print the layer table: name (type), output shape, parameter count, totals."""
-        from convscope.models.summary import print_summary
+        """Print the layer table: name (type), output shape, parameter count, totals.
 
-        print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs)
+        Keras's arguments in Keras's order. `line_length` prints the plain-text table with rules
+        that long (the columns keep their widths); a Sequential model has nothing nested to
+        expand; `positions`, `show_trainable` and `layer_range` are not supported (a warning says so).
+        """
+        from convscope.models.summary import print_summary, summary_text
+
+        unsupported = [name for name, value in (("positions", positions), ("show_trainable", show_trainable),
+                                                ("layer_range", layer_range)) if value]
+        if unsupported:
+            warnings.warn(f"summary: {', '.join(unsupported)} not supported; the whole table is printed.",
+                          stacklevel=2)
+        if line_length is None:
+            print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs)
+            return
+        text = summary_text(self, show_details=show_details, show_macs=show_macs)
+        rules = [line[0] * line_length if line and set(line) in ({"_"}, {"="}) else line for line in text.split("\n")]
+        (print_fn or print)("\n".join(rules))
 
     def summary_data(self) -> dict[str, Any]:
         """The summary as plain data: rows and totals."""

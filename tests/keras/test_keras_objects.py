@@ -277,3 +277,44 @@ def test_seeded_initializer_in_a_layer_gives_the_same_kernel() -> None:
 
     np.testing.assert_array_equal(kernel(), kernel())
     assert keras.initializers.he_normal is keras.initializers.HeNormal
+
+
+# -- model methods ----------------------------------------------------------------------------
+def test_get_layer_and_weight_lists() -> None:
+    model = keras.Sequential([
+        keras.layers.Input((28, 28, 1)),
+        keras.layers.Conv2D(8, 3, activation="relu", name="conv", kernel_regularizer=keras.regularizers.l2(1e-3)),
+        keras.layers.BatchNormalization(),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="softmax"),
+    ])
+    assert model.get_layer("conv") is model.layers[0] and model.get_layer(index=-1) is model.layers[-1]
+    with pytest.raises(ValueError, match="no layer named 'dense_9'"):
+        model.get_layer("dense_9")
+    assert [tuple(w.shape) for w in model.trainable_weights] == [(8, 1, 3, 3), (8,), (8,), (8,), (3, 5408), (3,)]
+    assert [tuple(w.shape) for w in model.non_trainable_weights] == [(8,), (8,)]  # moving mean, variance
+    assert len(model.weights) == 8
+    model.get_layer("conv").trainable = False
+    assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 4
+    assert len(model.losses) == 1 and float(model.losses[0]) > 0
+
+
+def test_on_batch_methods_and_calling_the_model_on_numpy() -> None:
+    x, y = bright_band_images(32)
+    model = small_convnet()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  precision="float32")
+    before = model.test_on_batch(x, y)
+    loss, accuracy = model.train_on_batch(x, y)
+    assert loss == pytest.approx(before[0], rel=1e-5) and 0 <= accuracy <= 1
+    assert model.test_on_batch(x, y, return_dict=True)["loss"] < loss  # the step lowered it
+    outputs = model(x[:4])
+    assert isinstance(outputs, torch.Tensor) and outputs.shape == (4, 3)
+    np.testing.assert_allclose(model.predict_on_batch(x[:4]), outputs.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_summary_takes_keras_arguments() -> None:
+    lines: list[str] = []
+    small_convnet().summary(line_length=70, print_fn=lines.append)
+    text = "\n".join(lines).splitlines()
+    assert "_" * 70 in text and "=" * 70 in text and any("Total params" in line for line in text)
