@@ -18,6 +18,7 @@ import torch
 from convscope import (
     Sequential,
     callbacks,
+    constraints,
     layers,
     load_model,
     optimizers,
@@ -192,6 +193,24 @@ def test_constraints_apply_after_each_step() -> None:
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     assert model.get_weights()[0].min() >= 0
     assert np.sqrt((model.get_weights()[2] ** 2).sum(axis=0)).max() <= 2.0 + 1e-5
+
+
+def test_constraints_on_an_rgb_kernel_bound_each_filter_and_keep_channels_last() -> None:
+    set_seed(5)
+    x, y = images(32, (10, 10, 3))
+    model = Sequential([layers.Input((10, 10, 3)),
+                        layers.Conv2D(8, 3, kernel_constraint=constraints.MaxNorm(0.5, axis=[0, 1, 2])),
+                        layers.Conv2D(4, 3, kernel_constraint="unit_norm"), layers.Flatten(),
+                        layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=optimizers.SGD(1.0), loss="sparse_categorical_crossentropy", precision="float32")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    first, _, second, _, _, _ = model.get_weights()
+    filter_norms = np.sqrt((first ** 2).sum(axis=(0, 1, 2)))  # one per filter, over (kh, kw, in)
+    assert filter_norms.max() <= 0.5 + 1e-5 and filter_norms.min() > 0.1
+    np.testing.assert_allclose(np.sqrt((second ** 2).sum(axis=0)), 1.0, rtol=1e-5)  # Keras's default axis 0
+    for parameter in model.parameters():
+        if parameter.dim() == 4:
+            assert parameter.stride() == channels_last_strides(parameter.shape)
 
 
 def test_callbacks_early_stopping_lr_and_csv(tmp_path: Path) -> None:
