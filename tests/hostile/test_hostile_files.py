@@ -31,6 +31,21 @@ def rewrite_config(path: Path, change: dict) -> None:
     (path / "config.json").write_text(json.dumps(document))
 
 
+def watch_allocations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The shapes of every real (not meta-device) tensor torch.empty makes from now on."""
+    allocations: list[tuple[int, ...]] = []
+    real_empty = torch.empty
+
+    def watched_empty(*size: object, **kwargs: object) -> torch.Tensor:
+        tensor = real_empty(*size, **kwargs)
+        if tensor.device.type != "meta":
+            allocations.append(tuple(tensor.shape))
+        return tensor
+
+    monkeypatch.setattr(torch, "empty", watched_empty)
+    return allocations
+
+
 def test_loading_never_unpickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = saved_model(tmp_path)
 
@@ -69,16 +84,7 @@ def test_absurd_configs_are_refused_before_allocating(change: dict, message: str
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     config = {"name": "hostile", "input_shape": [28, 28, 1], "layers": [{"class_name": "Flatten", "config": {}}]}
     config.update(change)
-    allocations: list[tuple[int, ...]] = []
-    real_empty = torch.empty
-
-    def watched_empty(*size: object, **kwargs: object) -> torch.Tensor:
-        tensor = real_empty(*size, **kwargs)
-        if tensor.device.type != "meta":
-            allocations.append(tuple(tensor.shape))
-        return tensor
-
-    monkeypatch.setattr(torch, "empty", watched_empty)
+    allocations = watch_allocations(monkeypatch)
     began = time.perf_counter()
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         model_from_config(config)
@@ -95,16 +101,7 @@ def test_weight_shapes_are_checked_against_the_weights_file_before_building(
     dense = next(entry for entry in document["config"]["layers"] if entry["config"].get("units") == 128)
     dense["config"]["units"] = 400_000  # 1600 x 400,000 float32 = 2.4 GiB if it were built
     (tmp_path / "model" / "config.json").write_text(json.dumps(document))
-    allocations: list[tuple[int, ...]] = []
-    real_empty = torch.empty
-
-    def watched_empty(*size: object, **kwargs: object) -> torch.Tensor:
-        tensor = real_empty(*size, **kwargs)
-        if tensor.device.type != "meta":
-            allocations.append(tuple(tensor.shape))
-        return tensor
-
-    monkeypatch.setattr(torch, "empty", watched_empty)
+    allocations = watch_allocations(monkeypatch)
     expected = (f"{tmp_path / 'model' / 'model.safetensors'}: Dense 'dense' kernel: the config asks for shape "
                 "(1600, 400000); the file holds (1600, 128)")
     with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
