@@ -177,18 +177,23 @@ def outputs_and_parameter_grads(model: Sequential, x: torch.Tensor) -> list[torc
 
 
 @kernels_built
-@pytest.mark.parametrize("name", list(PLANS)[:3])
-def test_fused_convolutions_give_the_plain_paths_outputs_and_gradients(name: str) -> None:
+@pytest.mark.parametrize(("name", "threads"), [
+    *((name, 1) for name in list(PLANS)[:3]),
+    ("seed CNN on RGB", 2),  # the kernels split pooled rows over threads and sum a gradient part per thread
+])
+def test_fused_convolutions_give_the_plain_paths_outputs_and_gradients(name: str, threads: int,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)  # what the kernels are told to use
     torch.manual_seed(0)
     model = PLANS[name][0]().to_device("cpu")
-    x = torch.rand(8, *model.input_shape[1:])
+    x = torch.rand(5, *model.input_shape[1:])  # an odd batch: threads get unequal shares
     with cpu_kernels.enabled(True):
         fused = outputs_and_parameter_grads(model, x)
     for parameter in model.parameters():  # the fused kernel's gradient keeps the kernel's layout
         assert parameter.grad.stride() == parameter.stride()
     with cpu_kernels.enabled(False):
         plain = outputs_and_parameter_grads(model, x)
-    names = ["training output", "predicted output", *(name for name, _ in model.named_parameters())]
+    names = ["training output", "predicted output", *(label for label, _ in model.named_parameters())]
     for label, ours, theirs in zip(names, fused, plain, strict=True):
         scale = float(theirs.abs().max())
         assert scale > 0, label
