@@ -31,6 +31,7 @@ _LAZY = {
     "ConvTerm": "steps", "ConvSteps": "steps", "PoolSteps": "steps", "DenseSteps": "steps",
     "conv_steps": "steps", "pool_steps": "steps", "dense_steps": "steps",
     "conv_steps_from_arrays": "steps", "pool_steps_from_arrays": "steps",
+    "Stage": "stages", "ChannelPart": "stages", "ColorScale": "maps", "color_scale": "maps",
     "ShapeStep": "shapes", "shape_journey": "shapes", "format_shape_journey": "shapes",
     "LayerMaps": "maps", "feature_maps": "maps", "LearnedFilters": "maps", "learned_filters": "maps",
     "EdgeDemo": "edges", "edge_demo": "edges", "line_kernels": "edges",

@@ -1,4 +1,5 @@
-"""Feature maps (every layer's output for one input) and learned filters (conv kernels).
+"""Feature maps (every layer's output for one input), learned filters (conv kernels) and the
+colour scales that show them.
 
 Arrays are channels-last and exclude the batch axis: a Conv2D map is (H, W, C), a Conv1D map
 (L, C), a Dense output (units,).
@@ -32,6 +33,12 @@ class LayerMaps:
     @property
     def channels(self) -> int:
         return int(self.maps.shape[-1]) if self.maps.ndim else 1
+
+    @property
+    def color_scale(self) -> ColorScale:
+        """One scale shared by every channel of this layer, so their brightness compares:
+        diverging around zero when any value is negative, else from 0 up."""
+        return color_scale(self.maps)
 
 
 def feature_maps(model: Any, example: Any, layers: Sequence[Any] | None = None) -> list[LayerMaps]:
@@ -81,6 +88,16 @@ class LearnedFilters:
         """Filter `index` as (kh, kw, C_in) or (k, C_in)."""
         return self.kernel[..., index]
 
+    def strongest_input(self, index: int) -> int:
+        """The input channel whose weights in filter `index` are largest (sum of |weight|)."""
+        one = np.abs(np.asarray(self.filter(index), dtype=np.float64))    # (*k, C_in)
+        return int(one.reshape(-1, one.shape[-1]).sum(axis=0).argmax())
+
+    @property
+    def color_scale(self) -> ColorScale:
+        """One diverging scale for every weight of the layer, centred on zero."""
+        return color_scale(self.kernel, signed=True, percentile=99.0)
+
 
 def learned_filters(model: Any, layer: Any = None) -> LearnedFilters:
     """The kernel and bias of a Conv1D/Conv2D layer (default the first one).
@@ -92,3 +109,55 @@ def learned_filters(model: Any, layer: Any = None) -> LearnedFilters:
     weights = conv.get_weights()
     return LearnedFilters(_model.layer_name(conv, index), _model.layer_kind(conv),
                           np.asarray(weights[0]), np.asarray(weights[1]) if len(weights) > 1 else None)
+
+
+# --------------------------------------------------------------------------- colour scales
+
+
+@dataclass(frozen=True)
+class ColorScale:
+    """How to colour an array: values from `low` to `high`, and what the colours mean.
+
+    Attributes:
+        diverging: signed values: `low == -high`, zero in the middle (white on a red/blue map).
+        clipped: share of the values beyond [low, high] (drawn in the end colours).
+        meaning: the scale in words, for captions (the colours are the renderer's choice).
+    """
+
+    low: float
+    high: float
+    diverging: bool
+    clipped: float = 0.0
+    meaning: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "diverging": self.diverging, "clipped": self.clipped,
+                "meaning": self.meaning}
+
+
+def color_scale(values: Any, *, signed: bool | None = None, percentile: float = 100.0) -> ColorScale:
+    """A scale for `values`: diverging around zero when they are signed, else from 0 up.
+
+    Args:
+        values: any array (a layer's maps, a kernel, one channel).
+        signed: force a diverging (True) or a zero-based (False) scale; default: whether any
+            value is negative.
+        percentile: the scale ends at this percentile of |values| (below 100 keeps a few
+            outliers from washing the rest out; they are counted in `clipped`).
+
+    Example:
+        >>> color_scale([-2.0, 1.0, 0.5]).low
+        -2.0
+    """
+    array = np.asarray(values, dtype=np.float64)
+    finite = array[np.isfinite(array)]
+    if finite.size == 0:
+        return ColorScale(0.0, 1.0, bool(signed), 0.0, "no values")
+    signed = bool(finite.min() < 0) if signed is None else signed
+    magnitude = np.abs(finite) if signed else np.maximum(finite, 0.0)
+    limit = float(np.percentile(magnitude, percentile)) or float(magnitude.max()) or 1.0
+    clipped = float(np.mean(magnitude > limit))
+    if signed:
+        return ColorScale(-limit, limit, True, clipped, f"from -{limit:.3g} to {limit:.3g}, 0 in the middle")
+    low = min(float(finite.min()), 0.0)
+    return ColorScale(low, limit, False, clipped, f"from {low:.3g} (no response) to {limit:.3g}")

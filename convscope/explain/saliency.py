@@ -11,7 +11,8 @@ heatmap = ReLU(sum_c alpha_c A_c), resized to the input and scaled to [0, 1].
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,9 @@ class Saliency:
         heatmap: (H, W) or (L,), non-negative; Grad-CAM's is scaled to [0, 1].
         layer: the conv layer Grad-CAM used (None for gradients).
         coarse: Grad-CAM's map at the conv layer's resolution, before resizing.
+        class_name: the target's name, when class names were given.
+        score_kind: what `score` is: "logit" (before softmax) or "probability" (a sigmoid output).
+        probability: the probability the model gives the target (softmax of the logits).
     """
 
     method: str
@@ -39,6 +43,45 @@ class Saliency:
     heatmap: np.ndarray = field(repr=False)
     layer: str | None = None
     coarse: np.ndarray | None = field(default=None, repr=False)
+    class_name: str | None = None
+    score_kind: str = "logit"
+    probability: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The class in words: its name, else its index."""
+        return self.class_name if self.class_name is not None else str(self.target)
+
+    @property
+    def score_text(self) -> str:
+        """E.g. "logit 6.22, probability 97.1%"."""
+        text = f"{self.score_kind} {self.score:.3g}"
+        if self.probability is not None and self.score_kind != "probability":
+            text += f", probability {self.probability:.1%}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: method, target, class_name, score, score_kind, probability, layer, heatmap."""
+        return {"method": self.method, "target": self.target, "class_name": self.class_name,
+                "label": self.label, "score": self.score, "score_kind": self.score_kind,
+                "probability": self.probability, "layer": self.layer, "heatmap": self.heatmap.tolist()}
+
+
+def _described(saliency: Saliency, layers: list[Any], scores: Any,
+               class_names: Sequence[str] | None) -> Saliency:
+    """`saliency` with its class name, what its score is, and the target's probability."""
+    last = layers[-1]
+    sigmoid = _model.config_of(last).get("activation") == "sigmoid" or _model.layer_kind(last) == "Sigmoid"
+    values = np.asarray(scores.detach().numpy()[0], dtype=np.float64)
+    if sigmoid:
+        probability: float | None = float(values[saliency.target])
+    else:
+        exponents = np.exp(values - values.max())
+        probability = float(exponents[saliency.target] / exponents.sum())
+    names = list(class_names) if class_names is not None else []
+    name = str(names[saliency.target]) if saliency.target < len(names) else None
+    return replace(saliency, class_name=name, score_kind="probability" if sigmoid else "logit",
+                   probability=probability)
 
 
 def _scores(layers: list[Any], x: Any, keep: int | None = None) -> tuple[Any, Any]:
@@ -76,12 +119,14 @@ def _target(scores: Any, target: int | None) -> int:
     return chosen
 
 
-def gradient_saliency(model: Any, example: Any, target: int | None = None) -> Saliency:
+def gradient_saliency(model: Any, example: Any, target: int | None = None, *,
+                      class_names: Sequence[str] | None = None) -> Saliency:
     """|d score(target) / d input|, the largest over channels.
 
     Args:
         example: one input (H, W, C) / (L, C) (a batch of one also works).
         target: class to explain; default the predicted class.
+        class_names: names of the classes, so the result says which class it explains.
 
     Returns:
         Saliency with heatmap (H, W) for images, (L,) for signals.
@@ -95,11 +140,14 @@ def gradient_saliency(model: Any, example: Any, target: int | None = None) -> Sa
     chosen = _target(scores, target)
     (gradient,) = torch.autograd.grad(scores[0, chosen], [x])
     heatmap = gradient[0].abs().amax(dim=-1).numpy()
-    return Saliency("gradient", chosen, float(scores[0, chosen].detach()), x[0].detach().numpy(), heatmap)
+    result = Saliency("gradient", chosen, float(scores[0, chosen].detach()), x[0].detach().numpy(), heatmap)
+    return _described(result, layers, scores, class_names)
 
 
-def grad_cam(model: Any, example: Any, target: int | None = None, layer: Any = None) -> Saliency:
-    """Grad-CAM heatmap of `target` (default: predicted class) from a conv layer (default: last).
+def grad_cam(model: Any, example: Any, target: int | None = None, layer: Any = None, *,
+             class_names: Sequence[str] | None = None) -> Saliency:
+    """Grad-CAM heatmap of `target` (default: predicted class) from a conv layer (default: last);
+    `class_names` name the class in the result.
 
     Raises:
         ValueError: when the model has no Conv1D/Conv2D layer.
@@ -126,5 +174,6 @@ def grad_cam(model: Any, example: Any, target: int | None = None, layer: Any = N
     resized = resized.detach()
     peak = float(resized.max())
     heatmap = (resized / peak if peak > 0 else resized).detach().numpy()
-    return Saliency("grad_cam", chosen, float(scores[0, chosen].detach()), x[0].numpy(), heatmap,
-                    _model.layer_name(conv, index), coarse[0].detach().numpy())
+    result = Saliency("grad_cam", chosen, float(scores[0, chosen].detach()), x[0].numpy(), heatmap,
+                      _model.layer_name(conv, index), coarse[0].detach().numpy())
+    return _described(result, layers, scores, class_names)

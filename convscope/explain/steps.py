@@ -4,7 +4,8 @@
 channel), their sum, the bias, the activation, and the engine's own output for the same cell;
 `pool_steps` does the same for one pooling window and `dense_steps` for one Dense unit. The
 arithmetic is done here in float64 from the layer's real input and weights, so `agrees` tells
-whether the engine computes what the maths says.
+whether the engine computes what the maths says. `stages`, `channel_table` and `to_dict()` give
+the same arithmetic as a chain of stages (see `convscope.explain.stages`).
 
 Example (the seed's 3x3 neighbourhood and filter, no model needed):
     >>> steps = conv_steps_from_arrays([[0, 64, 128], [48, 192, 144], [142, 226, 168]],
@@ -89,30 +90,73 @@ class ConvSteps:
     def agrees(self) -> bool:
         return agree(self.output, self.engine_output)
 
-    def text(self, max_terms: int = 64) -> str:
-        """The worked sum, as the seed writes it: 'New pixel = (-1*0)+(0*64)+...', then the total."""
+    @property
+    def stages(self) -> list[Any]:
+        """The cell as stages: window, weights, products, channel_sums, total, bias,
+        activation, output (`convscope.explain.stages.Stage` each)."""
+        from convscope.explain import stages
+
+        return stages.conv_stages(self)
+
+    @property
+    def channel_table(self) -> list[Any]:
+        """Per input channel: window, weights, products, partial sum; largest |partial sum| first."""
+        from convscope.explain import stages
+
+        return stages.channel_table(self)
+
+    def to_dict(self, max_channels: int | None = None) -> dict[str, Any]:
+        """JSON-ready: every field, `agrees`, `difference`, `stages` and `channels` (the channel
+        table, the first `max_channels` entries when given, with `channel_count` for all)."""
+        import dataclasses
+
+        document = dataclasses.asdict(self)
+        table = self.channel_table
+        return {**document, "agrees": self.agrees, "difference": self.difference,
+                "stages": [stage.to_dict() for stage in self.stages], "channel_count": len(table),
+                "channels": [part.to_dict() for part in table[:max_channels]]}
+
+    def text(self, max_terms: int = 64, max_channels: int = 8) -> str:
+        """The worked sum in stages. One input channel: 'New pixel = (w*x)+...' as the seed writes
+        it. Many: a table of partial sums, largest first, with the top channels' products."""
         where = ", ".join(str(p) for p in self.position)
         lines = [f"{self.kind} '{self.layer}', filter {self.filter}, output position ({where})"]
-        for channel, subtotal in enumerate(self.channel_sums):
-            chosen = [t for t in self.terms if t.channel == channel]
-            shown = "+".join(f"({number(t.weight)}*{number(t.input_value)})" for t in chosen[:max_terms])
-            more = f"+... ({len(chosen) - max_terms} more terms)" if len(chosen) > max_terms else ""
-            label = "New pixel" if len(self.channel_sums) == 1 else f"Channel {channel}"
-            lines.append(f"{label} = {shown}{more}")
-            lines.append(f"  = {number(subtotal)}")
-        if len(self.channel_sums) > 1:
-            parts = " + ".join(number(s) if s >= 0 else f"({number(s)})" for s in self.channel_sums)
-            lines.append(f"Sum over channels = {parts} = {number(self.weighted_sum)}")
-        if self.bias != 0 or self.activation != "linear":
-            lines.append(f"Plus bias {number(self.bias)} = {number(self.pre_activation)}")
+        if len(self.channel_sums) == 1:
+            lines.append(f"New pixel = {self._products_text(0, max_terms)}")
+            lines.append(f"  = {number(self.channel_sums[0])}")
+        else:
+            lines.extend(self._channel_table_text(max_terms, max_channels))
+        lines.append(f"Total = {number(self.weighted_sum)}   (sum of the products, before the bias)")
+        lines.append(f"Plus bias {number(self.bias)} = {number(self.pre_activation)}")
         if self.activation != "linear":
             lines.append(f"{self.activation}({number(self.pre_activation)}) = {number(self.output)}")
-        lines.append(f"Total = {number(self.output)}")
+        lines.append(f"Output = {number(self.output)}")
         if self.engine_output is not None:
             verdict = "agrees" if self.agrees else "DISAGREES"
             lines.append(f"Engine output = {self.engine_output:.7g} ({verdict}; "
                          f"difference {self.difference:.2g}, tolerance {TOLERANCE:g})")
         return "\n".join(lines)
+
+    def _products_text(self, channel: int, max_terms: int) -> str:
+        chosen = [t for t in self.terms if t.channel == channel]
+        shown = "+".join(f"({number(t.weight)}*{number(t.input_value)})" for t in chosen[:max_terms])
+        return shown + (f"+... ({len(chosen) - max_terms} more terms)" if len(chosen) > max_terms else "")
+
+    def _channel_table_text(self, max_terms: int, max_channels: int) -> list[str]:
+        table = self.channel_table
+        shown = table[:max_channels]
+        lines = [f"{len(table)} input channels; partial sums (window x weights, added), largest first:",
+                 "  channel  partial sum  running total"]
+        running = 0.0
+        for part in shown:
+            running += part.partial_sum
+            lines.append(f"  {part.channel:>7}  {number(part.partial_sum):>11}  {number(running):>13}")
+        rest = table[len(shown):]
+        if rest:
+            lines.append(f"  ... {len(rest)} more channels add {number(sum(p.partial_sum for p in rest))}")
+        for part in shown[:3]:
+            lines.append(f"Channel {part.channel} = {self._products_text(part.channel, max_terms)}")
+        return lines
 
 
 def _activate(pre_activations: np.ndarray, activation: str | Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -308,17 +352,35 @@ class PoolSteps:
     def agrees(self) -> bool:
         return agree(self.output, self.engine_output)
 
+    @property
+    def stages(self) -> list[Any]:
+        """The cell as stages: window, reduce (the winner or the mean), output."""
+        from convscope.explain import stages
+
+        return stages.pool_stages(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every field (NaN padding as None), `winner`, `agrees` and `stages`."""
+        import dataclasses
+
+        document = dataclasses.asdict(self)
+        document["values"] = [None if np.isnan(value) else value for value in self.values]
+        return {**document, "winner": self.winner, "agrees": self.agrees,
+                "stages": [stage.to_dict() for stage in self.stages]}
+
     def text(self) -> str:
         where = ", ".join(str(p) for p in self.position)
         shown = ", ".join("pad" if np.isnan(v) else number(v) for v in self.values)
-        lines = [f"{self.kind} '{self.layer}', channel {self.channel}, output position ({where})"]
+        first, last = self.window_positions[0], self.window_positions[-1]
+        lines = [f"{self.kind} '{self.layer}', channel {self.channel}, output position ({where})",
+                 f"Window: input positions {first} to {last}, {len(self.real_values)} values"]
         if self.reduction == "max":
-            lines.append(f"max({shown}) = {number(self.output)}   (from input position {self.winner})")
+            lines.append(f"max({shown}) = {number(self.output)}   (the winner, at input position {self.winner})")
         else:
             real = self.real_values
             lines.append(f"average({shown}) = ({' + '.join(number(v) for v in real)}) / {len(real)} "
                          f"= {number(self.output)}")
-        lines.append(f"Total = {number(self.output)}")
+        lines.append(f"Output = {number(self.output)}")
         if self.engine_output is not None:
             lines.append(f"Engine output = {self.engine_output:.7g} "
                          f"({'agrees' if self.agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})")

@@ -132,12 +132,12 @@ def test_dense_steps_agree_and_softmax_uses_all_units() -> None:
     assert "other 1588 terms" in hidden.text()
 
 
-def test_conv_steps_text_shows_every_channel_and_the_engine() -> None:
+def test_conv_steps_text_tables_the_channels_and_shows_the_engine() -> None:
     model = seed_model()
     text = conv_steps(model, _random_example(model), position=(2, 3), filter=7, layer="conv2d_1").text()
     assert text.startswith("Conv2D 'conv2d_1', filter 7, output position (2, 3)")
-    assert text.count("Channel ") == 64
-    assert "Sum over channels" in text and "relu(" in text and "(agrees;" in text
+    assert text.count("Channel ") == 3 and "... 56 more channels add" in text
+    assert "Total = " in text and "Plus bias" in text and "relu(" in text and "(agrees;" in text
 
 
 def test_steps_errors_name_the_layer_and_fix() -> None:

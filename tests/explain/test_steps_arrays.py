@@ -19,7 +19,8 @@ def test_new_pixel_577_prints_like_the_worked_example() -> None:
     text = steps.text()
     assert ("New pixel = (-1*0)+(0*64)+(-2*128)+(0.5*48)+(4.5*192)+(-1.5*144)+(1.5*142)"
             "+(2*226)+(-3*168)") in text.splitlines()
-    assert text.splitlines()[-1] == "Total = 577"
+    assert "Total = 577   (sum of the products, before the bias)" in text.splitlines()
+    assert text.splitlines()[-1] == "Output = 577"
 
 
 def test_seed_conv_relu_cells() -> None:
@@ -30,7 +31,8 @@ def test_seed_conv_relu_cells() -> None:
     pooled = pool_steps_from_arrays(np.array(cells), 2, position=(0, 0))
     assert pooled.output == 5
     assert pooled.winner == (1, 1)
-    assert pooled.text().splitlines()[1].startswith("max(2, 0, 3, 5) = 5")
+    assert pooled.text().splitlines()[1] == "Window: input positions (0, 0) to (1, 1), 4 values"
+    assert pooled.text().splitlines()[2].startswith("max(2, 0, 3, 5) = 5   (the winner, at input position (1, 1))")
 
 
 @pytest.mark.parametrize("padding", ["valid", "same", 1])
