@@ -431,6 +431,42 @@ figure{display:inline-block;margin:.5rem}img{max-width:100%}figcaption{font-size
 .big{font-size:1.3rem;font-weight:600}"""
 
 
+def _test_heading(metrics: Mapping[str, Any]) -> str:
+    """The test result in words, e.g. "Test set: loss 0.12, accuracy 97.1% (10,000 examples)"."""
+    parts = []
+    for key, value in metrics.items():
+        if not isinstance(value, float) or key == "test_samples":
+            continue
+        name = key.removeprefix("test_").replace("_", " ")
+        parts.append(f"{name} {value:.1%}" if "accuracy" in name else f"{name} {value:.3g}")
+    if not parts:
+        return "Test set: not evaluated"
+    samples = metrics.get("test_samples")
+    counted = f" ({samples:,} examples)" if isinstance(samples, int) else ""
+    return f"Test set: {', '.join(parts)}{counted}"
+
+
+def _history_heading(key: str) -> str:
+    """A history.csv column in words: "val_loss" -> "validation loss"."""
+    split, name = ("validation", key[4:]) if key.startswith("val_") else ("training", key)
+    name = name.replace("_", " ")
+    return name if name in ("learning rate", "lr") else f"{split} {name}"
+
+
+def _history_cell(key: str, value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.1%}" if "accuracy" in key else f"{value:.4g}"
+
+
+def _epochs_note(history: Mapping[str, list[float]]) -> str:
+    epochs = max((len(v) for v in history.values()), default=0)
+    if epochs == 1:
+        return ("<p>Trained for 1 epoch: each curve is a single point. Train with more epochs "
+                "to see how loss and accuracy change.</p>")
+    return f"<p>Trained for {epochs} epochs.</p>" if epochs else "<p>No epochs recorded.</p>"
+
+
 def write_report(folder: Path) -> Path:
     """report.html: config, summary, test metrics, history and plots in one offline page."""
     config = json.loads((folder / CONFIG_FILE).read_text())
@@ -439,19 +475,23 @@ def write_report(folder: Path) -> Path:
     summary = (folder / SUMMARY_FILE).read_text() if (folder / SUMMARY_FILE).is_file() else ""
     train = config.get("train", {})
     title = f"{train.get('model', 'model')} on {train.get('data', 'data')}"
-    score = " - ".join(f"{key} {value:.4f}" for key, value in metrics.items() if isinstance(value, float))
-    history_rows = [[str(i + 1), *(f"{history[k][i]:.4f}" for k in history)]
+    history_rows = [[str(i + 1), *(_history_cell(k, history[k][i]) if i < len(history[k]) else "-"
+                                   for k in history)]
                     for i in range(max((len(v) for v in history.values()), default=0))]
+    metric_rows = [[key, f"{value:.4f}" if isinstance(value, float) else str(value)] for key, value in metrics.items()]
     plots = "".join(_image_tag(folder / PLOTS_DIR / f"{stem}.png", caption) for stem, caption in (
-        ("curves", "training curves"), ("confusion", "confusion matrix (test set)"),
+        ("curves", "training curves: loss and accuracy per epoch, training and validation sets"),
+        ("confusion", "confusion matrix on the test set: actual class down, predicted class across"),
         ("samples", "training samples per class")))
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>convscope run: {html.escape(title)}</title>
 <style>{REPORT_STYLE}</style></head><body>
 <h1>convscope run: {html.escape(title)}</h1>
-<p class="big">Test: {html.escape(score or 'not evaluated')}</p>
+<p class="big">{html.escape(_test_heading(metrics))}</p>
+{_epochs_note(history)}
 <h2>Plots</h2>{plots}
-<h2>History</h2>{_table(history_rows, ['epoch', *history])}
+<h2>History</h2>{_table(history_rows, ['epoch', *(_history_heading(k) for k in history)])}
+<h2>Test metrics</h2>{_table(metric_rows, ['metrics.json key', 'value']) if metric_rows else '<p>none</p>'}
 <h2>Model</h2><pre>{html.escape(summary)}</pre>
 <h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>
 <p>Repeat this run with: <code>{html.escape(config.get('command', ''))}</code></p>
