@@ -135,17 +135,18 @@ def fused_input_channels(model: Sequential, x: torch.Tensor, monkeypatch: pytest
     return seen
 
 
-# A second conv that follows a fused pair: with 4 input channels it fuses too where no gradient
+# A second conv that follows a fused pair: with few input channels it fuses too where no gradient
 # is needed (prediction); while training its input needs a gradient, so only the first fuses.
+FEW = cpu_kernels.MAX_FUSED_INPUT_CHANNELS  # the most input channels a fused convolution takes
 PLANS = {
     "seed CNN": (lambda: zoo.build("seed-cnn"), [1], [1]),
     "seed CNN on RGB": (lambda: zoo.build("seed-cnn", (32, 32, 3)), [3], [3]),
-    "RGB, 4 channels into the second conv": (lambda: Sequential([
-        layers.Input((20, 20, 3)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+    f"RGB, {FEW} channels into the second conv": (lambda: Sequential([
+        layers.Input((20, 20, 3)), layers.Conv2D(FEW, 3, activation="relu"), layers.MaxPooling2D(2),
         layers.Conv2D(6, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]),
-        [3], [3, 4]),
-    "5 input channels": (lambda: Sequential([
-        layers.Input((12, 12, 5)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+        [3], [3, FEW]),
+    f"{FEW + 1} input channels": (lambda: Sequential([
+        layers.Input((12, 12, FEW + 1)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
         layers.Flatten(), layers.Dense(3)]), [], []),
 }
 
