@@ -14,9 +14,7 @@ action runs.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +140,18 @@ def _scaled(values: Any, raw: bool) -> Any:
 
 
 def _load_model(source: str | None) -> Any:
+    return _load_run(source)[0]
+
+
+def _load_run(source: str | None) -> tuple[Any, Any]:
+    """(model, Run) for --model; the Run knows the class names a run folder recorded."""
     if not source:
         raise CommandError("this action needs --model", hint="pass a run folder, a saved model folder "
                            "or a built-in model name")
     from convscope.cli import open_model
 
-    return open_model(source).load_model()
+    run = open_model(source)
+    return run.load_model(), run
 
 
 def _dataset(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:
@@ -227,8 +231,11 @@ def run_conv(args: argparse.Namespace) -> int:
     out = _out(args)
     if out is not None:
         from convscope.plots.explain import plot_conv_steps
+        from convscope.runs import write_json_atomic
 
+        out.mkdir(parents=True, exist_ok=True)
         print(f"wrote {plot_conv_steps(steps, out / 'conv_steps.png')}")
+        print(f"wrote {write_json_atomic(out / 'conv_steps.json', steps.to_dict())}")
     return 0 if steps.agrees else 1
 
 
@@ -269,14 +276,15 @@ def _pool_of_model(args: argparse.Namespace) -> tuple[Any, Any, Any, int]:
 
 
 def _write_pool(steps: Any, out: Path, model: Any, example: Any, index: int) -> list[Path]:
-    """pool_steps.json (the window, its values, the winner, the output), and for a model the
-    feature maps going into and coming out of the pooling layer."""
+    """pool_steps.json (the window, its values, the winner, the output, the stages) and
+    pool_steps.png, and for a model the feature maps going into and coming out of the pooling
+    layer."""
+    from convscope.plots.explain import plot_pool_steps
     from convscope.runs import write_json_atomic
 
     out.mkdir(parents=True, exist_ok=True)
-    document = {**dataclasses.asdict(steps), "winner": steps.winner, "agrees": steps.agrees}
-    document["values"] = [None if math.isnan(value) else value for value in steps.values]  # NaN: padding
-    written = [write_json_atomic(out / "pool_steps.json", document)]
+    written = [write_json_atomic(out / "pool_steps.json", steps.to_dict()),
+               plot_pool_steps(steps, out / "pool_steps.png")]
     if model is not None:
         from convscope.explain import feature_maps
         from convscope.plots.explain import plot_all_feature_maps
@@ -355,7 +363,7 @@ def run_interpret(args: argparse.Namespace) -> int:
 
     from convscope.explain import grad_cam, gradient_saliency, interpret, training_curves
 
-    model = _load_model(args.model)
+    model, run = _load_run(args.model)
     if args.x:
         if not args.y:
             raise CommandError("--x needs --y", hint="pass the labels as a .npy file")
@@ -365,7 +373,7 @@ def run_interpret(args: argparse.Namespace) -> int:
     else:
         raise CommandError("no data given", hint="pass --data mnist, or --x X.npy --y Y.npy")
     x, y = _scaled(x[: args.limit], args.raw), np.asarray(y[: args.limit])
-    result = interpret(model, x, y, class_names=names, batch_size=args.batch_size)
+    result = interpret(model, x, y, class_names=_class_names(run, model, names), batch_size=args.batch_size)
     print(result.text(k=args.top))
     out = _out(args)
     if out is None:
@@ -378,9 +386,10 @@ def run_interpret(args: argparse.Namespace) -> int:
     worst = result.top_losses(1)
     if worst and any(type(layer).__name__ in ("Conv1D", "Conv2D") for layer in model.layers):
         example = x[worst[0].index]
-        written.append(plots.plot_saliency(gradient_saliency(model, example, worst[0].predicted),
+        names = result.class_names
+        written.append(plots.plot_saliency(gradient_saliency(model, example, worst[0].predicted, class_names=names),
                                            out / "saliency_gradient.png"))
-        written.append(plots.plot_saliency(grad_cam(model, example, worst[0].predicted),
+        written.append(plots.plot_saliency(grad_cam(model, example, worst[0].predicted, class_names=names),
                                            out / "saliency_grad_cam.png"))
     if args.history:
         record = json.loads(Path(args.history).read_text())
@@ -389,6 +398,13 @@ def run_interpret(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _class_names(run: Any, model: Any, fallback: list[str] | None) -> list[str] | None:
+    """The class names the run folder recorded when they fit the model's outputs, else `fallback`."""
+    recorded = list(run.config.get("data", {}).get("class_names") or [])
+    classes = (getattr(model, "output_shape", None) or (None, 0))[-1]
+    return recorded if recorded and len(recorded) == classes else fallback
 
 
 def _layer_argument(text: str | None) -> Any:

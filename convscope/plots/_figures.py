@@ -1,9 +1,10 @@
-"""Shared figure plumbing: a headless backend, grids, and atomic PNG writes."""
+"""Shared figure plumbing: a headless backend, grids, colour bars, captions, atomic PNG writes."""
 
 from __future__ import annotations
 
 import math
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,46 @@ def set_title(figure: Any, text: str, fontsize: int = 10) -> None:
 def hide_axes(axes: Any) -> None:
     axes.set_xticks([])
     axes.set_yticks([])
+
+
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib Figure on an Agg canvas with constrained layout, outside pyplot's global state
+    (safe from threads, nothing to close)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def describe(figure: Any, title: str, caption: str | None = None, width: int = 110) -> None:
+    """A title above the panels and, when given, a caption in words below them."""
+    figure.suptitle(title, fontsize=10)
+    if caption:
+        figure.supxlabel(textwrap.fill(caption, width), fontsize=8, color="#333333")
+
+
+def image_style(scale: Any) -> dict[str, Any]:
+    """imshow arguments for a `ColorScale`: red/blue centred on zero for signed values, dark-to-
+    bright viridis from zero for non-negative ones."""
+    return {"cmap": "RdBu_r" if scale.diverging else "viridis", "vmin": scale.low, "vmax": scale.high}
+
+
+def add_colorbar(figure: Any, image: Any, axes: Any, label: str, scale: Any = None) -> Any:
+    """A colour bar beside `axes` (one axes or a list sharing it); arrows when `scale` clipped."""
+    extend = "neither"
+    if scale is not None and scale.clipped > 0:
+        extend = "both" if scale.diverging else "max"
+    bar = figure.colorbar(image, ax=axes, shrink=0.85, extend=extend)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    return bar
+
+
+def colour_words(scale: Any) -> str:
+    """What the colours of `image_style(scale)` mean, in words."""
+    if scale.diverging:
+        return "red = positive, blue = negative, white = 0"
+    more = " or more" if scale.clipped else ""
+    return f"dark purple = {scale.low:.3g} (no response), yellow = {scale.high:.3g}{more}"

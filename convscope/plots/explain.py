@@ -1,7 +1,9 @@
-"""Pictures of what `convscope.explain` computes: feature maps, filters, edge filters, conv steps.
+"""Pictures of what `convscope.explain` computes: feature maps, filters, edge filters, conv and
+pooling steps.
 
 Every function takes the plain data an explain function returned, writes one PNG atomically and
-returns its path. Images are drawn as images; 1-D signals are drawn as lines.
+returns its path; the `*_figure` functions return the matplotlib Figure instead. Images of values
+carry a colour bar and a caption saying what the colours mean; 1-D signals are drawn as lines.
 """
 
 from __future__ import annotations
@@ -13,51 +15,97 @@ from typing import Any
 
 import numpy as np
 
-from convscope.plots._figures import grid_shape, hide_axes, pyplot, save_figure, set_title
+from convscope.plots._figures import (
+    add_colorbar,
+    colour_words,
+    describe,
+    grid_shape,
+    hide_axes,
+    image_style,
+    new_figure,
+    save_figure,
+)
+from convscope.plots.steps import (
+    conv_steps_figure,
+    plot_conv_steps,
+    plot_pool_steps,
+    pool_steps_figure,
+)
+
+__all__ = ["conv_steps_figure", "feature_maps_figure", "filters_figure", "plot_all_feature_maps",
+           "plot_conv_steps", "plot_edge_demo", "plot_feature_maps", "plot_filters", "plot_pool_steps",
+           "pool_steps_figure"]
 
 PathLike = str | os.PathLike[str]
 
 
+def feature_maps_figure(layer_maps: Any, max_channels: int = 32) -> Any:
+    """The figure `plot_feature_maps` writes (a matplotlib Figure, not yet saved)."""
+    maps = np.asarray(layer_maps.maps, dtype=np.float64)
+    title = f"{layer_maps.kind} '{layer_maps.layer}' output {tuple(maps.shape)}"
+    if maps.ndim <= 1:
+        return _unit_bars(maps, title)
+    channels = min(maps.shape[-1], max_channels)
+    shown = "" if channels == maps.shape[-1] else f" (first {channels} of {maps.shape[-1]} channels)"
+    if maps.ndim == 2:
+        return _signal_grid(maps, channels, title + shown)
+    rows, columns = grid_shape(channels)
+    figure = new_figure(1.5 * columns + 1.2, 1.55 * rows + 1.0)
+    grid = figure.subplots(rows, columns, squeeze=False)
+    scale = layer_maps.color_scale
+    image = None
+    for channel, axes in enumerate(grid.flat):
+        hide_axes(axes)
+        if channel < channels:
+            image = axes.imshow(maps[..., channel], **image_style(scale))
+            axes.set_title(f"{channel}", fontsize=7)
+        else:
+            axes.axis("off")
+    add_colorbar(figure, image, list(grid.flat), "activation value", scale)
+    describe(figure, title + shown, f"Each panel is one channel's feature map: how strongly its filter "
+                                    f"responded at each place. One colour scale for the whole layer, so "
+                                    f"panels compare: {colour_words(scale)}.", width=14 * columns)
+    return figure
+
+
+def _unit_bars(maps: np.ndarray, title: str) -> Any:
+    figure = new_figure(max(4.0, min(12.0, 0.12 * maps.size + 2)), 3.0)
+    axes = figure.subplots()
+    values = maps.reshape(-1)
+    axes.bar(np.arange(values.size), values, color=np.where(values >= 0, "tab:red", "tab:blue"))
+    axes.axhline(0, color="black", linewidth=0.5)
+    axes.set_xlabel("unit")
+    axes.set_ylabel("value")
+    describe(figure, title, "One bar per unit: red = positive, blue = negative.", width=60)
+    return figure
+
+
+def _signal_grid(maps: np.ndarray, channels: int, title: str) -> Any:
+    rows, columns = grid_shape(channels)
+    figure = new_figure(2.2 * columns, 1.5 * rows + 0.8)
+    grid = figure.subplots(rows, columns, squeeze=False, sharey=True)
+    for channel, axes in enumerate(grid.flat):
+        if channel < channels:
+            axes.plot(maps[:, channel], color="tab:blue", linewidth=1)
+            axes.axhline(0, color="grey", linewidth=0.5)
+            axes.set_title(f"channel {channel}", fontsize=7)
+            axes.tick_params(labelsize=6)
+        else:
+            axes.axis("off")
+    describe(figure, title, "Each panel is one channel's output along the signal (x: position, y: value; "
+                            "one y scale for all channels).", width=16 * columns)
+    return figure
+
+
 def plot_feature_maps(layer_maps: Any, path: PathLike, max_channels: int = 32) -> Path:
-    """One layer's output as a grid: one image per channel (2-D), one line per channel (1-D),
-    or a bar per unit (a flat vector).
+    """One layer's output as a grid: one image per channel (2-D) on one shared colour scale with a
+    colour bar, one line per channel (1-D), or a bar per unit (a flat vector).
 
     Args:
         layer_maps: a `LayerMaps` (maps (H, W, C), (L, C) or (units,)).
         max_channels: channels drawn at most (the first ones).
     """
-    plt = pyplot()
-    maps = np.asarray(layer_maps.maps, dtype=np.float64)
-    title = f"{layer_maps.kind} '{layer_maps.layer}' output {tuple(maps.shape)}"
-    if maps.ndim <= 1:
-        figure, axes = plt.subplots(figsize=(max(4.0, min(12.0, 0.12 * maps.size + 2)), 2.8))
-        axes.bar(np.arange(maps.size), maps.reshape(-1), color="tab:blue")
-        axes.set_xlabel("unit")
-        axes.set_title(title)
-        return save_figure(figure, path)
-    channels = min(maps.shape[-1], max_channels)
-    rows, columns = grid_shape(channels)
-    if maps.ndim == 2:
-        figure, grid = plt.subplots(rows, columns, figsize=(2.2 * columns, 1.5 * rows), squeeze=False)
-        for channel, axes in enumerate(grid.flat):
-            if channel < channels:
-                axes.plot(maps[:, channel], color="tab:blue", linewidth=1)
-                axes.set_title(f"channel {channel}", fontsize=7)
-                axes.tick_params(labelsize=6)
-            else:
-                axes.axis("off")
-    else:
-        figure, grid = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.7 * rows), squeeze=False)
-        for channel, axes in enumerate(grid.flat):
-            hide_axes(axes)
-            if channel < channels:
-                axes.imshow(maps[..., channel], cmap="viridis")
-                axes.set_title(f"{channel}", fontsize=7)
-            else:
-                axes.axis("off")
-    shown = "" if channels == maps.shape[-1] else f" (first {channels} of {maps.shape[-1]} channels)"
-    set_title(figure, title + shown, fontsize=9)
-    return save_figure(figure, path)
+    return save_figure(feature_maps_figure(layer_maps, max_channels), path)
 
 
 def plot_all_feature_maps(all_maps: Sequence[Any], folder: PathLike, max_channels: int = 32) -> list[Path]:
@@ -66,103 +114,108 @@ def plot_all_feature_maps(all_maps: Sequence[Any], folder: PathLike, max_channel
             for maps in all_maps]
 
 
-def plot_filters(filters: Any, path: PathLike, max_filters: int = 64) -> Path:
-    """A conv layer's filters: 2-D kernels as small images (the first input channel, or RGB for
-    3 input channels), 1-D kernels as lines (one per input channel).
-
-    Args:
-        filters: a `LearnedFilters` (kernel (kh, kw, C_in, C_out) or (k, C_in, C_out)).
-    """
-    plt = pyplot()
+def filters_figure(filters: Any, max_filters: int = 64) -> Any:
+    """The figure `plot_filters` writes (a matplotlib Figure, not yet saved)."""
     kernel = np.asarray(filters.kernel, dtype=np.float64)
     count = min(kernel.shape[-1], max_filters)
     rows, columns = grid_shape(count)
-    figure, grid = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.6 * rows), squeeze=False)
-    limit = float(np.abs(kernel).max()) or 1.0
+    figure = new_figure(1.45 * columns + 1.2, 1.55 * rows + 1.1)
+    grid = figure.subplots(rows, columns, squeeze=False)
+    scale = filters.color_scale
+    image, note = None, ""
     for index, axes in enumerate(grid.flat):
         if index >= count:
             axes.axis("off")
             continue
         one = kernel[..., index]
         if kernel.ndim == 3:
-            for channel in range(min(one.shape[-1], 8)):
-                axes.plot(one[:, channel], marker="o", markersize=2, linewidth=1)
-            axes.axhline(0, color="grey", linewidth=0.5)
-            axes.tick_params(labelsize=5)
+            _filter_lines(axes, one, scale)
+        elif one.shape[-1] == 3:
+            hide_axes(axes)
+            axes.imshow((one - one.min()) / (np.ptp(one) or 1.0))
         else:
             hide_axes(axes)
-            if one.shape[-1] == 3:  # colour filters: each channel scaled into [0, 1] together
-                axes.imshow((one - one.min()) / (np.ptp(one) or 1.0))
-            else:
-                axes.imshow(one[..., 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes.set_title(f"{index}", fontsize=7)
-    note = "input channel 0" if kernel.ndim == 4 and kernel.shape[2] not in (1, 3) else ""
-    set_title(figure, f"{filters.kind} '{filters.layer}' filters {tuple(kernel.shape)} {note}".strip(), fontsize=9)
-    return save_figure(figure, path)
+            channel = 0 if one.shape[-1] == 1 else filters.strongest_input(index)
+            image = axes.imshow(one[..., channel], **image_style(scale))
+            note = "" if one.shape[-1] == 1 else f" (in {channel})"
+        axes.set_title(f"{index}{note}", fontsize=7)
+    if image is not None:
+        add_colorbar(figure, image, list(grid.flat), "weight", scale)
+    describe(figure, f"Filters of {filters.kind} '{filters.layer}', kernel {tuple(kernel.shape)}",
+             _filters_caption(kernel, scale), width=15 * columns)
+    return figure
+
+
+def _filter_lines(axes: Any, one: np.ndarray, scale: Any) -> None:
+    for channel in range(min(one.shape[-1], 8)):
+        axes.plot(one[:, channel], marker="o", markersize=2, linewidth=1)
+    axes.axhline(0, color="grey", linewidth=0.5)
+    axes.set_ylim(scale.low * 1.05, scale.high * 1.05)
+    axes.tick_params(labelsize=5)
+
+
+def _filters_caption(kernel: np.ndarray, scale: Any) -> str:
+    clipped = (f" The scale ends at the 99th percentile of |weight| ({scale.high:.3g}); the "
+               f"{scale.clipped:.1%} of weights beyond it show in the end colours." if scale.clipped else "")
+    if kernel.ndim == 3:
+        return ("Each panel is one filter: its weights along the window, one line per input channel "
+                "(first 8); y: weight, one scale for all filters.")
+    if kernel.shape[2] == 3:
+        return ("Each panel is one filter's weights on the red, green and blue input channels, "
+                "stretched to full brightness per filter.")
+    which = ("" if kernel.shape[2] == 1 else
+             f" Each filter reads {kernel.shape[2]} input channels; a panel shows its weights on the input "
+             f"channel where they are largest ('5 (in 12)' = filter 5, input channel 12).")
+    return (f"Each panel is one filter's weights, one colour scale for the layer: red = positive weight, "
+            f"blue = negative, white = 0.{which}{clipped}")
+
+
+def plot_filters(filters: Any, path: PathLike, max_filters: int = 64) -> Path:
+    """A conv layer's filters on one shared, zero-centred colour scale with a colour bar: 2-D
+    kernels as small images (one input channel, or RGB for 3 input channels), 1-D kernels as
+    lines (one per input channel).
+
+    Args:
+        filters: a `LearnedFilters` (kernel (kh, kw, C_in, C_out) or (k, C_in, C_out)).
+    """
+    return save_figure(filters_figure(filters, max_filters), path)
 
 
 def plot_edge_demo(demo: Any, path: PathLike) -> Path:
-    """One row per kernel: the input, the kernel, the filtered result after ReLU, the pooled one.
+    """One row per kernel: the input, the kernel, the filtered result after ReLU, the pooled one,
+    each image with its colour bar.
 
     Args:
         demo: an `EdgeDemo` (2-D image or 1-D signal).
     """
-    plt = pyplot()
     names = list(demo.kernels)
-    figure, grid = plt.subplots(len(names), 4, figsize=(11, 2.7 * len(names)), squeeze=False)
+    figure = new_figure(13.0, 2.7 * len(names) + 0.8)
+    grid = figure.subplots(len(names), 4, squeeze=False)
     for row, name in zip(grid, names, strict=True):
-        panels = [("input", demo.image), (f"'{name}' kernel", demo.kernels[name]),
-                  (f"after filter + ReLU {demo.activated[name].shape}", demo.activated[name]),
-                  (f"after {demo.pool_size}x max pool {demo.pooled[name].shape}", demo.pooled[name])]
-        for axes, (title, values) in zip(row, panels, strict=True):
+        panels = [("input", demo.image, "pixel value"), (f"'{name}' kernel", demo.kernels[name], "weight"),
+                  (f"after filter + ReLU {demo.activated[name].shape}", demo.activated[name], "response"),
+                  (f"after {demo.pool_size}x max pool {demo.pooled[name].shape}", demo.pooled[name], "response")]
+        for axes, (title, values, label) in zip(row, panels, strict=True):
             if demo.rank == 1:
                 axes.plot(values, marker="o" if values.size <= 9 else None, linewidth=1)
                 axes.tick_params(labelsize=6)
             else:
-                hide_axes(axes)
-                kernel_panel = values.shape == demo.kernels[name].shape and title.endswith("kernel")
-                limit = float(np.abs(values).max()) or 1.0
-                if kernel_panel:
-                    axes.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
-                    for (i, j), value in np.ndenumerate(values):
-                        axes.text(j, i, f"{value:g}", ha="center", va="center", fontsize=8,
-                                  color="white" if abs(value) > limit / 2 else "black")
-                else:
-                    axes.imshow(values, cmap="gray")
+                _edge_panel(figure, axes, values, label, kernel=label == "weight")
             axes.set_title(title, fontsize=8)
-    set_title(figure, "Hand-set line filters: before and after", fontsize=10)
+    describe(figure, "Hand-set line filters: before and after",
+             "Kernels: red = positive weight, blue = negative, white = 0. Images: black = 0, white = the "
+             "largest value in that panel. A line filter lights up where the image has lines of its direction.")
     return save_figure(figure, path)
 
 
-def plot_conv_steps(steps: Any, path: PathLike) -> Path:
-    """The window of input channel 0, the filter's weights, and their products, with numbers.
-
-    Args:
-        steps: a `ConvSteps` for a Conv2D cell (a Conv1D cell is drawn as one row).
-    """
-    plt = pyplot()
-    terms = [t for t in steps.terms if t.channel == 0]
-    shape = tuple(max(t.tap[axis] for t in terms) + 1 for axis in range(len(terms[0].tap)))
-    shape = shape if len(shape) == 2 else (1, shape[0])
-    window = np.array([t.input_value for t in terms]).reshape(shape)
-    weights = np.array([t.weight for t in terms]).reshape(shape)
-    figure, grid = plt.subplots(1, 3, figsize=(10, 3.6))
-    for axes, (title, values) in zip(grid, [("input window", window), ("weights", weights),
-                                            ("input x weight", window * weights)], strict=True):
-        hide_axes(axes)
-        if title == "input window":
-            low = min(float(values.min()), 0.0)
-            axes.imshow(values, cmap="gray", vmin=low, vmax=max(float(values.max()), low + 1e-12))
-        else:
-            limit = float(np.abs(values).max()) or 1.0
-            axes.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        if values.size <= 49:
-            for (i, j), value in np.ndenumerate(values):
-                axes.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8,
-                          bbox={"facecolor": "white", "alpha": 0.6, "linewidth": 0})
-        axes.set_title(title, fontsize=9)
-    channels = len(steps.channel_sums)
-    more = f" (channel 0 of {channels})" if channels > 1 else ""
-    set_title(figure, f"{steps.kind} '{steps.layer}' filter {steps.filter} at {steps.position}{more}: "
-                    f"total = {steps.output:.6g}", fontsize=10)
-    return save_figure(figure, path)
+def _edge_panel(figure: Any, axes: Any, values: np.ndarray, label: str, kernel: bool) -> None:
+    hide_axes(axes)
+    limit = float(np.abs(values).max()) or 1.0
+    if kernel:
+        image = axes.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        for (i, j), value in np.ndenumerate(values):
+            axes.text(j, i, f"{value:g}", ha="center", va="center", fontsize=8,
+                      color="white" if abs(value) > limit / 2 else "black")
+    else:
+        image = axes.imshow(values, cmap="gray", vmin=min(float(values.min()), 0.0), vmax=limit)
+    add_colorbar(figure, image, axes, label)

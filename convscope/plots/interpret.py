@@ -1,5 +1,6 @@
 """Pictures of interpretation results: confusion matrix, per-class accuracy, top losses,
-saliency maps and training curves. Each function writes one PNG atomically and returns its path.
+saliency maps and training curves. Each `plot_*` function writes one PNG atomically and returns
+its path; `saliency_figure` and `training_curves_figure` return the Figure instead.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from convscope.plots._figures import grid_shape, hide_axes, pyplot, save_figure, set_title
+from convscope.plots._figures import (
+    add_colorbar,
+    describe,
+    grid_shape,
+    hide_axes,
+    new_figure,
+    pyplot,
+    save_figure,
+    set_title,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -86,52 +96,106 @@ def _draw_example(axes: Any, example: np.ndarray) -> None:
         axes.tick_params(labelsize=6)
 
 
-def plot_saliency(saliency: Any, path: PathLike) -> Path:
-    """Input, heatmap, and heatmap over the input (for signals: the signal with the heatmap)."""
-    plt = pyplot()
+def saliency_title(saliency: Any) -> str:
+    """E.g. "Grad-CAM for class 'Sandal' from 'conv2d_1' (logit 6.22, probability 97.1%)"."""
+    label = "Grad-CAM" if saliency.method == "grad_cam" else "Gradient saliency"
+    where = f" from '{saliency.layer}'" if saliency.layer else ""
+    described = getattr(saliency, "score_text", f"logit {saliency.score:.3g}")
+    return f"{label} for class '{getattr(saliency, 'label', saliency.target)}'{where} ({described})"
+
+
+def _saliency_caption(saliency: Any) -> str:
+    kind = getattr(saliency, "score_kind", "logit")
+    name = getattr(saliency, "label", saliency.target)
+    if saliency.method == "grad_cam":
+        return (f"Bright = the places whose features in '{saliency.layer}' raised the {kind} of class "
+                f"'{name}' most (scaled so the strongest is 1); dark = no evidence for it.")
+    return (f"Bright = pixels where a small change moves the {kind} of class '{name}' most "
+            f"(|gradient|, largest over colour channels); dark = little effect.")
+
+
+def saliency_figure(saliency: Any) -> Any:
+    """The figure `plot_saliency` writes (a matplotlib Figure, not yet saved)."""
     example = np.asarray(saliency.example, dtype=np.float64)
     heatmap = np.asarray(saliency.heatmap, dtype=np.float64)
-    label = "Grad-CAM" if saliency.method == "grad_cam" else "gradient saliency"
-    where = f" from '{saliency.layer}'" if saliency.layer else ""
+    bar_label = "relevance (0..1)" if saliency.method == "grad_cam" else "|gradient|"
     if heatmap.ndim == 1:
-        figure, axes = plt.subplots(2, 1, figsize=(8, 4), sharex=True)
+        figure = new_figure(8, 4.4)
+        axes = figure.subplots(2, 1, sharex=True)
         axes[0].plot(example.reshape(example.shape[0], -1), linewidth=1)
-        axes[0].set_title("input")
+        axes[0].set_title("input", fontsize=9)
         axes[1].fill_between(np.arange(heatmap.size), heatmap, color="tab:red", alpha=0.6)
-        axes[1].set_title(label)
+        axes[1].set_ylabel(bar_label, fontsize=8)
+        axes[1].set_xlabel("position")
     else:
-        figure, axes = plt.subplots(1, 3, figsize=(9, 3.4))
+        figure = new_figure(10, 3.9)
+        axes = figure.subplots(1, 3)
         for panel in axes:
             hide_axes(panel)
         _draw_example(axes[0], example)
         axes[0].set_title("input", fontsize=9)
-        axes[1].imshow(heatmap, cmap="inferno")
-        axes[1].set_title(label, fontsize=9)
+        image = axes[1].imshow(heatmap, cmap="inferno", vmin=0)
+        axes[1].set_title("heatmap", fontsize=9)
         _draw_example(axes[2], example)
-        axes[2].imshow(heatmap, cmap="jet", alpha=0.45)
-        axes[2].set_title("overlay", fontsize=9)
-    set_title(figure, f"{label} for class {saliency.target}{where} (score {saliency.score:.3g})", fontsize=10)
-    return save_figure(figure, path)
+        axes[2].imshow(heatmap, cmap="inferno", alpha=0.5, vmin=0)
+        axes[2].set_title("heatmap over the input", fontsize=9)
+        add_colorbar(figure, image, list(axes[1:]), bar_label)
+    describe(figure, saliency_title(saliency), _saliency_caption(saliency), width=120)
+    return figure
+
+
+def plot_saliency(saliency: Any, path: PathLike) -> Path:
+    """Input, heatmap (with a colour bar), and heatmap over the input (for signals: the signal
+    with the heatmap), titled with the class name and the score in words (logit or probability)."""
+    return save_figure(saliency_figure(saliency), path)
+
+
+METRIC_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy (higher is better)",
+                 "learning_rate": "Learning rate", "lr": "Learning rate"}
+
+
+def _epoch_axis(axes: Any, epochs: list[int]) -> None:
+    """Whole epochs only, with half an epoch of margin (one epoch is not a 0.95..1.05 axis)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+    if len(epochs) <= 12:
+        axes.set_xticks(epochs)
+    else:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("epoch")
+
+
+def training_curves_figure(curves: Any) -> Any:
+    """The figure `plot_training_curves` writes (a matplotlib Figure, not yet saved)."""
+    metrics = list(curves.curves)
+    figure = new_figure(4.2 * len(metrics), 3.6)
+    grid = figure.subplots(1, len(metrics), squeeze=False)
+    single = len(curves.epochs) == 1
+    for axes, metric in zip(grid[0], metrics, strict=True):
+        for split, values in curves.curves[metric].items():
+            epochs = curves.epochs[:len(values)]
+            axes.plot(epochs, values, marker="o", markersize=5 if len(epochs) <= 20 else 2.5, linewidth=1.5,
+                      label=split)
+            if single:
+                axes.annotate(f"{values[0]:.4g}", (epochs[0], values[0]), textcoords="offset points",
+                              xytext=(8, 0), va="center", fontsize=8)
+        _epoch_axis(axes, curves.epochs)
+        axes.set_title(METRIC_TITLES.get(metric, metric.replace("_", " ")), fontsize=10)
+        axes.legend(fontsize=8)
+        axes.grid(alpha=0.3)
+    count = len(curves.epochs)
+    caption = ("After one epoch each curve is a single point: train again with more --epochs to see a trend."
+               if single else "One point per epoch: training set and, where recorded, the validation set.")
+    describe(figure, f"Training curves ({count} epoch{'s' if count != 1 else ''})", caption)
+    return figure
 
 
 def plot_training_curves(curves: Any, path: PathLike) -> Path:
-    """One panel per metric with its training and validation curves per epoch.
+    """One panel per metric with its training and validation values per epoch: markers joined by
+    lines on a whole-epoch axis, so that 1 epoch and 50 both read well.
 
     Args:
         curves: a `TrainingCurves` (from `training_curves(history)`).
     """
-    plt = pyplot()
-    from matplotlib.ticker import MaxNLocator
-
-    metrics = list(curves.curves)
-    figure, grid = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.3), squeeze=False)
-    for axes, metric in zip(grid[0], metrics, strict=True):
-        for split, values in curves.curves[metric].items():
-            axes.plot(curves.epochs[:len(values)], values, marker="o", markersize=3, label=split)
-        axes.set_xlabel("epoch")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_title(metric)
-        axes.legend(fontsize=8)
-        axes.grid(alpha=0.3)
-    set_title(figure, "Training curves", fontsize=10)
-    return save_figure(figure, path)
+    return save_figure(training_curves_figure(curves), path)

@@ -35,3 +35,26 @@ def test_explain_conv_of_a_1d_input_writes_its_picture(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Total = -2" in result.stdout and f"wrote {tmp_path / 'conv_steps.png'}" in result.stdout
     assert (tmp_path / "conv_steps.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_explain_conv_of_a_run_writes_its_stages_and_channel_table(run_folder: Path, digit: Path, tmp_path: Path) -> None:
+    result = run_fresh("explain", "conv", "--model", str(run_folder), "--image", str(digit), "--layer", "conv2d_1",
+                       "--position", "4,5", "--filter", "3", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "64 input channels; partial sums" in result.stdout and "... 56 more channels add" in result.stdout
+    assert (tmp_path / "conv_steps.png").read_bytes()[:8] == PNG_SIGNATURE
+    steps = json.loads((tmp_path / "conv_steps.json").read_text())
+    assert [stage["name"] for stage in steps["stages"]] == ["window", "weights", "products", "channel_sums",
+                                                           "total", "bias", "activation", "output"]
+    sums = [entry["partial_sum"] for entry in steps["channels"]]
+    assert len(sums) == steps["channel_count"] == 64 and [abs(s) for s in sums] == sorted(map(abs, sums), reverse=True)
+    assert abs(sum(sums) - steps["weighted_sum"]) < 1e-9 and steps["agrees"]
+
+
+def test_explain_pool_of_a_run_draws_its_window(run_folder: Path, digit: Path, tmp_path: Path) -> None:
+    result = run_fresh("explain", "pool", "--model", str(run_folder), "--image", str(digit), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "pool_steps.png").read_bytes()[:8] == PNG_SIGNATURE
+    steps = json.loads((tmp_path / "pool_steps.json").read_text())
+    assert [stage["name"] for stage in steps["stages"]] == ["window", "reduce", "output"]
+    assert steps["stages"][1]["value"] == max(steps["values"])
