@@ -71,7 +71,10 @@ def reduce_weighted(values: torch.Tensor, sample_weight: Any = None, reduction: 
         keep = mask.to(values.dtype)
         if reduction in ("sum_over_batch_size", "mean"):
             keep = keep * (keep.numel() / keep.sum().clamp_min(1.0))
-        weight = keep if weight is None else same_rank(keep, weight)[0] * same_rank(keep, weight)[1]
+        if weight is not None:
+            keep, weight = same_rank(keep, weight)
+            keep = keep * weight
+        weight = keep
     if weight is not None:
         values, weight = same_rank(values, weight)
         values = values * weight

@@ -289,5 +289,6 @@ def get(identifier: Any, loss_name: str) -> tuple[str, Metric]:
         return name, metric
     raise ValueError(
         f"compile(metrics=...): unknown metric {identifier!r}. Expected one of: accuracy, "
-        f"{', '.join(METRICS)}, a keras.metrics.Metric or a function fn(y_true, y_pred).")
+        f"{', '.join(METRICS)}, a keras.metrics.Metric or a function fn(y_true, y_pred). A model saved with a "
+        "custom metric loads with load_model(path, compile=False); compile it again with that metric.")
 

@@ -203,6 +203,25 @@ def test_compile_takes_custom_loss_and_stateful_metric() -> None:
     assert results["accuracy"] == pytest.approx(float((probabilities.argmax(-1) == y).mean()))
 
 
+def test_a_model_with_a_custom_loss_saves_and_loads_uncompiled(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def halved_crossentropy(y_true, y_pred):  # type: ignore[no-untyped-def]
+        return 0.5 * keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+    model = small_convnet()
+    model.compile(optimizer="adam", loss=halved_crossentropy, metrics=[keras.metrics.SparseCategoricalAccuracy("acc")],
+                  precision="float32")
+    model.save(tmp_path / "model")
+    with pytest.raises(ValueError, match="compile=False"):
+        keras.models.load_model(tmp_path / "model")
+    loaded = keras.models.load_model(tmp_path / "model", compile=False)
+    x, _ = bright_band_images(4)
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+    renamed = small_convnet()
+    renamed.compile(loss=keras.losses.SparseCategoricalCrossentropy(name="scce"), metrics=["acc"])
+    renamed.save(tmp_path / "renamed")
+    assert keras.models.load_model(tmp_path / "renamed").compiled.loss.name == "scce"
+
+
 # -- optimizers -------------------------------------------------------------------------------
 class HalveAtEpochEnd(keras.callbacks.Callback):
     """Reads and sets model.optimizer.learning_rate, as Keras tutorials' callbacks do."""
