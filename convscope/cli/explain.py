@@ -306,7 +306,7 @@ def run_shapes(args: argparse.Namespace) -> int:
 def run_maps(args: argparse.Namespace) -> int:
     from convscope.explain import feature_maps
 
-    model = _load_model(args.model)
+    model, run = _load_run(args.model)
     chosen = None if not args.layers else [_layer_argument(item) for item in args.layers.split(",")]
     all_maps = feature_maps(model, _example(args, model), layers=chosen)
     for maps in all_maps:
@@ -317,7 +317,7 @@ def run_maps(args: argparse.Namespace) -> int:
     if out is not None:
         from convscope.plots.explain import plot_all_feature_maps
 
-        for path in plot_all_feature_maps(all_maps, out, args.max_channels):
+        for path in plot_all_feature_maps(all_maps, out, args.max_channels, _class_names(run, model, None)):
             print(f"wrote {path}")
     return 0
 

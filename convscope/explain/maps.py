@@ -24,6 +24,12 @@ class LayerMaps:
     layer: str
     kind: str
     maps: np.ndarray = field(repr=False)   # (H, W, C), (L, C) or (units,)
+    activation: str | None = None          # the layer's activation, e.g. "relu", "softmax"
+
+    @property
+    def values_are(self) -> str:
+        """What the numbers are: "probability" after softmax or sigmoid, else "activation value"."""
+        return "probability" if self.activation in ("softmax", "sigmoid") else "activation value"
 
     @property
     def spatial_rank(self) -> int:
@@ -66,9 +72,17 @@ def feature_maps(model: Any, example: Any, layers: Sequence[Any] | None = None) 
         outputs = _model.run_layers(model, _model.as_batch(model, example))
     return [
         LayerMaps(index, _model.layer_name(layer, index), _model.layer_kind(layer),
-                  outputs[index][0].detach().cpu().numpy())
+                  outputs[index][0].detach().cpu().numpy(), _activation_name(layer))
         for index, layer in enumerate(all_layers) if keep is None or index in keep
     ]
+
+
+def _activation_name(layer: Any) -> str | None:
+    kind = _model.layer_kind(layer)
+    if kind in ("Softmax", "ReLU"):
+        return kind.lower()
+    activation = _model.config_of(layer).get("activation")
+    return activation if isinstance(activation, str) else None
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,13 @@ __all__ = ["conv_steps_figure", "feature_maps_figure", "filters_figure", "plot_a
 PathLike = str | os.PathLike[str]
 
 
-def feature_maps_figure(layer_maps: Any, max_channels: int = 32) -> Any:
+def feature_maps_figure(layer_maps: Any, max_channels: int = 32,
+                        class_names: Sequence[str] | None = None) -> Any:
     """The figure `plot_feature_maps` writes (a matplotlib Figure, not yet saved)."""
     maps = np.asarray(layer_maps.maps, dtype=np.float64)
     title = f"{layer_maps.kind} '{layer_maps.layer}' output {tuple(maps.shape)}"
     if maps.ndim <= 1:
-        return _unit_bars(maps, title)
+        return _unit_bars(maps, title, getattr(layer_maps, "values_are", "value"), class_names)
     channels = min(maps.shape[-1], max_channels)
     shown = "" if channels == maps.shape[-1] else f" (first {channels} of {maps.shape[-1]} channels)"
     if maps.ndim == 2:
@@ -61,22 +62,36 @@ def feature_maps_figure(layer_maps: Any, max_channels: int = 32) -> Any:
             axes.set_title(f"{channel}", fontsize=7)
         else:
             axes.axis("off")
-    add_colorbar(figure, image, list(grid.flat), "activation value", scale)
+    add_colorbar(figure, image, list(grid.flat), getattr(layer_maps, "values_are", "value"), scale)
     describe(figure, title + shown, f"Each panel is one channel's feature map: how strongly its filter "
                                     f"responded at each place. One colour scale for the whole layer, so "
                                     f"panels compare: {colour_words(scale)}.", width=14 * columns)
     return figure
 
 
-def _unit_bars(maps: np.ndarray, title: str) -> Any:
-    figure = new_figure(max(4.0, min(12.0, 0.12 * maps.size + 2)), 3.0)
-    axes = figure.subplots()
+def _unit_bars(maps: np.ndarray, title: str, values_are: str, class_names: Sequence[str] | None) -> Any:
+    """A bar per unit; one per class, named, when `class_names` fit (an output layer)."""
     values = maps.reshape(-1)
+    named = class_names is not None and len(class_names) == values.size
+    figure = new_figure(max(4.5, min(12.0, (0.5 if named else 0.12) * values.size + 2)), 3.2)
+    axes = figure.subplots()
     axes.bar(np.arange(values.size), values, color=np.where(values >= 0, "tab:red", "tab:blue"))
     axes.axhline(0, color="black", linewidth=0.5)
-    axes.set_xlabel("unit")
-    axes.set_ylabel("value")
-    describe(figure, title, "One bar per unit: red = positive, blue = negative.", width=60)
+    axes.set_ylabel(values_are)
+    if named:
+        assert class_names is not None
+        long = max(map(len, class_names)) > 3
+        axes.set_xticks(np.arange(values.size), list(class_names), rotation=45 if long else 0,
+                        ha="right" if long else "center", fontsize=8)
+        axes.set_xlabel("class")
+    else:
+        axes.set_xlabel("unit")
+    if values_are == "probability":
+        axes.set_ylim(0, 1)
+        caption = f"One bar per {'class' if named else 'unit'}: the probability the model gives it."
+    else:
+        caption = f"One bar per {'class' if named else 'unit'}: red = positive, blue = negative."
+    describe(figure, title, caption, width=70)
     return figure
 
 
@@ -97,21 +112,24 @@ def _signal_grid(maps: np.ndarray, channels: int, title: str) -> Any:
     return figure
 
 
-def plot_feature_maps(layer_maps: Any, path: PathLike, max_channels: int = 32) -> Path:
+def plot_feature_maps(layer_maps: Any, path: PathLike, max_channels: int = 32,
+                      class_names: Sequence[str] | None = None) -> Path:
     """One layer's output as a grid: one image per channel (2-D) on one shared colour scale with a
     colour bar, one line per channel (1-D), or a bar per unit (a flat vector).
 
     Args:
         layer_maps: a `LayerMaps` (maps (H, W, C), (L, C) or (units,)).
         max_channels: channels drawn at most (the first ones).
+        class_names: names for the bars of a layer with one unit per class (the output).
     """
-    return save_figure(feature_maps_figure(layer_maps, max_channels), path)
+    return save_figure(feature_maps_figure(layer_maps, max_channels, class_names), path)
 
 
-def plot_all_feature_maps(all_maps: Sequence[Any], folder: PathLike, max_channels: int = 32) -> list[Path]:
+def plot_all_feature_maps(all_maps: Sequence[Any], folder: PathLike, max_channels: int = 32,
+                          class_names: Sequence[str] | None = None) -> list[Path]:
     """One PNG per layer, named '<index>_<layer>.png' inside `folder`."""
-    return [plot_feature_maps(maps, Path(folder) / f"{maps.index:02d}_{maps.layer}.png", max_channels)
-            for maps in all_maps]
+    return [plot_feature_maps(maps, Path(folder) / f"{maps.index:02d}_{maps.layer}.png", max_channels,
+                              class_names) for maps in all_maps]
 
 
 def filters_figure(filters: Any, max_filters: int = 64) -> Any:

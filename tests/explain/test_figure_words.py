@@ -92,6 +92,15 @@ def test_feature_maps_share_one_scale_with_a_colour_bar(seed_cnn: Any, digit: np
     assert "dark purple = 0 (no response)" in words(figure).replace("\n", " ")
 
 
+def test_output_layer_bars_are_named_probabilities(seed_cnn: Any, digit: np.ndarray) -> None:
+    output = feature_maps(seed_cnn, digit, layers=["dense_1"])[0]
+    assert output.activation == "softmax" and output.values_are == "probability"
+    axes = explain_plots.feature_maps_figure(output, class_names=FASHION).axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == FASHION
+    assert axes.get_ylabel() == "probability" and axes.get_ylim() == (0, 1)
+    assert feature_maps(seed_cnn, digit, layers=["conv2d"])[0].values_are == "activation value"
+
+
 @pytest.mark.parametrize("layer", ["conv2d", "conv2d_1"])
 def test_filters_have_a_zero_centred_colour_bar_and_a_caption(seed_cnn: Any, layer: str) -> None:
     filters = learned_filters(seed_cnn, layer)
