@@ -33,7 +33,7 @@ from convscope.losses import (
 __all__ = [
     "ACCURACY_FOR_LOSS", "METRICS", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean",
     "MeanAbsoluteError", "MeanAbsoluteErrorMetric", "MeanMetricWrapper", "MeanSquaredError",
-    "MeanSquaredErrorMetric", "Metric", "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "MeanSquaredErrorMetric", "Metric", "MetricVariable", "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
     "TopKCategoricalAccuracy", "accuracy", "binary_accuracy", "binary_crossentropy", "categorical_accuracy",
     "categorical_crossentropy", "get", "mean_absolute_error", "mean_squared_error",
     "sparse_categorical_accuracy", "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy",
@@ -103,15 +103,61 @@ def matching_accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
 
 
 # -- classes --------------------------------------------------------------------------------
-class Metric:
-    """Keras's Metric base: subclasses implement `update_state`, `result` and `reset_state`.
+class MetricVariable:
+    """A metric's state, as Keras's `add_variable` returns it: `assign`, `assign_add`, and
+    reads like a number or array (`float(v)`, `v.numpy()`, `v.value`)."""
 
-    `metric(y_true, y_pred)` updates the state and returns `result()`.
+    def __init__(self, shape: tuple[int, ...], initial: float, name: str | None = None) -> None:
+        self.name, self.shape, self.initial = name, tuple(shape), float(initial)
+        self.value = torch.full(self.shape, self.initial)
+
+    def assign(self, value: Any) -> None:
+        self.value = torch.broadcast_to(as_float_tensor(value).detach(), self.shape).clone()
+
+    def assign_add(self, delta: Any) -> None:
+        delta = as_float_tensor(delta).detach()
+        self.value = self.value.to(delta.device) + delta
+
+    def reset(self) -> None:
+        self.value = torch.full(self.shape, self.initial)
+
+    def numpy(self) -> Any:
+        return self.value.cpu().numpy()
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        return self.value.cpu().numpy().astype(dtype or "float32")
+
+
+class Metric:
+    """Keras's Metric base: subclasses implement `update_state` and `result`, and keep their
+    state in `add_variable(...)` variables (which `reset_state` sets back) or override
+    `reset_state`. `metric(y_true, y_pred)` updates the state and returns `result()`.
     """
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
         self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype
+        self.variables: list[MetricVariable] = []
+
+    def add_variable(self, shape: tuple[int, ...] = (), initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "sum", name: str | None = None) -> MetricVariable:
+        """A state variable filled with `initializer` ("zeros", "ones" or a number)."""
+        initial = {"zeros": 0.0, "ones": 1.0}.get(initializer, initializer) if isinstance(initializer, str) \
+            else initializer
+        if not isinstance(initial, (int, float)):
+            raise ValueError(f"{type(self).__name__}.add_variable: initializer must be 'zeros', 'ones' or a "
+                             f"number; got {initializer!r}.")
+        variable = MetricVariable(shape, float(initial), name)
+        self.variables.append(variable)
+        return variable
+
+    def add_weight(self, shape: tuple[int, ...] = (), initializer: Any = "zeros", dtype: Any = None,
+                   name: str | None = None) -> MetricVariable:
+        """Keras's other name for `add_variable`."""
+        return self.add_variable(shape, initializer, dtype, name=name)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         raise NotImplementedError(f"{type(self).__name__}: a Metric subclass implements update_state.")
@@ -121,6 +167,8 @@ class Metric:
 
     def reset_state(self) -> None:
         """Forget every update (the engine calls it at the start of each epoch and evaluation)."""
+        for variable in self.variables:
+            variable.reset()
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
         self.update_state(y_true, y_pred, sample_weight=sample_weight)
@@ -265,7 +313,7 @@ ACCURACY_FOR_LOSS: dict[str, Callable[..., MeanMetricWrapper]] = {
 }
 
 
-def get(identifier: Any, loss_name: str) -> tuple[str, Metric]:
+def get(identifier: Any, loss_name: str = "") -> tuple[str, Metric]:
     """(log name, metric) for a name, a Metric instance or a function `fn(y_true, y_pred)`;
     'accuracy'/'acc' follow the loss. A function's log name is its __name__.
 

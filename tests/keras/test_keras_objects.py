@@ -203,6 +203,35 @@ def test_compile_takes_custom_loss_and_stateful_metric() -> None:
     assert results["accuracy"] == pytest.approx(float((probabilities.argmax(-1) == y).mean()))
 
 
+class CategoricalTruePositives(keras.metrics.Metric):
+    """A custom metric written as the Keras guide writes one: state in add_variable."""
+
+    def __init__(self, name: str = "categorical_true_positives", **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), initializer="zeros", name="ctp")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
+        hits = (torch.as_tensor(y_pred).argmax(-1) == torch.as_tensor(y_true).long().view(-1)).float()
+        self.true_positives.assign_add(hits.sum())
+
+    def result(self):  # type: ignore[no-untyped-def]
+        return self.true_positives
+
+
+def test_custom_metric_with_add_variable_counts_each_epoch_afresh() -> None:
+    metric = CategoricalTruePositives()
+    metric.update_state([1, 0], [[0.2, 0.8], [0.9, 0.1]])
+    assert float(metric.result()) == 2.0
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+    x, y = bright_band_images(40)
+    model = small_convnet()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=[metric], precision="float32")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    counted = model.evaluate(x, y, verbose=0, return_dict=True)["categorical_true_positives"]
+    assert counted == float((model.predict(x).argmax(-1) == y).sum())
+
+
 def test_a_model_with_a_custom_loss_saves_and_loads_uncompiled(tmp_path) -> None:  # type: ignore[no-untyped-def]
     def halved_crossentropy(y_true, y_pred):  # type: ignore[no-untyped-def]
         return 0.5 * keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
