@@ -29,7 +29,7 @@ from convscope.layers.base import snake_case
 __all__ = [
     "LOSSES", "MAE", "MSE", "BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "LossFunctionWrapper",
     "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "binary_crossentropy",
-    "categorical_crossentropy", "get", "kind", "mae", "mean_absolute_error", "mean_squared_error", "mse", "serialize",
+    "categorical_crossentropy", "get", "mae", "mean_absolute_error", "mean_squared_error", "mse", "serialize",
     "sparse_categorical_crossentropy",
 ]
 
