@@ -64,14 +64,16 @@ class ChannelPart:
     window: np.ndarray = field(repr=False)    # (kh, kw) or (k,): input values, 0 where padded
     weights: np.ndarray = field(repr=False)   # same shape
     partial_sum: float = 0.0
+    padded: np.ndarray | None = field(default=None, repr=False)  # same shape; True on padding
 
     @property
     def products(self) -> np.ndarray:
         return self.window * self.weights
 
     def to_dict(self) -> dict[str, Any]:
+        padded = None if self.padded is None else self.padded.tolist()
         return {"channel": self.channel, "partial_sum": self.partial_sum, "window": _plain(self.window),
-                "weights": _plain(self.weights), "products": _plain(self.products)}
+                "weights": _plain(self.weights), "products": _plain(self.products), "padded": padded}
 
 
 def _plain(value: Any) -> Any:
@@ -104,8 +106,10 @@ def channel_table(steps: ConvSteps) -> list[ChannelPart]:
     The partial sums add up to `steps.weighted_sum`, the total before the bias.
     """
     window, weights = conv_arrays(steps)
-    parts = [ChannelPart(channel, window[..., channel], weights[..., channel], float(partial))
-             for channel, partial in enumerate(steps.channel_sums)]
+    shape = (len(steps.channel_sums), *kernel_shape(steps))
+    padded = np.moveaxis(np.array([term.padded for term in steps.terms], dtype=bool).reshape(shape), 0, -1)
+    parts = [ChannelPart(channel, window[..., channel], weights[..., channel], float(partial),
+                         padded[..., channel]) for channel, partial in enumerate(steps.channel_sums)]
     return sorted(parts, key=lambda part: (-abs(part.partial_sum), part.channel))
 
 
@@ -119,6 +123,11 @@ def _activation_text(steps: ConvSteps) -> str:
     if steps.activation == "linear":
         return f"no activation (linear): {_format(steps.pre_activation)} stays {_format(steps.output)}"
     return f"{steps.activation}({_format(steps.pre_activation)}) = {_format(steps.output)}"
+
+
+def where(position: tuple[int, ...] | None) -> str:
+    """A position as the text writes it: (3, 5), or (3) for a signal."""
+    return "none" if position is None else "(" + ", ".join(str(p) for p in position) + ")"
 
 
 def _output_text(output: float, engine: float | None, agrees: bool) -> str:
@@ -168,7 +177,7 @@ def pool_stages(steps: PoolSteps) -> list[Stage]:
     note = f", {padded} on padding (ignored)" if padded else ""
     if steps.reduction == "max":
         reduce = Stage("reduce", "the winner", f"largest of {len(real)} values = {_format(steps.output)}, "
-                                               f"at input position {steps.winner}", value=steps.output)
+                                               f"at input position {where(steps.winner)}", value=steps.output)
     else:
         added = " + ".join(_format(v) for v in real)
         reduce = Stage("reduce", "the mean", f"({added}) / {len(real)} = {_format(steps.output)}",

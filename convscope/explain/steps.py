@@ -371,11 +371,14 @@ class PoolSteps:
     def text(self) -> str:
         where = ", ".join(str(p) for p in self.position)
         shown = ", ".join("pad" if np.isnan(v) else number(v) for v in self.values)
-        first, last = self.window_positions[0], self.window_positions[-1]
+        from convscope.explain.stages import where as spot
+
+        first, last = spot(self.window_positions[0]), spot(self.window_positions[-1])
         lines = [f"{self.kind} '{self.layer}', channel {self.channel}, output position ({where})",
                  f"Window: input positions {first} to {last}, {len(self.real_values)} values"]
         if self.reduction == "max":
-            lines.append(f"max({shown}) = {number(self.output)}   (the winner, at input position {self.winner})")
+            lines.append(f"max({shown}) = {number(self.output)}   (the winner, at input position "
+                         f"{spot(self.winner)})")
         else:
             real = self.real_values
             lines.append(f"average({shown}) = ({' + '.join(number(v) for v in real)}) / {len(real)} "

@@ -35,13 +35,17 @@ def _as_image(values: np.ndarray) -> np.ndarray:
     return values if values.ndim == 2 else values.reshape(1, -1)
 
 
-def _numbers(axes: Any, values: np.ndarray) -> None:
-    """Each cell's value written on it (small windows only)."""
-    if values.size > 49:
+def _numbers(axes: Any, values: np.ndarray, padded: np.ndarray | None = None) -> None:
+    """Each cell's value written on it: 3 digits up to 4 columns, 2 in smaller type up to 6,
+    none beyond (the colour bar tells them then). Padding is written "pad"."""
+    columns = values.shape[-1]
+    if columns > 6 or values.size > 36:
         return
+    digits, size = (3, 7) if columns <= 4 else (2, 5)
     for (i, j), value in np.ndenumerate(values):
-        text = "pad" if np.isnan(value) else f"{value + 0.0:.3g}"  # + 0.0: no "-0"
-        axes.text(j, i, text, ha="center", va="center", fontsize=7,
+        is_pad = np.isnan(value) or (padded is not None and bool(padded[i, j]))
+        text = "pad" if is_pad else f"{value + 0.0:.{digits}g}"  # + 0.0: no "-0"
+        axes.text(j, i, text, ha="center", va="center", fontsize=size,
                   bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0, "pad": 1})
 
 
@@ -80,15 +84,17 @@ def _conv_title(steps: Any) -> str:
     return f"{head}: {steps.activation}({inner}) = {steps.output:.4g}"
 
 
-def _panel_row(figure: Any, row: Any, arrays: list[np.ndarray], scales: list[Any]) -> list[Any]:
+def _panel_row(row: Any, part: Any, scales: list[Any]) -> list[Any]:
     """Window, weights and products of one channel in three axes; returns their images."""
     images = []
-    for axes, values, scale in zip(row, arrays, scales, strict=True):
+    padded = None if part.padded is None else _as_image(part.padded)
+    for column, (axes, values, scale) in enumerate(zip(row, [part.window, part.weights, part.products],
+                                                       scales, strict=True)):
         hide_axes(axes)
         shown = _as_image(values)
         style = image_style(scale) if scale.diverging else {"cmap": "gray", "vmin": scale.low, "vmax": scale.high}
         images.append(axes.imshow(shown, **style))
-        _numbers(axes, shown)
+        _numbers(axes, shown, padded if column == 0 else None)
     return images
 
 
@@ -109,7 +115,7 @@ def conv_steps_figure(steps: Any) -> Any:
     scales = [color_scale(np.concatenate([a.ravel() for a in column]), signed=index > 0)
               for index, column in enumerate(columns)]
     for row, part in zip(grid, shown, strict=True):
-        images = _panel_row(left, row, [part.window, part.weights, part.products], scales)
+        images = _panel_row(row, part, scales)
         row[2].set_xlabel(f"sum = {part.partial_sum:.4g}", fontsize=8)
         if many:
             row[0].set_ylabel(f"channel {part.channel}\npartial sum {part.partial_sum:.3g}", fontsize=8)
@@ -127,8 +133,9 @@ def conv_steps_figure(steps: Any) -> Any:
 
 
 def _conv_caption(steps: Any, channels: int, shown: int) -> str:
+    pad = "; 'pad' = zero padding outside the input" if any(term.padded for term in steps.terms) else ""
     text = ("Each product is an input value times the weight at the same place (red = positive, "
-            "blue = negative, white = 0; grey input: black = lowest, white = highest). ")
+            f"blue = negative, white = 0; grey input: black = lowest, white = highest{pad}). ")
     if channels == 1:
         return text + "The products add up to the total; the bias is added, then the activation gives the output."
     more = channels - TOP_BARS
