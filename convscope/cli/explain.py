@@ -387,6 +387,8 @@ def run_interpret(args: argparse.Namespace) -> int:
     if worst and any(type(layer).__name__ in ("Conv1D", "Conv2D") for layer in model.layers):
         example = x[worst[0].index]
         names = result.class_names
+        print(f"saliency: example {worst[0].index} (the worst top loss), actual class '{names[worst[0].actual]}', "
+              f"explaining predicted class '{names[worst[0].predicted]}'")
         written.append(plots.plot_saliency(gradient_saliency(model, example, worst[0].predicted, class_names=names),
                                            out / "saliency_gradient.png"))
         written.append(plots.plot_saliency(grad_cam(model, example, worst[0].predicted, class_names=names),

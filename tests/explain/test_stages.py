@@ -120,3 +120,13 @@ def test_pool_stages_window_winner_output(seed_cnn: tuple) -> None:
     assert stages["output"].value == steps.output and steps.agrees
     document = json.loads(json.dumps(steps.to_dict()))
     assert document["winner"] == list(steps.winner) and len(document["stages"]) == 3
+
+
+def test_padding_is_marked_in_the_channel_table() -> None:
+    steps = conv_steps_from_arrays(np.arange(16.0).reshape(4, 4), np.ones((3, 3)), position=(0, 0),
+                                   padding="same")
+    (part,) = steps.channel_table
+    assert part.padded is not None
+    assert part.padded.tolist() == [[True, True, True], [True, False, False], [True, False, False]]
+    assert part.window[part.padded].tolist() == [0.0] * 5 and part.partial_sum == 0 + 1 + 4 + 5
+    assert steps.to_dict()["channels"][0]["padded"][0] == [True, True, True]
