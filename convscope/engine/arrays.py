@@ -57,7 +57,7 @@ def check_inputs(model: Sequential, x: np.ndarray, argument: str = "x") -> None:
         model.build(expected)
     first = model.layers[0].label if model.layers else "the model"
     if x.ndim != len(expected):
-        input_spec.check_rank(first, len(expected), tuple(x.shape))
+        input_spec.check_rank(first, len(expected), tuple(x.shape), expected=tuple(expected))
     for want, have in zip(expected[1:], x.shape[1:]):
         if want is not None and want != have:
             raise ValueError(f"{argument} has shape {x.shape} but the model expects {tuple(expected)}. "

@@ -22,8 +22,17 @@ def describe_axes(rank: int, data_format: str = "channels_last") -> str:
     return names.get(rank, f"{rank}-D")
 
 
-def rank_fix(expected_rank: int, shape: Sequence[int | None]) -> str:
-    """The likely fix when a `len(shape)`-D array reaches a layer wanting `expected_rank` axes."""
+def _fits(sizes: Sequence[int | None], wanted: Sequence[int | None]) -> bool:
+    return len(sizes) == len(wanted) and all(w is None or w == s for s, w in zip(sizes, wanted))
+
+
+def rank_fix(expected_rank: int, shape: Sequence[int | None], expected: Sequence[int | None] | None = None) -> str:
+    """The likely fix when a `len(shape)`-D array reaches a layer wanting `expected_rank` axes;
+    with `expected` (the model's input shape, batch axis first) the fix names its sizes."""
+    if expected is not None and len(expected) == expected_rank:
+        fix = _fix_for_shape(tuple(shape), tuple(expected[1:]))
+        if fix:
+            return fix
     sizes = [s for s in shape if s is not None]
     if expected_rank == 4 and len(shape) == 2 and len(sizes) == 2:
         return f"Add a batch and a channel axis: x.reshape(-1, {sizes[0]}, {sizes[1]}, 1)."
@@ -37,15 +46,34 @@ def rank_fix(expected_rank: int, shape: Sequence[int | None]) -> str:
     return f"Reshape the input to {expected_rank} axes."
 
 
-def check_rank(layer: str, expected_rank: int, shape: Shape, data_format: str = "channels_last") -> None:
-    """Raise ValueError unless `shape` (batch axis included) has `expected_rank` axes."""
+def _fix_for_shape(shape: tuple[int | None, ...], sample: tuple[int | None, ...]) -> str | None:
+    """The fix for `shape` given one sample's expected `sample` shape, or None to guess by rank."""
+    shown = ", ".join(str(size) for size in sample)
+    if _fits(shape, sample):
+        return f"A single sample needs a batch axis: x[None] (or x.reshape(-1, {shown}))."
+    channels = sample[-1]
+    if len(shape) == len(sample) and _fits(shape[1:], sample[:-1]):  # (N, H, W) for (H, W, C)
+        if channels == 1:
+            return f"Add the channel axis: x.reshape(-1, {shown}) (or x[..., None])."
+        return (f"The model takes {channels} channels (input shape (None, {shown})); these samples have no "
+                f"channel axis. Give it {channels}-channel data, e.g. for grayscale images "
+                f"x = np.repeat(x[..., None], {channels}, axis=-1).")
+    if len(shape) + 1 == len(sample) and channels == 1 and _fits(shape, sample[:-1]):  # (H, W) for (H, W, 1)
+        return f"Add a batch and a channel axis: x.reshape(-1, {shown})."
+    return None
+
+
+def check_rank(layer: str, expected_rank: int, shape: Shape, data_format: str = "channels_last",
+               expected: Shape | None = None) -> None:
+    """Raise ValueError unless `shape` (batch axis included) has `expected_rank` axes; with the
+    model's `expected` input shape the advice names its sizes."""
     if len(shape) == expected_rank:
         return
     axes = describe_axes(expected_rank, data_format)
     shown = tuple(shape)
     raise ValueError(
         f"{layer} expects {expected_rank}-D input {axes}; got shape {shown}. "
-        f"{rank_fix(expected_rank, shown)}"
+        f"{rank_fix(expected_rank, shown, expected)}"
     )
 
 

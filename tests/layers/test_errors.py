@@ -34,20 +34,13 @@ def test_missing_channel_axis() -> None:
         seed_model().predict(np.zeros((5, 28, 28), dtype=np.float32))
 
 
-RANK_BUG = pytest.mark.xfail(strict=True, reason=(
-    "convscope.layers.input_spec.rank_fix knows only the expected rank, not the layer's built input "
-    "shape, so it always treats the missing axis as a channel axis of size 1: a single (28, 28, 1) "
-    "image is told x.reshape(-1, 28, 1, 1), a (40, 4) signal x.reshape(-1, 4, 1), and grayscale "
-    "images for an RGB model x.reshape(-1, 32, 32, 1)"))
-
-
 @pytest.mark.parametrize(("model", "shape"), [
     pytest.param("seed-cnn", (5, 28, 28), id="seed CNN, batch without channels"),
     pytest.param("seed-cnn", (28, 28), id="seed CNN, one image without channels"),
     pytest.param("mnist1d-cnn", (8, 40), id="Conv1D, batch without channels"),
-    pytest.param("seed-cnn", (28, 28, 1), id="seed CNN, one image without batch", marks=RANK_BUG),
-    pytest.param("seed-cnn-rgb", (32, 32, 3), id="RGB, one image without batch", marks=RANK_BUG),
-    pytest.param("mnist1d-cnn-4", (40, 4), id="Conv1D on 4 channels, one signal", marks=RANK_BUG),
+    pytest.param("seed-cnn", (28, 28, 1), id="seed CNN, one image without batch"),
+    pytest.param("seed-cnn-rgb", (32, 32, 3), id="RGB, one image without batch"),
+    pytest.param("mnist1d-cnn-4", (40, 4), id="Conv1D on 4 channels, one signal"),
 ])
 def test_a_missing_axis_gets_a_reshape_to_the_models_input_shape(model: str, shape: tuple[int, ...]) -> None:
     built = {"seed-cnn-rgb": lambda: zoo.build("seed-cnn", (32, 32, 3)),
@@ -61,7 +54,6 @@ def test_a_missing_axis_gets_a_reshape_to_the_models_input_shape(model: str, sha
     assert all(sizes == expected for sizes in suggested), (suggested, expected)
 
 
-@RANK_BUG
 def test_grayscale_images_for_an_rgb_model_are_not_told_to_add_a_one_channel_axis() -> None:
     with pytest.raises(ValueError, match=re.escape("got shape (4, 32, 32).")) as error:
         zoo.build("seed-cnn", (32, 32, 3)).predict(np.zeros((4, 32, 32), dtype=np.float32))
