@@ -4,7 +4,7 @@ Each parallel region of a training step (a convolution, its backward, an optimiz
 for all of its threads. On an idle machine two threads on two cores are the fastest; with one
 other busy process on those cores, the operating system deschedules one of our threads now and
 then and the other spins until it comes back: a step can take 3-6x longer, where one thread
-would have lost only the fair 2x (`benchmarks/LEVERS.md`, "Busy machine").
+would have lost only the fair 2x (`benchmarks/LEVERS.md`, "Threads under load").
 
 `ThreadPolicy` watches the run: every window of about a second it reads how long this process's
 threads waited for a core (Linux's per-thread schedstat) and the steps per second. When the
