@@ -160,7 +160,11 @@ class Layer(nn.Module):
             with torch.no_grad():
                 tensor.copy_(source)
 
-    def count_params(self) -> tuple[int, int]:
+    def count_params(self) -> int:
+        """The number of weights in the layer, trainable or not (an int, as in Keras)."""
+        return sum(self.param_counts())
+
+    def param_counts(self) -> tuple[int, int]:
         """(trainable, non-trainable) weight counts, as Keras's summary shows them."""
         trainable = non_trainable = 0
         for _, tensor, _ in self.keras_weights():

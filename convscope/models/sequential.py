@@ -407,7 +407,7 @@ class Sequential(nn.Module):
             position += count
 
     def count_params(self) -> int:
-        return sum(sum(layer.count_params()) for layer in self.layers)
+        return sum(layer.count_params() for layer in self.layers)
 
     def get_config(self) -> dict[str, Any]:
         return {

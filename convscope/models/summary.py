@@ -53,7 +53,7 @@ def summary_data(model: Sequential) -> dict[str, Any]:
     rows = []
     trainable = non_trainable = 0
     for layer in model.layers:
-        layer_trainable, layer_frozen = layer.count_params()
+        layer_trainable, layer_frozen = layer.param_counts()
         trainable, non_trainable = trainable + layer_trainable, non_trainable + layer_frozen
         rows.append({
             "name": layer.name, "type": type(layer).__name__,

@@ -78,7 +78,7 @@ def test_keras_weight_layouts() -> None:
     bn = layers.BatchNormalization()
     bn.build((None, 5, 5, 4))
     assert [w.shape for w in bn.get_weights()] == [(4,)] * 4
-    assert bn.count_params() == (8, 8)
+    assert bn.count_params() == 16 and bn.param_counts() == (8, 8)  # Keras: an int; the split as summary shows it
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last],
@@ -164,3 +164,9 @@ def test_save_load_keeps_channels_last_kernels_and_predictions(name: str, tmp_pa
     for loaded in (load_model(tmp_path / "model"), load_model(tmp_path / "model", compile=False, device="cpu")):
         assert kernel_strides(loaded) == strides
         np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_count_params_is_an_int_as_in_keras() -> None:
+    conv = layers.Conv2D(32, 3)
+    conv.build((None, 28, 28, 1))
+    assert conv.count_params() == 320 and isinstance(conv.count_params(), int)
