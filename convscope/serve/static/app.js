@@ -1,20 +1,32 @@
 // The page only displays: the server converts inputs, predicts and works out each step.
-"use strict";
+import { $, api, el, postJSON } from "./common.js";
+import { setupLesson, run as runLesson } from "./lesson.js";
+import { load as loadPlayer, setupPlayer } from "./player.js";
+import { drawSignal, setupSignalInput, showStrips } from "./signal.js";
+import { renderSteps } from "./steps.js";
 
-const state = { model: null, input: null, drawing: false, busy: false };
-const $ = (id) => document.getElementById(id);
-
-async function api(path, options) {
-  const response = await fetch(path, options);
-  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
-  return body;
-}
+const state = { model: null, input: null, drawing: false, lessonStarted: false, playerInput: null };
 
 function showError(message) {
   const box = $("error");
   box.hidden = !message;
   box.textContent = message || "";
+}
+
+// ---------------------------------------------------------------- views
+function showView() {
+  const name = (location.hash || "#network").slice(1);
+  const view = ["network", "player", "lesson"].includes(name) ? name : "network";
+  document.querySelectorAll(".view").forEach((section) => { section.hidden = section.id !== `view-${view}`; });
+  document.querySelectorAll("nav.views a").forEach((link) => link.classList.toggle("active", link.dataset.view === view));
+  if (view === "lesson" && !state.lessonStarted) {
+    state.lessonStarted = true;
+    runLesson();
+  }
+  if (view === "player" && state.model && state.playerInput !== state.input) {
+    state.playerInput = state.input;
+    loadPlayer();
+  }
 }
 
 // ---------------------------------------------------------------- model description
@@ -23,19 +35,46 @@ async function loadModel() {
   state.model = model;
   const accuracy = model.metrics && model.metrics.test_accuracy;
   $("model-info").textContent = `${model.name} (${model.run}) - ${model.parameters.toLocaleString()} parameters - ` +
-    `input ${model.input.shape.join("x")}` + (accuracy !== undefined ? ` - test accuracy ${(accuracy * 100).toFixed(1)}%` : "");
+    `input ${model.input.shape.join("x")}` + (model.dataset ? ` - trained on ${model.dataset}` : "") +
+    (accuracy !== undefined ? ` - test accuracy ${(accuracy * 100).toFixed(1)}%` : "");
   const journey = $("journey");
   journey.innerHTML = "";
-  const first = document.createElement("li");
-  first.textContent = `input ${model.input.shape.join("x")}`;
-  journey.appendChild(first);
+  journey.appendChild(el("li", {}, `input ${model.input.shape.join("x")}`));
   for (const step of model.shape_journey) {
-    const item = document.createElement("li");
-    item.textContent = `${step.layer} ${step.output_shape.join("x")}`;
-    item.title = `${step.kind}: ${step.arithmetic.join("; ")}`;
-    journey.appendChild(item);
+    journey.appendChild(el("li", { title: `${step.kind}: ${step.arithmetic.join("; ")}` }, `${step.layer} ${step.output_shape.join("x")}`));
   }
-  if (model.input.shape.length !== 3) showError("This model takes 1D signals: use POST /api/predict with JSON pixels.");
+  setupInput(model);
+  setupPlayer(model, () => state.input);
+  showView();
+}
+
+function setupInput(model) {
+  const kind = model.input_kind;
+  $("draw-box").hidden = kind !== "drawing";
+  $("upload-box").hidden = kind !== "image";
+  $("signal-box").hidden = kind !== "signal";
+  $("seen-box").hidden = kind === "signal";
+  $("signal-view").hidden = kind !== "signal";
+  if (kind === "drawing") {
+    setupCanvas();
+  } else if (kind === "image") {
+    const shape = model.input.shape;
+    $("input-title").textContent = "1. Upload a picture";
+    $("upload-note").textContent = `This model was trained on ${model.dataset || "pictures"} (${shape[0]}x${shape[1]}, ` +
+      `${shape[2] === 1 ? "grey" : "colour"}), not on pen strokes, so there is no drawing canvas: a drawing would mean nothing to it. ` +
+      `Upload a picture like those; it is ${model.input.fit === "resize" ? `resized to ${shape[0]}x${shape[1]}` : "fitted to the model's size"}.`;
+    $("upload-only").addEventListener("change", (event) => {
+      const file = event.target.files[0];
+      if (file) submitImage(file, file.name);
+      event.target.value = "";
+    });
+  } else {
+    $("input-title").textContent = "1. Draw or enter a signal";
+    $("maps-hint").textContent = "click a strip (a channel at a position) to see how it was computed";
+    const submit = (values, problem) => (problem ? showError(problem) : submitPixels(values));
+    const values = setupSignalInput(model.input.shape[0], submit);
+    submitPixels(values());
+  }
 }
 
 // ---------------------------------------------------------------- drawing
@@ -91,9 +130,10 @@ function clearCanvas() {
 function resetResults() {
   state.input = null;
   $("prediction").textContent = "\u2013";
-  $("bars").innerHTML = "";
-  $("maps").innerHTML = "";
-  $("notes").innerHTML = "";
+  for (const id of ["bars", "maps", "notes", "warnings"]) $(id).innerHTML = "";
+  $("warnings").hidden = true;
+  $("doubt").hidden = true;
+  $("doubt-text").hidden = true;
   $("steps").hidden = true;
   $("seen").getContext("2d").clearRect(0, 0, 140, 140);
   showError("");
@@ -106,44 +146,54 @@ async function submitImage(blob, name) {
   try {
     showError("");
     const prediction = await api("/api/predict", { method: "POST", body: form });
-    showPrediction(prediction);
-    const explanation = await api("/api/explain", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ pixels: prediction.input }),
-    });
-    showMaps(explanation.feature_maps);
+    await showAll(prediction);
   } catch (error) {
     showError(error.message);
   }
 }
 
+async function submitPixels(values) {
+  try {
+    showError("");
+    await showAll(await postJSON("/api/predict", { pixels: values }));
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+async function showAll(prediction) {
+  showPrediction(prediction);
+  const explanation = await postJSON("/api/explain", { pixels: prediction.input });
+  showMaps(explanation.feature_maps);
+  if (!$("view-player").hidden) showView();
+}
+
 function showPrediction(prediction) {
   state.input = prediction.input;
   $("prediction").textContent = `${prediction.prediction.name} (${(prediction.prediction.probability * 100).toFixed(1)}%)`;
+  const doubt = prediction.doubt || { level: "sure", text: "" };
+  $("doubt").hidden = doubt.level === "sure";
+  $("doubt").textContent = doubt.level === "guess" ? "only a guess" : "not sure";
+  $("doubt").className = `doubt ${doubt.level}`;
+  $("doubt-text").hidden = !doubt.text;
+  $("doubt-text").textContent = doubt.text;
+  const warnings = $("warnings");
+  warnings.innerHTML = "";
+  for (const warning of prediction.warnings || []) warnings.appendChild(el("li", {}, warning));
+  warnings.hidden = !(prediction.warnings || []).length;
   const bars = $("bars");
   bars.innerHTML = "";
   const best = prediction.prediction.class;
   prediction.probabilities.forEach((probability, index) => {
-    const label = document.createElement("span");
-    label.textContent = prediction.class_names[index];
-    const track = document.createElement("div");
-    track.className = "bar-track";
-    const fill = document.createElement("div");
-    fill.className = "bar-fill" + (index === best ? " top" : "");
-    fill.style.width = `${(probability * 100).toFixed(1)}%`;
+    const fill = el("div", { className: "bar-fill" + (index === best ? " top" : ""), style: { width: `${(probability * 100).toFixed(1)}%` } });
     fill.dataset.probability = probability;
-    track.appendChild(fill);
-    const value = document.createElement("span");
-    value.textContent = `${(probability * 100).toFixed(1)}%`;
-    bars.append(label, track, value);
+    bars.append(el("span", {}, prediction.class_names[index]), el("div", { className: "bar-track" }, fill),
+                el("span", {}, `${(probability * 100).toFixed(1)}%`));
   });
   $("notes").innerHTML = "";
-  for (const note of prediction.notes) {
-    const item = document.createElement("li");
-    item.textContent = note;
-    $("notes").appendChild(item);
-  }
-  drawSeen(null);
+  for (const note of prediction.notes) $("notes").appendChild(el("li", {}, note));
+  if (Array.isArray(prediction.input[0])) drawSeen(null);
+  else drawSignal($("signal-plot"), prediction.input, null);
 }
 
 function drawSeen(field) {
@@ -182,42 +232,33 @@ function decodeLevels(base64) {
 function showMaps(featureMaps) {
   const container = $("maps");
   container.innerHTML = "";
+  if (featureMaps.length && featureMaps[0].shape.length === 2) {
+    showStrips(featureMaps, container, decodeLevels, explainCell);
+    return;
+  }
   for (const layer of featureMaps) {
-    const section = document.createElement("div");
-    section.className = "layer";
-    section.dataset.layer = layer.layer;
-    const title = document.createElement("h3");
-    title.textContent = `${layer.layer} (${layer.kind}) ${layer.shape.join("x")}`;
-    const grid = document.createElement("div");
-    grid.className = "fmaps";
+    const grid = el("div", { className: "fmaps" });
     const levels = decodeLevels(layer.data);
-    const channels = layer.shape[layer.shape.length - 1];
-    const height = layer.shape.length === 3 ? layer.shape[0] : 1;
-    const width = layer.shape.length === 3 ? layer.shape[1] : layer.shape[0];
+    const [height, width, channels] = layer.shape;
     const scale = Math.max(2, Math.floor(56 / Math.max(height, width)));
-    for (let channel = 0; channel < channels; channel++) {
-      grid.appendChild(mapCanvas(layer, levels, channel, height, width, scale));
-    }
-    section.append(title, grid);
-    container.appendChild(section);
+    for (let channel = 0; channel < channels; channel++) grid.appendChild(mapCanvas(layer, levels, channel, height, width, scale));
+    container.appendChild(el("div", { className: "layer", dataset: { layer: layer.layer } },
+      el("h3", {}, `${layer.layer} (${layer.kind}) ${layer.shape.join("x")}`), grid));
   }
 }
 
 function mapCanvas(layer, levels, channel, height, width, scale) {
-  const canvas = document.createElement("canvas");
-  canvas.className = "fmap";
+  const canvas = el("canvas", { className: "fmap", dataset: { layer: layer.layer, channel },
+    title: `${layer.layer}, channel ${channel}: values ${layer.min[channel]} to ${layer.max[channel]}` });
   canvas.width = width; canvas.height = height;
   canvas.style.width = `${width * scale}px`;
-  canvas.style.height = `${Math.max(height * scale, 8)}px`;
-  canvas.dataset.layer = layer.layer;
-  canvas.dataset.channel = channel;
-  canvas.title = `${layer.layer}, channel ${channel}: values ${layer.min[channel]} to ${layer.max[channel]}`;
+  canvas.style.height = `${height * scale}px`;
   const context = canvas.getContext("2d");
   const image = context.createImageData(width, height);
   const offset = channel * height * width;
   for (let i = 0; i < height * width; i++) {
-    const level = levels[offset + i];
-    image.data.set([level, level, level, 255], i * 4);
+    const grey = levels[offset + i];
+    image.data.set([grey, grey, grey, 255], i * 4);
   }
   context.putImageData(image, 0, 0);
   canvas.addEventListener("click", (event) => {
@@ -226,7 +267,7 @@ function mapCanvas(layer, levels, channel, height, width, scale) {
     const row = Math.min(height - 1, Math.floor((event.clientY - box.top) / box.height * height));
     document.querySelectorAll(".fmap.selected").forEach((other) => other.classList.remove("selected"));
     canvas.classList.add("selected");
-    explainCell(layer.layer, layer.shape.length === 3 ? [row, column] : [column], channel);
+    explainCell(layer.layer, [row, column], channel);
   });
   return canvas;
 }
@@ -234,59 +275,25 @@ function mapCanvas(layer, levels, channel, height, width, scale) {
 async function explainCell(layer, position, channel) {
   if (!state.input) return;
   try {
-    const answer = await api("/api/explain", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ pixels: state.input, layer, position, channel, maps: false }),
-    });
-    showSteps(answer.steps);
+    const answer = await postJSON("/api/explain", { pixels: state.input, layer, position, channel, maps: false });
+    $("steps").hidden = false;
+    document.body.classList.add("steps-open");
+    renderSteps(answer.steps, { title: $("steps-title"), verdict: $("steps-verdict"), body: $("steps-body"), text: $("steps-text") });
+    if (Array.isArray(state.input[0])) drawSeen(answer.steps.receptive_field);
+    else drawSignal($("signal-plot"), state.input, answer.steps.receptive_field);
   } catch (error) {
     showError(error.message);
   }
 }
 
-function grid(values, highlight) {
-  const table = document.createElement("table");
-  const rows = Array.isArray(values[0]) ? values : [values];
-  rows.forEach((row, r) => {
-    const line = table.insertRow();
-    row.forEach((value, c) => {
-      const cell = line.insertCell();
-      cell.textContent = value === null ? "pad" : Number(value).toPrecision(3);
-      if (highlight && highlight(r, c)) cell.className = "win";
-    });
-  });
-  return table;
-}
-
-function showSteps(steps) {
-  $("steps").hidden = false;
-  $("steps-title").textContent = `${steps.kind} '${steps.layer}', ${steps.kind.includes("Conv") ? "filter" : "channel"} ` +
-    `${steps.channel}, position (${steps.position.join(", ")}) = ${Number(steps.output).toPrecision(5)}`;
-  $("steps-verdict").textContent = steps.agrees ? "(the engine agrees)" : "(the engine DISAGREES)";
-  const grids = $("steps-grids");
-  grids.innerHTML = "";
-  if (steps.channels) {
-    for (const entry of steps.channels.slice(0, 4)) {
-      const block = document.createElement("div");
-      block.innerHTML = `<div>input channel ${entry.channel}: window &times; weights = ${Number(entry.sum).toPrecision(4)}</div>`;
-      const pair = document.createElement("div");
-      pair.className = "row";
-      pair.append(grid(entry.inputs), grid(entry.weights));
-      block.appendChild(pair);
-      grids.appendChild(block);
-    }
-  } else {
-    const size = steps.position.length === 2 ? Math.round(Math.sqrt(steps.values.length)) : steps.values.length;
-    const rows = [];
-    for (let start = 0; start < steps.values.length; start += size) rows.push(steps.values.slice(start, start + size));
-    const winner = steps.values.indexOf(Math.max(...steps.values.filter((v) => v !== null)));
-    grids.appendChild(grid(rows, (r, c) => r * size + c === winner));
-  }
-  $("steps-text").textContent = steps.text;
-  drawSeen(steps.receptive_field);
-}
-
 window.addEventListener("DOMContentLoaded", () => {
-  setupCanvas();
+  setupLesson();
+  $("steps-text-toggle").addEventListener("click", () => {
+    const folded = $("steps-text").classList.toggle("folded");
+    $("steps-text-toggle").textContent = folded ? "the same as text \u25b8" : "the same as text \u25be";
+  });
+  $("steps-close").addEventListener("click", () => { $("steps").hidden = true; document.body.classList.remove("steps-open"); });
+  window.addEventListener("hashchange", showView);
+  showView();
   loadModel().catch((error) => showError(`could not load the model: ${error.message}`));
 });
