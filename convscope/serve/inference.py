@@ -199,31 +199,29 @@ def encode_maps(item: Any) -> dict[str, Any]:
 
 
 def conv_answer(steps: Any) -> dict[str, Any]:
-    """A conv cell in stages: per input channel the window, the weights, their products and
-    their sum (`channel_table`, every channel, the largest sums first; `channels`, the first
-    MAX_CHANNELS_SHOWN of them without products), then the total over channels, the bias, the
-    activation, the output and the engine's value."""
+    """A conv cell in stages (`stages`, as `convscope.explain` words them): per input channel the
+    window, the weights, their products and their sum (`channel_table`, every channel, the
+    largest sums first; `channels`, the first MAX_CHANNELS_SHOWN without products), then the
+    total over channels, the bias, the activation, the output and the engine's value."""
     rank = len(steps.position)
-    kernel = tuple(max(t.tap[axis] for t in steps.terms) + 1 for axis in range(rank))
-    table = []
-    for channel, subtotal in enumerate(steps.channel_sums):
-        terms = [t for t in steps.terms if t.channel == channel]
-        table.append({"channel": channel, "sum": subtotal,
-                      "inputs": np.reshape([t.input_value for t in terms], kernel).tolist(),
-                      "weights": np.reshape([t.weight for t in terms], kernel).tolist(),
-                      "products": np.reshape([t.product for t in terms], kernel).tolist(),
-                      "padded": np.reshape([t.padded for t in terms], kernel).tolist()})
-    table.sort(key=lambda entry: -abs(entry["sum"]))
+    table = [{"channel": part.channel, "sum": part.partial_sum, "inputs": part.window.tolist(),
+              "weights": part.weights.tolist(), "products": part.products.tolist(),
+              "padded": None if part.padded is None else part.padded.tolist()} for part in steps.channel_table]
     first = [t for t in steps.terms if t.channel == 0]
     window = [[first[0].input_position[axis], first[-1].input_position[axis]] for axis in range(rank)]
     return {"layer": steps.layer, "kind": steps.kind, "position": list(steps.position), "channel": steps.filter,
-            "channel_count": len(steps.channel_sums), "kernel": list(kernel), "window": window,
+            "channel_count": len(steps.channel_sums), "kernel": list(np.shape(table[0]["inputs"])), "window": window,
             "channels": [{key: entry[key] for key in ("channel", "sum", "inputs", "weights")}
                          for entry in table[:MAX_CHANNELS_SHOWN]],
-            "channel_table": table,
+            "channel_table": table, "stages": [stage_summary(stage) for stage in steps.stages],
             "weighted_sum": steps.weighted_sum, "bias": steps.bias, "pre_activation": steps.pre_activation,
             "activation": steps.activation, "output": steps.output, "engine_output": steps.engine_output,
             "agrees": steps.agrees, "text": steps.text(max_terms=9)}
+
+
+def stage_summary(stage: Any) -> dict[str, Any]:
+    """A stage's name, title, text and value; its arrays are in `channel_table` already."""
+    return {"name": stage.name, "title": stage.title, "text": stage.text, "value": stage.value}
 
 
 def pool_answer(steps: Any) -> dict[str, Any]:
@@ -231,7 +229,8 @@ def pool_answer(steps: Any) -> dict[str, Any]:
     return {"layer": steps.layer, "kind": steps.kind, "position": list(steps.position), "channel": steps.channel,
             "reduction": steps.reduction, "window": [list(p) for p in steps.window_positions], "values": values,
             "winner": None if steps.winner is None else list(steps.winner), "output": steps.output,
-            "engine_output": steps.engine_output, "agrees": steps.agrees, "text": steps.text()}
+            "engine_output": steps.engine_output, "agrees": steps.agrees, "text": steps.text(),
+            "stages": [stage_summary(stage) for stage in steps.stages]}
 
 
 def receptive_field(model: Any, index: int, position: Sequence[int]) -> list[list[int]]:

@@ -122,6 +122,11 @@ def test_conv_cell_answer_has_a_sorted_channel_table(seed_run: Path) -> None:
         assert float(np.sum(entry["products"])) == pytest.approx(entry["sum"], abs=1e-9)
     assert steps["pre_activation"] == pytest.approx(steps["weighted_sum"] + steps["bias"])
     assert steps["window"] == [[4, 6], [5, 7]] and steps["kernel"] == [3, 3]
+    stages = {stage["name"]: stage for stage in steps["stages"]}
+    assert list(stages) == ["window", "weights", "products", "channel_sums", "total", "bias", "activation", "output"]
+    assert stages["total"]["value"] == pytest.approx(steps["weighted_sum"])
+    assert stages["bias"]["value"] == pytest.approx(steps["pre_activation"]) and "+ bias" in stages["bias"]["title"]
+    assert stages["output"]["value"] == pytest.approx(steps["output"]) and "agrees" in stages["output"]["text"]
 
 
 def test_conv1d_cell_with_padding(signal_run: Path) -> None:
