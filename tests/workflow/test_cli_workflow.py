@@ -126,7 +126,8 @@ def test_explain_pool_writes_its_steps(workflow: Workflow, tmp_path: Path) -> No
                         "--out", str(tmp_path)).stdout
     steps = json.loads((tmp_path / "pool_steps.json").read_text())
     assert "(agrees;" in text and steps["agrees"] and steps["output"] == pytest.approx(max(steps["values"]))
-    assert len([path for path in tmp_path.iterdir() if is_png(path)]) == 2  # the maps into and out of the pooling
+    drawn = sorted(path.name for path in tmp_path.iterdir() if is_png(path))
+    assert len(drawn) == 3 and "pool_steps.png" in drawn  # the window's steps, the maps into and out of it
 
 
 def test_explain_maps_draws_every_layer(workflow: Workflow, trained_model: Sequential, tmp_path: Path) -> None:
