@@ -23,7 +23,7 @@ function showView() {
     state.lessonStarted = true;
     runLesson();
   }
-  if (view === "player" && state.model && state.playerInput !== state.input) {
+  if (view === "player" && state.model && (state.playerInput !== state.input || !state.input)) {
     state.playerInput = state.input;
     loadPlayer();
   }

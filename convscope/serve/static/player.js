@@ -38,8 +38,10 @@ export async function load(inputChannel) {
   stop();
   const input = player.getInput();
   $("player-error").textContent = "";
+  $("player-work").hidden = !input;
   if (!input) {
-    $("player-status").textContent = "Give the network an input on the Network view first (draw, upload or enter a signal).";
+    $("player-status").textContent = "Give the network an input on the Network view first (draw, upload or enter a signal); " +
+      "the window then slides over what the network saw.";
     return;
   }
   const body = { pixels: input, layer: $("player-layer").value, channel: Number($("player-channel").value) || 0 };
