@@ -233,8 +233,7 @@ def upload_to_input(data: bytes, predictor: Predictor, max_pixels: int) -> tuple
     spec = predictor.spec
     image = decode_image(data, max_pixels, max_side=decode_side(spec), formats=UPLOAD_FORMATS)
     try:
-        warnings = drawing_warnings(np.asarray(image.convert("L"), dtype=np.float64)) \
-            if predictor.input_kind == "drawing" else []
+        warnings = drawing_warnings(np.asarray(image.convert("L"))) if predictor.input_kind == "drawing" else []
         pixels, notes = image_to_input(image, spec)
         return pixels, notes, warnings
     finally:

@@ -315,11 +315,10 @@ def input_warnings(pixels: np.ndarray, spec: Any) -> list[str]:
 
 
 def drawing_warnings(gray: np.ndarray) -> list[str]:
-    """For a drawing (grey levels 0..255, dark or light page): a warning when its strokes are a
+    """For a drawing (uint8 grey levels, dark or light page): a warning when its strokes are a
     speck, far smaller than the training digits, which fill most of their box."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ink = gray if np.median(border) <= 127 else 255.0 - gray
-    mask = ink > 51
+    mask = gray > 51 if np.median(border) <= 127 else gray < 204  # ink: 20% away from the page
     if not mask.any():
         return ["The picture is blank: there is nothing for the network to recognise."]
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))

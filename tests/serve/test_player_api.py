@@ -15,7 +15,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette asks for httpx2, which is not installed here
     from fastapi.testclient import TestClient
 
-from convscope import explain
+from convscope import explain, zoo
 from convscope.explain import reference
 from convscope.runs import Run
 from convscope.serve import create_app
@@ -146,8 +146,12 @@ def test_each_model_says_how_it_takes_inputs(seed_run: Path, signal_run: Path, t
         with app_client(run) as client:
             info = client.get("/api/model").json()
         kinds[name] = (info["input_kind"], info["dataset"])
+    rgb = tmp_path / "rgb"
+    zoo.build("seed-cnn", (32, 32, 3)).save(rgb)  # a CIFAR-sized colour model, no run around it
+    with app_client(rgb) as client:
+        kinds["rgb"] = (client.get("/api/model").json()["input_kind"], "")
     assert kinds == {"mnist": ("drawing", "python"), "mnist1d": ("signal", "mnist1d"),
-                     "fashion": ("image", "fashion_mnist")}
+                     "fashion": ("image", "fashion_mnist"), "rgb": ("image", "")}
 
 
 def test_a_speck_is_far_from_the_training_data(seed_run: Path) -> None:
