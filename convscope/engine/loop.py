@@ -28,7 +28,7 @@ from convscope.engine.allocator import tune_host_allocator
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
 from convscope.engine.device import autocast
 from convscope.engine.progress import ProgressLogger, resolve_verbose
-from convscope.engine.threads import thread_policy
+from convscope.engine.threads import InferenceThreads, thread_policy
 
 # Default batch for evaluate/predict: on a 2-core CPU the seed CNN predicts 21k images/s in
 # batches of 128 and 11k in batches of 256 (the activations of 128 images stay in cache).
@@ -222,7 +222,7 @@ def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.T
 
 @torch.inference_mode()
 def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
-                     batch_size: int, prefix: str = "") -> dict[str, float]:
+                     batch_size: int, prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
     model.eval()
     totals = new_totals(compiled)
     for start in range(0, len(x), batch_size):
@@ -231,6 +231,8 @@ def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: 
         target = y[start:start + batch_size]
         total = total_loss(model, compiled, outputs.float(), target)
         totals.add(batch_values(compiled, outputs, target, compiled.use_logits, total), len(target))
+        if threads is not None:
+            threads.after_batch()
     return totals.result(prefix)
 
 
@@ -240,7 +242,9 @@ def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None
     reuse_host_memory(model)
     x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
     started = time.perf_counter()
-    logs = evaluate_tensors(model, compiled, x_tensor, y_tensor, batch_size=check_batch_size(batch_size or INFERENCE_BATCH))
+    with InferenceThreads(model.device, compiled.threads) as threads:
+        logs = evaluate_tensors(model, compiled, x_tensor, y_tensor,
+                                batch_size=check_batch_size(batch_size or INFERENCE_BATCH), threads=threads)
     if resolve_verbose(verbose) > 0:
         print(f"evaluate - {time.perf_counter() - started:.1f}s - "
               + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
@@ -263,10 +267,12 @@ def predict(model: Sequential, x: Any, *, batch_size: int | None = None) -> np.n
     finish = activations.get(final) if final in ("softmax", "sigmoid") else None
     model.eval()
     outputs = []
-    for start in range(0, len(x_tensor), batch_size):
-        with autocast(model.device, dtype):
-            batch = model(x_tensor[start:start + batch_size], logits=finish is not None)
-        outputs.append(finish(batch.float()) if finish is not None else batch.float())
+    with InferenceThreads(model.device, model.compiled.threads if model.compiled is not None else None) as threads:
+        for start in range(0, len(x_tensor), batch_size):
+            with autocast(model.device, dtype):
+                batch = model(x_tensor[start:start + batch_size], logits=finish is not None)
+            outputs.append(finish(batch.float()) if finish is not None else batch.float())
+            threads.after_batch()
     if not outputs:
         # No samples: an axis the model leaves unknown (None) has no size to take, so it is 0.
         output_sizes = [size or 0 for size in model.require_output_shape("predict")[1:]]

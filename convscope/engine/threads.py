@@ -12,6 +12,9 @@ threads wait, it tries fewer threads for a window and keeps them if they are fas
 threads it tries more again every `recheck_seconds`, so a machine that becomes idle again gets
 all its cores back. Each change prints one line with the reason.
 
+`predict` and `evaluate` are usually too short for trials: `InferenceThreads` looks at the
+first 50 ms of batches and halves the threads for the rest of the call when they waited.
+
 The user decides instead with `compile(threads=N)`, `CONVSCOPE_THREADS=N` or `OMP_NUM_THREADS`
 (PyTorch's own setting): a fixed count is never changed. `CONVSCOPE_THREADS=auto` (the default)
 lets the policy choose on the CPU, outside torch.distributed (whose processes share the cores by
@@ -38,6 +41,7 @@ WAIT_FRACTION = 0.10  # share of thread time spent waiting for a core that count
 BETTER = 1.05  # a trial must be this much faster to be kept (rates drift by a few % anyway)
 RECHECK_SECONDS = 15.0
 WARMUP_STEPS = 3  # the first steps create oneDNN primitives and grow the allocator's pools
+PROBE_SECONDS = 0.05  # predict/evaluate: how long to watch before deciding
 
 
 def usable_cores() -> int:
@@ -217,3 +221,47 @@ def thread_policy(device: torch.device, compile_threads: int | str | None, verbo
     if device.type != "cpu" or distributed:
         return None
     return ThreadPolicy(min(usable_cores(), torch.get_num_threads()), verbose=verbose)
+
+
+class InferenceThreads:
+    """Threads for one `predict` or `evaluate` call on the CPU: call `after_batch()` after each
+    batch; once `PROBE_SECONDS` have passed, the rest of the call runs on half the threads if
+    ours waited for a core more than `WAIT_FRACTION` of their time. The count comes back at the
+    end of the `with` block.
+
+    >>> with InferenceThreads(model.device, None) as threads:
+    ...     for batch in batches:
+    ...         run(batch); threads.after_batch()
+    """
+
+    def __init__(self, device: torch.device, compile_threads: int | str | None, *,
+                 clock: Callable[[], float] = time.perf_counter,
+                 waiting: Callable[[], float | None] = runqueue_wait_seconds) -> None:
+        self.clock, self.waiting = clock, waiting
+        self.watching = (device.type == "cpu" and requested_threads(compile_threads) is None
+                         and torch.get_num_threads() > 1)
+        self.before = torch.get_num_threads()
+        self.started = 0.0
+        self.waited: float | None = None
+        self.lowered = False
+
+    def __enter__(self) -> InferenceThreads:
+        self.before = torch.get_num_threads()
+        if self.watching:
+            self.started, self.waited = self.clock(), self.waiting()
+        return self
+
+    def after_batch(self) -> None:
+        if not self.watching:
+            return
+        elapsed = self.clock() - self.started
+        if elapsed < PROBE_SECONDS:
+            return
+        self.watching = False
+        now = self.waiting()
+        if now is not None and self.waited is not None and (now - self.waited) / (elapsed * self.before) > WAIT_FRACTION:
+            torch.set_num_threads(max(1, self.before // 2))
+            self.lowered = True
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.before)

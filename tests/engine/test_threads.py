@@ -174,3 +174,52 @@ def test_fit_applies_the_policy_and_compile_checks_threads(monkeypatch: pytest.M
     model.compile("adam", "sparse_categorical_crossentropy", device="cpu", threads=before)
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert len(seen) == 1  # a fixed count: no policy
+
+
+@pytest.mark.parametrize(("waited_share", "lowered"), [(0.0, False), (0.05, False), (0.3, True)])
+def test_predict_and_evaluate_halve_the_threads_after_waiting_in_their_first_batches(
+        monkeypatch: pytest.MonkeyPatch, waited_share: float, lowered: bool) -> None:
+    monkeypatch.delenv("CONVSCOPE_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    clock = {"now": 0.0, "waited": 0.0}
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with threads_module.InferenceThreads(torch.device("cpu"), None, clock=lambda: clock["now"],
+                                             waiting=lambda: clock["waited"]) as inference:
+            used = []
+            for _ in range(10):
+                used.append(torch.get_num_threads())
+                clock["now"] += 0.02  # a batch
+                clock["waited"] += 0.02 * 2 * waited_share
+                inference.after_batch()
+            assert inference.lowered == lowered
+        assert used == [2, 2, 2] + [1 if lowered else 2] * 7  # decided once 50 ms have passed
+        assert torch.get_num_threads() == 2  # back after the call
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_inference_keeps_a_fixed_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    inference = threads_module.InferenceThreads(torch.device("cpu"), None, clock=lambda: 1.0, waiting=lambda: 9.0)
+    assert not inference.watching
+
+
+def test_predict_and_evaluate_run_under_inference_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONVSCOPE_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    calls: list[int] = []
+    real_after = threads_module.InferenceThreads.after_batch
+
+    def counted(self: threads_module.InferenceThreads) -> None:
+        calls.append(1)
+        real_after(self)
+
+    monkeypatch.setattr(threads_module.InferenceThreads, "after_batch", counted)
+    model = zoo.build("seed-cnn")
+    model.compile("adam", "sparse_categorical_crossentropy", device="cpu")
+    x, y = np.zeros((300, 28, 28, 1), dtype=np.float32), np.zeros(300, dtype=np.int64)
+    model.predict(x, batch_size=100)
+    model.evaluate(x, y, batch_size=100, verbose=0)
+    assert len(calls) == 6  # three batches each
