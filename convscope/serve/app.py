@@ -4,10 +4,12 @@ JSON API it uses (documented at /docs and /openapi.json).
     GET  /api/model     the model: classes, layers, shape journey, input preprocessing
     POST /api/predict   an image (multipart field `file`) or JSON {"pixels": [[...]]}
                         -> class probabilities, top-k, conversion notes, the input as seen
-    POST /api/explain   the same inputs -> feature maps of every conv and pooling layer; with
-                        "layer", "position" and "channel", how that one cell was computed
+    POST /api/explain   the same inputs -> feature maps of every conv and pooling layer, each
+                        with one colour scale for all its channels; with "layer", "position"
+                        and "channel", how that one cell was computed
     POST /api/slide     the same inputs with "layer" and "channel" -> what a sliding-window
-                        player shows: one input channel, kernel, stride, padding, the output
+                        player shows: one input channel, kernel, stride, padding, the output,
+                        the colour scales of the layer's input and output
     POST /api/lesson    JSON {"matrix", "kernel", ...} -> convolution, activation and pooling of
                         a small matrix, cell by cell (no model involved)
 

@@ -122,7 +122,9 @@ class Predictor:
     def slide(self, pixels: np.ndarray, layer: str, channel: int, input_channel: int | None = None) -> dict[str, Any]:
         """What a sliding-window player shows for output channel `channel` of a conv or pooling
         layer: one channel of the layer's input, the kernel's size, stride, dilation and padding
-        (cells added before and after each axis), and the layer's output for that channel.
+        (cells added before and after each axis), and the layer's output for that channel, with
+        the colour scales of the whole input and output (every channel, as the Network view
+        draws them) and the layer the input comes from (None: the model's input).
 
         For a conv layer the input channels come ordered by the size of the filter's weights on
         them (`input_channels`); `input_channel` picks the one shown (default the first).
@@ -131,6 +133,7 @@ class Predictor:
             ValueError: an unknown layer or channel, or an input channel too large to send.
         """
         from convscope import explain
+        from convscope.explain.maps import color_scale
         from convscope.explain.reference import resolve_padding
 
         index = self.layer_index(layer)
@@ -168,7 +171,9 @@ class Predictor:
             "dilation": list(dilation), "padding": [list(pair) for pair in pads],
             "activation": config.get("activation", "linear"),
             "input": np.round(layer_input[..., shown], 5).tolist(),
-            "output": np.round(output[..., channel], 5).tolist()})
+            "output": np.round(output[..., channel], 5).tolist(),
+            "input_from": None if index == 0 else maps[index - 1].layer,
+            "input_scale": color_scale(layer_input).to_dict(), "output_scale": color_scale(output).to_dict()})
         if kind in CONV_KINDS:
             answer["weights"] = np.round(np.asarray(weights[..., shown, channel], np.float64), 5).tolist()
             answer["bias"] = round(float(rest[0][channel]), 6) if rest else 0.0
@@ -186,7 +191,9 @@ class Predictor:
 
 
 def encode_maps(item: Any) -> dict[str, Any]:
-    """Channels-first uint8 levels (base64), with each channel's min and max to undo them."""
+    """Channels-first uint8 levels (base64), with each channel's min and max to undo them, and
+    the layer's colour scale (`LayerMaps.color_scale`): one low..high for all its channels, so
+    the page draws them against the same ends and their brightness compares."""
     values = np.asarray(item.maps, dtype=np.float32)                      # (H, W, C) or (L, C)
     axes = tuple(range(values.ndim - 1))
     low, high = values.min(axis=axes), values.max(axis=axes)
@@ -195,6 +202,7 @@ def encode_maps(item: Any) -> dict[str, Any]:
     channels_first = np.ascontiguousarray(np.moveaxis(levels, -1, 0))   # (C, H, W) or (C, L)
     return {"layer": item.layer, "kind": item.kind, "index": item.index, "shape": list(values.shape),
             "min": np.round(low, 5).tolist(), "max": np.round(high, 5).tolist(),
+            "scale": item.color_scale.to_dict(),
             "data": base64.b64encode(channels_first.tobytes()).decode("ascii")}
 
 

@@ -58,6 +58,16 @@ class SlidePixels(PredictPixels):
                                                         "the filter weighs most")
 
 
+class ColorScale(BaseModel):
+    """One layer's colour scale, shared by all its channels (`convscope.explain.maps.ColorScale`)."""
+
+    low: float = Field(description="the value drawn at the low end: 0 (black), or -high when diverging")
+    high: float = Field(description="the value drawn at the high end: the layer's largest value (or magnitude)")
+    diverging: bool = Field(description="signed values: zero in the middle (white), negative blue, positive red")
+    clipped: float = Field(description="share of the values beyond [low, high]")
+    meaning: str = Field(description="the scale in words")
+
+
 class Slide(BaseModel):
     layer: str
     kind: str
@@ -75,6 +85,9 @@ class Slide(BaseModel):
     output: list[Any] = Field(description="the layer's output for `channel`, as the engine computed it")
     weights: list[Any] | None = Field(None, description="the filter's weights on the input channel shown")
     bias: float | None = None
+    input_from: str | None = Field(None, description="the layer whose output is the input; null: the model's input")
+    input_scale: ColorScale = Field(description="colour scale of the whole input, every channel")
+    output_scale: ColorScale = Field(description="colour scale of the layer's output, every channel")
 
 
 class LessonPool(BaseModel):
@@ -133,6 +146,7 @@ class FeatureMaps(BaseModel):
     shape: list[int] = Field(description="(H, W, C) or (L, C)")
     min: list[float] = Field(description="per channel: the value of grey level 0")
     max: list[float] = Field(description="per channel: the value of grey level 255")
+    scale: ColorScale = Field(description="one scale for every channel of the layer, to draw them comparably")
     data: str = Field(description="base64 of uint8 levels, channels first: C x H x W")
 
 

@@ -62,3 +62,13 @@ def make_fashion_run(folder: Path, seed: int = 0) -> Path:
     names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     return runs.save_model_run(zoo.build("seed-cnn"), folder, input_spec=spec, class_names=names,
                                source="fashion_mnist")
+
+
+def make_linear_run(folder: Path, seed: int = 0) -> Path:
+    """A Conv2D without an activation (its maps are signed) before a ReLU conv and pooling."""
+    from convscope import Sequential, layers
+
+    utils.set_seed(seed, deterministic=False)
+    model = Sequential([layers.Conv2D(4, 3, input_shape=(28, 28, 1)), layers.Conv2D(4, 3, activation="relu"),
+                        layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    return runs.save_model_run(model, folder, input_spec=MNIST_INPUT, class_names=DIGITS, source="mnist")
