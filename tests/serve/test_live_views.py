@@ -10,7 +10,7 @@ from pathlib import Path
 import bench_serve
 import numpy as np
 import pytest
-from serve_helpers import make_fashion_run, make_strided_run
+from serve_helpers import make_fashion_run, make_linear_run, make_strided_run
 from test_live_server import CHROMIUM, CHROMIUM_ARGS, draw_seven
 
 from convscope import explain
@@ -270,3 +270,113 @@ def test_steps_do_not_push_the_maps_away(open_page, seed_run: Path, width: int) 
     assert page.eval_on_selector_all("#steps tr.detail table", "all => all.map(t => t.querySelector('caption').textContent)")[1:] == [
         "weights, filter 0", "products"]
     shot(page, f"steps_{width}")
+
+
+LEGENDS = """all => all.map(section => { const legend = section.querySelector('.legend');
+    return legend && { layer: section.dataset.layer, bar: legend.querySelectorAll('canvas.scale-bar').length,
+        low: legend.querySelector('.scale-low').textContent, high: legend.querySelector('.scale-high').textContent,
+        diverging: legend.dataset.diverging, caption: legend.querySelector('.scale-caption').textContent }; })"""
+
+
+def check_legends(shown: list[dict], feature_maps: list[dict]) -> None:
+    """Every layer section has a colour bar whose printed ends are the API's scale for that layer:
+    0 and the largest value of any channel (after a ReLU), or -m and m for signed values."""
+    assert [legend["layer"] for legend in shown] == [layer["layer"] for layer in feature_maps]
+    for legend, layer in zip(shown, feature_maps):
+        scale = layer["scale"]
+        assert legend["bar"] == 1, legend
+        assert float(legend["low"]) == pytest.approx(scale["low"], rel=1e-3, abs=1e-6)
+        assert float(legend["high"]) == pytest.approx(scale["high"], rel=1e-3)
+        largest = max(max(layer["max"]), -min(layer["min"]))
+        assert float(legend["high"]) == pytest.approx(largest, rel=1e-3)
+        if scale["diverging"]:
+            assert legend["diverging"] == "true" and float(legend["low"]) == -float(legend["high"])
+            assert legend["caption"].startswith("blue = negative, red = positive, white = 0 (no response)")
+        else:
+            assert float(legend["low"]) == 0 == min(0, min(layer["min"]))
+            assert legend["caption"] == (f"black = 0 (no response), white = {legend['high']} "
+                                         "(the strongest response in this layer)")
+
+
+def test_every_layer_of_a_2d_model_shows_its_colour_scale(open_page, seed_run: Path) -> None:
+    page = open_page(seed_run)
+    page.wait_for_selector("#journey li:nth-child(8)")
+    with page.expect_response("**/api/explain") as response_info:
+        draw_seven(page)
+    feature_maps = response_info.value.json()["feature_maps"]
+    page.wait_for_selector(".fmap")
+    check_legends(page.eval_on_selector_all("#maps .layer", LEGENDS), feature_maps)
+    # one scale a layer: each channel's brightest pixel is its own largest value on the layer's scale
+    first = feature_maps[0]
+    brightest = page.evaluate("""() => [...document.querySelectorAll('canvas.fmap[data-layer="conv2d"]')].map(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let most = 0;
+        for (let i = 0; i < d.length; i += 4) most = Math.max(most, d[i]); return most; })""")
+    expected = [round(high / first["scale"]["high"] * 255) for high in first["max"]]
+    assert max(abs(a - b) for a, b in zip(brightest, expected)) <= 1
+    assert max(brightest) == 255 and min(brightest) < 200  # not every channel stretched to white
+    ends = page.eval_on_selector(".legend canvas.scale-bar", """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, 1).data;
+        return [d[0], d[d.length - 4]]; }""")
+    assert ends[0] < 5 and ends[1] > 250  # black on the left, white on the right
+
+
+def test_a_signed_layer_gets_a_diverging_scale(open_page, tmp_path: Path) -> None:
+    page = open_page(make_linear_run(tmp_path / "linear"))
+    page.wait_for_selector("#journey li:nth-child(5)")
+    with page.expect_response("**/api/explain") as response_info:
+        draw_seven(page)
+    feature_maps = response_info.value.json()["feature_maps"]
+    page.wait_for_selector(".fmap")
+    legends = page.eval_on_selector_all("#maps .layer", LEGENDS)
+    check_legends(legends, feature_maps)
+    assert [legend["diverging"] for legend in legends] == ["true", "false", "false"]
+    hues = page.evaluate("""() => { let blue = 0, red = 0;
+        for (const c of document.querySelectorAll('canvas.fmap[data-layer="conv2d"]')) {
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          for (let i = 0; i < d.length; i += 4) { if (d[i + 2] > d[i] + 40) blue++; if (d[i] > d[i + 2] + 40) red++; } }
+        return [blue, red]; }""")
+    assert hues[0] > 0 and hues[1] > 0  # negative values blue, positive red
+
+
+def test_every_strip_of_a_1d_model_shows_its_colour_scale(open_page, signal_run: Path) -> None:
+    page = open_page(signal_run)
+    page.wait_for_selector("canvas.strips")
+    with page.expect_response("**/api/explain") as response_info:
+        page.click("#signal-example")
+    feature_maps = response_info.value.json()["feature_maps"]
+    page.wait_for_function(f"document.querySelectorAll('.strips-layer .legend').length === {len(feature_maps)}")
+    legends = page.eval_on_selector_all("#maps .strips-layer", LEGENDS)
+    for legend in legends:
+        legend["caption"] = legend["caption"].removesuffix("; a row per channel, all against these ends")
+    check_legends(legends, feature_maps)
+
+
+def test_the_player_shows_the_scales_of_its_input_and_output(open_page, signal_run: Path, seed_run: Path) -> None:
+    page = open_page(signal_run, path="/#player")
+    page.wait_for_function("document.getElementById('player-readout').textContent.startsWith('Step 0 of 40')")
+    with page.expect_response("**/api/slide") as response_info:
+        page.fill("#player-channel", "1")
+        page.press("#player-channel", "Tab")
+    answer = response_info.value.json()
+    page.wait_for_function("document.getElementById('player-about').textContent.includes('filter 1:')")
+    shown = {name: page.eval_on_selector(f"#player-{name}-scale .legend", """l => ({diverging: l.dataset.diverging,
+        low: +l.querySelector('.scale-low').textContent, high: +l.querySelector('.scale-high').textContent,
+        caption: l.querySelector('.scale-caption').textContent})""") for name in ("input", "output")}
+    for name in ("input", "output"):
+        scale = answer[f"{name}_scale"]
+        assert shown[name]["low"] == pytest.approx(scale["low"], rel=1e-3, abs=1e-6)
+        assert shown[name]["high"] == pytest.approx(scale["high"], rel=1e-3)
+    assert shown["input"]["diverging"] == "true"  # the example signal dips below zero
+    assert shown["input"]["caption"].startswith("blue = negative, red = positive, white = 0; ")
+    assert shown["input"]["caption"].endswith("the largest magnitude in the input")
+    assert shown["output"]["caption"].endswith("(the strongest response in 'conv1d', any of its 32 channels)")
+    page = open_page(seed_run)
+    page.wait_for_selector("#journey li:nth-child(8)")
+    draw_seven(page)
+    page.wait_for_selector(".fmap")
+    page.click("a[data-view=player]")
+    page.select_option("#player-layer", "conv2d_1")
+    page.wait_for_function("document.getElementById('player-about').textContent.includes(\"'conv2d_1'\")")
+    caption = page.locator("#player-input-scale .scale-caption").inner_text()
+    assert caption.startswith("black = 0 (no response), white = ")
+    assert caption.endswith("(the strongest response in 'max_pooling2d', any of its 64 channels)")
+    shot(page, "player_scales")

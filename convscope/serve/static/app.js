@@ -2,6 +2,7 @@
 import { $, api, el, postJSON } from "./common.js";
 import { setupLesson, run as runLesson } from "./lesson.js";
 import { load as loadPlayer, setupPlayer } from "./player.js";
+import { channelValue, colour, legend, scaleOf } from "./scale.js";
 import { drawSignal, setupSignalInput, showStrips } from "./signal.js";
 import { renderSteps } from "./steps.js";
 
@@ -136,6 +137,7 @@ function resetResults() {
   $("doubt-text").hidden = true;
   $("steps").hidden = true;
   $("seen").getContext("2d").clearRect(0, 0, 140, 140);
+  $("seen-scale").replaceChildren();
   showError("");
 }
 
@@ -203,11 +205,13 @@ function drawSeen(field) {
   if (!rows || !Array.isArray(rows[0])) return;
   const height = rows.length, width = rows[0].length;
   const image = context.createImageData(width, height);
+  const grey = !Array.isArray(rows[0][0]);
+  // a grey input on its own scale, as the maps are; a colour one as the picture it is (0..1 a channel)
+  const scale = grey ? scaleOf(rows) : null;
+  $("seen-scale").replaceChildren(grey ? legend(scale, { where: "the input", input: true }) : "");
   rows.forEach((row, r) => row.forEach((value, c) => {
-    const grey = Array.isArray(value) ? value : [value, value, value];
-    const at = (r * width + c) * 4;
-    image.data[at] = grey[0] * 255; image.data[at + 1] = grey[1] * 255; image.data[at + 2] = grey[2] * 255;
-    image.data[at + 3] = 255;
+    const rgb = grey ? colour(value, scale) : value.map((channel) => channel * 255);
+    image.data.set([...rgb, 255], (r * width + c) * 4);
   }));
   const small = document.createElement("canvas");
   small.width = width; small.height = height;
@@ -243,7 +247,7 @@ function showMaps(featureMaps) {
     const scale = Math.max(2, Math.floor(56 / Math.max(height, width)));
     for (let channel = 0; channel < channels; channel++) grid.appendChild(mapCanvas(layer, levels, channel, height, width, scale));
     container.appendChild(el("div", { className: "layer", dataset: { layer: layer.layer } },
-      el("h3", {}, `${layer.layer} (${layer.kind}) ${layer.shape.join("x")}`), grid));
+      el("h3", {}, `${layer.layer} (${layer.kind}) ${layer.shape.join("x")}`), legend(layer.scale), grid));
   }
 }
 
@@ -257,8 +261,7 @@ function mapCanvas(layer, levels, channel, height, width, scale) {
   const image = context.createImageData(width, height);
   const offset = channel * height * width;
   for (let i = 0; i < height * width; i++) {
-    const grey = levels[offset + i];
-    image.data.set([grey, grey, grey, 255], i * 4);
+    image.data.set([...colour(channelValue(layer, channel, levels[offset + i]), layer.scale), 255], i * 4);
   }
   context.putImageData(image, 0, 0);
   canvas.addEventListener("click", (event) => {

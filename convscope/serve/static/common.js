@@ -69,8 +69,3 @@ export function numberTable(values, options = {}) {
 }
 
 export const range = (first, count) => Array.from({ length: count }, (_, i) => first + i);
-
-// grey level of a value within [low, high]
-export function level(value, low, high) {
-  return high > low ? Math.round(((value - low) / (high - low)) * 255) : 128;
-}

@@ -1,7 +1,8 @@
 // The sliding-window player: a conv or pooling layer's window steps across its input (with the
 // layer's stride and padding) and the output map fills in, one cell per step.
 
-import { $, el, fmt, level, numberTable, postJSON } from "./common.js";
+import { $, el, fmt, numberTable, postJSON } from "./common.js";
+import { colour, legend, textColour } from "./scale.js";
 import { renderSteps } from "./steps.js";
 
 const SPATIAL = ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"];
@@ -88,6 +89,10 @@ function describe(data) {
       `channels at once and adds their products; shown is input channel ${data.input_channel} (the list puts the channels this filter weighs most first).`));
   }
   if (conv) about.append(numberTable(data.weights, { caption: `weights on input channel ${data.input_channel}`, className: "weights" }));
+  const channelsIn = data.input_shape[data.input_shape.length - 1], channelsOut = data.output_shape[data.output_shape.length - 1];
+  const inputWhere = data.input_from === null ? "the input" : `'${data.input_from}', any of its ${channelsIn} channels`;
+  $("player-input-scale").replaceChildren(legend(data.input_scale, { where: inputWhere, input: data.input_from === null }));
+  $("player-output-scale").replaceChildren(legend(data.output_scale, { where: `'${data.layer}', any of its ${channelsOut} channels` }));
 }
 
 function go(step) {
@@ -115,7 +120,8 @@ function cellSize(cells, room) {
   return Math.max(4, Math.min(28, Math.floor(room / cells)));
 }
 
-// rows of values (or one row) onto a canvas, `size` px a cell; blank(r, c) leaves a cell white
+// rows of values (or one row) onto a canvas, `size` px a cell, coloured on `options.scale`;
+// pad(r, c) draws a grey padding zero, blank(r, c) a hatched cell not computed yet
 function paint(canvas, rows, size, options) {
   const height = rows.length, width = rows[0].length;
   canvas.width = width * size;
@@ -132,15 +138,20 @@ function paint(canvas, rows, size, options) {
       return;
     }
     if (options.blank && options.blank(r, c)) {
-      context.strokeStyle = "#eef2f7";
+      // hatched, so a cell still to come never looks like a value (white is 0 on a diverging scale)
+      context.strokeStyle = "#e2e8f0";
       context.strokeRect(c * size + 0.5, r * size + 0.5, size - 1, size - 1);
+      context.beginPath();
+      context.moveTo(c * size + 1, (r + 1) * size - 1);
+      context.lineTo((c + 1) * size - 1, r * size + 1);
+      context.stroke();
       return;
     }
-    const grey = level(value, options.low, options.high);
-    context.fillStyle = `rgb(${grey},${grey},${grey})`;
+    const rgb = colour(value, options.scale);
+    context.fillStyle = `rgb(${rgb.join(",")})`;
     context.fillRect(c * size, r * size, size, size);
     if (size >= 26) {
-      context.fillStyle = grey > 140 ? "#111" : "#fff";
+      context.fillStyle = textColour(rgb);
       context.font = `${Math.floor(size * 0.34)}px system-ui`;
       context.textAlign = "center";
       context.fillText(fmt(Number(value).toFixed(2)), c * size + size / 2, r * size + size * 0.6);
@@ -171,17 +182,16 @@ function draw() {
     }
     padded.push(row);
   }
-  const values = input.flat(), outs = output.flat();
   const room = Math.min(420, ($("player-stage").clientWidth || 800) / 2 - 24);
   const inSize = cellSize(Math.max(height, width), two ? room : room * 2);
   // 1D: an output cell as wide as the window's step, under the middle of its window
   const outSize = two ? Math.max(inSize, cellSize(Math.max(output.length, output[0].length), room)) : inSize * data.strides[0];
   const extent1d = (data.kernel[0] - 1) * data.dilation[0] + 1;
   $("player-output").style.marginLeft = two ? "0" : `${((extent1d - data.strides[0]) / 2) * inSize}px`;
-  const inContext = paint($("player-input"), padded, inSize, { low: Math.min(...values), high: Math.max(...values), pad: (r, c) => padded[r][c] === null });
+  const inContext = paint($("player-input"), padded, inSize, { scale: data.input_scale, pad: (r, c) => padded[r][c] === null });
   const filled = player.step;
   const outWidth = output[0].length;
-  const outContext = paint($("player-output"), output, outSize, { low: Math.min(...outs), high: Math.max(...outs),
+  const outContext = paint($("player-output"), output, outSize, { scale: data.output_scale,
                                                                  blank: (r, c) => r * outWidth + c >= filled });
   const readout = $("player-readout");
   if (filled === 0) {

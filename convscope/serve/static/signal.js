@@ -2,6 +2,7 @@
 // feature maps as strips aligned under it, click a position to see its computation.
 
 import { $, el, fmt } from "./common.js";
+import { channelValue, colour, legend } from "./scale.js";
 
 const PLOT_HEIGHT = 140;
 const ROW_HEIGHT = 5;
@@ -107,7 +108,8 @@ export function showStrips(featureMaps, container, decode, onPick) {
     const [length, channels] = layer.shape;
     const levels = decode(layer.data);
     const section = el("div", { className: "layer strips-layer", dataset: { layer: layer.layer } },
-      el("h3", {}, `${layer.layer} (${layer.kind}) ${length} positions \u00d7 ${channels} channels`));
+      el("h3", {}, `${layer.layer} (${layer.kind}) ${length} positions \u00d7 ${channels} channels`),
+      legend(layer.scale, { note: "a row per channel, all against these ends" }));
     const canvas = el("canvas", { className: "strips", dataset: { layer: layer.layer, length, channels } });
     canvas.width = length;
     canvas.height = channels;
@@ -117,8 +119,8 @@ export function showStrips(featureMaps, container, decode, onPick) {
     const image = context.createImageData(length, channels);
     for (let channel = 0; channel < channels; channel++) {
       for (let i = 0; i < length; i++) {
-        const grey = levels[channel * length + i];
-        image.data.set([grey, grey, grey, 255], (channel * length + i) * 4);
+        const value = channelValue(layer, channel, levels[channel * length + i]);
+        image.data.set([...colour(value, layer.scale), 255], (channel * length + i) * 4);
       }
     }
     context.putImageData(image, 0, 0);
@@ -135,7 +137,7 @@ export function showStrips(featureMaps, container, decode, onPick) {
       onPick(layer.layer, [position], channel);
     });
     const wrap = el("div", { className: "strip-wrap", style: { width: `${width}px` } }, canvas);
-    section.append(wrap, el("div", { className: "small muted" }, `values ${fmt(Math.min(...layer.min))} to ${fmt(Math.max(...layer.max))}, each row scaled to its own range`));
+    section.append(wrap);
     container.append(section);
   }
 }
