@@ -10,6 +10,7 @@ to the same accuracy, but individual outputs differ from float32 at about the 1e
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Iterator
 
@@ -33,12 +34,25 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def native_bfloat16(device: torch.device) -> bool:
+    """Whether `device` multiplies bfloat16 in hardware. On the CPU that takes AVX512-BF16 or
+    AMX, and no cap below them: ATEN_CPU_CAPABILITY=avx2 (or default) or an ONEDNN_MAX_CPU_ISA
+    without BF16/AMX makes the convolutions emulate bfloat16, as on a CPU that lacks it."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
         cpu = torch.cpu
-        return bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
+        hardware = bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
+        return hardware and not isa_capped_below_bfloat16()
     return False
+
+
+def isa_capped_below_bfloat16() -> bool:
+    """Whether PyTorch's or oneDNN's instruction-set cap (environment variables read when they
+    start) rules out the bfloat16 instructions."""
+    if torch.backends.cpu.get_cpu_capability().upper() in ("DEFAULT", "AVX2"):
+        return True
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "ALL")).strip().upper()
+    return cap not in ("", "ALL") and not any(part in cap for part in ("BF16", "AMX", "AVX10"))
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
