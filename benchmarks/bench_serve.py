@@ -58,13 +58,20 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, timeout: fl
 @contextmanager
 def server(run: str | Path, *extra: str) -> Iterator[str]:
     """`convscope serve RUN` on a free 127.0.0.1 port; yields its URL; always stops it."""
+    with server_process(run, *extra) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(run: str | Path, *extra: str) -> Iterator[tuple[str, int]]:
+    """`convscope serve RUN` on a free 127.0.0.1 port; yields (URL, process id); always stops it."""
     port = free_port()
     command = [sys.executable, "-m", "convscope", "serve", str(run), "--port", str(port), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:

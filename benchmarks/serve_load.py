@@ -17,22 +17,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serve import digit_png, free_port, wait_until_up  # noqa: E402
+from bench_serve import digit_png, server_process  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -66,25 +63,6 @@ def seed_run(folder: Path) -> Path:
     spec = runs.InputSpec((28, 28, 1), 1 / 255, "dark", "center", 20)
     return runs.save_model_run(zoo.build("seed-cnn"), folder, input_spec=spec,
                                class_names=[str(i) for i in range(10)])
-
-
-@contextmanager
-def server_process(run: str | Path, *extra: str) -> Iterator[tuple[str, int]]:
-    """`convscope serve RUN` on a free 127.0.0.1 port; yields (URL, process id); always stops it."""
-    port = free_port()
-    command = [sys.executable, "-m", "convscope", "serve", str(run), "--port", str(port), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def memory_mib(pid: int) -> dict[str, float]:
