@@ -34,6 +34,15 @@ def mnist_small(shared_data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
             x_test[..., None].astype(np.float32) * scale, y_test.astype(np.int64))
 
 
+@pytest.fixture(scope="module")
+def digit() -> np.ndarray:
+    """A drawn 7: a (28, 28, 1) float32 image, a bar on top and a stroke down."""
+    image = np.zeros((28, 28, 1), dtype=np.float32)
+    image[5:23, 12:16] = 1.0
+    image[5:9, 8:16] = 1.0
+    return image
+
+
 def assert_png_drawn(path: Path, min_width: int = 200, min_height: int = 150) -> None:
     """The file is a PNG at least this large, with many colours and ink beyond the background."""
     assert path.is_file(), f"{path} was not written"

@@ -35,14 +35,6 @@ def seed_cnn() -> Any:
     return model
 
 
-@pytest.fixture(scope="module")
-def digit() -> np.ndarray:
-    image = np.zeros((28, 28, 1), dtype=np.float32)
-    image[5:23, 12:16] = 1.0
-    image[5:9, 8:16] = 1.0
-    return image
-
-
 def colorbars(figure: Any) -> list[Any]:
     return [axes for axes in figure.axes if axes.get_label() == "<colorbar>"]
 

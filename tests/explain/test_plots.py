@@ -35,14 +35,6 @@ def image_model() -> Sequential:
     ])
 
 
-@pytest.fixture(scope="module")
-def digit() -> np.ndarray:
-    image = np.zeros((28, 28, 1), dtype=np.float32)
-    image[5:23, 12:16] = 1.0
-    image[5:9, 8:16] = 1.0
-    return image
-
-
 def test_feature_map_plots_for_every_layer(png_drawn: Callable[..., None], image_model: Sequential, digit: np.ndarray, tmp_path: Path) -> None:
     paths = explain_plots.plot_all_feature_maps(feature_maps(image_model, digit), tmp_path)
     assert [p.name for p in paths] == ["00_conv2d.png", "01_max_pooling2d.png", "02_conv2d_1.png",
