@@ -12,10 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 import bench_serve  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -36,48 +33,38 @@ def test_load_1000_predictions_8_at_a_time(server_url: str) -> None:
 
 
 @pytest.mark.slow
-def test_page_draws_predicts_and_explains(server_url: str, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1000})
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server_url, wait_until="networkidle")
-            page.wait_for_selector("#journey li:nth-child(8)")
-            draw_seven(page)
-            page.wait_for_selector(".fmap", timeout=30_000)
-            check_prediction(page)
-            check_maps_and_steps(page)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "serve-page.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()
+def test_page_draws_predicts_and_explains(server_url: str, browser, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server_url, wait_until="networkidle")
+        page.wait_for_selector("#journey li:nth-child(8)")
+        draw_seven(page)
+        page.wait_for_selector(".fmap", timeout=30_000)
+        check_prediction(page)
+        check_maps_and_steps(page)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "serve-page.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
 
 
 @pytest.mark.slow
-def test_docs_page_renders_with_nothing_from_outside(server_url: str) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            requested: list[str] = []
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(f"{server_url}/docs", wait_until="networkidle")
-            page.wait_for_selector(".opblock-summary-path[data-path='/api/predict']", timeout=30_000)
-            assert page.locator(".opblock").count() >= 4  # health, model, predict, explain
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "serve-docs.png"))
-        finally:
-            browser.close()
+def test_docs_page_renders_with_nothing_from_outside(server_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    requested: list[str] = []
+    try:
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{server_url}/docs", wait_until="networkidle")
+        page.wait_for_selector(".opblock-summary-path[data-path='/api/predict']", timeout=30_000)
+        assert page.locator(".opblock").count() >= 4  # health, model, predict, explain
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "serve-docs.png"))
+    finally:
+        page.close()
     outside = [url for url in requested if not url.startswith(server_url) and not url.startswith("data:")]
     assert outside == [] and any(url.endswith("/swagger-ui-bundle.js") for url in requested)
 

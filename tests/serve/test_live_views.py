@@ -11,7 +11,7 @@ import bench_serve
 import numpy as np
 import pytest
 from serve_helpers import make_fashion_run, make_linear_run, make_strided_run
-from test_live_server import CHROMIUM, CHROMIUM_ARGS, draw_seven
+from test_live_server import draw_seven
 
 from convscope import explain
 from convscope.explain import reference
@@ -19,17 +19,6 @@ from convscope.runs import Run
 
 SCREENSHOTS = Path("/tmp/t16w")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
