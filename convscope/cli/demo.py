@@ -2,7 +2,8 @@
 
 It loads Fashion-MNIST (Debian's dataset-fashion-mnist package, or a verified download), prints
 the model summary, trains with a progress bar, prints the test accuracy and leaves a complete
-run folder in DIR: `convscope serve DIR` then shows the network working on your drawings.
+run folder in DIR: `convscope serve DIR` then shows the network working on photos of clothing
+you upload (a drawn stroke means nothing to a clothing model, so the page takes uploads only).
 It is `convscope train seed-cnn --data fashion_mnist` with the default recipe: four epochs of
 Adam with a one-cycle learning rate, batch 128, bfloat16 where the CPU does it natively.
 """
@@ -31,5 +32,6 @@ def run(args: argparse.Namespace) -> int:
 
     settings = train.settings_from_args(args)
     folder = train.train_run(settings, Path(args.out), overwrite=True)
-    print(f"Next: convscope serve {folder}   (then open http://127.0.0.1:8000 and draw)")
+    print(f"Next: convscope serve {folder}   (then open http://127.0.0.1:8000 and upload a picture of "
+          "a garment, or try the Sliding window and Lesson views)")
     return 0
