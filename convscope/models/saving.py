@@ -31,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from convscope import layers as layers_module
 from convscope import losses, optimizers
 from convscope._atomic import atomic_path, give_usual_permissions
+from convscope.models import keras_files
 
 if TYPE_CHECKING:
     from convscope.models.sequential import Sequential
@@ -154,12 +155,20 @@ def write_model_files(model: Sequential, folder: Path) -> None:
 
 
 def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """A .keras or .h5 path writes Keras's file (see `keras_files`); any other path a folder."""
     model.require_built("save")
+    if keras_files.is_keras_file(path):
+        keras_files.save_keras_file(model, path)
+        return
     write_folder(Path(path), lambda folder: write_model_files(model, folder))
 
 
 def save_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
-    """Weights alone, as one safetensors file (written to a temp file, then renamed)."""
+    """Weights alone: Keras's .weights.h5 layout for a .h5 path, else one safetensors file
+    (written to a temp file, then renamed)."""
+    if Path(path).suffix.lower() in (".h5", ".hdf5"):
+        keras_files.save_keras_weights(model, path)
+        return
     with atomic_path(path, suffix=".safetensors") as temporary:
         save_file(weight_tensors(model), str(temporary), metadata={"format": FORMAT})
 
@@ -329,7 +338,11 @@ class StoredShapes:
 
 
 def load_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """Weights from a safetensors file, or from a Keras .weights.h5 / .h5 file."""
     path = Path(path)
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        keras_files.load_keras_weights(model, path)
+        return
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as error:
@@ -384,8 +397,11 @@ def follow_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
 
 
 def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None) -> Sequential:
-    """Load a folder written by `model.save`: same predictions, and ready to keep training."""
+    """Load a folder written by `model.save` (same predictions, and ready to keep training), or
+    a Keras .keras / .h5 file (see `keras_files.load_keras_file`)."""
     path = Path(path)
+    if keras_files.is_keras_file(path) and not path.is_dir():
+        return keras_files.load_keras_file(path, compile=compile, device=device)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no saved model folder here (expected {CONFIG_FILE} and {WEIGHTS_FILE}).")
     document = read_json(path / CONFIG_FILE)

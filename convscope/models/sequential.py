@@ -423,20 +423,29 @@ class Sequential(nn.Module):
         return model_from_config(config)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Save architecture (JSON), weights and optimizer state (safetensors) to a folder."""
+        """Save architecture (JSON), weights and optimizer state (safetensors) to a folder; a
+        path ending .keras or .h5 writes Keras's file instead (keras.models.load_model opens it)."""
         from convscope.models.saving import save_model
 
         save_model(self, path)
 
     def save_weights(self, path: str | os.PathLike[str]) -> None:
+        """Weights alone: Keras's layout for a .weights.h5 path, else a safetensors file."""
         from convscope.models.saving import save_weights
 
         save_weights(self, path)
 
     def load_weights(self, path: str | os.PathLike[str]) -> None:
+        """Weights from `save_weights`'s file or a Keras .weights.h5 / .h5 file."""
         from convscope.models.saving import load_weights
 
         load_weights(self, path)
+
+    def to_json(self, **dumps_options: Any) -> str:
+        """The architecture as Keras's model JSON; `models.model_from_json` rebuilds it."""
+        from convscope.models.keras_files import model_to_json
+
+        return model_to_json(self, **dumps_options)
 
     def export(self, path: str | os.PathLike[str], format: str | None = None) -> Any:
         """Write an inference file: format "onnx" or "torchscript" (default: from the suffix).

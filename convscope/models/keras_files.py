@@ -1,0 +1,487 @@
+"""Reading and writing Keras's own model files.
+
+Three formats, all for Sequential models made of the layers convscope has:
+    NAME.keras       Keras 3: a zip of config.json, metadata.json and model.weights.h5
+    NAME.h5          Keras 2 / tf.keras (legacy): attrs model_config and training_config, and
+                     the weights under model_weights/<layer>/<weight_names...>
+    NAME.weights.h5  Keras 3 weights alone: layers/<snake_case class>[_N]/vars/<index>
+Weights are in Keras's layout (HWIO kernels), which `Layer.get_weights`/`set_weights` use too.
+Only configs and arrays are read, never pickles or code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import re
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from convscope._atomic import atomic_path
+
+if TYPE_CHECKING:
+    import h5py
+
+    from convscope.models.sequential import Sequential
+
+SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
+                    "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+                    "GlobalMaxPooling2D", "Flatten", "Dense", "Dropout", "BatchNormalization", "Activation",
+                    "ReLU", "Softmax")
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+KERAS_VERSION = "3.15.1"  # the Keras whose files these match; written into metadata
+# Keras config keys with no convscope counterpart that never change a prediction.
+IGNORED_KEYS = {"dtype", "synchronized", "sparse", "ragged", "optional", "batch_shape", "batch_input_shape",
+                "noise_shape", "lora_rank", "lora_alpha", "quantization_config", "renorm_momentum",
+                "renorm_clipping", "autocast", "input_dtype"}
+OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+
+
+def is_keras_file(path: str | os.PathLike[str]) -> bool:
+    """True for a path whose suffix names a Keras file (.keras, .h5, .hdf5)."""
+    return Path(path).suffix.lower() in KERAS_SUFFIXES
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's name for a class in files: "Conv2D" -> "conv2d", "ReLU" -> "re_lu"."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def weight_group_names(class_names: list[str]) -> list[str]:
+    """The group each layer's weights sit in inside a Keras 3 weights file: the class name in
+    snake case, numbered from the second of a kind ("conv2d", "conv2d_1", ...)."""
+    used: dict[str, int] = {}
+    names = []
+    for class_name in class_names:
+        base = to_snake_case(class_name)
+        used[base] = used.get(base, -1) + 1
+        names.append(base if used[base] == 0 else f"{base}_{used[base]}")
+    return names
+
+
+# -- reading ----------------------------------------------------------------------------------
+def open_h5(source: str | os.PathLike[str] | io.BytesIO, path: Path) -> h5py.File:
+    import h5py
+
+    try:
+        return h5py.File(source, "r")
+    except OSError as error:
+        raise ValueError(f"{path}: not a readable HDF5 file ({error}).") from error
+
+
+def plain_object(value: Any, rename: Callable[[str], str] = to_snake_case) -> Any:
+    """A Keras-serialized initializer/regularizer/constraint as convscope's {"class_name", "config"}."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    config = value.get("config") or {}
+    config = {key: item for key, item in config.items() if item is not None} if isinstance(config, dict) else {}
+    return {"class_name": rename(str(value["class_name"])), "config": config}
+
+
+def activation_name(value: Any) -> Any:
+    if isinstance(value, dict):  # {"module": "keras.activations", "class_name": "function", "config": "relu"}
+        return value["config"] if isinstance(value.get("config"), str) else value.get("class_name")
+    return value
+
+
+def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
+    """One Keras layer config as a convscope config entry; a ValueError for what convscope lacks."""
+    if not isinstance(keras_layer, dict) or not isinstance(keras_layer.get("config"), dict):
+        raise ValueError(f"{path}: a layer entry must be an object with 'class_name' and 'config'; "
+                         f"got {keras_layer!r:.200}.")
+    class_name, config = keras_layer.get("class_name"), dict(keras_layer["config"])
+    if class_name not in SUPPORTED_LAYERS:
+        raise ValueError(f"{path}: layer '{config.get('name')}' is a {class_name}, which convscope cannot read. "
+                         f"Supported layers: {', '.join(SUPPORTED_LAYERS)}.")
+    if config.get("groups", 1) != 1:
+        raise ValueError(f"{path}: {class_name} '{config.get('name')}' uses groups={config['groups']}; "
+                         "convscope convolutions have groups=1 only.")
+    if config.get("renorm"):
+        raise ValueError(f"{path}: BatchNormalization '{config.get('name')}' uses renorm=True, which convscope "
+                         "does not implement.")
+    settings = {key: value for key, value in config.items() if key not in IGNORED_KEYS | {"groups", "renorm"}
+                and not (value is None and key.endswith(("_regularizer", "_constraint")))}
+    for key, value in settings.items():
+        if key.endswith(("_initializer", "_regularizer", "_constraint")):
+            settings[key] = plain_object(value)
+        elif key == "activation":
+            settings[key] = activation_name(value)
+    return {"class_name": class_name, "config": settings}
+
+
+def convscope_config(keras_config: Any, path: Path) -> dict[str, Any]:
+    """A Keras Sequential config ({"class_name": "Sequential", "config": {...}}) as convscope's."""
+    if not isinstance(keras_config, dict) or keras_config.get("class_name") != "Sequential":
+        kind = keras_config.get("class_name") if isinstance(keras_config, dict) else type(keras_config).__name__
+        raise ValueError(f"{path}: holds a {kind} model; convscope reads Keras Sequential models only.")
+    inner = keras_config.get("config")
+    layer_list = inner.get("layers") if isinstance(inner, dict) else inner  # Keras 2.0 kept a bare list
+    if not isinstance(layer_list, list):
+        raise ValueError(f"{path}: the Sequential config has no 'layers' list.")
+    name = inner.get("name", "sequential") if isinstance(inner, dict) else "sequential"
+    input_shape = None
+    entries = []
+    for keras_layer in layer_list:
+        entry = layer_entry(keras_layer, path)
+        config = keras_layer["config"]
+        batch_shape = config.get("batch_shape") or config.get("batch_input_shape")
+        if input_shape is None and isinstance(batch_shape, list):
+            input_shape = list(batch_shape[1:])
+        if entry["class_name"] != "InputLayer":
+            entries.append(entry)
+    if input_shape is None and isinstance(inner, dict) and isinstance(inner.get("build_input_shape"), list):
+        input_shape = list(inner["build_input_shape"][1:])
+    return {"name": name, "input_shape": input_shape, "layers": entries}
+
+
+def read_archive(path: Path) -> tuple[dict[str, Any], bytes]:
+    """(config.json as a dict, model.weights.h5's bytes) of a Keras 3 .keras file."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            for needed in ("config.json", "model.weights.h5"):
+                if needed not in names:
+                    raise ValueError(f"{path}: a .keras file must hold {needed}; this zip has "
+                                     f"{sorted(names)[:10]}.")
+            document = json.loads(archive.read("config.json"))
+            weights = archive.read("model.weights.h5")
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not a readable Keras 3 .keras archive ({type(error).__name__}: "
+                         f"{error}).") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: config.json must hold a JSON object.")
+    return document, weights
+
+
+def keras3_weights(model: Sequential, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
+    """Each layer's datasets in a Keras 3 weights store (layers/<group>/vars/<index>)."""
+    if "layers" not in store:
+        raise ValueError(f"{path}: no 'layers' group; not a Keras 3 weights file.")
+    groups = weight_group_names([type(layer).__name__ for layer in model.layers])
+    datasets: list[list[h5py.Dataset]] = []
+    for layer, group in zip(model.layers, groups):
+        variables = store["layers"].get(f"{group}/vars")
+        if variables is None:
+            raise ValueError(f"{path}: no weights group 'layers/{group}' for {layer.label}; the file is from a "
+                             "different model.")
+        datasets.append([variables[key] for key in sorted(variables, key=int)])
+    return datasets
+
+
+def decoded(names: Any) -> list[str]:
+    return [name.decode("utf8") if isinstance(name, bytes) else str(name) for name in names]
+
+
+def legacy_weights(model: Sequential, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
+    """Each layer's datasets in a Keras 2 weights group (attrs layer_names and weight_names)."""
+    if "layer_names" not in store.attrs:
+        raise ValueError(f"{path}: no 'layer_names' attribute; not a Keras weights file.")
+    stored = set(decoded(store.attrs["layer_names"]))
+    datasets: list[list[h5py.Dataset]] = []
+    for layer in model.layers:
+        if layer.name not in stored:
+            if layer.keras_weights():
+                raise ValueError(f"{path}: no weights for {layer.label}; the file is from a different model.")
+            datasets.append([])
+            continue
+        group = store[layer.name]
+        datasets.append([group[name] for name in decoded(group.attrs.get("weight_names", []))])
+    return datasets
+
+
+def set_layer_weights(model: Sequential, datasets: list[list[h5py.Dataset]], path: Path) -> None:
+    """Check every dataset's shape against the model's before reading any, then set them."""
+    for layer, stored in zip(model.layers, datasets):
+        expected = [tuple(weight.shape) for weight in layer.get_weights()]
+        found = [tuple(dataset.shape) for dataset in stored]
+        if found != expected:
+            raise ValueError(f"{path}: {layer.label} expects weights of shapes {expected}; the file holds "
+                             f"{found}. The file is from a different model.")
+    for layer, stored in zip(model.layers, datasets):
+        layer.set_weights([np.asarray(dataset, dtype=np.float32) for dataset in stored])
+
+
+def read_weights(model: Sequential, store: h5py.Group, path: Path) -> None:
+    """Set `model`'s weights from an open Keras weights file of either layout."""
+    try:
+        if "layers" in store:
+            datasets = keras3_weights(model, store, path)
+        else:
+            datasets = legacy_weights(model, store["model_weights"] if "model_weights" in store else store, path)
+        set_layer_weights(model, datasets, path)
+    except (KeyError, TypeError, AttributeError, OSError) as error:
+        raise ValueError(f"{path}: malformed Keras weights ({type(error).__name__}: {error}).") from error
+
+
+def compile_settings(optimizer: Any, loss: Any, metrics: Any) -> dict[str, Any]:
+    """Keras's compile settings as `Sequential.compile` arguments (optimizer name and learning rate)."""
+    settings: dict[str, Any] = {}
+    if isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
+        options = optimizer.get("config")
+        rate = options.get("learning_rate") if isinstance(options, dict) else None
+        name = optimizer["class_name"].lower()
+        settings["optimizer"] = {"class_name": name, "config": {"learning_rate": float(rate)}} \
+            if isinstance(rate, (int, float)) else name
+    elif isinstance(optimizer, str):
+        settings["optimizer"] = optimizer.lower()
+    settings["loss"] = to_snake_case(str(loss.get("class_name"))) if isinstance(loss, dict) else loss
+    metrics = metrics if isinstance(metrics, list) else []
+    flat = [item for entry in metrics for item in (entry if isinstance(entry, list) else [entry])]
+    settings["metrics"] = [item for item in flat if isinstance(item, str)] or None
+    return settings
+
+
+def apply_compile(model: Sequential, settings: dict[str, Any] | None, path: Path, device: str | None) -> None:
+    if not settings or not isinstance(settings.get("loss"), str):
+        return
+    try:
+        # float32, as Keras computes: predictions then match the file's maker to 1e-5
+        model.compile(optimizer=settings.get("optimizer") or "rmsprop", loss=settings["loss"],
+                      metrics=settings.get("metrics"), precision="float32", device=device)
+    except (ValueError, TypeError) as error:
+        warnings.warn(f"{path}: its compile settings could not be used ({error}); the model is loaded "
+                      "uncompiled.", stacklevel=3)
+
+
+def read_keras_config(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(convscope config, compile settings or None) of a .keras or .h5 file, without its weights."""
+    if path.suffix.lower() == ".keras":
+        document, _ = read_archive(path)
+        compiled = document.get("compile_config")
+        settings = compile_settings(compiled.get("optimizer"), compiled.get("loss"), compiled.get("metrics")) \
+            if isinstance(compiled, dict) else None
+        return convscope_config(document, path), settings
+    with open_h5(path, path) as file:
+        if "model_config" not in file.attrs:
+            raise ValueError(f"{path}: no 'model_config' attribute, so no architecture to build; it may be a "
+                             "weights-only file: build the model and call model.load_weights(...) instead.")
+        try:
+            config = json.loads(file.attrs["model_config"])
+            training = json.loads(file.attrs["training_config"]) if "training_config" in file.attrs else None
+        except (json.JSONDecodeError, TypeError) as error:
+            raise ValueError(f"{path}: unreadable model_config/training_config JSON ({error}).") from error
+    settings = compile_settings(training.get("optimizer_config"), training.get("loss"), training.get("metrics")) \
+        if isinstance(training, dict) else None
+    return convscope_config(config, path), settings
+
+
+def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None) -> Sequential:
+    """A Sequential model from a Keras .keras or legacy .h5 file: architecture, weights and (when
+    `compile` and the file has them) the compile settings. Predictions match Keras's.
+
+    Raises:
+        ValueError: naming the file, for a malformed file, a non-Sequential model or a layer type
+            convscope lacks (the message lists the supported ones).
+
+    >>> model = load_keras_file("mnist_cnn.keras")
+    """
+    from convscope.models.saving import model_from_config
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such Keras file.")
+    config, settings = read_keras_config(path)
+    try:
+        model = model_from_config(config)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
+    model.require_built(f"loading {path}")
+    if path.suffix.lower() == ".keras":
+        _, weights = read_archive(path)
+        with open_h5(io.BytesIO(weights), path) as store:
+            read_weights(model, store, path)
+    else:
+        with open_h5(path, path) as store:
+            read_weights(model, store, path)
+    if compile:
+        apply_compile(model, settings, path, device)
+    if device is not None and model.compiled is None:
+        model.to_device(device)
+    return model
+
+
+def load_keras_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """Set `model`'s weights from a Keras .weights.h5 (Keras 3) or .h5 (Keras 2) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such weights file.")
+    with open_h5(path, path) as store:
+        read_weights(model, store, path)
+
+
+# -- writing ----------------------------------------------------------------------------------
+def keras_object(value: Any, module: str, with_module: bool) -> Any:
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    entry = {"class_name": value["class_name"], "config": value.get("config") or {}}
+    return {"module": module, **entry, "registered_name": None} if with_module else entry
+
+
+def keras_layer_config(layer: Any, with_module: bool) -> dict[str, Any]:
+    config = {key: value for key, value in layer.get_config().items() if key != "input_shape"}
+    for key, value in config.items():
+        kind = key.rsplit("_", 1)[-1]
+        if kind in ("initializer", "regularizer", "constraint"):
+            config[key] = keras_object(value, f"keras.{kind}s", with_module)
+    config["dtype"] = "float32"
+    entry = {"class_name": type(layer).__name__, "config": config}
+    return {"module": "keras.layers", **entry, "registered_name": None} if with_module else entry
+
+
+def keras_model_config(model: Sequential, with_module: bool = True) -> dict[str, Any]:
+    """`model`'s architecture as Keras's Sequential config (what Keras's `to_json` holds)."""
+    batch_shape = list(model.require_built("saving a Keras file"))
+    input_layer: dict[str, Any] = {"class_name": "InputLayer", "config": {
+        "batch_shape": batch_shape, "dtype": "float32", "sparse": False, "name": "input_layer"}}
+    if with_module:
+        input_layer = {"module": "keras.layers", **input_layer, "registered_name": None}
+    layer_list = [input_layer, *(keras_layer_config(layer, with_module) for layer in model.layers)]
+    config = {"name": model.name, "trainable": True, "dtype": "float32", "layers": layer_list}
+    if not with_module:
+        return {"class_name": "Sequential", "config": config}
+    return {"module": "keras", "class_name": "Sequential", "config": config, "registered_name": None,
+            "build_config": {"input_shape": batch_shape}}
+
+
+def keras_compile_parts(model: Sequential) -> tuple[dict[str, Any], Any, list[str]] | None:
+    """(optimizer {"class_name", "config"}, loss name, metric names) as Keras names them, or None."""
+    compiled = model.compiled
+    if compiled is None or compiled.optimizer_recipe is None:
+        return None
+    from convscope import losses, optimizers
+
+    recipe = optimizers.serialize(compiled.optimizer_recipe)
+    name = OPTIMIZER_NAMES.get(recipe["class_name"], recipe["class_name"])
+    optimizer = {"class_name": name, "config": {"name": recipe["class_name"],
+                                                "learning_rate": float(compiled.optimizer.param_groups[0]["lr"])}}
+    loss = losses.serialize(compiled.loss)["class_name"]
+    return optimizer, loss, [metric for metric, _ in compiled.metrics]
+
+
+def write_weights_store(model: Sequential, store: h5py.Group) -> None:
+    """Keras 3's weights layout: layers/<group>/vars/<index>, and an empty model-level vars."""
+    store.create_group("vars").attrs["name"] = model.name
+    layers_group = store.create_group("layers")
+    for layer, group in zip(model.layers, weight_group_names([type(layer).__name__ for layer in model.layers])):
+        variables = layers_group.create_group(f"{group}/vars")
+        variables.attrs["name"] = layer.name
+        for index, array in enumerate(layer.get_weights()):
+            variables.create_dataset(str(index), data=array.astype(np.float32))
+
+
+def write_legacy_weights(model: Sequential, group: h5py.Group) -> None:
+    """Keras 2's layout: attrs layer_names; per layer, weight_names and the arrays they name."""
+    group.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
+    group.attrs["backend"], group.attrs["keras_version"] = "tensorflow", KERAS_VERSION
+    for layer in model.layers:
+        layer_group = group.create_group(layer.name)
+        names = [f"{model.name}/{layer.name}/{name}" for name, _, _ in layer.keras_weights()]
+        layer_group.attrs["weight_names"] = [name.encode("utf8") for name in names]
+        for name, array in zip(names, layer.get_weights()):
+            layer_group.create_dataset(name, data=array.astype(np.float32))
+    group.create_group("top_level_model_weights").attrs["weight_names"] = np.array([], dtype="S1")
+
+
+def weights_h5_bytes(model: Sequential) -> bytes:
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as store:
+        write_weights_store(model, store)
+    return buffer.getvalue()
+
+
+def write_keras_archive(model: Sequential, target: Path) -> None:
+    document = keras_model_config(model)
+    parts = keras_compile_parts(model)
+    if parts is not None:
+        optimizer, loss, metrics = parts
+        document["compile_config"] = {
+            "optimizer": {"module": "keras.optimizers", **optimizer, "registered_name": None}, "loss": loss,
+            "loss_weights": None, "metrics": metrics or None, "weighted_metrics": None, "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False}
+    metadata = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                "producer": "convscope"}
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("metadata.json", json.dumps(metadata))
+        archive.writestr("config.json", json.dumps(document))
+        archive.writestr("model.weights.h5", weights_h5_bytes(model))
+
+
+def write_legacy_h5(model: Sequential, target: Path) -> None:
+    import h5py
+
+    with h5py.File(target, "w") as file:
+        file.attrs["backend"], file.attrs["keras_version"] = "tensorflow", KERAS_VERSION
+        file.attrs["model_config"] = json.dumps(keras_model_config(model, with_module=False))
+        parts = keras_compile_parts(model)
+        if parts is not None:
+            optimizer, loss, metrics = parts
+            file.attrs["training_config"] = json.dumps({
+                "loss": loss, "metrics": metrics or None, "weighted_metrics": None, "loss_weights": None,
+                "optimizer_config": optimizer})
+        write_legacy_weights(model, file.create_group("model_weights"))
+
+
+def save_keras_file(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """Write `model` as a Keras 3 .keras archive or a legacy .h5 file (chosen by the suffix) that
+    `keras.models.load_model` opens; the file appears whole or not at all."""
+    path = Path(path)
+    model.require_built(f"saving {path}")
+    writer = write_keras_archive if path.suffix.lower() == ".keras" else write_legacy_h5
+    with atomic_path(path, suffix=path.suffix) as temporary:
+        writer(model, temporary)
+
+
+def save_keras_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """Write the weights as a Keras 3 .weights.h5 file (`keras_model.load_weights` reads it)."""
+    import h5py
+
+    path = Path(path)
+    model.require_built(f"saving {path}")
+    with atomic_path(path, suffix=".h5") as temporary, h5py.File(temporary, "w") as store:
+        write_weights_store(model, store)
+
+
+# -- JSON and cloning -------------------------------------------------------------------------
+def model_to_json(model: Sequential, **dumps_options: Any) -> str:
+    """`model`'s architecture as Keras's JSON (keras.models.model_from_json reads it)."""
+    document = {**keras_model_config(model), "keras_version": KERAS_VERSION, "backend": "tensorflow"}
+    return json.dumps(document, **dumps_options)
+
+
+def model_from_json(text: str) -> Sequential:
+    """An untrained Sequential from Keras's model JSON (or convscope's config JSON).
+
+    Raises:
+        ValueError: for text that is not JSON or a model config convscope can build.
+
+    >>> clone = model_from_json(model.to_json())
+    """
+    from convscope.models.saving import FORMAT, model_from_config
+
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"model_from_json: not JSON ({error}).") from error
+    if isinstance(document, dict) and document.get("format") == FORMAT:
+        document = document.get("config")
+    if isinstance(document, dict) and "class_name" in document:
+        document = convscope_config(document, Path("model JSON"))
+    return model_from_config(document)
+
+
+def clone_model(model: Sequential) -> Sequential:
+    """A new model with `model`'s architecture and freshly initialised weights (Keras's clone_model)."""
+    from convscope.models.saving import model_from_config
+
+    return model_from_config(model.get_config())
