@@ -148,6 +148,7 @@ def _extent(mask: np.ndarray) -> int:
 # -- reading a run ------------------------------------------------------------------------------
 MODEL_FORMAT = "convscope.model"      # a folder written by model.save(...)
 BUILTIN_FORMAT = "convscope.builtin"  # a zoo model by name, untrained
+KERAS_FORMAT = "keras.file"          # a .keras or .h5 file written by Keras (or by model.save)
 CHECKPOINTS_DIR = "checkpoints"
 
 
@@ -218,7 +219,7 @@ class Run:
     @property
     def kind(self) -> str:
         """"run folder", "saved model" or "built-in model"."""
-        return {RUN_FORMAT: "run folder", BUILTIN_FORMAT: "built-in model"}.get(
+        return {RUN_FORMAT: "run folder", BUILTIN_FORMAT: "built-in model", KERAS_FORMAT: "Keras file"}.get(
             self.config.get("format", ""), "saved model")
 
     @property
@@ -271,26 +272,34 @@ def resolve_model(source: str | os.PathLike[str], *, input_shape: Sequence[int] 
     An existing folder comes first: a run folder from `convscope train` (its model/, or its best
     checkpoint when training did not finish), a model/ or checkpoints/NAME folder inside one (read
     with the run's input settings and class names), or any folder written by `model.save`.
+    A Keras .keras or .h5 file is read with default input settings (kind "Keras file").
     Otherwise `source` must be a built-in model name (`input_shape` and `num_classes` then
     size it). `Run.description` says which was used.
 
     Raises:
         FileNotFoundError: no such folder and no built-in model of that name.
-        ValueError: a file, or a folder that holds no convscope model.
+        ValueError: a file that is not a readable Keras model file, or a folder that holds no
+            convscope model.
 
     Example:
         >>> resolve_model("runs/mnist").description
         'run folder runs/mnist (final model)'
     """
     from convscope import zoo
+    from convscope.models import keras_files
 
     folder = Path(source).expanduser()
     if folder.is_dir():
         return Run.open(folder)
     known = ", ".join(zoo.names())
+    if folder.is_file() and keras_files.is_keras_file(folder):
+        config, _ = keras_files.read_keras_config(folder)
+        spec = InputSpec(tuple(config.get("input_shape") or []))
+        return Run(folder, {"format": KERAS_FORMAT, "input": spec.to_dict()}, folder, "")
     if folder.exists():
         raise ValueError(f"{source}: a file, not a model. Pass a run folder from `convscope train`, a "
-                         f"folder written by model.save(...), or a built-in model name ({known}).")
+                         f"folder written by model.save(...), a Keras .keras or .h5 file, or a built-in "
+                         f"model name ({known}).")
     try:
         return Run.builtin(str(source), input_shape, num_classes)
     except ValueError as error:
