@@ -115,6 +115,8 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
             settings[key] = plain_object(value)
         elif key == "activation":
             settings[key] = activation_name(value)
+        elif key == "axis" and isinstance(value, list) and len(value) == 1:  # tf.keras 2 wrote BN's axis as [3]
+            settings[key] = value[0]
     return {"class_name": class_name, "config": settings}
 
 

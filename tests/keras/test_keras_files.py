@@ -42,6 +42,43 @@ def test_keras_written_file_predicts_as_keras(name: str, suffix: str) -> None:
     np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
 
 
+def keras2_style(source: Path, target: Path) -> None:
+    """Rewrite a Keras 3 legacy .h5 as tf.keras 2 wrote it: no InputLayer (the first layer has
+    batch_input_shape), BatchNormalization's axis as a list, initializers without "module", and
+    weight names ending ":0"."""
+    with h5py.File(source, "r") as old, h5py.File(target, "w") as new:
+        config = json.loads(old.attrs["model_config"])
+        input_layer, first, *rest = config["config"]["layers"]
+        first["config"]["batch_input_shape"] = input_layer["config"]["batch_shape"]
+        for layer in (first, *rest):
+            settings = layer["config"]
+            settings["dtype"] = "float32"
+            if layer["class_name"] == "BatchNormalization":
+                settings["axis"] = [3]
+            for key, value in settings.items():
+                if isinstance(value, dict) and "module" in value:
+                    settings[key] = {"class_name": value["class_name"], "config": value["config"]}
+        config["config"]["layers"] = [first, *rest]
+        new.attrs["model_config"] = json.dumps(config)
+        new.attrs["keras_version"] = "2.15.0"
+        weights = new.create_group("model_weights")
+        weights.attrs["layer_names"] = old["model_weights"].attrs["layer_names"]
+        for layer_name in old["model_weights"].attrs["layer_names"]:
+            names = [name + ":0" for name in old["model_weights"][layer_name].attrs["weight_names"]]
+            group = weights.create_group(layer_name)
+            group.attrs["weight_names"] = [name.encode() for name in names]
+            for name in names:
+                group[name] = old["model_weights"][layer_name][name[:-2]][()]
+
+
+def test_tf_keras_2_style_h5(tmp_path: Path) -> None:
+    keras2_style(FIXTURES / "batchnorm.h5", tmp_path / "old.h5")
+    model = load_model(tmp_path / "old.h5")
+    x, expected = saved("batchnorm")
+    np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
+    assert model.compiled is None  # no training_config in this file
+
+
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
 def test_compile_settings_are_read(suffix: str) -> None:
     model = load_model(FIXTURES / f"seed_cnn{suffix}")
