@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 
@@ -17,25 +17,42 @@ LABEL_COLUMN_NAMES = ("label", "labels", "class", "target", "y")
 MAX_NPY_BYTES = 4 * 1024**3  # larger .npy arrays are refused before any memory is taken for them
 
 
+def _read_npy_header(handle: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype]:
+    from numpy.lib import format as npy_format
+
+    try:
+        version = npy_format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(handle)
+        else:  # 2.0 and 3.0 differ from 1.0 only in the header length's size
+            shape, _, dtype = npy_format.read_array_header_2_0(handle)
+    except ValueError as error:
+        raise ValueError(f"{where}: not a readable .npy file ({error}).") from error
+    return tuple(int(n) for n in shape), dtype
+
+
 def npy_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtype, int]:
     """(shape, dtype, bytes of data present) of a .npy file, read from its header alone.
 
     Raises:
         ValueError: not a .npy file, or a header NumPy cannot read.
     """
-    from numpy.lib import format as npy_format
-
     with open(path, "rb") as handle:
-        try:
-            version = npy_format.read_magic(handle)
-            if version == (1, 0):
-                shape, _, dtype = npy_format.read_array_header_1_0(handle)
-            else:  # 2.0 and 3.0 differ from 1.0 only in the header length's size
-                shape, _, dtype = npy_format.read_array_header_2_0(handle)
-        except ValueError as error:
-            raise ValueError(f"{path}: not a readable .npy file ({error}).") from error
+        shape, dtype = _read_npy_header(handle, str(path))
         present = os.fstat(handle.fileno()).st_size - handle.tell()
-    return tuple(int(n) for n in shape), dtype, present
+    return shape, dtype, present
+
+
+def check_declared_size(where: str, shape: tuple[int, ...], dtype: np.dtype, present: int, max_bytes: int) -> None:
+    """Refuse an array whose header declares more than `max_bytes`, or more bytes than are there."""
+    size = int(np.prod(shape, dtype=object)) * dtype.itemsize  # Python ints: no overflow
+    declared = f"{where}: its header declares a {'x'.join(map(str, shape))} {dtype} array"
+    if size > max_bytes:
+        raise ValueError(f"{declared} ({_bytes(size)}); the limit is {_bytes(max_bytes)}. Pass a smaller "
+                         "array (one input, or a slice of the data).")
+    if not dtype.hasobject and present < size:
+        raise ValueError(f"{declared} ({size:,} bytes) but the file holds only {present:,} bytes of data; "
+                         "it is truncated or its header is wrong.")
 
 
 def load_npy(path: str | os.PathLike[str], max_bytes: int = MAX_NPY_BYTES) -> np.ndarray:
@@ -53,15 +70,32 @@ def load_npy(path: str | os.PathLike[str], max_bytes: int = MAX_NPY_BYTES) -> np
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such file.")
     shape, dtype, present = npy_header(source)
-    size = int(np.prod(shape, dtype=object)) * dtype.itemsize  # Python ints: no overflow
-    declared = f"{source}: its header declares a {'x'.join(map(str, shape))} {dtype} array"
-    if size > max_bytes:
-        raise ValueError(f"{declared} ({_bytes(size)}); the limit is {_bytes(max_bytes)}. Pass a smaller "
-                         "array (one input, or a slice of the data).")
-    if not dtype.hasobject and present < size:
-        raise ValueError(f"{declared} ({size:,} bytes) but the file holds only {present:,} bytes of data; "
-                         "it is truncated or its header is wrong.")
+    check_declared_size(str(source), shape, dtype, present, max_bytes)
     return np.load(source, allow_pickle=False)
+
+
+def load_npz_member(path: str | os.PathLike[str], name: str, max_bytes: int = MAX_NPY_BYTES) -> np.ndarray:
+    """Array `name` of an .npz archive, checked as `load_npy` checks a file: its header (read
+    from the archive, before anything is decompressed into an array) must declare at most
+    `max_bytes`, and the member must hold that many bytes.
+
+    Raises:
+        ValueError: not an .npz, no such member, or a member over the limit or truncated.
+    """
+    import zipfile
+
+    where = f"{path} (array {name!r})"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(f"{name}.npy")
+            with archive.open(info) as handle:
+                shape, dtype = _read_npy_header(handle, where)
+                present = info.file_size - handle.tell()
+    except (zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(f"{where}: not readable from the archive ({error}).") from error
+    check_declared_size(where, shape, dtype, present, max_bytes)
+    with np.load(path, allow_pickle=False) as stored:
+        return np.asarray(stored[name])
 
 
 def _bytes(count: float) -> str:
@@ -196,12 +230,12 @@ def _read_signals(path: Path, label_column: int | str | None) -> tuple[np.ndarra
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as stored:
             keys = set(stored.files)
-            x_key = next((k for k in ("x", "X", "signals", "spectra", "data") if k in keys), None)
-            if x_key is None:
-                raise ValueError(f"{path}: expected an array named 'x' (or 'signals', 'spectra'); "
-                                 f"found {sorted(keys)}.")
-            y_key = next((k for k in ("y", "labels", "label", "target") if k in keys), None)
-            return stored[x_key], (stored[y_key] if y_key else None)
+        x_key = next((k for k in ("x", "X", "signals", "spectra", "data") if k in keys), None)
+        if x_key is None:
+            raise ValueError(f"{path}: expected an array named 'x' (or 'signals', 'spectra'); "
+                             f"found {sorted(keys)}.")
+        y_key = next((k for k in ("y", "labels", "label", "target") if k in keys), None)
+        return load_npz_member(path, x_key), (load_npz_member(path, y_key) if y_key else None)
     raise ValueError(f"{path}: unsupported file type {suffix!r}; use .npy, .npz or .csv.")
 
 

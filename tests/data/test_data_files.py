@@ -125,3 +125,23 @@ def test_load_npy_names_a_truncated_file_and_reads_a_good_one(tmp_path: Path) ->
     (tmp_path / "text.npy").write_text("not numpy")
     with pytest.raises(ValueError, match=r"text\.npy: not a readable \.npy file"):
         load_npy(tmp_path / "text.npy")
+
+
+def test_npz_members_are_checked_like_npy_files_before_loading(tmp_path: Path) -> None:
+    import zipfile
+
+    header = _npy_header_only(tmp_path / "x.npy", (100000, 100000))
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w") as archive:  # what np.savez writes, with a lying member
+        archive.write(header, "x.npy")
+        with archive.open("y.npy", "w") as handle:
+            np.save(handle, np.zeros(3))
+    with pytest.raises(ValueError, match=r"bomb\.npz \(array 'x'\): its header declares a 100000x100000 float64 "
+                                         r"array \(74\.5 GiB\); the limit is 4\.0 GiB"):
+        datasets.arrays(bomb)
+    np.savez_compressed(tmp_path / "good.npz", x=np.ones((4, 16), np.float32), y=np.arange(4))
+    from convscope.data.files import load_npz_member
+
+    assert load_npz_member(tmp_path / "good.npz", "x").shape == (4, 16)
+    with pytest.raises(ValueError, match=r"\(array 'x'\).*the limit is 63 bytes"):
+        load_npz_member(tmp_path / "good.npz", "x", max_bytes=63)
