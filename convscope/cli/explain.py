@@ -172,7 +172,9 @@ def _example(args: argparse.Namespace, model: Any = None) -> Any:
     if args.image:
         path = Path(args.image)
         if path.suffix == ".npy":
-            return _scaled(np.load(path, allow_pickle=False), args.raw)
+            from convscope.data.files import load_npy
+
+            return _scaled(load_npy(path), args.raw)
         from PIL import Image
 
         channels = (getattr(model, "input_shape", None) or (None, None, None, 1))[-1]
@@ -367,7 +369,9 @@ def run_interpret(args: argparse.Namespace) -> int:
     if args.x:
         if not args.y:
             raise CommandError("--x needs --y", hint="pass the labels as a .npy file")
-        x, y, names = np.load(args.x, allow_pickle=False), np.load(args.y, allow_pickle=False), None
+        from convscope.data.files import load_npy
+
+        x, y, names = load_npy(args.x), load_npy(args.y), None
     elif args.data:
         x, y, names = _dataset(args)
     else:

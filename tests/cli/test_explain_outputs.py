@@ -58,3 +58,18 @@ def test_explain_pool_of_a_run_draws_its_window(run_folder: Path, digit: Path, t
     steps = json.loads((tmp_path / "pool_steps.json").read_text())
     assert [stage["name"] for stage in steps["stages"]] == ["window", "reduce", "output"]
     assert steps["stages"][1]["value"] == max(steps["values"])
+
+
+def test_explain_refuses_a_npy_whose_header_is_too_large_before_loading(tmp_path: Path) -> None:
+    from numpy.lib import format as npy_format
+
+    huge = tmp_path / "huge.npy"
+    with open(huge, "wb") as handle:  # a header claiming 74.5 GiB, and no data
+        npy_format.write_array_header_1_0(handle, {"descr": "<f8", "fortran_order": False,
+                                                   "shape": (100000, 100000)})
+    for argv in (("explain", "maps", "--model", "seed-cnn", "--image", str(huge)),
+                 ("explain", "interpret", "--model", "seed-cnn", "--x", str(huge), "--y", str(huge))):
+        done = run_fresh(*argv)
+        assert done.returncode != 0
+        assert "huge.npy: its header declares a 100000x100000 float64 array (74.5 GiB)" in done.stderr, done.stderr
+        assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr
