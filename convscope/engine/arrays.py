@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 def as_array(value: Any, argument: str) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
+    if not array_like(value):
+        # np.asarray would iterate such an object through __getitem__ until IndexError, which a
+        # batch-returning __getitem__ never raises: refuse it instead of hanging.
+        raise ValueError(f"{argument} must be an array (NumPy or torch), a list of numbers, a "
+                         "keras.utils.PyDataset or a generator of (x_batch, y_batch); got "
+                         f"{type(value).__name__}, which is none of these.")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as error:
@@ -29,6 +35,12 @@ def as_array(value: Any, argument: str) -> np.ndarray:
         raise ValueError(f"{argument} must be a numeric array; got an object array (ragged lists?) of shape "
                          f"{array.shape}.")
     return array
+
+
+def array_like(value: Any) -> bool:
+    """Whether np.asarray can read `value` without iterating an arbitrary object."""
+    return isinstance(value, (np.ndarray, np.generic, list, tuple, int, float, bool, complex)) \
+        or hasattr(value, "__array__") or hasattr(value, "__array_interface__")
 
 
 def check_finite(array: np.ndarray, argument: str) -> None:

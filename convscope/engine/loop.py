@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from convscope import activations, distributed
-from convscope.engine import arrays
+from convscope.engine import arrays, sources
 from convscope.engine import checkpoint as checkpointing
 from convscope.engine.allocator import tune_host_allocator
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
@@ -139,30 +140,37 @@ def split_validation(x: torch.Tensor, y: torch.Tensor,
 
 def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epochs: int = 1,
         verbose: int | str = "auto", callbacks: list[Callback] | None = None,
-        validation_split: float = 0.0, validation_data: tuple[Any, Any] | None = None,
-        shuffle: bool = True, initial_epoch: int = 0) -> History:
+        validation_split: float = 0.0, validation_data: Any = None,
+        shuffle: bool = True, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+        validation_steps: int | None = None) -> History:
     compiled = model.require_compiled("fit")
     batch_size = check_batch_size(batch_size)
     reuse_host_memory(model)
-    x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
-    validation = None
-    if validation_data is not None:
-        if len(validation_data) != 2:
-            raise ValueError("validation_data must be a tuple (x_val, y_val).")
-        validation = prepare_xy(model, compiled, *validation_data, names=("validation x", "validation y"))
-    elif validation_split:
+    source = None
+    if sources.is_source(x):
+        source = sources.source_for_fit(x, y, steps_per_epoch, validation_split)
+        samples, steps = None, source.steps
+    else:
+        x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
+        samples = len(x_tensor)
+    validation = prepare_validation(model, compiled, validation_data, validation_steps)
+    if source is None and validation is None and validation_split:
         x_tensor, y_tensor, x_validation, y_validation = split_validation(x_tensor, y_tensor, validation_split)
-        validation = (x_validation, y_validation)
-    samples = len(x_tensor)
-    steps = math.ceil(samples / batch_size)
+        validation, samples = (x_validation, y_validation), len(x_tensor)
+    if source is None:
+        steps = math.ceil(len(x_tensor) / batch_size)
     history = History()
-    position = checkpointing.start_position(model, initial_epoch, steps)
+    position = checkpointing.start_position(model, initial_epoch, steps or 0)
     network = distributed.wrap_model(model)
+    if source is not None:
+        sources.refuse_for_source(position.step, network is not None)
     if not distributed.is_main():  # rank 0 alone prints and writes files
         verbose, callbacks = 0, distributed.main_only_callbacks(callbacks)
-    params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": batch_size, "verbose": verbose,
-              "position": position}
+    params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": None if source else batch_size,
+              "verbose": verbose, "position": position}
     progress = ProgressLogger(resolve_verbose(verbose))
+    if source is not None and steps is None and progress.verbose == 1:
+        progress.verbose = 2  # no step count for a live bar: one line per epoch
     policy = thread_policy(model.device, compiled.threads, verbose=progress.verbose > 0,
                            distributed=network is not None)
     hooks = CallbackList([*(callbacks or []), history, progress, *([policy] if policy else [])], model, params)
@@ -171,13 +179,17 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     hooks.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
-        logs = run_epoch(model, compiled, x_tensor, y_tensor, batch_size, shuffle, hooks, position, network)
-        if position.step == steps:
+        if source is None:
+            logs = run_epoch(model, compiled, x_tensor, y_tensor, batch_size, shuffle, hooks, position, network)
+        else:
+            logs = run_source_epoch(model, compiled, source, shuffle, hooks, position, progress)
+            if not logs:
+                break
+        if position.step == steps or (source is not None and steps is None):
             position.epoch, position.step = epoch + 1, 0
         if validation is not None:
             hooks.on_test_begin()
-            validation_logs = evaluate_tensors(model, compiled, *validation, batch_size=INFERENCE_BATCH,
-                                               prefix="val_")
+            validation_logs = evaluate_any(model, compiled, validation, prefix="val_")
             hooks.on_test_end(validation_logs)
             logs.update(validation_logs)
             model.train()
@@ -189,6 +201,61 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     hooks.on_train_end()
     model.history = history
     return history
+
+
+def prepare_validation(model: Sequential, compiled: Compiled, validation_data: Any,
+                       validation_steps: int | None) -> tuple[torch.Tensor, torch.Tensor] | sources.DataSource | None:
+    """validation_data as device tensors, or as a DataSource read batch by batch."""
+    if validation_data is None:
+        return None
+    if sources.is_source(validation_data):
+        return sources.DataSource(validation_data, validation_steps, "validation_data")
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise ValueError("validation_data must be a tuple (x_val, y_val), a keras.utils.PyDataset or a generator "
+                         f"of (x_batch, y_batch); got {type(validation_data).__name__}.")
+    x_validation, y_validation = validation_data
+    return prepare_xy(model, compiled, x_validation, y_validation, names=("validation x", "validation y"))
+
+
+def evaluate_any(model: Sequential, compiled: Compiled,
+                 data: tuple[torch.Tensor, torch.Tensor] | sources.DataSource, prefix: str = "",
+                 batch_size: int = INFERENCE_BATCH, threads: InferenceThreads | None = None) -> dict[str, float]:
+    if isinstance(data, sources.DataSource):
+        return evaluate_source(model, compiled, data, prefix=prefix, threads=threads)
+    return evaluate_tensors(model, compiled, *data, batch_size=batch_size, prefix=prefix, threads=threads)
+
+
+def run_source_epoch(model: Sequential, compiled: Compiled, source: sources.DataSource, shuffle: bool,
+                     hooks: CallbackList, position: checkpointing.TrainingPosition,
+                     progress: ProgressLogger) -> dict[str, float]:
+    """One epoch over a PyDataset or generator; {} when the source had no batch left."""
+    totals = new_totals(compiled)
+    checkpointing.resume_epoch(position, totals, model.device)
+    for step, (index, batch) in enumerate(source.batches(shuffle)):
+        x_batch, y_batch = sources.prepare_batch(model, compiled, batch, index)
+        if progress.params["batch_size"] is None:  # the bar's img/s counts from the first batch's size
+            progress.params["batch_size"] = len(x_batch)
+            progress.samples = len(x_batch) * (source.steps or 1)
+        hooks.on_train_batch_begin(step)
+        values = train_step(model, compiled, x_batch, y_batch)
+        totals.add(values, len(x_batch))
+        checkpointing.track_nonfinite(position, values[0])
+        position.step, position.global_step = step + 1, position.global_step + 1
+        hooks.on_train_batch_end(step, LazyLogs(totals.result))
+        if model.stop_training:
+            break
+    source.epoch_end()
+    progress.samples = totals.count
+    if source.ran_out():
+        warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or "
+                      "generator can generate at least `steps_per_epoch * epochs` batches.", stacklevel=3)
+        model.stop_training = True
+    logs = totals.result()
+    if not math.isfinite(logs.get("loss", 0.0)) or position.first_nonfinite_step() is not None:
+        model.stop_training = True
+        model.nonfinite_loss = True
+        checkpointing.print_main(checkpointing.nonfinite_report(position))
+    return logs
 
 
 def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, batch_size: int,
@@ -236,15 +303,37 @@ def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: 
     return totals.result(prefix)
 
 
+@torch.inference_mode()
+def evaluate_source(model: Sequential, compiled: Compiled, source: sources.DataSource, *, prefix: str = "",
+                    threads: InferenceThreads | None = None) -> dict[str, float]:
+    model.eval()
+    totals = new_totals(compiled)
+    for index, batch in source.batches():
+        x_batch, target = sources.prepare_batch(model, compiled, batch, index, source.argument)
+        with autocast(model.device, compiled.autocast_dtype):
+            outputs = model(x_batch, logits=compiled.use_logits)
+        total = total_loss(model, compiled, outputs.float(), target)
+        totals.add(batch_values(compiled, outputs, target, compiled.use_logits, total), len(target))
+        if threads is not None:
+            threads.after_batch()
+    source.epoch_end()
+    return totals.result(prefix)
+
+
 def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
-             return_dict: bool = False) -> float | list[float] | dict[str, float]:
+             return_dict: bool = False, steps: int | None = None) -> float | list[float] | dict[str, float]:
     compiled = model.require_compiled("evaluate")
     reuse_host_memory(model)
-    x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
+    data: tuple[torch.Tensor, torch.Tensor] | sources.DataSource
+    if sources.is_source(x):
+        sources.refuse_y(x, y)
+        data = sources.DataSource(x, steps)
+    else:
+        data = prepare_xy(model, compiled, x, y)
     started = time.perf_counter()
     with InferenceThreads(model.device, compiled.threads) as threads:
-        logs = evaluate_tensors(model, compiled, x_tensor, y_tensor,
-                                batch_size=check_batch_size(batch_size or INFERENCE_BATCH), threads=threads)
+        logs = evaluate_any(model, compiled, data, batch_size=check_batch_size(batch_size or INFERENCE_BATCH),
+                            threads=threads)
     if resolve_verbose(verbose) > 0:
         print(f"evaluate - {time.perf_counter() - started:.1f}s - "
               + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
@@ -255,11 +344,18 @@ def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None
 
 
 @torch.inference_mode()
-def predict(model: Sequential, x: Any, *, batch_size: int | None = None) -> np.ndarray:
-    """Outputs for every sample of `x`, computed in batches, as a float32 NumPy array."""
+def predict(model: Sequential, x: Any, *, batch_size: int | None = None, steps: int | None = None) -> np.ndarray:
+    """Outputs for every sample of `x` (arrays, a PyDataset or a generator of batches), computed
+    in batches, as a float32 NumPy array."""
     batch_size = check_batch_size(batch_size or INFERENCE_BATCH)
     reuse_host_memory(model)
-    x_tensor = arrays.prepare_x(model, x)
+    if sources.is_source(x):
+        source = sources.DataSource(x, steps)
+        batches = (sources.prepare_batch_x(model, batch, index) for index, batch in source.batches())
+    else:
+        source = None
+        x_tensor = arrays.prepare_x(model, x)
+        batches = (x_tensor[start:start + batch_size] for start in range(0, len(x_tensor), batch_size))
     dtype = model.compiled.autocast_dtype if model.compiled is not None else None
     # Under bfloat16 the final softmax/sigmoid runs in float32 on the logits, so probabilities
     # still sum to 1 to float32 precision.
@@ -268,11 +364,13 @@ def predict(model: Sequential, x: Any, *, batch_size: int | None = None) -> np.n
     model.eval()
     outputs = []
     with InferenceThreads(model.device, model.compiled.threads if model.compiled is not None else None) as threads:
-        for start in range(0, len(x_tensor), batch_size):
+        for x_batch in batches:
             with autocast(model.device, dtype):
-                batch = model(x_tensor[start:start + batch_size], logits=finish is not None)
+                batch = model(x_batch, logits=finish is not None)
             outputs.append(finish(batch.float()) if finish is not None else batch.float())
             threads.after_batch()
+    if source is not None:
+        source.epoch_end()
     if not outputs:
         # No samples: an axis the model leaves unknown (None) has no size to take, so it is 0.
         output_sizes = [size or 0 for size in model.require_output_shape("predict")[1:]]

@@ -325,26 +325,34 @@ class Sequential(nn.Module):
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: list[Any] | None = None, validation_split: float = 0.0,
-            validation_data: tuple[Any, Any] | None = None, shuffle: bool = True, initial_epoch: int = 0) -> Any:
-        """Train for `epochs` epochs; returns a History (`history.history["loss"]`, ...)."""
+            validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0,
+            steps_per_epoch: int | None = None, validation_steps: int | None = None) -> Any:
+        """Train for `epochs` epochs; returns a History (`history.history["loss"]`, ...).
+
+        `x` is an array (with labels `y`), a `keras.utils.PyDataset`, or a generator of
+        (x_batch, y_batch) read for `steps_per_epoch` batches per epoch (or until it runs out).
+        """
         from convscope.engine import loop
 
         return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch)
+                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                        validation_steps=validation_steps)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
-                 return_dict: bool = False) -> Any:
+                 return_dict: bool = False, steps: int | None = None) -> Any:
         """Loss (and metrics) on `x`, `y`: a float, or [loss, *metrics] as Keras returns."""
         from convscope.engine import loop
 
-        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict)
+        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict,
+                             steps=steps)
 
-    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
+                steps: int | None = None) -> np.ndarray:
         """Model outputs for `x` (channels-last), computed in batches without gradients."""
         from convscope.engine import loop
 
-        return loop.predict(self, x, batch_size=batch_size)
+        return loop.predict(self, x, batch_size=batch_size, steps=steps)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
                        return_dict: bool = False) -> Any:
