@@ -240,12 +240,14 @@ def test_validation_split_with_a_sequence_is_refused() -> None:
         seed_cnn().fit(Batches(x, y), validation_split=0.2, verbose=0)
 
 
-def test_progress_bar_prints_with_a_generator_of_unknown_length(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_prints_with_a_sequence_and_a_generator_of_unknown_length(capsys: pytest.CaptureFixture[str]) -> None:
     x, y = images()
     finite = ((x[start:start + BATCH], y[start:start + BATCH]) for start in range(0, SAMPLES, BATCH))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         seed_cnn().fit(finite, epochs=1, verbose=1)
+    assert "Epoch 1/1" in capsys.readouterr().out
+    seed_cnn().fit(Batches(x, y), epochs=1, verbose=1)  # a live bar over 3 known steps
     assert "Epoch 1/1" in capsys.readouterr().out
 
 
