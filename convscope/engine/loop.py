@@ -250,6 +250,11 @@ def run_source_epoch(model: Sequential, compiled: Compiled, source: sources.Data
         warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or "
                       "generator can generate at least `steps_per_epoch * epochs` batches.", stacklevel=3)
         model.stop_training = True
+    return epoch_logs(model, totals, position)
+
+
+def epoch_logs(model: Sequential, totals: Accumulator, position: checkpointing.TrainingPosition) -> dict[str, float]:
+    """The epoch's mean loss and metrics; a non-finite loss stops training and says where."""
     logs = totals.result()
     if not math.isfinite(logs.get("loss", 0.0)) or position.first_nonfinite_step() is not None:
         model.stop_training = True
@@ -279,12 +284,7 @@ def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.T
         if model.stop_training:
             break
     distributed.reduce_totals(totals)
-    logs = totals.result()
-    if not math.isfinite(logs.get("loss", 0.0)) or position.first_nonfinite_step() is not None:
-        model.stop_training = True
-        model.nonfinite_loss = True
-        checkpointing.print_main(checkpointing.nonfinite_report(position))
-    return logs
+    return epoch_logs(model, totals, position)
 
 
 @torch.inference_mode()
