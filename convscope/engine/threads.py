@@ -87,10 +87,8 @@ def requested_threads(compile_threads: int | str | None) -> int | None:
     for source, value in (("compile(threads=...)", compile_threads),
                           ("CONVSCOPE_THREADS", os.environ.get("CONVSCOPE_THREADS")),
                           ("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS"))):
-        if value is None or value == "" or str(value).strip().lower() == "auto":
-            if source != "OMP_NUM_THREADS":
-                continue
-            return None
+        if value is None or str(value).strip().lower() in ("", "auto"):
+            continue
         try:
             count = int(value)
         except (TypeError, ValueError):
