@@ -379,7 +379,14 @@ class BinaryCrossentropy(LossFunctionWrapper):
         return matching_targets(self, y, output_shape)
 
 
-class MeanSquaredError(LossFunctionWrapper):
+class RegressionLoss(LossFunctionWrapper):
+    """A loss on values of the output's own shape: targets must match it after the batch axis."""
+
+    def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
+        return matching_targets(self, y, output_shape)
+
+
+class MeanSquaredError(RegressionLoss):
     """mean((y_true - y_pred)^2).
 
     >>> float(MeanSquaredError()([1.0, 0.0, 1.0], [0.9, 0.1, 0.8]))
@@ -390,11 +397,8 @@ class MeanSquaredError(LossFunctionWrapper):
                  dtype: Any = None) -> None:
         super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
 
-    def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
-        return matching_targets(self, y, output_shape)
 
-
-class MeanAbsoluteError(LossFunctionWrapper):
+class MeanAbsoluteError(RegressionLoss):
     """mean(|y_true - y_pred|).
 
     >>> float(MeanAbsoluteError()([1.0, 0.3, 1.0], [1.9, 0.3, 1.8]))
@@ -404,9 +408,6 @@ class MeanAbsoluteError(LossFunctionWrapper):
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "mean_absolute_error",
                  dtype: Any = None) -> None:
         super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
-
-    def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
-        return matching_targets(self, y, output_shape)
 
 
 LOSSES: dict[str, type[Loss]] = {
