@@ -69,3 +69,26 @@ export function numberTable(values, options = {}) {
 }
 
 export const range = (first, count) => Array.from({ length: count }, (_, i) => first + i);
+
+// Step-by-step playback of `state.step` over 0..total(): go(step) clamps, draws and stops at the
+// end; togglePlay() starts or pauses a timer of interval() ms; stop() also resets the play button.
+export function stepper({ state, total, draw, playButton, interval }) {
+  function go(step) {
+    if (!state.data) return;
+    state.step = Math.max(0, Math.min(total(), step));
+    draw();
+    if (state.step >= total()) stop();
+  }
+  function stop() {
+    clearInterval(state.timer);
+    state.timer = null;
+    $(playButton).textContent = "Play";
+  }
+  function togglePlay() {
+    if (state.timer) { stop(); return; }
+    if (state.step >= total()) go(0);
+    state.timer = setInterval(() => go(state.step + 1), interval());
+    $(playButton).textContent = "Pause";
+  }
+  return { go, stop, togglePlay };
+}

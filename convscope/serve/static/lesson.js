@@ -2,7 +2,7 @@
 // activation and pooling one cell at a time. The arithmetic comes from POST /api/lesson (the
 // NumPy reference operations); this file only shows it.
 
-import { $, el, fmt, numberTable, postJSON, rows2d } from "./common.js";
+import { $, el, fmt, numberTable, postJSON, rows2d, stepper } from "./common.js";
 
 export const PRESETS = {
   seed003: { label: "Seed 003: Pool(ReLU(Conv(I))) = 5", matrix: "1 0 2\n3 1 0\n0 0 4", kernel: "1 0\n0 1",
@@ -74,25 +74,7 @@ const convCount = () => lesson.data.conv.cells.length;
 const poolCount = () => (lesson.data.pool ? lesson.data.pool.windows.length : 0);
 const total = () => (lesson.data ? convCount() + 1 + poolCount() : 0);
 
-function go(step) {
-  if (!lesson.data) return;
-  lesson.step = Math.max(0, Math.min(total(), step));
-  draw();
-  if (lesson.step >= total()) stop();
-}
-
-function togglePlay() {
-  if (lesson.timer) { stop(); return; }
-  if (lesson.step >= total()) go(0);
-  lesson.timer = setInterval(() => go(lesson.step + 1), 900);
-  $("lesson-play").textContent = "Pause";
-}
-
-function stop() {
-  clearInterval(lesson.timer);
-  lesson.timer = null;
-  $("lesson-play").textContent = "Play";
-}
+const { go, stop, togglePlay } = stepper({ state: lesson, total, draw, playButton: "lesson-play", interval: () => 900 });
 
 const inside = (r, c, window) => {
   const [rows, cols] = window.length === 2 ? window : [[0, 0], window[0]];

@@ -1,7 +1,7 @@
 // The sliding-window player: a conv or pooling layer's window steps across its input (with the
 // layer's stride and padding) and the output map fills in, one cell per step.
 
-import { $, el, fmt, numberTable, postJSON } from "./common.js";
+import { $, el, fmt, numberTable, postJSON, stepper } from "./common.js";
 import { colour, legend, textColour } from "./scale.js";
 import { renderSteps } from "./steps.js";
 
@@ -95,26 +95,9 @@ function describe(data) {
   $("player-output-scale").replaceChildren(legend(data.output_scale, { where: `'${data.layer}', any of its ${channelsOut} channels` }));
 }
 
-function go(step) {
-  if (!player.data) return;
-  player.step = Math.max(0, Math.min(total(), step));
-  draw();
-  if (player.step >= total()) stop();
-}
-
-function togglePlay() {
-  if (player.timer) { stop(); return; }
-  if (player.step >= total()) go(0);
-  const rate = Number($("player-speed").value);
-  player.timer = setInterval(() => go(player.step + 1), 1000 / rate);
-  $("player-play").textContent = "Pause";
-}
-
-function stop() {
-  clearInterval(player.timer);
-  player.timer = null;
-  $("player-play").textContent = "Play";
-}
+const { go, stop, togglePlay } = stepper({
+  state: player, total, draw, playButton: "player-play", interval: () => 1000 / Number($("player-speed").value),
+});
 
 function cellSize(cells, room) {
   return Math.max(4, Math.min(28, Math.floor(room / cells)));
