@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -288,36 +289,34 @@ def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.T
 
 
 @torch.inference_mode()
-def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
-                     batch_size: int, prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
+def evaluate_batches(model: Sequential, compiled: Compiled, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                     prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
+    """Mean loss and metrics over (x, y) device batches."""
     model.eval()
     totals = new_totals(compiled)
-    for start in range(0, len(x), batch_size):
-        with autocast(model.device, compiled.autocast_dtype):
-            outputs = model(x[start:start + batch_size], logits=compiled.use_logits)
-        target = y[start:start + batch_size]
-        total = total_loss(model, compiled, outputs.float(), target)
-        totals.add(batch_values(compiled, outputs, target, compiled.use_logits, total), len(target))
-        if threads is not None:
-            threads.after_batch()
-    return totals.result(prefix)
-
-
-@torch.inference_mode()
-def evaluate_source(model: Sequential, compiled: Compiled, source: sources.DataSource, *, prefix: str = "",
-                    threads: InferenceThreads | None = None) -> dict[str, float]:
-    model.eval()
-    totals = new_totals(compiled)
-    for index, batch in source.batches():
-        x_batch, target = sources.prepare_batch(model, compiled, batch, index, source.argument)
+    for x_batch, target in batches:
         with autocast(model.device, compiled.autocast_dtype):
             outputs = model(x_batch, logits=compiled.use_logits)
         total = total_loss(model, compiled, outputs.float(), target)
         totals.add(batch_values(compiled, outputs, target, compiled.use_logits, total), len(target))
         if threads is not None:
             threads.after_batch()
-    source.epoch_end()
     return totals.result(prefix)
+
+
+def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
+                     batch_size: int, prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
+    batches = ((x[start:start + batch_size], y[start:start + batch_size]) for start in range(0, len(x), batch_size))
+    return evaluate_batches(model, compiled, batches, prefix, threads)
+
+
+def evaluate_source(model: Sequential, compiled: Compiled, source: sources.DataSource, *, prefix: str = "",
+                    threads: InferenceThreads | None = None) -> dict[str, float]:
+    batches = (sources.prepare_batch(model, compiled, batch, index, source.argument)
+               for index, batch in source.batches())
+    logs = evaluate_batches(model, compiled, batches, prefix, threads)
+    source.epoch_end()
+    return logs
 
 
 def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
