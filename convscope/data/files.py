@@ -84,18 +84,19 @@ def load_npz_member(path: str | os.PathLike[str], name: str, max_bytes: int = MA
     """
     import zipfile
 
+    from numpy.lib import format as npy_format
+
     where = f"{path} (array {name!r})"
     try:
         with zipfile.ZipFile(path) as archive:
             info = archive.getinfo(f"{name}.npy")
             with archive.open(info) as handle:
                 shape, dtype = _read_npy_header(handle, where)
-                present = info.file_size - handle.tell()
+                check_declared_size(where, shape, dtype, info.file_size - handle.tell(), max_bytes)
+            with archive.open(info) as handle:
+                return np.asarray(npy_format.read_array(handle, allow_pickle=False))
     except (zipfile.BadZipFile, KeyError) as error:
         raise ValueError(f"{where}: not readable from the archive ({error}).") from error
-    check_declared_size(where, shape, dtype, present, max_bytes)
-    with np.load(path, allow_pickle=False) as stored:
-        return np.asarray(stored[name])
 
 
 def _bytes(count: float) -> str:
