@@ -21,12 +21,75 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from convscope.explain.steps import ConvSteps, PoolSteps
+from convscope.explain.numbers import number, position_text
+
+
+class Term(Protocol):
+    """One input value times one weight, as `convscope.explain.steps.ConvTerm` holds it."""
+
+    @property
+    def tap(self) -> tuple[int, ...]: ...
+    @property
+    def input_value(self) -> float: ...
+    @property
+    def weight(self) -> float: ...
+    @property
+    def padded(self) -> bool: ...
+
+
+class ConvCell(Protocol):
+    """What the stages read from a conv cell (`convscope.explain.steps.ConvSteps`)."""
+
+    @property
+    def position(self) -> tuple[int, ...]: ...
+    @property
+    def filter(self) -> int: ...
+    @property
+    def terms(self) -> list[Any]: ...
+    @property
+    def channel_sums(self) -> list[float]: ...
+    @property
+    def weighted_sum(self) -> float: ...
+    @property
+    def bias(self) -> float: ...
+    @property
+    def pre_activation(self) -> float: ...
+    @property
+    def activation(self) -> str: ...
+    @property
+    def output(self) -> float: ...
+    @property
+    def engine_output(self) -> float | None: ...
+
+    @property
+    def agrees(self) -> bool: ...
+
+
+class PoolCell(Protocol):
+    """What the stages read from a pooling cell (`convscope.explain.steps.PoolSteps`)."""
+
+    @property
+    def reduction(self) -> str: ...
+    @property
+    def window_positions(self) -> list[tuple[int, ...]]: ...
+    @property
+    def values(self) -> list[float]: ...
+    @property
+    def output(self) -> float: ...
+    @property
+    def engine_output(self) -> float | None: ...
+
+    @property
+    def real_values(self) -> list[float]: ...
+    @property
+    def winner(self) -> tuple[int, ...] | None: ...
+    @property
+    def agrees(self) -> bool: ...
+
 
 CONV_STAGES = ("window", "weights", "products", "channel_sums", "total", "bias", "activation", "output")
 POOL_STAGES = ("window", "reduce", "output")
@@ -86,13 +149,13 @@ def _plain(value: Any) -> Any:
     return None if math.isnan(number) else number
 
 
-def kernel_shape(steps: ConvSteps) -> tuple[int, ...]:
+def kernel_shape(steps: ConvCell) -> tuple[int, ...]:
     """The filter's spatial size, e.g. (3, 3), read from the terms' taps."""
     rank = len(steps.position)
     return tuple(max(term.tap[axis] for term in steps.terms) + 1 for axis in range(rank))
 
 
-def conv_arrays(steps: ConvSteps) -> tuple[np.ndarray, np.ndarray]:
+def conv_arrays(steps: ConvCell) -> tuple[np.ndarray, np.ndarray]:
     """(window, weights), each (*kernel, C_in), from the terms (channel by channel, taps row-major)."""
     shape = (len(steps.channel_sums), *kernel_shape(steps))
     window = np.array([term.input_value for term in steps.terms], dtype=np.float64).reshape(shape)
@@ -100,7 +163,7 @@ def conv_arrays(steps: ConvSteps) -> tuple[np.ndarray, np.ndarray]:
     return np.moveaxis(window, 0, -1), np.moveaxis(weights, 0, -1)
 
 
-def channel_table(steps: ConvSteps) -> list[ChannelPart]:
+def channel_table(steps: ConvCell) -> list[ChannelPart]:
     """Every input channel's part, largest |partial sum| first (ties: lower channel first).
 
     The partial sums add up to `steps.weighted_sum`, the total before the bias.
@@ -114,20 +177,13 @@ def channel_table(steps: ConvSteps) -> list[ChannelPart]:
 
 
 def _format(value: float) -> str:
-    from convscope.explain.steps import number
-
     return number(value)
 
 
-def _activation_text(steps: ConvSteps) -> str:
+def _activation_text(steps: ConvCell) -> str:
     if steps.activation == "linear":
         return f"no activation (linear): {_format(steps.pre_activation)} stays {_format(steps.output)}"
     return f"{steps.activation}({_format(steps.pre_activation)}) = {_format(steps.output)}"
-
-
-def where(position: tuple[int, ...] | None) -> str:
-    """A position as the text writes it: (3, 5), or (3) for a signal."""
-    return "none" if position is None else "(" + ", ".join(str(p) for p in position) + ")"
 
 
 def _output_text(output: float, engine: float | None, agrees: bool) -> str:
@@ -137,7 +193,7 @@ def _output_text(output: float, engine: float | None, agrees: bool) -> str:
     return f"{text}; the model's own value {engine:.7g} ({'agrees' if agrees else 'DISAGREES'})"
 
 
-def conv_stages(steps: ConvSteps) -> list[Stage]:
+def conv_stages(steps: ConvCell) -> list[Stage]:
     """The eight stages of one conv cell (see CONV_STAGES)."""
     window, weights = conv_arrays(steps)
     channels = len(steps.channel_sums)
@@ -161,14 +217,14 @@ def conv_stages(steps: ConvSteps) -> list[Stage]:
     ]
 
 
-def pool_window(steps: PoolSteps) -> np.ndarray:
+def pool_window(steps: PoolCell) -> np.ndarray:
     """The window's values in its own shape, e.g. (2, 2); NaN where it covers padding."""
     positions = np.asarray(steps.window_positions)
     shape = tuple(int(n) for n in positions.max(axis=0) - positions.min(axis=0) + 1)
     return np.asarray(steps.values, dtype=np.float64).reshape(shape)
 
 
-def pool_stages(steps: PoolSteps) -> list[Stage]:
+def pool_stages(steps: PoolCell) -> list[Stage]:
     """The three stages of one pooling cell (see POOL_STAGES)."""
     window = pool_window(steps)
     real = steps.real_values
@@ -177,7 +233,7 @@ def pool_stages(steps: PoolSteps) -> list[Stage]:
     note = f", {padded} on padding (ignored)" if padded else ""
     if steps.reduction == "max":
         reduce = Stage("reduce", "the winner", f"largest of {len(real)} values = {_format(steps.output)}, "
-                                               f"at input position {where(steps.winner)}", value=steps.output)
+                                               f"at input position {position_text(steps.winner)}", value=steps.output)
     else:
         added = " + ".join(_format(v) for v in real)
         reduce = Stage("reduce", "the mean", f"({added}) / {len(real)} = {_format(steps.output)}",

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from convscope.explain import reference
+from convscope.explain import reference, stages
+from convscope.explain.numbers import number, position_text
 
 #: Largest difference accepted between our arithmetic and the engine: absolute up to 1,
 #: relative above (float32 carries about 7 significant digits).
@@ -30,14 +31,6 @@ TOLERANCE = 1e-5
 
 CONV_KINDS = ("Conv1D", "Conv2D")
 POOL_KINDS = ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
-
-
-def number(value: float) -> str:
-    """A value as the worked examples write it: 577, 0.5, -1.5, 0.1235."""
-    value = float(value)
-    if not np.isfinite(value) or value != int(value) or abs(value) >= 1e6:
-        return f"{value:.4g}"
-    return str(int(value))
 
 
 def agree(ours: float, engine: float | None, tolerance: float = TOLERANCE) -> bool:
@@ -94,15 +87,11 @@ class ConvSteps:
     def stages(self) -> list[Any]:
         """The cell as stages: window, weights, products, channel_sums, total, bias,
         activation, output (`convscope.explain.stages.Stage` each)."""
-        from convscope.explain import stages
-
         return stages.conv_stages(self)
 
     @property
     def channel_table(self) -> list[Any]:
         """Per input channel: window, weights, products, partial sum; largest |partial sum| first."""
-        from convscope.explain import stages
-
         return stages.channel_table(self)
 
     def to_dict(self, max_channels: int | None = None) -> dict[str, Any]:
@@ -355,8 +344,6 @@ class PoolSteps:
     @property
     def stages(self) -> list[Any]:
         """The cell as stages: window, reduce (the winner or the mean), output."""
-        from convscope.explain import stages
-
         return stages.pool_stages(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -371,14 +358,12 @@ class PoolSteps:
     def text(self) -> str:
         where = ", ".join(str(p) for p in self.position)
         shown = ", ".join("pad" if np.isnan(v) else number(v) for v in self.values)
-        from convscope.explain.stages import where as spot
-
-        first, last = spot(self.window_positions[0]), spot(self.window_positions[-1])
+        first, last = position_text(self.window_positions[0]), position_text(self.window_positions[-1])
         lines = [f"{self.kind} '{self.layer}', channel {self.channel}, output position ({where})",
                  f"Window: input positions {first} to {last}, {len(self.real_values)} values"]
         if self.reduction == "max":
             lines.append(f"max({shown}) = {number(self.output)}   (the winner, at input position "
-                         f"{spot(self.winner)})")
+                         f"{position_text(self.winner)})")
         else:
             real = self.real_values
             lines.append(f"average({shown}) = ({' + '.join(number(v) for v in real)}) / {len(real)} "
