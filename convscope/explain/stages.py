@@ -20,6 +20,7 @@ Example (the seed's 3x3 neighbourhood and filter):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,7 +50,7 @@ class ConvCell(Protocol):
     @property
     def filter(self) -> int: ...
     @property
-    def terms(self) -> list[Any]: ...
+    def terms(self) -> Sequence[Term]: ...
     @property
     def channel_sums(self) -> list[float]: ...
     @property
