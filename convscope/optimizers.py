@@ -154,7 +154,10 @@ class Optimizer:
 
     def build(self, parameters: Any) -> torch.optim.Optimizer:
         """Make the torch optimizer for `parameters` and follow its learning rate from now on."""
-        self.torch_optimizer = self.make(list(parameters), self.current_learning_rate())
+        # torch.optim refuses an empty list; Keras trains a model without weights (Flatten
+        # alone), so that model gets one empty parameter group.
+        groups = list(parameters) or [{"params": []}]
+        self.torch_optimizer = self.make(groups, self.current_learning_rate())
         return self.torch_optimizer
 
     def make(self, parameters: list[Any], learning_rate: float) -> torch.optim.Optimizer:
