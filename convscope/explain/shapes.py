@@ -124,11 +124,22 @@ def shape_journey(model: Any, input_shape: Sequence[int | None] | None = None) -
     steps = []
     for index, layer in enumerate(layers):
         output, lines = step_shape(_model.layer_kind(layer), _model.config_of(layer), shape)
-        engine = getattr(layer, "output_shape", None)
         steps.append(ShapeStep(index, _model.layer_name(layer, index), _model.layer_kind(layer), shape,
-                               tuple(output), lines, None if engine is None else tuple(engine)[1:]))
+                               tuple(output), lines, engine_shape(layer, shape)))
         shape = tuple(output)
     return steps
+
+
+def engine_shape(layer: Any, shape: Shape) -> Shape | None:
+    """The output shape the layer infers for one example of `shape`: asked of its (pure)
+    `compute_output_shape`, so another input shape than the model was built for is checked too."""
+    compute = getattr(layer, "compute_output_shape", None)
+    if compute is None:
+        return None
+    try:
+        return tuple(compute((None, *shape)))[1:]
+    except ValueError:  # the layer refuses this input; the arithmetic above says why
+        return None
 
 
 def format_shape_journey(steps: Sequence[ShapeStep], input_shape: Shape | None = None) -> str:

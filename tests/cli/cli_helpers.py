@@ -1,5 +1,5 @@
-"""Helpers for CLI tests: run `convscope` in-process or in a fresh process, compare with golden
-files, tiny data."""
+"""Helpers for CLI tests: run `convscope` in-process or in a fresh process, mask what changes
+between runs, tiny data. Golden files are compared by the `golden` fixture (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ import numpy as np
 from PIL import Image
 
 from convscope.cli import main
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -40,15 +38,6 @@ def mask(text: str, **paths: Path) -> str:
         text = text.replace(str(path), f"<{name}>")
     text = re.sub(r"\d+\.\d+s - [\d,]+ img/s", "<time>s - <n> img/s", text)
     return text
-
-
-def check_golden(name: str, text: str) -> None:
-    """Compare with tests/cli/golden/NAME; CONVSCOPE_UPDATE_GOLDEN=1 rewrites the file instead."""
-    path = GOLDEN / name
-    if os.environ.get("CONVSCOPE_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-    assert path.is_file(), f"missing golden file {path}; run with CONVSCOPE_UPDATE_GOLDEN=1 once"
-    assert text == path.read_text()
 
 
 def write_bars_dataset(root: Path, per_class: int = 12, classes: int = 4, seed: int = 0) -> Path:

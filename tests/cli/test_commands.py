@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import check_golden, mask, run_cli
+from cli_helpers import mask, run_cli
 from PIL import Image, ImageDraw
 
 from convscope import runs, utils, zoo
@@ -37,10 +38,10 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
 
 
 @pytest.mark.parametrize("options", [(), ("--details", "--macs")])
-def test_summary_seed_cnn_golden(options: tuple[str, ...]) -> None:
+def test_summary_seed_cnn_golden(options: tuple[str, ...], golden: Callable[[str, str], None]) -> None:
     code, out, err = run_cli("summary", "seed-cnn", *options)
     assert code == 0 and err == "model: built-in model seed-cnn (untrained: random weights)\n"
-    check_golden(f"summary-seed-cnn{''.join(options).replace('--', '-')}.txt", out)
+    golden(f"summary-seed-cnn{''.join(options).replace('--', '-')}.txt", out)
 
 
 def test_summary_list_and_every_zoo_model_builds() -> None:
@@ -83,13 +84,13 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_predict_json_golden(fixed_run: Path, photo: Path) -> None:
+def test_predict_json_golden(fixed_run: Path, photo: Path, golden: Callable[[str, str], None]) -> None:
     code, out, err = run_cli("predict", str(fixed_run), str(photo), "--json", "--top", "3")
     assert code == 0 and err == f"model: run folder {fixed_run} (final model)\n"
     result = json.loads(out)[0]
     assert [t["probability"] for t in result["top"]] == sorted((t["probability"] for t in result["top"]), reverse=True)
     rounded = json.loads(out, parse_float=lambda text: round(float(text), 4))
-    check_golden("predict-seven.json", mask(json.dumps(rounded, indent=2) + "\n", IMAGE=photo))
+    golden("predict-seven.json", mask(json.dumps(rounded, indent=2) + "\n", IMAGE=photo))
 
 
 def test_predict_text_names_the_conversion(fixed_run: Path, photo: Path) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import check_golden, mask, run_cli
+from cli_helpers import mask, run_cli
 
 from convscope.runs import Run
 
@@ -25,8 +26,8 @@ def trained(bars_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 @pytest.mark.slow
-def test_train_output_golden(trained: tuple[Path, str]) -> None:
-    check_golden("train-mnist-convnet-bars.txt", trained[1])
+def test_train_output_golden(trained: tuple[Path, str], golden: Callable[[str, str], None]) -> None:
+    golden("train-mnist-convnet-bars.txt", trained[1])
     assert "Epoch 1/1 - <time>s - <n> img/s - loss: " in trained[1]
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from collections.abc import Callable
 
 import torch
 
 from convscope import Sequential, layers, zoo
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def seed_cnn() -> Sequential:
@@ -30,13 +28,12 @@ def captured(model: Sequential, **options) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_seed_cnn_summary_matches_golden_file() -> None:
-    assert captured(seed_cnn()) == (GOLDEN / "seed_cnn_summary.txt").read_text()
+def test_seed_cnn_summary_matches_golden_file(golden: Callable[[str, str], None]) -> None:
+    golden("seed_cnn_summary.txt", captured(seed_cnn()))
 
 
-def test_seed_cnn_summary_with_details_and_macs_matches_golden_file() -> None:
-    text = captured(seed_cnn(), show_details=True, show_macs=True)
-    assert text == (GOLDEN / "seed_cnn_summary_details.txt").read_text()
+def test_seed_cnn_summary_with_details_and_macs_matches_golden_file(golden: Callable[[str, str], None]) -> None:
+    golden("seed_cnn_summary_details.txt", captured(seed_cnn(), show_details=True, show_macs=True))
 
 
 def test_seed_cnn_shapes_and_params_as_data() -> None:
