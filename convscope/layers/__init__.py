@@ -1,7 +1,10 @@
 """Keras-style layers over `torch.nn`, channels-last in and out."""
 
+from convscope.layers.activation_layers import ELU, LeakyReLU, PReLU
+from convscope.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from convscope.layers.base import Layer
 from convscope.layers.conv import Conv1D, Conv2D
+from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
 from convscope.layers.core import (
     Activation,
     BatchNormalization,
@@ -22,9 +25,27 @@ from convscope.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from convscope.layers.preprocessing import Rescaling, Resizing
+from convscope.layers.regularization import SpatialDropout1D, SpatialDropout2D
+from convscope.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
+from convscope.layers.separable import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 
 # Keras's aliases.
 Convolution1D, Convolution2D = Conv1D, Conv2D
+Convolution2DTranspose, SeparableConvolution1D, SeparableConvolution2D = Conv2DTranspose, SeparableConv1D, SeparableConv2D
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
@@ -33,6 +54,10 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     Input, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     Flatten, Dense, Dropout, BatchNormalization, Activation, ReLU, Softmax,
+    Reshape, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D,
+    LeakyReLU, PReLU, ELU, Rescaling, Resizing, RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
+    DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose,
+    SpatialDropout1D, SpatialDropout2D,
 )}
 
 
@@ -43,5 +68,6 @@ def get(class_name: str) -> type[Layer]:
     return LAYERS[class_name]
 
 
-__all__ = [*LAYERS, "Layer", "get", "Convolution1D", "Convolution2D", "MaxPool1D", "MaxPool2D",
+__all__ = [*LAYERS, "Layer", "get", "Convolution1D", "Convolution2D", "Convolution2DTranspose",
+           "SeparableConvolution1D", "SeparableConvolution2D", "MaxPool1D", "MaxPool2D",
            "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D"]

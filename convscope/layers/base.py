@@ -24,9 +24,10 @@ WeightSlot = tuple[str, torch.Tensor, tuple[int, ...]]
 
 
 def snake_case(name: str) -> str:
-    """Keras's automatic layer name: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])", "_", name)
-    return name.lower().replace("_1_d", "1d").replace("_2_d", "2d")
+    """Keras's automatic layer name (its own rule): Conv2D -> conv2d, MaxPooling2D ->
+    max_pooling2d, PReLU -> p_re_lu, Conv2DTranspose -> conv2d_transpose."""
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Layer(nn.Module):

@@ -89,8 +89,10 @@ def test_filters_must_be_positive(filters) -> None:
 
 
 def test_unknown_activation_lists_allowed() -> None:
-    with pytest.raises(ValueError, match=re.escape("Conv2D: unknown activation 'rlu'. Expected one of: elu, gelu, "
-                                                   "leaky_relu, linear, relu, selu, sigmoid, silu, softmax, swish, tanh.")):
+    with pytest.raises(ValueError, match=re.escape(
+            "Conv2D: unknown activation 'rlu'. Expected one of: elu, exponential, gelu, hard_sigmoid, hard_silu, "
+            "hard_swish, leaky_relu, linear, log_softmax, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, "
+            "softsign, swish, tanh.")):
         layers.Conv2D(8, 3, activation="rlu")
 
 
@@ -105,9 +107,9 @@ def test_unknown_loss_and_optimizer() -> None:
     with pytest.raises(ValueError, match=re.escape("compile(loss=...): unknown loss 'crossentropy'. Expected one of: "
                                                    "categorical_crossentropy, sparse_categorical_crossentropy")):
         seed_model().compile(optimizer="adam", loss="crossentropy")
-    with pytest.raises(ValueError, match=re.escape("compile(optimizer=...): unknown optimizer 'adamax'. Expected one "
-                                                   "of: sgd, adam, adamw, rmsprop, adagrad.")):
-        seed_model().compile(optimizer="adamax", loss="mse")
+    with pytest.raises(ValueError, match=re.escape("compile(optimizer=...): unknown optimizer 'adamx'. Expected one "
+                                                   "of: sgd, adam, adamw, nadam, adamax, rmsprop, adagrad.")):
+        seed_model().compile(optimizer="adamx", loss="mse")
 
 
 def test_dense_after_feature_maps_without_flatten() -> None:
