@@ -118,13 +118,22 @@ class Optimizer:
     # (`lr`, `betas`, ...) that the base `torch.optim.Optimizer.__init__` does not declare.
     torch_class: Callable[..., torch.optim.Optimizer] = torch.optim.SGD
 
+    # True where the torch optimizer applies Keras's decoupled weight decay itself; otherwise
+    # a hook before each step does (see `before_step`).
+    torch_decouples_weight_decay = False
+
     def __init__(self, learning_rate: Any = 0.001, name: str | None = None, *,
                  extra: dict[str, Any] | None = None, **options: Any) -> None:
         kind = type(self).__name__
-        learning_rate = _keras2_arguments(kind, learning_rate, dict(extra or {}))
+        extra = dict(extra or {})
+        self.clipping = _clipping(kind, extra)
+        learning_rate = _keras2_arguments(kind, learning_rate, extra)
         self.name = name or kind.lower()
         self.torch_optimizer: torch.optim.Optimizer | None = None
         self._learning_rate = _check_rate(kind, learning_rate)
+        decay = options.get("weight_decay")
+        if decay is not None and (not _is_number(decay) or _number(decay) < 0):
+            raise ValueError(f"{kind}: weight_decay must be a number >= 0 or None; got {decay!r}.")
         self.options = options
 
     @property
@@ -158,19 +167,75 @@ class Optimizer:
         # alone), so that model gets one empty parameter group.
         groups = list(parameters) or [{"params": []}]
         self.torch_optimizer = self.make(groups, self.current_learning_rate())
+        if self.clipping or (self.options.get("weight_decay") and not self.torch_decouples_weight_decay):
+            self.torch_optimizer.register_step_pre_hook(self.before_step)
         return self.torch_optimizer
+
+    @torch.no_grad()
+    def before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        """Keras's work before each update: clip the gradients (clipvalue, clipnorm or
+        global_clipnorm), then decay the weights, w -= w * weight_decay * learning_rate."""
+        _clip([p for group in optimizer.param_groups for p in group["params"] if p.grad is not None], self.clipping)
+        decay = self.options.get("weight_decay")
+        if not decay or self.torch_decouples_weight_decay:
+            return
+        for group in optimizer.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                torch._foreach_mul_(params, 1.0 - group["lr"] * decay)
 
     def make(self, parameters: list[Any], learning_rate: float) -> torch.optim.Optimizer:
         return self.torch_class(parameters, lr=learning_rate, **self.torch_options())
 
     def get_config(self) -> dict[str, Any]:
-        return {"learning_rate": self.current_learning_rate(), **self.options}
+        return {"learning_rate": self.current_learning_rate(), **self.options, **self.clipping}
 
 
 def _check_rate(kind: str, value: Any) -> float:
     if not _is_number(value) or _number(value) <= 0:
         raise ValueError(f"{kind}: learning_rate must be a positive number; got {value!r}.")
     return _number(value)
+
+
+CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
+# Keras 3 arguments convscope takes only at their defaults.
+KERAS_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                  "loss_scale_factor": None, "gradient_accumulation_steps": None}
+
+
+def _clipping(kind: str, extra: dict[str, Any]) -> dict[str, float]:
+    """The one gradient clipping argument given, taken out of `extra` (Keras allows one)."""
+    for argument, default in KERAS_DEFAULTS.items():
+        value = extra.pop(argument, default)
+        if value != default:
+            raise ValueError(f"{kind}: {argument}={value!r} is not supported; leave it at {default!r}.")
+    given = {key: extra.pop(key, None) for key in CLIPPING}
+    clipping = {key: value for key, value in given.items() if value is not None}
+    if len(clipping) > 1:
+        raise ValueError(f"{kind}: give at most one of clipnorm, clipvalue and global_clipnorm; got "
+                         f"{', '.join(sorted(clipping))}.")
+    for key, value in clipping.items():
+        if not _is_number(value) or _number(value) <= 0:
+            raise ValueError(f"{kind}: {key} must be a positive number; got {value!r}.")
+    return {key: _number(value) for key, value in clipping.items()}
+
+
+def _clip(params: list[torch.Tensor], clipping: dict[str, float]) -> None:
+    """Clip the gradients of `params` in place as Keras does: g * c / max(norm, c)."""
+    if not params or not clipping:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if "clipvalue" in clipping:
+        for grad in grads:
+            grad.clamp_(-clipping["clipvalue"], clipping["clipvalue"])
+    elif "clipnorm" in clipping:
+        limit = clipping["clipnorm"]
+        for grad in grads:
+            grad.mul_(limit / torch.clamp(torch.linalg.vector_norm(grad), min=limit))
+    else:
+        limit = clipping["global_clipnorm"]
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(grad) for grad in grads]))
+        torch._foreach_mul_(grads, limit / torch.clamp(norm, min=limit))
 
 
 def _keras2_arguments(kind: str, learning_rate: Any, extra: dict[str, Any]) -> Any:
@@ -216,12 +281,14 @@ class SGD(Optimizer):
                          weight_decay=weight_decay)
 
     def torch_options(self) -> dict[str, Any]:
-        return {"momentum": self.options["momentum"], "nesterov": self.options["nesterov"],
-                "weight_decay": self.options["weight_decay"] or 0.0}
+        return {"momentum": self.options["momentum"], "nesterov": self.options["nesterov"]}
 
 
 class Adam(Optimizer):
+    """Adam; with `weight_decay`, Keras 3's decoupled decay (torch's AdamW), not an L2 term."""
+
     torch_class: Callable[..., torch.optim.Optimizer] = torch.optim.Adam
+    torch_decouples_weight_decay = True
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None,
@@ -237,14 +304,15 @@ class Adam(Optimizer):
     def make(self, parameters: list[Any], learning_rate: float) -> torch.optim.Optimizer:
         # The fused kernel updates every tensor in one pass (+20-27% per step at batch 32 on a
         # 2-core CPU, benchmarks/LEVERS.md); it needs floating-point tensors on CPU or CUDA.
+        torch_class = torch.optim.AdamW if self.options["weight_decay"] else self.torch_class
         try:
-            return self.torch_class(parameters, lr=learning_rate, fused=True, **self.torch_options())
+            return torch_class(parameters, lr=learning_rate, fused=True, **self.torch_options())
         except (RuntimeError, ValueError):
-            return self.torch_class(parameters, lr=learning_rate, foreach=True, **self.torch_options())
+            return torch_class(parameters, lr=learning_rate, foreach=True, **self.torch_options())
 
 
 class AdamW(Adam):
-    torch_class = torch.optim.AdamW
+    """Adam with decoupled weight decay, Keras 3's default 0.004."""
 
     def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False, name: str | None = None,
@@ -252,12 +320,50 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, name, **kwargs)
 
 
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum (Dozat 2016) and Keras 3's momentum schedule,
+    mu_t = beta_1 * (1 - 0.5 * 0.96 ** t) (torch's momentum_decay=1)."""
+
+    torch_class = torch.optim.NAdam
+    torch_decouples_weight_decay = True
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate, name, extra=kwargs, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         weight_decay=weight_decay)
+
+    def torch_options(self) -> dict[str, Any]:
+        o = self.options
+        return {"betas": (o["beta_1"], o["beta_2"]), "eps": o["epsilon"], "weight_decay": o["weight_decay"] or 0.0,
+                "momentum_decay": 1.0, "decoupled_weight_decay": True, "foreach": True}
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm: w -= lr / (1 - beta_1^t) * m / (u + epsilon),
+    u = max(beta_2 * u, |g|)."""
+
+    torch_class = torch.optim.Adamax
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate, name, extra=kwargs, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         weight_decay=weight_decay)
+
+    def torch_options(self) -> dict[str, Any]:
+        o = self.options
+        return {"betas": (o["beta_1"], o["beta_2"]), "eps": o["epsilon"], "foreach": True}
+
+
 class RMSprop(Optimizer):
     torch_class = torch.optim.RMSprop
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(learning_rate, name, extra=kwargs, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered)
+                 epsilon: float = 1e-7, centered: bool = False, weight_decay: float | None = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(learning_rate, name, extra=kwargs, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered,
+                         weight_decay=weight_decay)
 
     def torch_options(self) -> dict[str, Any]:
         o = self.options
@@ -268,15 +374,18 @@ class Adagrad(Optimizer):
     torch_class = torch.optim.Adagrad
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7, name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(learning_rate, name, extra=kwargs, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
+                 epsilon: float = 1e-7, weight_decay: float | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate, name, extra=kwargs, initial_accumulator_value=initial_accumulator_value,
+                         epsilon=epsilon, weight_decay=weight_decay)
 
     def torch_options(self) -> dict[str, Any]:
         return {"initial_accumulator_value": self.options["initial_accumulator_value"], "eps": self.options["epsilon"]}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+    "sgd": SGD, "adam": Adam, "adamw": AdamW, "nadam": Nadam, "adamax": Adamax, "rmsprop": RMSprop,
+    "adagrad": Adagrad,
 }
 
 

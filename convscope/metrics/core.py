@@ -1,15 +1,5 @@
-"""Metrics with Keras's names and interface: `update_state(y_true, y_pred, sample_weight=None)`,
-`result()`, `reset_state()`, and the per-sample functions (`sparse_categorical_accuracy`, ...).
-
-    >>> m = SparseCategoricalAccuracy()
-    >>> m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
-    >>> float(m.result())
-    0.5
-
-During `fit` the engine asks a `MeanMetricWrapper` for per-sample scores (`batch`) and keeps the
-running sums on the device, reading them only when it reports; any other Metric subclass is
-updated batch by batch through `update_state` and read through `result()`.
-"""
+"""The Metric base classes and the accuracy and error metrics (per-sample functions and the
+classes that average them)."""
 
 from __future__ import annotations
 
@@ -21,24 +11,11 @@ import torch
 from convscope.layers.base import snake_case
 from convscope.losses import (
     as_float_tensor,
-    binary_crossentropy,
-    categorical_crossentropy,
     integer_labels,
     mean_absolute_error,
     mean_squared_error,
     same_rank,
-    sparse_categorical_crossentropy,
 )
-
-__all__ = [
-    "ACCURACY_FOR_LOSS", "METRICS", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean",
-    "MeanAbsoluteError", "MeanAbsoluteErrorMetric", "MeanMetricWrapper", "MeanSquaredError",
-    "MeanSquaredErrorMetric", "Metric", "MetricVariable", "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
-    "TopKCategoricalAccuracy", "accuracy", "binary_accuracy", "binary_crossentropy", "categorical_accuracy",
-    "categorical_crossentropy", "get", "mean_absolute_error", "mean_squared_error",
-    "sparse_categorical_accuracy", "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy",
-    "top_k_categorical_accuracy",
-]
 
 MetricFunction = Callable[..., Any]
 
@@ -287,56 +264,3 @@ class MeanAbsoluteError(MeanMetricWrapper):
 
 
 MeanSquaredErrorMetric, MeanAbsoluteErrorMetric = MeanSquaredError, MeanAbsoluteError
-
-METRICS: dict[str, Callable[..., MeanMetricWrapper]] = {
-    "categorical_accuracy": CategoricalAccuracy,
-    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "binary_accuracy": BinaryAccuracy,
-    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
-    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-}
-# compile(metrics=[keras.metrics.sparse_categorical_accuracy]) gets the class of that name.
-FUNCTIONS: dict[MetricFunction, Callable[..., MeanMetricWrapper]] = {
-    categorical_accuracy: CategoricalAccuracy, sparse_categorical_accuracy: SparseCategoricalAccuracy,
-    binary_accuracy: BinaryAccuracy, top_k_categorical_accuracy: TopKCategoricalAccuracy,
-    sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
-    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
-}
-
-# What "accuracy" means depends on the loss, as in Keras.
-ACCURACY_FOR_LOSS: dict[str, Callable[..., MeanMetricWrapper]] = {
-    "categorical_crossentropy": CategoricalAccuracy,
-    "sparse_categorical_crossentropy": SparseCategoricalAccuracy,
-    "binary_crossentropy": BinaryAccuracy,
-}
-
-
-def get(identifier: Any, loss_name: str = "") -> tuple[str, Metric]:
-    """(log name, metric) for a name, a Metric instance or a function `fn(y_true, y_pred)`;
-    'accuracy'/'acc' follow the loss. A function's log name is its __name__.
-
-    Raises:
-        ValueError: for an unknown name, listing the known ones.
-    """
-    if isinstance(identifier, Metric):
-        return identifier.name, identifier
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key in ("accuracy", "acc"):
-            if loss_name in ACCURACY_FOR_LOSS:
-                return identifier, ACCURACY_FOR_LOSS[loss_name](name=identifier)
-            return identifier, MeanMetricWrapper(matching_accuracy, name=identifier)
-        cls = METRICS.get(key) or next((cls for cls in METRICS.values() if cls.__name__ == identifier), None)  # type: ignore[attr-defined]
-        if cls is not None:
-            return identifier, cls(name=identifier)
-    elif callable(identifier) and not isinstance(identifier, type):
-        name = getattr(identifier, "__name__", type(identifier).__name__)
-        metric = FUNCTIONS[identifier](name=name) if identifier in FUNCTIONS else MeanMetricWrapper(identifier, name)
-        return name, metric
-    raise ValueError(
-        f"compile(metrics=...): unknown metric {identifier!r}. Expected one of: accuracy, "
-        f"{', '.join(METRICS)}, a keras.metrics.Metric or a function fn(y_true, y_pred). A model saved with a "
-        "custom metric loads with load_model(path, compile=False); compile it again with that metric.")
-
