@@ -23,7 +23,7 @@ _ATTRIBUTES = {
 _MODULES = (
     "layers", "models", "optimizers", "losses", "metrics", "callbacks", "activations",
     "initializers", "regularizers", "constraints", "datasets", "explain", "keras", "utils",
-    "export", "distributed", "plots", "data", "engine",
+    "export", "distributed", "plots", "data", "engine", "random",
 )
 
 __all__ = [*_ATTRIBUTES, *_MODULES]

@@ -11,6 +11,7 @@ from convscope.engine.callbacks import (
     ReduceLROnPlateau,
     TerminateOnNaN,
 )
+from convscope.engine.keras_callbacks import LambdaCallback, ProgbarLogger, TensorBoard
 
-__all__ = ["Callback", "CSVLogger", "EarlyStopping", "History", "LearningRateScheduler",
-           "ModelCheckpoint", "OneCycleLR", "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ = ["Callback", "CSVLogger", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
+           "ModelCheckpoint", "OneCycleLR", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN"]

@@ -9,6 +9,7 @@ for variables such as `model.optimizer.learning_rate`.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -37,8 +38,14 @@ def image_data_format() -> str:
     return "channels_last"
 
 
-def clear_session() -> None:
-    """Nothing to reset: layer names are unique per model, not per process."""
+def clear_session(free_memory: bool = True) -> None:
+    """Keras's reset between models: convscope keeps no global graph and names layers per model,
+    so this only frees memory: with `free_memory`, collect garbage and release the memory torch
+    caches on CUDA devices."""
+    if free_memory:
+        gc.collect()
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
 
 
 def get_value(x: Any) -> np.ndarray:
