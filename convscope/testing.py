@@ -51,7 +51,7 @@ import torch
 from torch.autograd.gradcheck import GradcheckError, gradcheck
 
 from convscope import optimizers
-from convscope.layers import Input, Layer
+from convscope.layers import Input, InputLayer, Layer
 from convscope.layers.input_spec import Shape
 from convscope.models.saving import load_model
 from convscope.models.sequential import Sequential
@@ -188,7 +188,7 @@ def build_subject(layer_cls: type[Layer], kwargs: dict[str, Any], input_shape: S
 
 def one_layer_model(layer_cls: type[Layer], kwargs: dict[str, Any], input_shape: Shape) -> tuple[Layer, Sequential]:
     layer = layer_cls(**kwargs)
-    if isinstance(layer, Input):  # Sequential takes an Input as its input shape, not as a layer
+    if isinstance(layer, InputLayer):  # Sequential takes an Input as its input shape, not as a layer
         layer.build(input_shape)
         return layer, Sequential([layer])
     return layer, Sequential([Input(tuple(input_shape[1:]), batch_size=input_shape[0]), layer])
@@ -256,7 +256,7 @@ def check_config(subject: Subject) -> None:
     if json_round_trip(clone.get_config()) != config:
         raise subject.failure("config", f"from_config(get_config()) has config {clone.get_config()}; the layer's "
                               f"is {config}")
-    if isinstance(clone, Input):
+    if isinstance(clone, InputLayer):
         clone.build(subject.input_shape)
     else:
         Sequential([Input(tuple(subject.input_shape[1:]), batch_size=subject.input_shape[0]), clone])

@@ -12,8 +12,25 @@ from convscope.layers.core import (
     Dropout,
     Flatten,
     Input,
+    InputLayer,
     ReLU,
     Softmax,
+)
+from convscope.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from convscope.layers.pooling import (
     AveragePooling1D,
@@ -51,23 +68,28 @@ GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
 LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
-    Input, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
+    InputLayer, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     Flatten, Dense, Dropout, BatchNormalization, Activation, ReLU, Softmax,
     Reshape, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D,
     LeakyReLU, PReLU, ELU, Rescaling, Resizing, RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
     DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose,
     SpatialDropout1D, SpatialDropout2D,
+    Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
 )}
 
 
 def get(class_name: str) -> type[Layer]:
     """The layer class registered under `class_name` (as saved in model configs)."""
     if class_name not in LAYERS:
-        raise ValueError(f"unknown layer type {class_name!r}. Known layer types: {', '.join(LAYERS)}.")
+        known = dict.fromkeys(cls.__name__ for cls in LAYERS.values())  # "Input" is InputLayer's old name
+        raise ValueError(f"unknown layer type {class_name!r}. Known layer types: {', '.join(known)}.")
     return LAYERS[class_name]
 
 
-__all__ = [*LAYERS, "Layer", "get", "Convolution1D", "Convolution2D", "Convolution2DTranspose",
+__all__ = [*LAYERS, "Input", "Layer", "get", "add", "subtract", "multiply", "average", "maximum", "minimum",
+           "concatenate", "Convolution1D", "Convolution2D", "Convolution2DTranspose",
            "SeparableConvolution1D", "SeparableConvolution2D", "MaxPool1D", "MaxPool2D",
            "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D"]
+
+LAYERS["Input"] = InputLayer  # older convscope configs saved the input under class name "Input"

@@ -8,6 +8,7 @@ speed; `get_weights`/`set_weights` speak Keras's layout.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -16,11 +17,13 @@ import torch
 from torch import nn
 
 from convscope import activations, constraints, initializers, regularizers
-from convscope.layers import input_spec
+from convscope.layers import input_spec, symbolic
 from convscope.layers.input_spec import Shape
+from convscope.layers.symbolic import Node, SymbolicTensor
 
 # (Keras name, tensor, permutation from PyTorch's layout to Keras's): one entry of `keras_weights`.
 WeightSlot = tuple[str, torch.Tensor, tuple[int, ...]]
+_creations = itertools.count()  # layers are numbered as made, so a model names them in Keras's order
 
 
 def snake_case(name: str) -> str:
@@ -39,6 +42,7 @@ class Layer(nn.Module):
     """
 
     input_rank: int | None = None
+    takes_list = False  # merge layers take a list of tensors; the others one tensor
 
     def __init__(self, *, name: str | None = None, input_shape: tuple[int | None, ...] | None = None,
                  trainable: bool = True, activity_regularizer: Any = None, **unknown: Any) -> None:
@@ -57,6 +61,9 @@ class Layer(nn.Module):
         self.output_shape: Shape | None = None
         self.built = False
         self._trainable = bool(trainable)
+        self.creation_index = next(_creations)
+        self.inbound_nodes: list[Node] = []  # one per call on symbolic tensors
+        self.outbound_nodes: list[Node] = []  # the calls that consumed this layer's outputs
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -118,6 +125,86 @@ class Layer(nn.Module):
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         """The output before the activation; layers that end in one override this."""
         return self.call(inputs)
+
+    # -- symbolic calls: the graph of a functional model ----------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """On tensors, the forward pass; on symbolic tensors (`Input(...)` and what layers made
+        from it), build for their shape and return symbolic outputs, recording a `Node`."""
+        if args and symbolic.is_symbolic(args[0]):
+            return self.symbolic_call(args[0], **kwargs)
+        return super().__call__(*args, **kwargs)
+
+    def symbolic_call(self, inputs: Any, **kwargs: Any) -> SymbolicTensor:
+        """Build for the inputs' shapes (if not built), infer the output shape, record a node."""
+        kwargs.pop("training", None)  # Keras's call argument; a graph runs in the model's mode
+        if kwargs:
+            raise ValueError(f"{self.label}: unexpected call argument(s) {', '.join(sorted(kwargs))}; a layer is "
+                             "called on its input tensor(s) alone.")
+        inputs = self.standardize_inputs(inputs)
+        shape: Any = inputs.shape if isinstance(inputs, SymbolicTensor) else [tensor.shape for tensor in inputs]
+        if not self.built:
+            self.build(shape)
+        elif isinstance(inputs, SymbolicTensor) and self.input_shape is not None:
+            input_spec.check_compatible(self.label, self.input_shape, shape)
+        else:
+            self.build(shape)  # a merge layer only checks the shapes again
+        dtype = next(symbolic.flatten(inputs)).dtype
+        outputs = SymbolicTensor(tuple(self.compute_output_shape(shape)), dtype)
+        Node(self, inputs, outputs)
+        return outputs
+
+    def standardize_inputs(self, inputs: Any) -> Any:
+        """One symbolic tensor (a list of them for merge layers), or a ValueError saying what came."""
+        leaves = list(symbolic.flatten(inputs))
+        if not all(isinstance(leaf, SymbolicTensor) for leaf in leaves):
+            raise ValueError(f"{self.label}: called on a mix of symbolic tensors and values; pass layers.Input(...) "
+                             "tensors (or what layers made from them) alone, or arrays alone.")
+        if self.takes_list:
+            if not isinstance(inputs, (list, tuple)):
+                raise ValueError(f"{self.label}: a merge layer should be called on a list of inputs. Received: "
+                                 f"inputs={inputs} (not a list of tensors)")
+            return list(leaves)
+        if isinstance(inputs, SymbolicTensor):
+            return inputs
+        if len(leaves) == 1:
+            return leaves[0]
+        raise ValueError(f"{self.label} takes one input tensor; got {len(leaves)}. Combine tensors first, e.g. "
+                         "layers.Concatenate()([a, b]) or layers.Add()([a, b]).")
+
+    @property
+    def input(self) -> Any:
+        """The symbolic tensor(s) the layer was first called on (Keras's `layer.input`).
+
+        Raises:
+            AttributeError: when the layer was never called on symbolic tensors.
+        """
+        return self.node_attribute("input")
+
+    @property
+    def output(self) -> Any:
+        """The symbolic tensor(s) the layer made when first called (Keras's `layer.output`); in a
+        built Sequential model each layer's output is its feature map in the model's graph.
+
+        Raises:
+            AttributeError: when the layer was never called on symbolic tensors.
+        """
+        return self.node_attribute("output")
+
+    def node_attribute(self, which: str) -> Any:
+        if not self.inbound_nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has no defined {which}. "
+                                 "Call it on a symbolic tensor, e.g. layer(keras.Input((28, 28, 1))), or build "
+                                 "the model it belongs to with a known input shape.")
+        node = self.inbound_nodes[0]
+        values = node.input_tensors if which == "input" else node.output_tensors
+        return values[0] if len(values) == 1 else list(values)
+
+    def __getattr__(self, name: str) -> Any:
+        # A property that raises AttributeError lands here; nn.Module would replace its message
+        # with "no attribute 'output'", so say it again.
+        if name in ("input", "output"):
+            return self.node_attribute(name)
+        return super().__getattr__(name)
 
     # -- configuration --------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""Input, Dense, Flatten, Activation, ReLU, Softmax, Dropout and BatchNormalization."""
+"""InputLayer and Input, Dense, Flatten, Activation, ReLU, Softmax, Dropout and BatchNormalization."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +13,7 @@ from convscope import activations, initializers
 from convscope.layers.base import KernelLayer, Layer, WeightSlot
 from convscope.layers.conv_utils import normalize_data_format
 from convscope.layers.input_spec import Shape
+from convscope.layers.symbolic import Node, SymbolicTensor
 
 
 def _number(value: Any, argument: str, owner: str, *, integer: bool = False) -> Any:
@@ -30,24 +31,55 @@ def _positive_int(value: Any, argument: str, owner: str, example: str) -> int:
     return value
 
 
-class Input(Layer):
-    """Declares the shape of one sample (no batch axis), e.g. Input((28, 28, 1)).
+class InputLayer(Layer):
+    """The entry of a model: it declares the shape of one sample and passes data through.
 
-    A Sequential model takes its input shape from it; it adds no computation.
+    `Input(...)` makes one and returns its output, the symbolic tensor a functional model starts
+    from; a Sequential model may also start with either. Keras 2's `input_shape` and
+    `batch_input_shape` are read as `shape` and `batch_shape`.
+
+    Args:
+        shape: one sample's shape (no batch axis), e.g. (28, 28, 1); None for an unknown size.
+        batch_size: a fixed batch size, or None (any).
+        dtype: the element type's name ("float32" by default).
+        batch_shape: the full shape, batch axis first, instead of `shape` and `batch_size`.
     """
 
-    def __init__(self, shape: tuple[int | None, ...], batch_size: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        try:
-            sample_shape: tuple[Any, ...] = tuple(shape)
-        except TypeError:  # a bare size, e.g. Input(784); checked below like any other entry
-            sample_shape = (shape,)
-        if not sample_shape or not all(s is None or (isinstance(s, int) and s > 0) for s in sample_shape):
-            raise ValueError(f"Input: shape must be a tuple of positive ints (no batch axis), e.g. "
-                             f"(28, 28, 1); got {sample_shape!r}.")
+    def __init__(self, shape: Any = None, batch_size: int | None = None, dtype: str | None = None,
+                 batch_shape: Any = None, name: str | None = None, **kwargs: Any) -> None:
+        shape = kwargs.pop("input_shape", shape)  # Keras 2's InputLayer(input_shape=...)
+        batch_shape = kwargs.pop("batch_input_shape", batch_shape)
+        for option in ("sparse", "ragged", "optional"):
+            if kwargs.pop(option, None):
+                raise ValueError(f"InputLayer: {option}=True is not supported; convscope inputs are dense tensors.")
+        kwargs.pop("input_tensor", None)
+        super().__init__(name=name, **kwargs)
+        if batch_shape is not None:
+            sizes = _sizes(batch_shape, "batch_shape")
+            if len(sizes) < 2:
+                raise ValueError(f"InputLayer: batch_shape needs a batch axis and at least one more, e.g. "
+                                 f"(None, 28, 28, 1); got {batch_shape!r}.")
+            batch_size, sample_shape = sizes[0], sizes[1:]
+        elif shape is None:
+            raise ValueError("Input: give the shape of one sample (no batch axis), e.g. Input((28, 28, 1)).")
+        else:
+            sample_shape = _sizes(shape, "shape")
+        if batch_size is not None:
+            _positive_int(batch_size, "batch_size", "Input", "Leave it None for any batch size.")
+        if dtype is not None and not isinstance(dtype, str):
+            dtype = getattr(dtype, "name", None) or str(dtype).replace("torch.", "")
         self.shape: Shape = sample_shape
         self.batch_size = batch_size
-        self.declared_input_shape = (batch_size, *sample_shape)
+        self.dtype = dtype or "float32"
+        self.batch_shape: Shape = (batch_size, *sample_shape)
+        self.declared_input_shape = self.batch_shape
+        self.build(self.batch_shape)
+        Node(self, None, SymbolicTensor(self.batch_shape, self.dtype, name=self.name))
+
+    @property
+    def input(self) -> Any:
+        """An InputLayer's input is its output: the tensor a model is fed."""
+        return self.output
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs
@@ -55,7 +87,40 @@ class Input(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.pop("input_shape", None)
-        return {**config, "shape": list(self.shape), "batch_size": self.batch_size}
+        return {**config, "batch_shape": list(self.batch_shape), "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> InputLayer:
+        return cls(**config)
+
+
+def _sizes(shape: Any, argument: str) -> Shape:
+    """A tuple of positive ints or None from a shape argument (a bare int is one axis)."""
+    try:
+        sizes: tuple[Any, ...] = tuple(shape)
+    except TypeError:  # a bare size, e.g. Input(784); checked below like any other entry
+        sizes = (shape,)
+    if not sizes or not all(s is None or (isinstance(s, int) and not isinstance(s, bool) and s > 0) for s in sizes):
+        raise ValueError(f"Input: {argument} must be a tuple of positive ints or None (no batch axis in shape), "
+                         f"e.g. (28, 28, 1); got {shape!r}.")
+    return sizes
+
+
+def Input(shape: Any = None, batch_size: int | None = None, name: str | None = None, dtype: str | None = None,
+          batch_shape: Any = None) -> SymbolicTensor:  # noqa: N802 (Keras's name)
+    """The symbolic input of a model: a `SymbolicTensor` of shape (batch_size, *shape) made by a
+    new `InputLayer`. Call layers on it, then make a model from it and their outputs.
+
+    >>> inputs = Input((28, 28, 1))
+    >>> outputs = layers.Dense(10, activation="softmax")(layers.Flatten()(layers.Conv2D(32, 3)(inputs)))
+    >>> model = Model(inputs, outputs)
+    >>> Sequential([Input((28, 28, 1)), layers.Conv2D(32, 3)])  # starts a Sequential model too
+
+    Raises:
+        ValueError: for a shape that is not a tuple of positive ints (None allowed).
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name)
+    return cast(SymbolicTensor, layer.output)
 
 
 class Dense(KernelLayer):

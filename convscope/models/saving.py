@@ -275,7 +275,7 @@ def preflight(config: Any, stored: StoredShapes | None = None) -> None:
     total = 0
     for index, entry in enumerate(config["layers"]):
         layer = layer_from_entry(entry, index)
-        if isinstance(layer, layers_module.Input):
+        if isinstance(layer, layers_module.InputLayer):
             shape = (None, *check_shape(list(layer.shape), f"layer {index} (Input) shape"))
             continue
         if shape is None and layer.declared_input_shape is not None:

@@ -20,8 +20,9 @@ from torch import nn
 from convscope import activations, losses, optimizers
 from convscope import metrics as metrics_module
 from convscope.engine import device as device_policy
-from convscope.layers import Input, Layer, Softmax
+from convscope.layers import InputLayer, Layer, Softmax
 from convscope.layers.input_spec import Shape
+from convscope.layers.symbolic import SymbolicTensor
 from convscope.models import fusion
 
 
@@ -106,12 +107,15 @@ class Sequential(nn.Module):
     def built(self) -> bool:
         return self.input_shape is not None
 
-    def add(self, layer: Layer) -> None:
-        """Append a layer, name it uniquely and, when the input shape is known, build it."""
+    def add(self, layer: Layer | SymbolicTensor) -> None:
+        """Append a layer, name it uniquely and, when the input shape is known, build it.
+        `Input(shape)` (or an InputLayer) may come first: it declares the input shape."""
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, InputLayer):
+            layer = layer.layer
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.add expects a convscope layer (e.g. layers.Dense(10)); got "
                              f"{type(layer).__name__}.")
-        if isinstance(layer, Input):
+        if isinstance(layer, InputLayer):
             if len(self.stack) or self.input_shape is not None:
                 raise ValueError("Input(...) must come first in a Sequential model, before any layer.")
             self.input_shape = layer.declared_input_shape

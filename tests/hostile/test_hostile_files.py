@@ -64,7 +64,7 @@ def test_unknown_layer_type_is_refused(tmp_path: Path) -> None:
     document = json.loads((path / "config.json").read_text())
     document["config"]["layers"].insert(1, {"class_name": "Lambda", "config": {"function": "os.system('rm -rf /')"}})
     (path / "config.json").write_text(json.dumps(document))
-    with pytest.raises(ValueError, match="unknown layer type 'Lambda'. Known layer types: Input, Conv1D"):
+    with pytest.raises(ValueError, match="unknown layer type 'Lambda'. Known layer types: InputLayer, Conv1D"):
         load_model(path)
 
 
