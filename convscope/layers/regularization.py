@@ -39,7 +39,9 @@ class SpatialDropout(Layer):
         return inputs * keep.to(inputs.dtype) / (1.0 - self.rate)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        config = {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        del config["trainable"]  # Keras's SpatialDropout takes no `trainable`, so its files must not carry one
+        return config
 
 
 class SpatialDropout1D(SpatialDropout):

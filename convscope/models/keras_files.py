@@ -34,14 +34,19 @@ if TYPE_CHECKING:
 SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
                     "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
                     "GlobalMaxPooling2D", "Flatten", "Dense", "Dropout", "BatchNormalization", "Activation",
-                    "ReLU", "Softmax")
+                    "ReLU", "Softmax",
+                    "Reshape", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D",
+                    "UpSampling2D", "LeakyReLU", "PReLU", "ELU", "Rescaling", "Resizing", "RandomFlip", "RandomRotation",
+                    "RandomZoom", "RandomTranslation", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
+                    "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D")
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 KERAS_VERSION = "3.15.1"  # the Keras whose files these match; written into metadata
 # Keras config keys with no convscope counterpart that never change a prediction.
 IGNORED_KEYS = {"dtype", "synchronized", "sparse", "ragged", "optional", "batch_shape", "batch_input_shape",
                 "noise_shape", "lora_rank", "lora_alpha", "quantization_config", "renorm_momentum",
                 "renorm_clipping", "autocast", "input_dtype"}
-OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+                   "nadam": "Nadam", "adamax": "Adamax"}
 
 
 def is_keras_file(path: str | os.PathLike[str]) -> bool:

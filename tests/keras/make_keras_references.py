@@ -9,6 +9,8 @@ It writes, under tests/keras/fixtures/:
     activations.npz           each activation on one input
     optimizers.npz            each optimizer's weights after each of 5 steps
     metrics.npz               each metric's result after each of 2 batches
+    NAME.keras, NAME.h5, NAME.npz   Sequential models made of these layers (images and signals),
+                              with inputs ("x") and Keras's predictions for them ("y")
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from layer_cases import ACTIVATIONS, CASES  # noqa: E402
-from training_cases import METRIC_CASES, OPTIMIZER_CASES, metric_batches, optimizer_problem  # noqa: E402
+from keras_layer_cases import ACTIVATIONS, CASES  # noqa: E402
+from keras_training_cases import METRIC_CASES, OPTIMIZER_CASES, metric_batches, optimizer_problem  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DROPPED_KEYS = {"dtype"}  # Keras's dtype policy: convscope layers are float32
@@ -91,6 +94,58 @@ def metric_references() -> None:
     np.savez_compressed(FIXTURES / "metrics.npz", **arrays)
 
 
+def image_model() -> keras.Sequential:
+    """A tutorial-style image model: preprocessing and augmentation inside, then the new layers."""
+    return keras.Sequential([
+        layers.Input((12, 12, 3)),
+        layers.Rescaling(1 / 255),
+        layers.RandomFlip("horizontal"), layers.RandomRotation(0.1), layers.RandomZoom(0.1),
+        layers.RandomTranslation(0.1, 0.1),
+        layers.Resizing(10, 10),
+        layers.ZeroPadding2D(1),
+        layers.SeparableConv2D(6, 3, activation="relu", depth_multiplier=2),
+        layers.DepthwiseConv2D(3, padding="same"),
+        layers.PReLU(shared_axes=[1, 2]),
+        layers.SpatialDropout2D(0.2),
+        layers.Conv2DTranspose(4, 3, strides=2, padding="same"),
+        layers.LeakyReLU(0.2),
+        layers.Cropping2D(((2, 1), (1, 2))),
+        layers.UpSampling2D(interpolation="bilinear"),
+        layers.ELU(),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(3, activation="softmax"),
+    ], name="image_layers")
+
+
+def signal_model() -> keras.Sequential:
+    return keras.Sequential([
+        layers.Input((24,)),
+        layers.Reshape((-1, 2)),
+        layers.ZeroPadding1D((1, 2)),
+        layers.SeparableConv1D(5, 3, activation="gelu"),
+        layers.DepthwiseConv1D(3, depth_multiplier=2),
+        layers.SpatialDropout1D(0.3),
+        layers.UpSampling1D(2),
+        layers.Cropping1D((1, 1)),
+        layers.Conv1DTranspose(4, 3, strides=2),
+        layers.Flatten(),
+        layers.Dense(2, activation="sigmoid"),
+    ], name="signal_layers")
+
+
+def model_references() -> None:
+    for index, build in enumerate((image_model, signal_model)):
+        model = build()
+        rng = np.random.default_rng(100 + index)
+        model.set_weights([0.3 * rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+        model.compile(optimizer=keras.optimizers.Nadam(learning_rate=0.002), loss="categorical_crossentropy")
+        shape = model.input_shape[1:]
+        x = (rng.integers(0, 256, (4, *shape)) if index == 0 else rng.normal(size=(4, *shape))).astype("float32")
+        np.savez_compressed(FIXTURES / f"{model.name}.npz", x=x, y=model.predict(x, verbose=0))
+        model.save(FIXTURES / f"{model.name}.keras")
+        model.save(FIXTURES / f"{model.name}.h5")
+
+
 def main() -> None:
     FIXTURES.mkdir(exist_ok=True)
     keras.utils.set_random_seed(0)
@@ -98,7 +153,8 @@ def main() -> None:
     activation_references()
     optimizer_references()
     metric_references()
-    print(f"wrote layers, activations, optimizers and metrics references with Keras {keras.__version__} "
+    model_references()
+    print(f"wrote layer, activation, optimizer, metric and model references with Keras {keras.__version__} "
           f"to {FIXTURES}")
 
 

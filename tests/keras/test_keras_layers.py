@@ -1,24 +1,29 @@
 """The layers Keras tutorials use beyond Conv/Pool/Dense, against what real Keras 3.15 computed
 for the same inputs and weights (fixtures/layers.npz and layers.json, written by
-make_keras_references.py from the cases in layer_cases.py): outputs, shapes, parameter counts,
-weight order and config keys; then config and save/load round trips."""
+make_keras_references.py from the cases in keras_layer_cases.py): outputs, shapes, parameter counts,
+weight order and config keys; then config and save/load round trips, and Keras's own model files
+made of these layers, both ways."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from keras_layer_cases import CASES
 
 from convscope import Sequential, layers, load_model
 from convscope.layers import Layer
-from tests.keras.layer_cases import CASES
 
 FIXTURES = Path(__file__).parent / "fixtures"
+KERAS_PYTHON = Path(__file__).resolve().parents[2] / "benchmarks" / ".keras-env" / "bin" / "python"
+MODELS = ("image_layers", "signal_layers")  # Sequential models Keras saved (make_keras_references.py)
 KERAS = json.loads((FIXTURES / "layers.json").read_text())
 SERIALIZED = ("_initializer", "_regularizer", "_constraint")  # objects each library writes its own way
 
@@ -61,7 +66,6 @@ def test_config_matches_keras(case: str) -> None:
     mine, theirs = built(case).get_config(), dict(KERAS[case]["config"])
     if theirs.get("activity_regularizer", 0) is None:
         del theirs["activity_regularizer"]  # convscope's layers write it only when there is one
-    theirs.setdefault("trainable", True)  # Keras's SpatialDropout configs leave it out
     assert set(mine) == set(theirs)
     for key, value in theirs.items():
         if key != "name" and not key.endswith(SERIALIZED):
@@ -178,3 +182,36 @@ def test_shape_errors_name_the_layer() -> None:
         layers.Cropping1D(3).build((None, 6, 2))
     with pytest.raises(ValueError, match=r"ZeroPadding2D 'zero_padding2d' expects 4-D input"):
         layers.ZeroPadding2D().build((None, 28, 28))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("name", MODELS)
+def test_keras_model_files_with_these_layers_predict_as_keras(name: str, suffix: str) -> None:
+    model = load_model(FIXTURES / f"{name}{suffix}")
+    with np.load(FIXTURES / f"{name}.npz") as saved:
+        np.testing.assert_allclose(model.predict(saved["x"], verbose=0), saved["y"], rtol=1e-5, atol=1e-6)
+    assert type(model.optimizer).__name__ == "Nadam"
+
+
+KERAS_READ = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np, keras
+model = keras.models.load_model(sys.argv[1])
+np.save(sys.argv[3], model.predict(np.load(sys.argv[2])["x"], verbose=0))
+print(type(model.optimizer).__name__)
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
+@pytest.mark.parametrize("name", MODELS)
+def test_real_keras_reads_convscope_files_with_these_layers(name: str, tmp_path: Path) -> None:
+    load_model(FIXTURES / f"{name}.keras").save(tmp_path / "m.keras")
+    done = subprocess.run([str(KERAS_PYTHON), "-c", KERAS_READ, str(tmp_path / "m.keras"), str(FIXTURES / f"{name}.npz"),
+                           str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "Nadam"
+    with np.load(FIXTURES / f"{name}.npz") as saved:
+        np.testing.assert_allclose(np.load(tmp_path / "y.npy"), saved["y"], rtol=1e-5, atol=1e-6)

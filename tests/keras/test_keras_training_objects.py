@@ -1,6 +1,6 @@
 """Activations, optimizers and metrics against what real Keras 3.15 computed (fixtures
 activations.npz, optimizers.npz and metrics.npz, written by make_keras_references.py from the
-cases in training_cases.py), then their use by name in compile and fit."""
+cases in keras_training_cases.py), then their use by name in compile and fit."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-import convscope.keras as keras
-from convscope import activations, metrics, optimizers
-from tests.keras.layer_cases import ACTIVATIONS
-from tests.keras.training_cases import (
+from keras_layer_cases import ACTIVATIONS
+from keras_training_cases import (
     METRIC_CASES,
     OPTIMIZER_CASES,
     metric_batches,
     optimizer_problem,
 )
+
+import convscope.keras as keras
+from convscope import activations, metrics, optimizers
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
