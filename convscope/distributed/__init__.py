@@ -23,15 +23,11 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
 
 import torch
 import torch.distributed as dist
-
-if TYPE_CHECKING:
-    from convscope.engine.callbacks import Callback
-    from convscope.models.sequential import Sequential
 
 ENV_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
@@ -74,7 +70,7 @@ def backend() -> str:
 
 
 def print_main(*values: Any, **kwargs: Any) -> None:
-    """`print` on rank 0 only."""
+    """`print` on rank 0 only (the same arguments: `file=sys.stderr`, `flush=True`, ...)."""
     if is_main():
         print(*values, **kwargs)
 
@@ -160,8 +156,9 @@ def launch(fn: Callable[..., Any], nproc: int, *args: Any, backend_name: str | N
 
 
 # -- what the training loop calls ------------------------------------------------------------
-def wrap_model(model: Sequential) -> torch.nn.Module | None:
-    """A DistributedDataParallel view of `model` when distributed, else None.
+def wrap_model(module: torch.nn.Module, device: torch.device) -> torch.nn.Module | None:
+    """A DistributedDataParallel view of `module` (whose parameters live on `device`) when
+    distributed, else None.
 
     DDP broadcasts rank 0's weights at construction, so all ranks start identical.
     """
@@ -169,8 +166,8 @@ def wrap_model(model: Sequential) -> torch.nn.Module | None:
         return None
     from torch.nn.parallel import DistributedDataParallel
 
-    device_ids = [model.device.index or 0] if model.device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=device_ids)  # buffers sync before each forward by default
+    device_ids = [device.index or 0] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=device_ids)  # buffers sync before each forward by default
 
 
 def shard_batch(index: torch.Tensor | slice, start: int, stop: int,
@@ -203,11 +200,18 @@ def reduce_totals(totals: Any) -> None:
     totals.sums, totals.count = packed[:-1], int(round(float(packed[-1])))
 
 
-def main_only_callbacks(callbacks: list[Callback] | None) -> list[Callback]:
-    """The callbacks a rank other than 0 keeps: those that write files are dropped."""
-    from convscope.engine.callbacks import CSVLogger, ModelCheckpoint
+class RankAware(Protocol):
+    """Anything that says whether only rank 0 runs it (a callback that writes files, say)."""
 
-    return [callback for callback in callbacks or [] if not isinstance(callback, (CSVLogger, ModelCheckpoint))]
+    main_process_only: bool
+
+
+RankAwareT = TypeVar("RankAwareT", bound=RankAware)
+
+
+def main_only_callbacks(callbacks: Iterable[RankAwareT] | None) -> list[RankAwareT]:
+    """The callbacks a rank other than 0 keeps: those declaring `main_process_only` are dropped."""
+    return [callback for callback in callbacks or [] if not callback.main_process_only]
 
 
 __all__ = ["backend", "is_initialized", "is_main", "launch", "local_rank", "main_only_callbacks", "print_main",

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from convscope.layers import input_spec
-
 if TYPE_CHECKING:
-    from convscope.models.sequential import Sequential
+    from convscope.engine.compiled import Compiled
+    from convscope.engine.protocol import TrainableModel
 
 
 def as_array(value: Any, argument: str) -> np.ndarray:
@@ -61,28 +60,26 @@ def check_lengths(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str =
                          f"length (one label per sample). Check that {x_name} and {y_name} come from the same split.")
 
 
-def check_inputs(model: Sequential, x: np.ndarray, argument: str = "x") -> None:
-    """Check `x` against the model's input shape (building the model from it if needed)."""
-    expected = model.input_shape
-    if expected is None:
-        expected = (None, *x.shape[1:])
-        model.build(expected)
-    first = model.layers[0].label if model.layers else "the model"
-    if x.ndim != len(expected):
-        input_spec.check_rank(first, len(expected), tuple(x.shape), expected=tuple(expected))
-    for want, have in zip(expected[1:], x.shape[1:]):
-        if want is not None and want != have:
-            raise ValueError(f"{argument} has shape {x.shape} but the model expects {tuple(expected)}. "
-                             f"{input_spec.channel_hint(expected, (None, *x.shape[1:]))}")
-
-
 def to_tensor(array: np.ndarray, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     tensor = torch.as_tensor(np.ascontiguousarray(array))
     return tensor.to(device=device, dtype=dtype if tensor.is_floating_point() or dtype.is_floating_point else tensor.dtype)
 
 
-def prepare_x(model: Sequential, x: Any, argument: str = "x") -> torch.Tensor:
+def prepare_x(model: TrainableModel, x: Any, argument: str = "x") -> torch.Tensor:
+    """`x` checked against the model's input and as one float32 tensor on its device."""
     array = as_array(x, argument)
-    check_inputs(model, array, argument)
+    model.check_input_shape(tuple(array.shape), argument)
     check_finite(array, argument)
     return to_tensor(array, model.device)
+
+
+def prepare_xy(model: TrainableModel, compiled: Compiled, x: Any, y: Any,
+               names: tuple[str, str] = ("x", "y")) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets checked (lengths, input shape, finiteness, labels through the loss)
+    and moved to the model's device."""
+    x_array, y_array = as_array(x, names[0]), as_array(y, names[1])
+    check_lengths(x_array, y_array, *names)
+    model.check_input_shape(tuple(x_array.shape), names[0])
+    check_finite(x_array, names[0])
+    targets = compiled.loss.prepare_targets(y_array, model.require_output_shape(names[1])).to(model.device)
+    return to_tensor(x_array, model.device), targets

@@ -1,24 +1,24 @@
 """Keras's callbacks: hooks the training loop calls around epochs and batches.
 
 Batch logs are lazy: reading a value synchronises with the device, so callbacks that never
-look at per-batch numbers cost nothing.
+look at per-batch numbers cost nothing. Under torch.distributed every rank runs the callbacks,
+except those whose `main_process_only` is True (they write files): rank 0 alone runs those.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
     import torch
 
-    from convscope.models.sequential import Sequential
+    from convscope.engine.protocol import TrainableModel
 
 
 class LazyLogs(Mapping[str, float]):
@@ -44,12 +44,17 @@ class LazyLogs(Mapping[str, float]):
 
 
 class Callback:
-    """Base class; override the hooks you need. `self.model` is set before training."""
+    """Base class; override the hooks you need. `self.model` is set before training.
 
-    model: Sequential
+    `main_process_only = True` marks a callback that only rank 0 runs under torch.distributed
+    (one that writes files); the others run on every rank, so they take the same decisions.
+    """
+
+    model: TrainableModel
     params: dict[str, Any]
+    main_process_only: bool = False
 
-    def set_model(self, model: Sequential) -> None:
+    def set_model(self, model: TrainableModel) -> None:
         self.model = model
 
     def set_params(self, params: dict[str, Any]) -> None:
@@ -70,7 +75,7 @@ class Callback:
 class CallbackList:
     """Dispatches every event to each callback in order."""
 
-    def __init__(self, callbacks: Iterable[Callback], model: Sequential, params: dict[str, Any]) -> None:
+    def __init__(self, callbacks: Iterable[Callback], model: TrainableModel, params: dict[str, Any]) -> None:
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             callback.set_model(model)
@@ -104,26 +109,70 @@ class History(Callback):
             self.history.setdefault(key, []).append(float(value))
 
     def _repr_html_(self) -> str:
-        from convscope.engine.progress import history_html
-
         return history_html(self)
 
 
-def _monitor_mode(monitor: str, mode: str) -> Callable[[float, float], bool]:
-    """A comparison `better(current, best)` for `mode` ('auto' decides from the name)."""
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
-    if mode == "auto":
-        mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
-    return (lambda current, best: current > best) if mode == "max" else (lambda current, best: current < best)
+def history_html(history: History) -> str:
+    """A small HTML table of a History, one row per epoch (for notebooks)."""
+    keys = list(history.history)
+    head = "".join(f"<th>{html.escape(key)}</th>" for key in ["epoch", *keys])
+    rows = "".join(
+        "<tr><td>{}</td>{}</tr>".format(
+            epoch + 1, "".join(f"<td>{history.history[key][i]:.4f}</td>" for key in keys))
+        for i, epoch in enumerate(history.epoch))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _read_monitor(logs: Mapping[str, float] | None, monitor: str, owner: str) -> float | None:
-    if logs is None or monitor not in logs:
-        warnings.warn(f"{owner}: metric '{monitor}' is not in the logs (available: "
-                      f"{', '.join(logs or {}) or 'none'}); skipping.", stacklevel=3)
-        return None
-    return float(logs[monitor])
+class BestValue:
+    """The best value a monitored log has taken, as EarlyStopping, ReduceLROnPlateau and
+    ModelCheckpoint track it.
+
+    `mode` is "min", "max" or "auto" (max for names with "acc" or ending "auc", else min). A
+    value improves on the best when it is better by more than `min_delta`; before any value,
+    the best is `baseline` (when given) or the worst possible value.
+
+    >>> best = BestValue("val_accuracy", min_delta=0.01)
+    >>> best.update(0.90), best.update(0.905), best.update(0.92)
+    (True, False, True)
+
+    Raises:
+        ValueError: for a mode other than "auto", "min" or "max".
+    """
+
+    def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0,
+                 baseline: float | None = None) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+        self.monitor, self.mode, self.min_delta, self.baseline = monitor, mode, min_delta, baseline
+        self.sign = 1.0 if mode == "max" else -1.0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every value seen: the best is the baseline, or the worst possible value."""
+        self.best = self.baseline if self.baseline is not None else -self.sign * math.inf
+
+    def improves(self, current: float) -> bool:
+        """Whether `current` beats the best by more than `min_delta`."""
+        if self.mode == "max":
+            return current - self.min_delta > self.best
+        return current + self.min_delta < self.best
+
+    def update(self, current: float) -> bool:
+        """Take `current` as the best when it improves on it; whether it did."""
+        if not self.improves(current):
+            return False
+        self.best = current
+        return True
+
+    def read(self, logs: Mapping[str, float] | None, owner: str) -> float | None:
+        """The monitored value in `logs`; None, with a warning naming `owner`, when it is absent."""
+        if logs is None or self.monitor not in logs:
+            warnings.warn(f"{owner}: metric '{self.monitor}' is not in the logs (available: "
+                          f"{', '.join(logs or {}) or 'none'}); skipping.", stacklevel=3)
+            return None
+        return float(logs[self.monitor])
 
 
 class EarlyStopping(Callback):
@@ -133,23 +182,25 @@ class EarlyStopping(Callback):
                  verbose: int = 0, mode: str = "auto", baseline: float | None = None,
                  restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         self.monitor, self.patience, self.verbose = monitor, patience, verbose
-        self.min_delta, self.baseline = abs(min_delta), baseline
+        self.tracker = BestValue(monitor, mode, abs(min_delta), baseline)
         self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
-        self.better = _monitor_mode(monitor, mode)
-        self.sign = 1.0 if self.better(1.0, 0.0) else -1.0
         self.stopped_epoch = 0
+
+    @property
+    def best(self) -> float:
+        return self.tracker.best
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         self.wait, self.stopped_epoch = 0, 0
         self.best_weights: dict[str, torch.Tensor] | None = None
-        self.best = self.baseline if self.baseline is not None else -self.sign * math.inf
+        self.tracker.reset()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        current = _read_monitor(logs, self.monitor, "EarlyStopping")
+        current = self.tracker.read(logs, "EarlyStopping")
         if current is None or epoch < self.start_from_epoch:
             return
-        if self.better(current - self.sign * self.min_delta, self.best):
-            self.best, self.wait = current, 0
+        if self.tracker.update(current):
+            self.wait = 0
             if self.restore_best_weights:
                 self.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             return
@@ -172,24 +223,28 @@ class ReduceLROnPlateau(Callback):
         if not 0 < factor < 1:
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1); got {factor}.")
         self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
-        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
-        self.better = _monitor_mode(monitor, mode)
-        self.sign = 1.0 if self.better(1.0, 0.0) else -1.0
+        self.cooldown, self.min_lr = cooldown, min_lr
+        self.tracker = BestValue(monitor, mode, min_delta)
+
+    @property
+    def best(self) -> float:
+        return self.tracker.best
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
-        self.wait, self.cooldown_left, self.best = 0, 0, -self.sign * math.inf
+        self.wait, self.cooldown_left = 0, 0
+        self.tracker.reset()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if logs is not None:
             logs["learning_rate"] = self.model.learning_rate
-        current = _read_monitor(logs, self.monitor, "ReduceLROnPlateau")
+        current = self.tracker.read(logs, "ReduceLROnPlateau")
         if current is None:
             return
         if self.cooldown_left > 0:
             self.cooldown_left -= 1
             self.wait = 0
-        if self.better(current - self.sign * self.min_delta, self.best):
-            self.best, self.wait = current, 0
+        if self.tracker.update(current):
+            self.wait = 0
             return
         if self.cooldown_left > 0:
             return
@@ -277,6 +332,8 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """Append one row per epoch to a CSV file (epoch, then the logs' keys sorted)."""
 
+    main_process_only = True
+
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         self.filename, self.separator, self.append = os.fspath(filename), separator, append
         self.keys: list[str] | None = None
@@ -306,6 +363,8 @@ class ModelCheckpoint(Callback):
     `filepath` may hold format fields: "ckpt-{epoch:02d}-{val_loss:.3f}".
     """
 
+    main_process_only = True
+
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
                  save_freq: str = "epoch", initial_value_threshold: float | None = None) -> None:
@@ -313,21 +372,25 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported; got {save_freq!r}.")
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
-        self.better = _monitor_mode(monitor, mode)
-        sign = 1.0 if self.better(1.0, 0.0) else -1.0
-        self.best = initial_value_threshold if initial_value_threshold is not None else -sign * np.inf
+        self.tracker = BestValue(monitor, mode, baseline=initial_value_threshold)  # kept across fits, as Keras does
+
+    @property
+    def best(self) -> float:
+        return self.tracker.best
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         logs = dict(logs or {})
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
-            current = _read_monitor(logs, self.monitor, "ModelCheckpoint")
-            if current is None or not self.better(current, self.best):
+            current = self.tracker.read(logs, "ModelCheckpoint")
+            if current is None:
+                return
+            previous = self.tracker.best
+            if not self.tracker.update(current):
                 return
             if self.verbose:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, "
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {previous:.5f} to {current:.5f}, "
                       f"saving model to {path}")
-            self.best = current
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

@@ -10,14 +10,18 @@ Each one is written into a hidden temporary folder, fsynced and renamed into pla
 or whose hashes do not match is reported and skipped in favour of the previous good one.
 
     >>> checkpointer = Checkpointer("runs/mnist/checkpoints", every_steps=100)
-    >>> initial_epoch, initial_step = restore_latest(model, "runs/mnist/checkpoints")
-    >>> model.fit(x, y, epochs=10, initial_epoch=initial_epoch, callbacks=[checkpointer])
+    >>> point = restore_latest(model, "runs/mnist/checkpoints")
+    >>> model.fit(x, y, epochs=10, initial_epoch=point.epoch, resume=point, callbacks=[checkpointer])
 
 `restore_latest` loads weights, optimizer state and generator states into a compiled model and
-returns (0, 0) when there is nothing to resume; `fit` then continues exactly at that step, so
-the final weights equal those of an uninterrupted run (float32, deterministic kernels).
+returns where the checkpoint stood (a `ResumePoint`; epoch 0, step 0 when there is nothing to
+resume); `fit(..., resume=point)` then continues exactly at that step, so the final weights
+equal those of an uninterrupted run (float32, deterministic kernels). To rebuild the model from
+the checkpoint itself, use `convscope.models.load_latest`.
 Put the Checkpointer after callbacks that change the learning rate, so the saved optimizer
 state includes the change; callbacks' own counters (EarlyStopping's patience) are not saved.
+The engine reads and writes the model's files through its `write_checkpoint_files` and
+`read_checkpoint_files` (`convscope.engine.protocol.TrainableModel`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +39,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from convscope import distributed
+from convscope._atomic import write_folder
 from convscope.engine.callbacks import Callback
 
 if TYPE_CHECKING:
-    from convscope.models.sequential import Sequential
+    from convscope.engine.protocol import TrainableModel
 
 FORMAT = "convscope.checkpoint"
 MANIFEST, RESUME_FILE = "manifest.json", "resume.safetensors"
@@ -48,7 +53,8 @@ PREFIX = "ckpt-"
 
 @dataclass
 class ResumePoint:
-    """Where a restored checkpoint stood, consumed by `fit` at `epoch`."""
+    """Where a restored checkpoint stood: `fit(..., initial_epoch=point.epoch, resume=point)`
+    continues at `step` of `epoch` with the epoch's shuffle and running sums as they were."""
 
     epoch: int
     step: int
@@ -119,32 +125,18 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fsync_folder(folder: Path) -> None:
-    """Make a rename inside `folder` durable (no-op where folders cannot be opened)."""
-    try:
-        handle = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
 def checkpoint_name(global_step: int) -> str:
     return f"{PREFIX}{global_step:010d}"
 
 
-def write_checkpoint(model: Sequential, folder: Path, position: TrainingPosition) -> Path:
-    """Write one checkpoint for `position` atomically; returns its folder."""
-    from convscope.models.saving import write_folder, write_model_files
-
+def write_checkpoint(model: TrainableModel, folder: Path, position: TrainingPosition) -> Path:
+    """Write one checkpoint for `position` atomically and durably; returns its folder."""
     target = folder / checkpoint_name(position.global_step)
     state = {"format": FORMAT, "epoch": position.epoch, "step": position.step,
              "global_step": position.global_step, "steps_per_epoch": position.steps_per_epoch}
 
     def writer(staging: Path) -> None:
-        write_model_files(model, staging)
+        model.write_checkpoint_files(staging)
         tensors: dict[str, torch.Tensor] = {}
         totals = position.totals
         if position.step and position.epoch_rng is not None:
@@ -158,7 +150,6 @@ def write_checkpoint(model: Sequential, folder: Path, position: TrainingPosition
         (staging / MANIFEST).write_text(json.dumps({**state, "files": files}, indent=2))
 
     write_folder(target, writer)
-    fsync_folder(folder)
     return target
 
 
@@ -220,41 +211,29 @@ def read_resume_point(checkpoint: Path, manifest: dict[str, Any]) -> ResumePoint
                        count=int(manifest.get("count", 0)))
 
 
-def restore_latest(model: Sequential, folder: str | os.PathLike[str]) -> tuple[int, int]:
+def restore_latest(model: TrainableModel, folder: str | os.PathLike[str]) -> ResumePoint:
     """Load the newest good checkpoint in `folder` into the compiled `model`.
 
-    Returns (initial_epoch, initial_step): pass initial_epoch to `fit`; the step within that
-    epoch is picked up by `fit` itself. (0, 0) when `folder` holds no good checkpoint.
+    Returns where it stood: pass it on, `fit(..., initial_epoch=point.epoch, resume=point)`,
+    and `fit` continues at `point.step` of that epoch. Epoch 0, step 0 when `folder` holds no
+    good checkpoint.
+
+    >>> point = restore_latest(model, "runs/mnist/checkpoints")
+    >>> point.epoch, point.step
+    (1, 2)
 
     Raises:
         ValueError: if the model is not compiled, or the checkpoint does not fit the model.
     """
-    from convscope.models.saving import OPTIMIZER_FILE, WEIGHTS_FILE, load_optimizer, load_weights
-
     compiled = model.require_compiled("restore_latest")
     found = latest_good(folder)
     if found is None:
-        return 0, 0
+        return ResumePoint(epoch=0, step=0, steps_per_epoch=0)
     checkpoint, manifest = found
-    load_weights(model, checkpoint / WEIGHTS_FILE)
-    if (checkpoint / OPTIMIZER_FILE).exists():
-        load_optimizer(model, checkpoint / OPTIMIZER_FILE)
+    model.read_checkpoint_files(checkpoint)
     point = read_resume_point(checkpoint, manifest)
     compiled.epochs_done = point.epoch
-    model.pending_resume = point if point.step else None  # type: ignore[assignment]
-    return point.epoch, point.step
-
-
-def load_latest(folder: str | os.PathLike[str], device: str | None = None) -> tuple[Sequential, int, int]:
-    """Rebuild the model stored in the newest good checkpoint: (model, initial_epoch, initial_step)."""
-    from convscope.models.saving import load_model
-
-    found = latest_good(folder)
-    if found is None:
-        raise FileNotFoundError(f"{folder}: no complete checkpoint to resume from.")
-    model = load_model(found[0], device=device)
-    epoch, step = restore_latest(model, folder)
-    return model, epoch, step
+    return point
 
 
 def nonfinite_report(position: TrainingPosition) -> str:
@@ -291,8 +270,6 @@ class Checkpointer(Callback):
         return self.params["position"]
 
     def on_train_begin(self, logs: Any = None) -> None:
-        from convscope import distributed
-
         self.is_writer = distributed.is_main()
         if self.is_writer:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -326,19 +303,12 @@ class Checkpointer(Callback):
             shutil.rmtree(old, ignore_errors=True)
 
 
-def print_main(message: str) -> None:
-    """Print to stderr on rank 0 only."""
-    from convscope import distributed
-
-    if distributed.is_main():
-        print(message, file=sys.stderr, flush=True)
-
-
 # -- hooks the training loop calls ---------------------------------------------------------------
-def start_position(model: Sequential, initial_epoch: int, steps: int) -> TrainingPosition:
-    """The position `fit` starts from, taking over a pending mid-epoch resume point, if any."""
-    resume = getattr(model, "pending_resume", None)
-    model.pending_resume = None  # type: ignore[assignment]
+def start_position(initial_epoch: int, steps: int, resume: ResumePoint | None = None) -> TrainingPosition:
+    """The position `fit` starts from: the first step of `initial_epoch`, or the step a
+    mid-epoch `resume` point stopped at."""
+    if resume is not None and resume.step == 0:
+        resume = None  # an epoch-end checkpoint: the epoch starts from its first step anyway
     if resume is not None and resume.epoch != initial_epoch:
         warnings.warn(f"restored checkpoint stopped in epoch {resume.epoch} (0-based) but fit starts at "
                       f"initial_epoch={initial_epoch}; starting that epoch from its first step.", stacklevel=3)

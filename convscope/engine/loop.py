@@ -8,17 +8,19 @@ Under torch.distributed (see `convscope.distributed`) the model is wrapped in
 DistributedDataParallel and every global batch is split across the ranks, so N processes take
 the same steps as one process with the same batch size and seed. Callbacks see where training
 stands through `params["position"]` (`convscope.engine.checkpoint.TrainingPosition`), which
-`Checkpointer` uses to save, and `fit` resumes mid-epoch from it after `restore_latest`.
+`Checkpointer` uses to save; `fit(..., resume=point)` resumes mid-epoch from the point
+`restore_latest` returned. Models are anything that meets `engine.protocol.TrainableModel`.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -26,18 +28,20 @@ import torch
 from convscope import activations, distributed
 from convscope.engine import arrays, sources
 from convscope.engine import checkpoint as checkpointing
-from convscope.engine.allocator import tune_host_allocator
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
-from convscope.engine.device import autocast
 from convscope.engine.progress import ProgressLogger, resolve_verbose
-from convscope.engine.threads import InferenceThreads, thread_policy
+from convscope.engine.threads import thread_policy
+from convscope.ops.allocator import tune_host_allocator
+from convscope.ops.device import autocast
+from convscope.ops.threads import InferenceThreads
 
 # Default batch for evaluate/predict: on a 2-core CPU the seed CNN predicts 21k images/s in
 # batches of 128 and 11k in batches of 256 (the activations of 128 images stay in cache).
 INFERENCE_BATCH = 128
 
 if TYPE_CHECKING:
-    from convscope.models.sequential import Compiled, Sequential
+    from convscope.engine.compiled import Compiled
+    from convscope.engine.protocol import TrainableModel
 
 
 @dataclass
@@ -102,14 +106,14 @@ def metric_scores(compiled: Compiled, probabilities: torch.Tensor, targets: torc
     return scores
 
 
-def total_loss(model: Sequential, compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def total_loss(model: TrainableModel, compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The compiled loss plus the layers' regularization penalties (what Keras reports as loss)."""
     loss = compiled.loss._batch_mean(outputs, targets, logits=compiled.use_logits)
     penalty = model.regularization_penalty()
     return loss if penalty is None else loss + penalty
 
 
-def train_step(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor,
+def train_step(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: torch.Tensor,
                network: torch.nn.Module | None = None, scale: float = 1.0) -> torch.Tensor:
     """One optimizer step. `network` is the DDP wrapper when distributed; `scale` weights this
     rank's loss by its share of the global batch, so DDP's gradient average is the global mean."""
@@ -139,11 +143,14 @@ def split_validation(x: torch.Tensor, y: torch.Tensor,
     return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
-def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epochs: int = 1,
+def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, epochs: int = 1,
         verbose: int | str = "auto", callbacks: list[Callback] | None = None,
         validation_split: float = 0.0, validation_data: Any = None,
         shuffle: bool = True, initial_epoch: int = 0, steps_per_epoch: int | None = None,
-        validation_steps: int | None = None) -> History:
+        validation_steps: int | None = None,
+        resume: checkpointing.ResumePoint | None = None) -> History:
+    """Train `model` (see `Sequential.fit`); `resume`, from `checkpoint.restore_latest`,
+    continues a checkpoint that stopped mid-epoch at its step."""
     compiled = model.require_compiled("fit")
     batch_size = check_batch_size(batch_size)
     reuse_host_memory(model)
@@ -152,7 +159,7 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
         source = sources.source_for_fit(x, y, steps_per_epoch, validation_split)
         samples, steps = None, source.steps
     else:
-        x_tensor, y_tensor = prepare_xy(model, compiled, x, y)
+        x_tensor, y_tensor = arrays.prepare_xy(model, compiled, x, y)
         samples = len(x_tensor)
     validation = prepare_validation(model, compiled, validation_data, validation_steps)
     if source is None and validation is None and validation_split:
@@ -161,11 +168,12 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     if source is None:
         steps = math.ceil(len(x_tensor) / batch_size)
     history = History()
-    position = checkpointing.start_position(model, initial_epoch, steps or 0)
-    network = distributed.wrap_model(model)
+    position = checkpointing.start_position(initial_epoch, steps or 0, resume)
+    # A TrainableModel is a torch.nn.Module (engine/protocol.py), which DDP wraps.
+    network = distributed.wrap_model(cast("torch.nn.Module", model), model.device)
     if source is not None:
         sources.refuse_for_source(position.step, network is not None)
-    if not distributed.is_main():  # rank 0 alone prints and writes files
+    if not distributed.is_main():  # rank 0 alone prints and runs the callbacks that write files
         verbose, callbacks = 0, distributed.main_only_callbacks(callbacks)
     params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": None if source else batch_size,
               "verbose": verbose, "position": position}
@@ -204,7 +212,7 @@ def fit(model: Sequential, x: Any, y: Any, *, batch_size: int | None = 32, epoch
     return history
 
 
-def prepare_validation(model: Sequential, compiled: Compiled, validation_data: Any,
+def prepare_validation(model: TrainableModel, compiled: Compiled, validation_data: Any,
                        validation_steps: int | None) -> tuple[torch.Tensor, torch.Tensor] | sources.DataSource | None:
     """validation_data as device tensors, or as a DataSource read batch by batch."""
     if validation_data is None:
@@ -215,10 +223,10 @@ def prepare_validation(model: Sequential, compiled: Compiled, validation_data: A
         raise ValueError("validation_data must be a tuple (x_val, y_val), a keras.utils.PyDataset or a generator "
                          f"of (x_batch, y_batch); got {type(validation_data).__name__}.")
     x_validation, y_validation = validation_data
-    return prepare_xy(model, compiled, x_validation, y_validation, names=("validation x", "validation y"))
+    return arrays.prepare_xy(model, compiled, x_validation, y_validation, names=("validation x", "validation y"))
 
 
-def evaluate_any(model: Sequential, compiled: Compiled,
+def evaluate_any(model: TrainableModel, compiled: Compiled,
                  data: tuple[torch.Tensor, torch.Tensor] | sources.DataSource, prefix: str = "",
                  batch_size: int = INFERENCE_BATCH, threads: InferenceThreads | None = None) -> dict[str, float]:
     if isinstance(data, sources.DataSource):
@@ -226,7 +234,7 @@ def evaluate_any(model: Sequential, compiled: Compiled,
     return evaluate_tensors(model, compiled, *data, batch_size=batch_size, prefix=prefix, threads=threads)
 
 
-def run_source_epoch(model: Sequential, compiled: Compiled, source: sources.DataSource, shuffle: bool,
+def run_source_epoch(model: TrainableModel, compiled: Compiled, source: sources.DataSource, shuffle: bool,
                      hooks: CallbackList, position: checkpointing.TrainingPosition,
                      progress: ProgressLogger) -> dict[str, float]:
     """One epoch over a PyDataset or generator; {} when the source had no batch left."""
@@ -254,17 +262,17 @@ def run_source_epoch(model: Sequential, compiled: Compiled, source: sources.Data
     return epoch_logs(model, totals, position)
 
 
-def epoch_logs(model: Sequential, totals: Accumulator, position: checkpointing.TrainingPosition) -> dict[str, float]:
+def epoch_logs(model: TrainableModel, totals: Accumulator, position: checkpointing.TrainingPosition) -> dict[str, float]:
     """The epoch's mean loss and metrics; a non-finite loss stops training and says where."""
     logs = totals.result()
     if not math.isfinite(logs.get("loss", 0.0)) or position.first_nonfinite_step() is not None:
         model.stop_training = True
         model.nonfinite_loss = True
-        checkpointing.print_main(checkpointing.nonfinite_report(position))
+        distributed.print_main(checkpointing.nonfinite_report(position), file=sys.stderr, flush=True)
     return logs
 
 
-def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+def run_epoch(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, batch_size: int,
               shuffle: bool, hooks: CallbackList, position: checkpointing.TrainingPosition | None = None,
               network: torch.nn.Module | None = None) -> dict[str, float]:
     samples = len(x)
@@ -289,7 +297,7 @@ def run_epoch(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.T
 
 
 @torch.inference_mode()
-def evaluate_batches(model: Sequential, compiled: Compiled, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+def evaluate_batches(model: TrainableModel, compiled: Compiled, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
                      prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
     """Mean loss and metrics over (x, y) device batches."""
     model.eval()
@@ -304,13 +312,13 @@ def evaluate_batches(model: Sequential, compiled: Compiled, batches: Iterable[tu
     return totals.result(prefix)
 
 
-def evaluate_tensors(model: Sequential, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
+def evaluate_tensors(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
                      batch_size: int, prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
     batches = ((x[start:start + batch_size], y[start:start + batch_size]) for start in range(0, len(x), batch_size))
     return evaluate_batches(model, compiled, batches, prefix, threads)
 
 
-def evaluate_source(model: Sequential, compiled: Compiled, source: sources.DataSource, *, prefix: str = "",
+def evaluate_source(model: TrainableModel, compiled: Compiled, source: sources.DataSource, *, prefix: str = "",
                     threads: InferenceThreads | None = None) -> dict[str, float]:
     batches = (sources.prepare_batch(model, compiled, batch, index, source.argument)
                for index, batch in source.batches())
@@ -319,7 +327,7 @@ def evaluate_source(model: Sequential, compiled: Compiled, source: sources.DataS
     return logs
 
 
-def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
+def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
              return_dict: bool = False, steps: int | None = None) -> float | list[float] | dict[str, float]:
     compiled = model.require_compiled("evaluate")
     reuse_host_memory(model)
@@ -328,7 +336,7 @@ def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None
         sources.refuse_y(x, y)
         data = sources.DataSource(x, steps)
     else:
-        data = prepare_xy(model, compiled, x, y)
+        data = arrays.prepare_xy(model, compiled, x, y)
     started = time.perf_counter()
     with InferenceThreads(model.device, compiled.threads) as threads:
         logs = evaluate_any(model, compiled, data, batch_size=check_batch_size(batch_size or INFERENCE_BATCH),
@@ -343,7 +351,7 @@ def evaluate(model: Sequential, x: Any, y: Any, *, batch_size: int | None = None
 
 
 @torch.inference_mode()
-def predict(model: Sequential, x: Any, *, batch_size: int | None = None, steps: int | None = None) -> np.ndarray:
+def predict(model: TrainableModel, x: Any, *, batch_size: int | None = None, steps: int | None = None) -> np.ndarray:
     """Outputs for every sample of `x` (arrays, a PyDataset or a generator of batches), computed
     in batches, as a float32 NumPy array."""
     batch_size = check_batch_size(batch_size or INFERENCE_BATCH)
@@ -377,17 +385,7 @@ def predict(model: Sequential, x: Any, *, batch_size: int | None = None, steps: 
     return torch.cat(outputs).cpu().numpy()
 
 
-def prepare_xy(model: Sequential, compiled: Compiled, x: Any, y: Any,
-               names: tuple[str, str] = ("x", "y")) -> tuple[torch.Tensor, torch.Tensor]:
-    x_array, y_array = arrays.as_array(x, names[0]), arrays.as_array(y, names[1])
-    arrays.check_lengths(x_array, y_array, *names)
-    arrays.check_inputs(model, x_array, names[0])
-    arrays.check_finite(x_array, names[0])
-    targets = compiled.loss.prepare_targets(y_array, model.require_output_shape(names[1])).to(model.device)
-    return arrays.to_tensor(x_array, model.device), targets
-
-
-def reuse_host_memory(model: Sequential) -> None:
+def reuse_host_memory(model: TrainableModel) -> None:
     """On the CPU, keep freed activation buffers for the next step (`engine/allocator.py`)."""
     if model.device.type == "cpu":
         tune_host_allocator()

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from typing import IO, Any
 
-from convscope.engine.callbacks import Callback, History
+from convscope.engine.callbacks import Callback
 
 
 def in_notebook() -> bool:
@@ -137,13 +137,3 @@ class NotebookBar:
         if self.handle is not None:
             self.handle.update({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"}, raw=True)
 
-
-def history_html(history: History) -> str:
-    """A small HTML table of a History, one row per epoch (for notebooks)."""
-    keys = list(history.history)
-    head = "".join(f"<th>{html.escape(key)}</th>" for key in ["epoch", *keys])
-    rows = "".join(
-        "<tr><td>{}</td>{}</tr>".format(
-            epoch + 1, "".join(f"<td>{history.history[key][i]:.4f}</td>" for key in keys))
-        for i, epoch in enumerate(history.epoch))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

@@ -19,7 +19,8 @@ import torch
 from convscope.engine import arrays
 
 if TYPE_CHECKING:
-    from convscope.models.sequential import Compiled, Sequential
+    from convscope.engine.compiled import Compiled
+    from convscope.engine.protocol import TrainableModel
 
 
 def is_indexed(value: Any) -> bool:
@@ -106,20 +107,18 @@ def unpack(batch: Any, index: int, argument: str, need_y: bool) -> tuple[Any, An
     return batch[0], batch[1] if len(batch) > 1 else None
 
 
-def prepare_batch(model: Sequential, compiled: Compiled, batch: Any, index: int,
+def prepare_batch(model: TrainableModel, compiled: Compiled, batch: Any, index: int,
                   argument: str = "x") -> tuple[torch.Tensor, torch.Tensor]:
     """One (x, y) batch as device tensors, checked as arrays are."""
-    from convscope.engine.loop import prepare_xy
-
     x, y = unpack(batch, index, argument, need_y=True)
     try:
-        return prepare_xy(model, compiled, x, y, names=(f"x of batch {index} of {argument}",
+        return arrays.prepare_xy(model, compiled, x, y, names=(f"x of batch {index} of {argument}",
                                                         f"y of batch {index} of {argument}"))
     except ValueError as error:
         raise named(error, index, argument) from error
 
 
-def prepare_batch_x(model: Sequential, batch: Any, index: int, argument: str = "x") -> torch.Tensor:
+def prepare_batch_x(model: TrainableModel, batch: Any, index: int, argument: str = "x") -> torch.Tensor:
     x, _ = unpack(batch, index, argument, need_y=False)
     try:
         return arrays.prepare_x(model, x, f"x of batch {index} of {argument}")

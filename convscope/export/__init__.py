@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from convscope.models.sequential import Sequential
+    from convscope.models.model import Model
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript", ".torchscript": "torchscript"}
@@ -38,7 +38,7 @@ def resolve_format(path: str | os.PathLike[str], format: str | None) -> str:
     return format.lower()
 
 
-def export_model(model: Sequential, path: str | os.PathLike[str], format: str | None = None,
+def export_model(model: Model, path: str | os.PathLike[str], format: str | None = None,
                  *, opset: int | None = None) -> Path:
     """Write `model` to `path` as ONNX or TorchScript and return the path.
 

@@ -13,27 +13,38 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from convscope.models.graph import Graph
+from convscope.models.graph import run as run_graph
+
 if TYPE_CHECKING:
-    from convscope.models.sequential import Sequential
+    from convscope.models.model import Model
 
 EXAMPLE_BATCH = 2  # torch.export specialises sizes 0 and 1, so the example batch must be >= 2
 
 
 class InferenceGraph(nn.Module):
-    """`model`'s layers applied in order: (N, *input_shape[1:]) -> (N, *output_shape[1:])."""
+    """`model`'s layers applied in order, or along its graph for a functional model (residual
+    and branching CNNs): (N, *input_shape[1:]) -> (N, *output_shape[1:])."""
 
-    def __init__(self, model: Sequential) -> None:
+    def __init__(self, model: Model) -> None:
         super().__init__()
         self.layers = nn.ModuleList(model.layers)
+        self.graph: Graph | None = getattr(model, "graph", None)
+        if self.graph is not None and (len(self.graph.inputs) != 1 or len(self.graph.outputs) != 1):
+            raise ValueError(f"export: model '{model.name}' has {len(self.graph.inputs)} inputs and "
+                             f"{len(self.graph.outputs)} outputs; export takes models with one of each.")
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.graph is not None:
+            (outputs,) = run_graph(self.graph, [inputs])
+            return outputs
         x = inputs
         for layer in self.layers:
             x = layer(x)
         return x
 
 
-def example_input(model: Sequential) -> torch.Tensor:
+def example_input(model: Model) -> torch.Tensor:
     """A zero batch of the model's input shape, on the model's device."""
     input_shape = model.require_built("export")
     sample = [size for size in input_shape[1:] if size is not None]
@@ -45,7 +56,7 @@ def example_input(model: Sequential) -> torch.Tensor:
 
 
 @contextlib.contextmanager
-def inference_mode_of(model: Sequential) -> Iterator[None]:
+def inference_mode_of(model: Model) -> Iterator[None]:
     """Put the model in eval mode for the export, then restore its training flag."""
     was_training = model.training
     model.eval()

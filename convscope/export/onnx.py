@@ -25,7 +25,7 @@ from convscope._atomic import atomic_path
 from convscope.export.graph import InferenceGraph, example_input, inference_mode_of
 
 if TYPE_CHECKING:
-    from convscope.models.sequential import Sequential
+    from convscope.models.model import Model
 
 INPUT_NAME, OUTPUT_NAME, BATCH_AXIS = "inputs", "outputs", "batch"
 
@@ -41,7 +41,7 @@ def require(package: str) -> Any:
                          "pip install 'convscope[export]'.") from error
 
 
-def export_onnx(model: Sequential, path: str | os.PathLike[str], *, opset: int | None = None) -> Path:
+def export_onnx(model: Model, path: str | os.PathLike[str], *, opset: int | None = None) -> Path:
     """Write `model` as an ONNX file checked by `onnx.checker`; returns the path."""
     onnx = require("onnx")
     require("onnxscript")

@@ -17,10 +17,10 @@ from convscope._atomic import atomic_path
 from convscope.export.graph import InferenceGraph, example_input, inference_mode_of
 
 if TYPE_CHECKING:
-    from convscope.models.sequential import Sequential
+    from convscope.models.model import Model
 
 
-def export_torchscript(model: Sequential, path: str | os.PathLike[str]) -> Path:
+def export_torchscript(model: Model, path: str | os.PathLike[str]) -> Path:
     """Trace `model` and save it as a TorchScript archive; returns the path."""
     path = Path(path)
     with atomic_path(path, suffix=".pt") as temp, inference_mode_of(model), warnings.catch_warnings():

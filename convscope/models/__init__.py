@@ -1,7 +1,16 @@
-"""Models: Sequential, and loading saved ones."""
+"""Models: Model (the base; `Model(inputs, outputs)` makes a Functional graph), Sequential, and
+loading saved ones."""
 
-from convscope.models.keras_files import clone_model, model_from_json
-from convscope.models.saving import load_model, model_from_config
+from convscope.models.functional import Functional
+from convscope.models.model import Model
+from convscope.models.saving import (
+    clone_model,
+    load_latest,
+    load_model,
+    model_from_config,
+    model_from_json,
+)
 from convscope.models.sequential import Sequential
 
-__all__ = ["Sequential", "clone_model", "load_model", "model_from_config", "model_from_json"]
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_latest", "load_model", "model_from_config",
+           "model_from_json"]

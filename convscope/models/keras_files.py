@@ -6,7 +6,8 @@ Three formats, all for Sequential models made of the layers convscope has:
                      the weights under model_weights/<layer>/<weight_names...>
     NAME.weights.h5  Keras 3 weights alone: layers/<snake_case class>[_N]/vars/<index>
 Weights are in Keras's layout (HWIO kernels), which `Layer.get_weights`/`set_weights` use too.
-Only configs and arrays are read, never pickles or code.
+Only configs and arrays are read, never pickles or code. This module turns files into configs
+and weights and back; building a model from a file is `saving.load_model` / `load_keras_file`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import io
 import json
 import os
 import re
-import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,20 +25,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from convscope._atomic import atomic_path
+from convscope.models import graph_config
+from convscope.models.protocol import LayeredModel
 
 if TYPE_CHECKING:
     import h5py
 
-    from convscope.models.sequential import Sequential
-
 SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
                     "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
                     "GlobalMaxPooling2D", "Flatten", "Dense", "Dropout", "BatchNormalization", "Activation",
-                    "ReLU", "Softmax",
+                    "ReLU", "Softmax", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
                     "Reshape", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D",
                     "UpSampling2D", "LeakyReLU", "PReLU", "ELU", "Rescaling", "Resizing", "RandomFlip", "RandomRotation",
                     "RandomZoom", "RandomTranslation", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
                     "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D")
+FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 KERAS_VERSION = "3.15.1"  # the Keras whose files these match; written into metadata
 # Keras config keys with no convscope counterpart that never change a prediction.
@@ -126,10 +127,13 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
 
 
 def convscope_config(keras_config: Any, path: Path) -> dict[str, Any]:
-    """A Keras Sequential config ({"class_name": "Sequential", "config": {...}}) as convscope's."""
+    """A Keras Sequential or functional config ({"class_name": "Sequential", "config": {...}})
+    as convscope's."""
+    if isinstance(keras_config, dict) and keras_config.get("class_name") in FUNCTIONAL_CLASSES:
+        return functional_config(keras_config, path)
     if not isinstance(keras_config, dict) or keras_config.get("class_name") != "Sequential":
         kind = keras_config.get("class_name") if isinstance(keras_config, dict) else type(keras_config).__name__
-        raise ValueError(f"{path}: holds a {kind} model; convscope reads Keras Sequential models only.")
+        raise ValueError(f"{path}: holds a {kind} model; convscope reads Keras Sequential and functional models.")
     inner = keras_config.get("config")
     layer_list = inner.get("layers") if isinstance(inner, dict) else inner  # Keras 2.0 kept a bare list
     if not isinstance(layer_list, list):
@@ -169,7 +173,7 @@ def read_archive(path: Path) -> tuple[dict[str, Any], bytes]:
     return document, weights
 
 
-def keras3_weights(model: Sequential, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
+def keras3_weights(model: LayeredModel, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
     """Each layer's datasets in a Keras 3 weights store (layers/<group>/vars/<index>)."""
     if "layers" not in store:
         raise ValueError(f"{path}: no 'layers' group; not a Keras 3 weights file.")
@@ -188,7 +192,7 @@ def decoded(names: Any) -> list[str]:
     return [name.decode("utf8") if isinstance(name, bytes) else str(name) for name in names]
 
 
-def legacy_weights(model: Sequential, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
+def legacy_weights(model: LayeredModel, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
     """Each layer's datasets in a Keras 2 weights group (attrs layer_names and weight_names)."""
     if "layer_names" not in store.attrs:
         raise ValueError(f"{path}: no 'layer_names' attribute; not a Keras weights file.")
@@ -205,7 +209,7 @@ def legacy_weights(model: Sequential, store: h5py.Group, path: Path) -> list[lis
     return datasets
 
 
-def set_layer_weights(model: Sequential, datasets: list[list[h5py.Dataset]], path: Path) -> None:
+def set_layer_weights(model: LayeredModel, datasets: list[list[h5py.Dataset]], path: Path) -> None:
     """Check every dataset's shape against the model's before reading any, then set them."""
     for layer, stored in zip(model.layers, datasets):
         expected = [tuple(weight.shape) for weight in layer.get_weights()]
@@ -217,7 +221,7 @@ def set_layer_weights(model: Sequential, datasets: list[list[h5py.Dataset]], pat
         layer.set_weights([np.asarray(dataset, dtype=np.float32) for dataset in stored])
 
 
-def read_weights(model: Sequential, store: h5py.Group, path: Path) -> None:
+def read_weights(model: LayeredModel, store: h5py.Group, path: Path) -> None:
     """Set `model`'s weights from an open Keras weights file of either layout."""
     try:
         if "layers" in store:
@@ -247,18 +251,6 @@ def compile_settings(optimizer: Any, loss: Any, metrics: Any) -> dict[str, Any]:
     return settings
 
 
-def apply_compile(model: Sequential, settings: dict[str, Any] | None, path: Path, device: str | None) -> None:
-    if not settings or not isinstance(settings.get("loss"), str):
-        return
-    try:
-        # float32, as Keras computes: predictions then match the file's maker to 1e-5
-        model.compile(optimizer=settings.get("optimizer") or "rmsprop", loss=settings["loss"],
-                      metrics=settings.get("metrics"), precision="float32", device=device)
-    except (ValueError, TypeError) as error:
-        warnings.warn(f"{path}: its compile settings could not be used ({error}); the model is loaded "
-                      "uncompiled.", stacklevel=3)
-
-
 def read_keras_config(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(convscope config, compile settings or None) of a .keras or .h5 file, without its weights."""
     if path.suffix.lower() == ".keras":
@@ -281,42 +273,7 @@ def read_keras_config(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None
     return convscope_config(config, path), settings
 
 
-def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None) -> Sequential:
-    """A Sequential model from a Keras .keras or legacy .h5 file: architecture, weights and (when
-    `compile` and the file has them) the compile settings. Predictions match Keras's.
-
-    Raises:
-        ValueError: naming the file, for a malformed file, a non-Sequential model or a layer type
-            convscope lacks (the message lists the supported ones).
-
-    >>> model = load_keras_file("mnist_cnn.keras")
-    """
-    from convscope.models.saving import model_from_config
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such Keras file.")
-    config, settings = read_keras_config(path)
-    try:
-        model = model_from_config(config)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from error
-    model.require_built(f"loading {path}")
-    if path.suffix.lower() == ".keras":
-        _, weights = read_archive(path)
-        with open_h5(io.BytesIO(weights), path) as store:
-            read_weights(model, store, path)
-    else:
-        with open_h5(path, path) as store:
-            read_weights(model, store, path)
-    if compile:
-        apply_compile(model, settings, path, device)
-    if device is not None and model.compiled is None:
-        model.to_device(device)
-    return model
-
-
-def load_keras_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
+def load_keras_weights(model: LayeredModel, path: str | os.PathLike[str]) -> None:
     """Set `model`'s weights from a Keras .weights.h5 (Keras 3) or .h5 (Keras 2) file."""
     path = Path(path)
     if not path.is_file():
@@ -344,8 +301,11 @@ def keras_layer_config(layer: Any, with_module: bool) -> dict[str, Any]:
     return {"module": "keras.layers", **entry, "registered_name": None} if with_module else entry
 
 
-def keras_model_config(model: Sequential, with_module: bool = True) -> dict[str, Any]:
-    """`model`'s architecture as Keras's Sequential config (what Keras's `to_json` holds)."""
+def keras_model_config(model: LayeredModel, with_module: bool = True) -> dict[str, Any]:
+    """`model`'s architecture as Keras's Sequential or functional config (what Keras's `to_json` holds)."""
+    own = model.get_config()
+    if graph_config.is_functional_config(own):
+        return keras_functional_config(model, own, with_module)
     batch_shape = list(model.require_built("saving a Keras file"))
     input_layer: dict[str, Any] = {"class_name": "InputLayer", "config": {
         "batch_shape": batch_shape, "dtype": "float32", "sparse": False, "name": "input_layer"}}
@@ -359,7 +319,61 @@ def keras_model_config(model: Sequential, with_module: bool = True) -> dict[str,
             "build_config": {"input_shape": batch_shape}}
 
 
-def keras_compile_parts(model: Sequential) -> tuple[dict[str, Any], Any, list[str]] | None:
+def functional_config(keras_config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A Keras functional config ({"class_name": "Functional", "config": {...}}) as convscope's:
+    each layer's class and settings read as for a Sequential model, its inbound nodes and the
+    model's input and output layers kept (`models.graph_config` reads both Keras 3's and Keras
+    2's node layouts)."""
+    inner = keras_config.get("config")
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        raise ValueError(f"{path}: the functional config has no 'layers' list.")
+    entries = []
+    for keras_layer in inner["layers"]:
+        if isinstance(keras_layer, dict) and keras_layer.get("class_name") == "InputLayer":
+            entry = input_layer_entry(keras_layer, path)
+        else:
+            entry = layer_entry(keras_layer, path)
+        name = keras_layer.get("name") or entry["config"].get("name")
+        entry["config"]["name"] = name
+        entries.append({**entry, "name": name, "inbound_nodes": keras_layer.get("inbound_nodes", [])})
+    name = inner.get("name")
+    return {"name": name if isinstance(name, str) else "functional", "trainable": inner.get("trainable", True),
+            "layers": entries, "input_layers": inner.get("input_layers"), "output_layers": inner.get("output_layers")}
+
+
+def input_layer_entry(keras_layer: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A Keras InputLayer entry as convscope's: its name and batch shape."""
+    config = keras_layer.get("config")
+    batch_shape = (config.get("batch_shape") or config.get("batch_input_shape")) if isinstance(config, dict) else None
+    if not isinstance(config, dict) or not isinstance(batch_shape, list):
+        raise ValueError(f"{path}: InputLayer entry {keras_layer!r:.200} has no batch_shape.")
+    return {"class_name": "InputLayer", "config": {"name": config.get("name"), "batch_shape": batch_shape}}
+
+
+def keras_functional_config(model: LayeredModel, own: dict[str, Any], with_module: bool) -> dict[str, Any]:
+    """A functional model's Keras config from its own (`Functional.get_config()`), which already
+    has Keras's layout: only each layer's entry is written as Keras writes it."""
+    by_name = {layer.name: layer for layer in model.layers}
+    entries = []
+    for entry in own["layers"]:
+        layer = by_name[entry["name"]]
+        if entry["class_name"] == "InputLayer":
+            keras_entry: dict[str, Any] = {"class_name": "InputLayer", "config": {
+                "batch_shape": entry["config"]["batch_shape"], "dtype": "float32", "sparse": False,
+                "name": layer.name}}
+            if with_module:
+                keras_entry = {"module": "keras.layers", **keras_entry, "registered_name": None}
+        else:
+            keras_entry = keras_layer_config(layer, with_module)
+        entries.append({**keras_entry, "name": layer.name, "inbound_nodes": entry["inbound_nodes"]})
+    config = {**own, "layers": entries}
+    if not with_module:
+        return {"class_name": "Functional", "config": config}
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
+            "registered_name": "Functional", "build_config": {"input_shape": None}}
+
+
+def keras_compile_parts(model: LayeredModel) -> tuple[dict[str, Any], Any, list[str]] | None:
     """(optimizer {"class_name", "config"}, loss name, metric names) as Keras names them, or None."""
     compiled = model.compiled
     if compiled is None or compiled.optimizer_recipe is None:
@@ -374,7 +388,7 @@ def keras_compile_parts(model: Sequential) -> tuple[dict[str, Any], Any, list[st
     return optimizer, loss, [metric for metric, _ in compiled.metrics]
 
 
-def write_weights_store(model: Sequential, store: h5py.Group) -> None:
+def write_weights_store(model: LayeredModel, store: h5py.Group) -> None:
     """Keras 3's weights layout: layers/<group>/vars/<index>, and an empty model-level vars."""
     store.create_group("vars").attrs["name"] = model.name
     layers_group = store.create_group("layers")
@@ -385,7 +399,7 @@ def write_weights_store(model: Sequential, store: h5py.Group) -> None:
             variables.create_dataset(str(index), data=array.astype(np.float32))
 
 
-def write_legacy_weights(model: Sequential, group: h5py.Group) -> None:
+def write_legacy_weights(model: LayeredModel, group: h5py.Group) -> None:
     """Keras 2's layout: attrs layer_names; per layer, weight_names and the arrays they name."""
     group.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
     group.attrs["backend"], group.attrs["keras_version"] = "tensorflow", KERAS_VERSION
@@ -398,7 +412,7 @@ def write_legacy_weights(model: Sequential, group: h5py.Group) -> None:
     group.create_group("top_level_model_weights").attrs["weight_names"] = np.array([], dtype="S1")
 
 
-def weights_h5_bytes(model: Sequential) -> bytes:
+def weights_h5_bytes(model: LayeredModel) -> bytes:
     import h5py
 
     buffer = io.BytesIO()
@@ -407,7 +421,7 @@ def weights_h5_bytes(model: Sequential) -> bytes:
     return buffer.getvalue()
 
 
-def write_keras_archive(model: Sequential, target: Path) -> None:
+def write_keras_archive(model: LayeredModel, target: Path) -> None:
     document = keras_model_config(model)
     parts = keras_compile_parts(model)
     if parts is not None:
@@ -424,7 +438,7 @@ def write_keras_archive(model: Sequential, target: Path) -> None:
         archive.writestr("model.weights.h5", weights_h5_bytes(model))
 
 
-def write_legacy_h5(model: Sequential, target: Path) -> None:
+def write_legacy_h5(model: LayeredModel, target: Path) -> None:
     import h5py
 
     with h5py.File(target, "w") as file:
@@ -439,7 +453,7 @@ def write_legacy_h5(model: Sequential, target: Path) -> None:
         write_legacy_weights(model, file.create_group("model_weights"))
 
 
-def save_keras_file(model: Sequential, path: str | os.PathLike[str]) -> None:
+def save_keras_file(model: LayeredModel, path: str | os.PathLike[str]) -> None:
     """Write `model` as a Keras 3 .keras archive or a legacy .h5 file (chosen by the suffix) that
     `keras.models.load_model` opens; the file appears whole or not at all."""
     path = Path(path)
@@ -449,7 +463,7 @@ def save_keras_file(model: Sequential, path: str | os.PathLike[str]) -> None:
         writer(model, temporary)
 
 
-def save_keras_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
+def save_keras_weights(model: LayeredModel, path: str | os.PathLike[str]) -> None:
     """Write the weights as a Keras 3 .weights.h5 file (`keras_model.load_weights` reads it)."""
     import h5py
 
@@ -459,36 +473,8 @@ def save_keras_weights(model: Sequential, path: str | os.PathLike[str]) -> None:
         write_weights_store(model, store)
 
 
-# -- JSON and cloning -------------------------------------------------------------------------
-def model_to_json(model: Sequential, **dumps_options: Any) -> str:
+# -- JSON ---------------------------------------------------------------------------------------
+def model_to_json(model: LayeredModel, **dumps_options: Any) -> str:
     """`model`'s architecture as Keras's JSON (keras.models.model_from_json reads it)."""
     document = {**keras_model_config(model), "keras_version": KERAS_VERSION, "backend": "tensorflow"}
     return json.dumps(document, **dumps_options)
-
-
-def model_from_json(text: str) -> Sequential:
-    """An untrained Sequential from Keras's model JSON (or convscope's config JSON).
-
-    Raises:
-        ValueError: for text that is not JSON or a model config convscope can build.
-
-    >>> clone = model_from_json(model.to_json())
-    """
-    from convscope.models.saving import FORMAT, model_from_config
-
-    try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as error:
-        raise ValueError(f"model_from_json: not JSON ({error}).") from error
-    if isinstance(document, dict) and document.get("format") == FORMAT:
-        document = document.get("config")
-    if isinstance(document, dict) and "class_name" in document:
-        document = convscope_config(document, Path("model JSON"))
-    return model_from_config(document)
-
-
-def clone_model(model: Sequential) -> Sequential:
-    """A new model with `model`'s architecture and freshly initialised weights (Keras's clone_model)."""
-    from convscope.models.saving import model_from_config
-
-    return model_from_config(model.get_config())

@@ -7,13 +7,12 @@ import html
 import math
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from convscope.layers import Conv1D, Conv2D, Dense
 from convscope.layers.pooling import Pooling
-
-if TYPE_CHECKING:
-    from convscope.models.sequential import Sequential
+from convscope.models import graph as graph_module
+from convscope.models.protocol import LayeredModel
 
 WIDTHS = (29, 26, 10)
 
@@ -48,8 +47,19 @@ def layer_details(layer: Any) -> str:
     return ""
 
 
-def summary_data(model: Sequential) -> dict[str, Any]:
-    """Rows (name, type, output shape, params, MACs, details) and totals."""
+def connections(model: LayeredModel) -> dict[int, str] | None:
+    """Each layer's "Connected to" cell (by layer id) for a functional model that is not a plain
+    chain; None when the summary has no such column (Keras's rule, `graph.sequential_like`)."""
+    graph = getattr(model, "graph", None)
+    if not isinstance(graph, graph_module.Graph) or graph_module.sequential_like(graph):
+        return None
+    return {id(layer): graph_module.connections(graph, layer) for layer in graph.layers}
+
+
+def summary_data(model: LayeredModel) -> dict[str, Any]:
+    """Rows (name, type, output shape, params, MACs, details, and for a branching functional
+    model the layers each reads, "connected_to") and totals."""
+    links = connections(model)
     rows = []
     trainable = non_trainable = 0
     for layer in model.layers:
@@ -60,6 +70,8 @@ def summary_data(model: Sequential) -> dict[str, Any]:
             "output_shape": None if layer.output_shape is None else list(layer.output_shape),
             "params": layer_trainable + layer_frozen, "macs": layer_macs(layer), "details": layer_details(layer),
         })
+        if links is not None:
+            rows[-1]["connected_to"] = links[id(layer)]
     return {
         "name": model.name, "input_shape": None if model.input_shape is None else list(model.input_shape),
         "rows": rows, "total_params": trainable + non_trainable, "trainable_params": trainable,
@@ -67,7 +79,7 @@ def summary_data(model: Sequential) -> dict[str, Any]:
     }
 
 
-def summary_text(model: Sequential, *, show_details: bool = False, show_macs: bool = False) -> str:
+def summary_text(model: LayeredModel, *, show_details: bool = False, show_macs: bool = False) -> str:
     """Keras's plain-text table (the layout its users know)."""
     data = summary_data(model)
     first = max([WIDTHS[0], *(len(f'{row["name"]} ({row["type"]})') + 2 for row in data["rows"])])
@@ -76,6 +88,9 @@ def summary_text(model: Sequential, *, show_details: bool = False, show_macs: bo
         columns.append(("Kernel/Stride/Pad", 20))
     if show_macs:
         columns.append(("MACs", 14))
+    connected = any("connected_to" in row for row in data["rows"])
+    if connected:
+        columns.append(("Connected to", max(len(row["connected_to"]) for row in data["rows"]) + 2))
     width = sum(w for _, w in columns) + 2
 
     def line(cells: list[str]) -> str:
@@ -89,6 +104,8 @@ def summary_text(model: Sequential, *, show_details: bool = False, show_macs: bo
             cells.append(row["details"])
         if show_macs:
             cells.append(f'{row["macs"]:,}')
+        if connected:
+            cells.append(row["connected_to"])
         out.append(line(cells))
     out.append("=" * width)
     out += [f'Total params: {data["total_params"]:,}', f'Trainable params: {data["trainable_params"]:,}',
@@ -99,7 +116,7 @@ def summary_text(model: Sequential, *, show_details: bool = False, show_macs: bo
     return "\n".join(out)
 
 
-def print_summary(model: Sequential, *, print_fn: Callable[[str], Any] | None = None,
+def print_summary(model: LayeredModel, *, print_fn: Callable[[str], Any] | None = None,
                   show_details: bool = False, show_macs: bool = False) -> None:
     """Rich table on an interactive terminal; Keras's plain text otherwise or with `print_fn`."""
     if print_fn is None and sys.stdout.isatty():
@@ -111,7 +128,7 @@ def print_summary(model: Sequential, *, print_fn: Callable[[str], Any] | None = 
     (print_fn or print)(text)
 
 
-def summary_rich(model: Sequential, *, show_details: bool = False, show_macs: bool = False) -> Any:
+def summary_rich(model: LayeredModel, *, show_details: bool = False, show_macs: bool = False) -> Any:
     from rich.table import Table
 
     data = summary_data(model)
@@ -125,21 +142,28 @@ def summary_rich(model: Sequential, *, show_details: bool = False, show_macs: bo
         table.add_column("Kernel/Stride/Pad")
     if show_macs:
         table.add_column("MACs", justify="right")
+    connected = any("connected_to" in row for row in data["rows"])
+    if connected:
+        table.add_column("Connected to")
     for row in data["rows"]:
         cells = [f'{row["name"]} ({row["type"]})', format_shape(tuple(row["output_shape"] or ())), f'{row["params"]:,}']
         cells += [row["details"]] if show_details else []
         cells += [f'{row["macs"]:,}'] if show_macs else []
+        cells += [row["connected_to"]] if connected else []
         table.add_row(*cells)
     return table
 
 
-def summary_html(model: Sequential) -> str:
+def summary_html(model: LayeredModel) -> str:
     data = summary_data(model)
+    connected = any("connected_to" in row for row in data["rows"])
     rows = "".join(
         f'<tr><td>{html.escape(row["name"])} ({row["type"]})</td>'
-        f'<td>{format_shape(tuple(row["output_shape"] or ()))}</td><td style="text-align:right">{row["params"]:,}</td></tr>'
+        f'<td>{format_shape(tuple(row["output_shape"] or ()))}</td><td style="text-align:right">{row["params"]:,}</td>'
+        + (f'<td>{html.escape(row["connected_to"])}</td>' if connected else "") + "</tr>"
         for row in data["rows"])
+    connected_header = "<th>Connected to</th>" if connected else ""
     return (f'<b>Model: "{html.escape(data["name"])}"</b><table><thead><tr><th>Layer (type)</th>'
-            f'<th>Output Shape</th><th>Param #</th></tr></thead><tbody>{rows}</tbody></table>'
+            f'<th>Output Shape</th><th>Param #</th>{connected_header}</tr></thead><tbody>{rows}</tbody></table>'
             f'<p>Total params: {data["total_params"]:,} (trainable {data["trainable_params"]:,}, '
             f'non-trainable {data["non_trainable_params"]:,})</p>')

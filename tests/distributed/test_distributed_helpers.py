@@ -61,3 +61,37 @@ def test_non_main_ranks_drop_file_writing_callbacks(tmp_path: object) -> None:
 
     kept = distributed.main_only_callbacks([CSVLogger("log.csv"), EarlyStopping(), ModelCheckpoint("m")])
     assert [type(callback).__name__ for callback in kept] == ["EarlyStopping"]
+
+
+def test_fit_on_another_rank_skips_callbacks_declaring_main_process_only(monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    from convscope import Sequential, layers
+    from convscope.callbacks import Callback
+
+    class Counter(Callback):
+        def __init__(self) -> None:
+            self.epochs = 0
+
+        def on_epoch_end(self, epoch: int, logs: object = None) -> None:
+            self.epochs += 1
+
+    class Writer(Counter):
+        main_process_only = True
+
+    model = Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    everywhere, rank_zero = Counter(), Writer()
+    monkeypatch.setenv("RANK", "1")  # this process is rank 1 of a group never started: nothing is wrapped
+    model.fit(np.zeros((4, 3), np.float32), np.zeros(4, np.int64), epochs=2, verbose=2,
+              callbacks=[everywhere, rank_zero])
+    assert (everywhere.epochs, rank_zero.epochs) == (2, 0)
+    assert capsys.readouterr().out == ""  # progress is rank 0's too
+    monkeypatch.setenv("RANK", "0")
+    model.fit(np.zeros((4, 3), np.float32), np.zeros(4, np.int64), epochs=1, verbose=0, callbacks=[rank_zero])
+    assert rank_zero.epochs == 1
+
+
+def test_wrap_model_is_none_outside_a_process_group() -> None:
+    assert distributed.wrap_model(torch.nn.Linear(2, 2), torch.device("cpu")) is None

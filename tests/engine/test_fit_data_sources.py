@@ -259,8 +259,9 @@ def test_epoch_end_checkpoints_resume_a_sequence_exactly(tmp_path: Path) -> None
     first = seed_cnn()
     first.fit(Batches(x, y), epochs=1, shuffle=False, verbose=0, callbacks=[Checkpointer(tmp_path)])
     resumed = seed_cnn()
-    assert restore_latest(resumed, tmp_path) == (1, 0)
-    resumed.fit(Batches(x, y), epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    point = restore_latest(resumed, tmp_path)
+    assert (point.epoch, point.step) == (1, 0)
+    resumed.fit(Batches(x, y), epochs=2, initial_epoch=1, resume=point, shuffle=False, verbose=0)
     for from_straight, from_resumed in zip(weights(straight), weights(resumed)):
         np.testing.assert_array_equal(from_resumed, from_straight)
 
@@ -276,6 +277,7 @@ def test_mid_epoch_resume_with_a_sequence_is_refused(tmp_path: Path) -> None:
     seed_cnn().fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=[Checkpointer(tmp_path, every_steps=1),
                                                                            StopAtStep()])
     resumed = seed_cnn()
-    assert restore_latest(resumed, tmp_path) == (0, 2)
+    point = restore_latest(resumed, tmp_path)
+    assert (point.epoch, point.step) == (0, 2)
     with pytest.raises(ValueError, match="resuming mid-epoch needs array input"):
-        resumed.fit(Batches(x, y), epochs=1, verbose=0)
+        resumed.fit(Batches(x, y), epochs=1, verbose=0, resume=point)

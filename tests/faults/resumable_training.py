@@ -55,10 +55,10 @@ def main(folder: Path, precision: str) -> None:
     torch.set_num_threads(1)
     model = build(precision)
     checkpoints = folder / "checkpoints"
-    initial_epoch, initial_step = restore_latest(model, checkpoints)
-    print(f"training from epoch {initial_epoch} step {initial_step} of {EPOCHS} x {SAMPLES // BATCH}", flush=True)
+    point = restore_latest(model, checkpoints)
+    print(f"training from epoch {point.epoch} step {point.step} of {EPOCHS} x {SAMPLES // BATCH}", flush=True)
     x, y = data()
-    model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, initial_epoch=initial_epoch,
+    model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, initial_epoch=point.epoch, resume=point,
               callbacks=[Checkpointer(checkpoints, every_steps=3), StepPrinter()])
     weights = {f"w{index}": torch.from_numpy(array) for index, array in enumerate(model.get_weights())}
     save_file(weights, str(folder / "final.safetensors"))

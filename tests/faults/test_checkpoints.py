@@ -14,16 +14,16 @@ import pytest
 
 import convscope
 from convscope import Sequential, load_model, zoo
-from convscope.engine import cpu_kernels
 from convscope.engine.callbacks import Callback
 from convscope.engine.checkpoint import (
     Checkpointer,
     candidates,
     latest_good,
-    load_latest,
     restore_latest,
     verify,
 )
+from convscope.models import load_latest
+from convscope.ops import cpu_kernels
 
 MODES = [pytest.param(kernels, precision, id=f"kernels-{'on' if kernels else 'off'}-{precision}")
          for kernels in (True, False) for precision in ("float32", "bfloat16")]
@@ -117,8 +117,9 @@ def test_mid_epoch_checkpoint_resumes_exactly(data: tuple, tmp_path: Path, kerne
         manifest = verify(candidates(tmp_path)[0])
         assert (manifest["epoch"], manifest["step"], manifest["global_step"]) == (1, 2, 9)
         resumed = make_model(precision)
-        assert restore_latest(resumed, tmp_path) == (1, 2)
-        history = resumed.fit(x, y, epochs=2, batch_size=16, verbose=0, initial_epoch=1,
+        point = restore_latest(resumed, tmp_path)
+        assert (point.epoch, point.step) == (1, 2)
+        history = resumed.fit(x, y, epochs=2, batch_size=16, verbose=0, initial_epoch=1, resume=point,
                               callbacks=[Checkpointer(tmp_path, every_steps=3)])
     assert same_weights(straight, resumed)
     assert history.history["loss"] == pytest.approx(straight.history.history["loss"][1:], abs=1e-6)
@@ -128,15 +129,17 @@ def test_load_latest_rebuilds_the_model(data: tuple, tmp_path: Path) -> None:
     x, y = data
     model = make_model()
     model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[Checkpointer(tmp_path)])
-    rebuilt, epoch, step = load_latest(tmp_path)
-    assert (epoch, step) == (1, 0)
+    rebuilt, point = load_latest(tmp_path)
+    assert (point.epoch, point.step) == (1, 0)
+    assert rebuilt.require_compiled("test").epochs_done == 1
     assert same_weights(model, rebuilt)
     with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
         load_latest(tmp_path / "empty")
 
 
 def test_restore_latest_with_nothing_to_resume(tmp_path: Path) -> None:
-    assert restore_latest(make_model(), tmp_path / "none") == (0, 0)
+    point = restore_latest(make_model(), tmp_path / "none")
+    assert (point.epoch, point.step) == (0, 0)
 
 
 def test_keep_prunes_old_checkpoints(data: tuple, tmp_path: Path) -> None:
@@ -167,7 +170,8 @@ def test_damaged_checkpoint_is_reported_and_previous_used(data: tuple, tmp_path:
         assert latest_good(tmp_path)[0] == previous
     resumed = make_model()
     with pytest.warns(UserWarning, match="skipping checkpoint"):
-        assert restore_latest(resumed, tmp_path) == (1, 0)
+        point = restore_latest(resumed, tmp_path)
+    assert (point.epoch, point.step) == (1, 0)
 
 
 def test_manifest_records_sha256_of_every_file(data: tuple, tmp_path: Path) -> None:
@@ -223,9 +227,10 @@ def test_resume_with_other_batch_size_is_refused(data: tuple, tmp_path: Path) ->
     x, y = data
     make_model().fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[Checkpointer(tmp_path, every_steps=3), StopAt(3)])
     model = make_model()
-    assert restore_latest(model, tmp_path) == (0, 3)
+    point = restore_latest(model, tmp_path)
+    assert (point.epoch, point.step) == (0, 3)
     with pytest.raises(ValueError, match="7 steps per epoch; this fit has 4"):
-        model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0, resume=point)
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])

@@ -14,7 +14,8 @@ import torch
 
 import convscope
 from convscope import Sequential, layers, load_model, zoo
-from convscope.models.saving import MAX_PARAMS, model_from_config
+from convscope.models.config import MAX_PARAMS
+from convscope.models.saving import model_from_config
 
 
 def saved_model(folder: Path) -> Path:

@@ -1,0 +1,458 @@
+"""Model: what every convscope model does, whatever connects its layers.
+
+A model is a `torch.nn.Module` made of convscope layers. This base class holds Keras's model
+API that does not depend on how the layers are connected: compile, fit, evaluate, predict and
+the *_on_batch calls (delegated to `convscope.engine`, which trains anything meeting
+`engine.protocol.TrainableModel`), weights, saving and loading, JSON, summary, device and
+learning rate. A subclass fixes the graph: `Sequential` chains its layers; it provides
+`layers`, `output_shape`, `build`, `forward`, `output_activation_name`, `get_config` and
+`from_checked_config`, and registers itself in `models.registry` so saved models find it.
+
+`export` hands the model to `convscope.export`, a higher floor (imported when called).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from convscope import activations, losses, optimizers
+from convscope import metrics as metrics_module
+from convscope.engine.compiled import Compiled, check_threads
+from convscope.layers import Layer, input_spec
+from convscope.layers.input_spec import Shape
+from convscope.models import config as config_checks
+from convscope.ops import device as device_policy
+
+if TYPE_CHECKING:
+    from convscope.engine.checkpoint import ResumePoint
+
+
+def refuse_weights(action: str, sample_weight: Any, class_weight: Any) -> None:
+    if sample_weight is not None or class_weight is not None:
+        raise ValueError(f"{action}: sample_weight and class_weight are not supported; weight the loss instead, "
+                         "e.g. with a custom loss function.")
+
+
+def keras_results(logs: dict[str, float], return_dict: bool) -> Any:
+    """What Keras's evaluate-like calls return: the dict, the loss alone, or [loss, *metrics]."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+class Model(nn.Module, abc.ABC):
+    """The base of convscope's models; see the module text. Build one with `Sequential`."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """`Model(inputs, outputs)` makes a functional model, as `keras.Model(inputs, outputs)` does."""
+        if cls is Model:
+            from convscope.models import registry
+
+            return super().__new__(cast("type[Model]", registry.get("Functional")))
+        return super().__new__(cls)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.input_shape: Shape | None = None
+        self.compiled: Compiled | None = None
+        self.history: Any = None
+        self.stop_training = False
+        self.nonfinite_loss = False
+        self._device = torch.device("cpu")
+
+    # -- what a subclass defines ---------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def layers(self) -> list[Layer]:
+        """Every layer, in the order their weights are listed and saved."""
+
+    @property
+    @abc.abstractmethod
+    def output_shape(self) -> Shape | None:
+        """The output shape with its batch axis, e.g. (None, 10); None while the input is unknown."""
+
+    @abc.abstractmethod
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Build every layer for `input_shape` (batch axis included, e.g. (None, 28, 28, 1))."""
+
+    @abc.abstractmethod
+    def forward(self, inputs: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """Outputs for a channels-last batch; `logits=True` stops before the final softmax/sigmoid."""
+
+    @abc.abstractmethod
+    def output_activation_name(self) -> str | None:
+        """The activation the output ends with, when it can be split off."""
+
+    @abc.abstractmethod
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as JSON-ready data; `from_config` rebuilds it."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_checked_config(cls, config: dict[str, Any]) -> Self:
+        """A new model from a config `models.config.preflight` has accepted."""
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        """Rebuild an (untrained) model from `get_config()` output, checking the config first.
+
+        Raises:
+            ValueError: for a config `models.config.preflight` refuses.
+        """
+        config_checks.preflight(config)
+        return cls.from_checked_config(config)
+
+    # -- structure ------------------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        return self.input_shape is not None
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` (Keras's `model.get_layer`).
+
+        Raises:
+            ValueError: when both or neither are given, or no layer matches.
+        """
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer: give a layer name or an index, not both or neither; got name={name!r}, "
+                             f"index={index!r}.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has {len(layers)} layers.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {[layer.name for layer in layers]}.")
+
+    def check_input_shape(self, shape: tuple[int, ...], argument: str = "x") -> None:
+        """Check a batch shape against the model's input shape, building an unbuilt model for it.
+
+        Raises:
+            ValueError: naming `argument`, the shape expected and a likely fix.
+        """
+        expected = self.input_shape
+        if expected is None:
+            expected = (None, *shape[1:])
+            self.build(expected)
+        layers = self.layers
+        first = layers[0].label if layers else "the model"
+        if len(shape) != len(expected):
+            input_spec.check_rank(first, len(expected), tuple(shape), expected=tuple(expected))
+        for want, have in zip(expected[1:], shape[1:]):
+            if want is not None and want != have:
+                raise ValueError(f"{argument} has shape {tuple(shape)} but the model expects {tuple(expected)}. "
+                                 f"{input_spec.channel_hint(expected, (None, *shape[1:]))}")
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """The regularization penalties, one scalar per layer that has any (Keras's `model.losses`);
+        activity penalties are those of the last forward pass."""
+        return [penalty for penalty in (layer.regularization_penalty() for layer in self.layers) if penalty is not None]
+
+    def regularization_penalty(self) -> torch.Tensor | None:
+        terms = self.losses
+        return sum(terms[1:], terms[0]) if terms else None
+
+    # -- device ---------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def to_device(self, device: str | torch.device | None) -> Self:
+        """Move to `device`; 4-D kernels take the channels_last memory format, which matches the
+        channels-last activations, so oneDNN/cuDNN convolve without reordering."""
+        self._device = device_policy.resolve_device(device)
+        self.to(self._device)
+        # Module.to accepts memory_format at run time, but torch's overloads leave it out.
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        return self
+
+    # -- compile --------------------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: list[Any] | None = None,
+                precision: str = "auto", device: str | torch.device | None = None,
+                threads: int | str | None = None) -> None:
+        """Choose optimizer, loss, metrics, precision ("auto", "float32", "bfloat16"), device and
+        CPU threads.
+
+        precision="auto" uses bfloat16 autocast only where the hardware supports it natively
+        (see `convscope.ops.device`); weights always stay float32. threads=None or "auto" lets
+        `fit` choose the thread count while it runs (fewer while other processes compete for the
+        cores); an integer fixes it.
+        """
+        if loss is None:
+            raise ValueError("compile: loss is required, e.g. loss='sparse_categorical_crossentropy' for integer "
+                             "labels or 'categorical_crossentropy' for one-hot labels.")
+        self.require_built("compile")
+        self.to_device(device)
+        loss_fn = losses.get(loss)
+        if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
+            metrics = [metrics]
+        metric_list = [metrics_module.get(m, losses.kind(loss_fn)) for m in metrics or []]
+        recipe = optimizers.get(optimizer)
+        torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else recipe.build(self.parameters())
+        keras_optimizer = optimizers.TorchOptimizer(recipe) if isinstance(recipe, torch.optim.Optimizer) else recipe
+        final = self.output_activation_name()
+        use_logits = bool(final) and final == loss_fn.pairs_with and not loss_fn.from_logits
+        output_activation = activations.get(loss_fn.pairs_with if loss_fn.from_logits else final) \
+            if (use_logits or loss_fn.from_logits) and loss_fn.pairs_with else activations.linear
+        self.compiled = Compiled(
+            optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,
+            optimizer=torch_optimizer, keras_optimizer=keras_optimizer, loss=loss_fn, metrics=metric_list,
+            precision=precision,
+            autocast_dtype=device_policy.resolve_precision(precision, self._device),
+            use_logits=use_logits or loss_fn.from_logits, output_activation=output_activation,
+            constrained_layers=[layer for layer in self.layers if any(
+                getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
+            threads=check_threads(threads),
+        )
+
+    def require_compiled(self, action: str) -> Compiled:
+        if self.compiled is None:
+            raise ValueError(f"{action}: the model is not compiled. Call model.compile(optimizer='adam', "
+                             "loss='sparse_categorical_crossentropy', metrics=['accuracy']) first.")
+        return self.compiled
+
+    def require_built(self, action: str) -> Shape:
+        """The input shape (batch axis included); a ValueError naming `action` while it is unknown."""
+        if self.input_shape is None:
+            raise ValueError(f"{action}: the model's input shape is unknown. Give the first layer "
+                             "input_shape=(28, 28, 1) (for example), start with layers.Input((28, 28, 1)), "
+                             "or call model.build((None, 28, 28, 1)).")
+        return self.input_shape
+
+    def require_output_shape(self, action: str) -> Shape:
+        """The output shape (batch axis included), e.g. (None, 10); a ValueError naming `action`
+        while the input shape is unknown."""
+        self.require_built(action)
+        shape = self.output_shape
+        assert shape is not None  # every layer of a built model is built
+        return shape
+
+    def output_units(self, action: str) -> int:
+        """The size of the output's last axis: a classifier's class count, e.g. 10.
+
+        Raises:
+            ValueError: naming `action`, while the model is not built or that size is unknown.
+        """
+        shape = self.require_output_shape(action)
+        if shape[-1] is None:
+            raise ValueError(f"{action}: the model's output shape {shape} leaves the last axis unknown; end "
+                             "the model with a layer of fixed width, e.g. Dense(10).")
+        return int(shape[-1])
+
+    @property
+    def optimizer(self) -> optimizers.Optimizer | None:
+        """The compiled optimizer, Keras-style (None before compile): its `learning_rate` reads
+        and sets the rate the torch optimizer uses.
+
+        >>> model.optimizer.learning_rate = 0.01  # or keras.backend.set_value(model.optimizer.learning_rate, 0.01)
+        """
+        return None if self.compiled is None else self.compiled.keras_optimizer
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.require_compiled("learning_rate").optimizer.param_groups[0]["lr"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        for group in self.require_compiled("learning_rate").optimizer.param_groups:
+            group["lr"] = float(value)
+
+    # -- training and inference -----------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: list[Any] | None = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0,
+            steps_per_epoch: int | None = None, validation_steps: int | None = None, *,
+            resume: ResumePoint | None = None) -> Any:
+        """Train for `epochs` epochs; returns a History (`history.history["loss"]`, ...).
+
+        `x` is an array (with labels `y`), a `keras.utils.PyDataset`, or a generator of
+        (x_batch, y_batch) read for `steps_per_epoch` batches per epoch (or until it runs out).
+        `resume`, the point `convscope.engine.checkpoint.restore_latest` returns, continues a
+        checkpoint that stopped mid-epoch at its step (pass `initial_epoch=resume.epoch`).
+        """
+        from convscope.engine import loop
+
+        return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                        validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                        validation_steps=validation_steps, resume=resume)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
+                 return_dict: bool = False, steps: int | None = None) -> Any:
+        """Loss (and metrics) on `x`, `y`: a float, or [loss, *metrics] as Keras returns."""
+        from convscope.engine import loop
+
+        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict,
+                             steps=steps)
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
+                steps: int | None = None) -> np.ndarray:
+        """Model outputs for `x` (channels-last), computed in batches without gradients."""
+        from convscope.engine import loop
+
+        return loop.predict(self, x, batch_size=batch_size, steps=steps)
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
+                       return_dict: bool = False) -> Any:
+        """One optimizer step on the whole of `x`, `y`; the loss (and metrics) of that batch as
+        `evaluate` returns them.
+
+        >>> loss, accuracy = model.train_on_batch(x[:32], y[:32])
+        """
+        from convscope.engine import arrays, loop
+
+        compiled = self.require_compiled("train_on_batch")
+        refuse_weights("train_on_batch", sample_weight, class_weight)
+        x_tensor, y_tensor = arrays.prepare_xy(self, compiled, x, y)
+        totals = loop.new_totals(compiled)
+        self.train()
+        try:
+            totals.add(loop.train_step(self, compiled, x_tensor, y_tensor), len(x_tensor))
+        finally:
+            self.eval()
+        return keras_results(totals.result(), return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """Loss (and metrics) on the whole of `x`, `y` as one batch, as `evaluate` returns them."""
+        refuse_weights("test_on_batch", sample_weight, None)
+        return self.evaluate(x, y, batch_size=max(len(x), 1), verbose=0, return_dict=return_dict)
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        """Model outputs for `x` computed as one batch."""
+        return self.predict(x, batch_size=max(len(x), 1))
+
+    # -- weights ----------------------------------------------------------------------------
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """Every weight tensor, layer by layer in Keras's order (in PyTorch's memory layout)."""
+        return [tensor for layer in self.layers for _, tensor, _ in layer.keras_weights()]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """The weights the optimizer updates: parameters of trainable layers."""
+        return [tensor for layer in self.layers if layer.trainable
+                for _, tensor, _ in layer.keras_weights() if isinstance(tensor, nn.Parameter)]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen layers' weights and running statistics (BatchNormalization's moving mean/variance)."""
+        trainable = {id(tensor) for tensor in self.trainable_weights}
+        return [tensor for tensor in self.weights if id(tensor) not in trainable]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [weight for layer in self.layers for weight in layer.get_weights()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        layers = self.layers
+        expected = sum(len(layer.keras_weights()) for layer in layers)
+        if len(weights) != expected:
+            raise ValueError(f"{type(self).__name__} '{self.name}'.set_weights expects {expected} arrays; got "
+                             f"{len(weights)}.")
+        position = 0
+        for layer in layers:
+            count = len(layer.keras_weights())
+            layer.set_weights(list(weights[position:position + count]))
+            position += count
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save architecture (JSON), weights and optimizer state (safetensors) to a folder; a
+        path ending .keras or .h5 writes Keras's file instead (keras.models.load_model opens it)."""
+        from convscope.models import storage
+
+        storage.save_model(self, path)
+
+    def save_weights(self, path: str | os.PathLike[str]) -> None:
+        """Weights alone: Keras's layout for a .weights.h5 path, else a safetensors file."""
+        from convscope.models import storage
+
+        storage.save_weights(self, path)
+
+    def load_weights(self, path: str | os.PathLike[str]) -> None:
+        """Weights from `save_weights`'s file or a Keras .weights.h5 / .h5 file."""
+        from convscope.models import storage
+
+        storage.load_weights(self, path)
+
+    def write_checkpoint_files(self, folder: Path) -> None:
+        """A training checkpoint's model files: the saved-model folder's config, weights and
+        optimizer state (`convscope.engine.checkpoint` adds where training stood)."""
+        from convscope.models import storage
+
+        storage.write_model_files(self, folder)
+
+    def read_checkpoint_files(self, folder: Path) -> None:
+        """Weights and (when saved) optimizer and generator states from a checkpoint folder."""
+        from convscope.models import storage
+
+        storage.load_weights(self, folder / storage.WEIGHTS_FILE)
+        if (folder / storage.OPTIMIZER_FILE).exists():
+            storage.load_optimizer(self, folder / storage.OPTIMIZER_FILE)
+
+    def to_json(self, **dumps_options: Any) -> str:
+        """The architecture as Keras's model JSON; `models.model_from_json` rebuilds it."""
+        from convscope.models.keras_files import model_to_json
+
+        return model_to_json(self, **dumps_options)
+
+    def export(self, path: str | os.PathLike[str], format: str | None = None) -> Any:
+        """Write an inference file: format "onnx" or "torchscript" (default: from the suffix).
+
+        Input is channels-last with a dynamic batch axis; see `convscope.export`.
+        """
+        from convscope.export import export_model
+
+        return export_model(self, path, format)
+
+    # -- summary ----------------------------------------------------------------------------
+    def summary(self, line_length: int | None = None, positions: Any = None,
+                print_fn: Callable[[str], Any] | None = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: Any = None, *, show_details: bool = False,
+                show_macs: bool = False) -> None:
+        """Print the layer table: name (type), output shape, parameter count, totals.
+
+        Keras's arguments in Keras's order. `line_length` prints the plain-text table with rules
+        that long (the columns keep their widths); there is nothing nested to expand;
+        `positions`, `show_trainable` and `layer_range` are not supported (a warning says so).
+        """
+        from convscope.models.summary import print_summary, summary_text
+
+        unsupported = [name for name, value in (("positions", positions), ("show_trainable", show_trainable),
+                                                ("layer_range", layer_range)) if value]
+        if unsupported:
+            warnings.warn(f"summary: {', '.join(unsupported)} not supported; the whole table is printed.",
+                          stacklevel=2)
+        if line_length is None:
+            print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs)
+            return
+        text = summary_text(self, show_details=show_details, show_macs=show_macs)
+        rules = [line[0] * line_length if line and set(line) in ({"_"}, {"="}) else line for line in text.split("\n")]
+        (print_fn or print)("\n".join(rules))
+
+    def summary_data(self) -> dict[str, Any]:
+        """The summary as plain data: rows and totals."""
+        from convscope.models.summary import summary_data
+
+        return summary_data(self)
+
+    def _repr_html_(self) -> str:
+        from convscope.models.summary import summary_html
+
+        return summary_html(self)

@@ -1,0 +1,46 @@
+"""Model classes by name, as Keras resolves a saved model's class.
+
+A saved config names its class ("Sequential"); loading looks the class up here instead of
+importing it, so the modules that read configs and files sit below the model classes. Each
+model class registers itself where it is defined:
+
+    >>> @registry.register
+    ... class Sequential(Model): ...
+    >>> registry.get("Sequential").from_checked_config(config)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Self, TypeVar
+
+
+class RegisteredModel(Protocol):
+    """What loading needs from a model class."""
+
+    @classmethod
+    def from_checked_config(cls, config: dict[str, Any]) -> Self:
+        """A new model from a config that `models.config.preflight` accepted."""
+        ...
+
+
+ModelT = TypeVar("ModelT", bound=RegisteredModel)
+_CLASSES: dict[str, type[RegisteredModel]] = {}
+
+
+def register(model_class: type[ModelT]) -> type[ModelT]:
+    """Record `model_class` under its class name (a class decorator)."""
+    _CLASSES[model_class.__name__] = model_class
+    return model_class
+
+
+def get(class_name: str) -> type[RegisteredModel]:
+    """The registered model class called `class_name`.
+
+    Raises:
+        ValueError: naming the registered classes, when none is called `class_name`.
+    """
+    try:
+        return _CLASSES[class_name]
+    except (KeyError, TypeError):  # TypeError: a hostile config's unhashable name
+        raise ValueError(f"model config: unknown model class {class_name!r}; convscope builds "
+                         f"{', '.join(sorted(_CLASSES)) or 'no model class yet'}.") from None
