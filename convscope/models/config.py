@@ -103,11 +103,6 @@ def preflight(config: Any, stored: StoredShapes | None = None) -> None:
             activation larger than MAX_SAMPLE_VALUES, more than MAX_PARAMS weights in total, or a
             weight whose shape differs from the file's.
     """
-    if isinstance(config, dict) and "input_layers" in config:  # a functional model's graph
-        from convscope.models import graph_config
-
-        graph_config.preflight(config, stored)
-        return
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ValueError("model config must be a JSON object with a 'layers' list.")
     if len(config["layers"]) > MAX_LAYERS:

@@ -101,16 +101,27 @@ class Model(nn.Module, abc.ABC):
     @classmethod
     @abc.abstractmethod
     def from_checked_config(cls, config: dict[str, Any]) -> Self:
-        """A new model from a config `models.config.preflight` has accepted."""
+        """A new model from a config `check_config` has accepted."""
+
+    @classmethod
+    def check_config(cls, config: Any, stored: config_checks.StoredShapes | None = None) -> None:
+        """Check a config of this class before anything is allocated (with `stored`, against
+        the weights file's shapes too): a list of layers, `models.config.preflight`. A class
+        whose config is another shape (a graph) overrides it.
+
+        Raises:
+            ValueError: for a config that is malformed, asks for too much or does not fit `stored`.
+        """
+        config_checks.preflight(config, stored)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Self:
         """Rebuild an (untrained) model from `get_config()` output, checking the config first.
 
         Raises:
-            ValueError: for a config `models.config.preflight` refuses.
+            ValueError: for a config `check_config` refuses.
         """
-        config_checks.preflight(config)
+        cls.check_config(config)
         return cls.from_checked_config(config)
 
     # -- structure ------------------------------------------------------------------------

@@ -6,7 +6,9 @@ model class registers itself where it is defined:
 
     >>> @registry.register
     ... class Sequential(Model): ...
-    >>> registry.get("Sequential").from_checked_config(config)
+    >>> model_class = registry.get("Sequential")
+    >>> model_class.check_config(config)
+    >>> model = model_class.from_checked_config(config)
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any, Protocol, Self, TypeVar
 
 
 class RegisteredModel(Protocol):
-    """What loading needs from a model class."""
+    """What loading needs from a model class: a check of its config that allocates nothing
+    (with `stored`, the weights file's shapes too), then the model from a checked config."""
 
     @classmethod
-    def from_checked_config(cls, config: dict[str, Any]) -> Self:
-        """A new model from a config that `models.config.preflight` accepted."""
-        ...
+    def check_config(cls, config: Any, stored: Any = None) -> None: ...
+
+    @classmethod
+    def from_checked_config(cls, config: dict[str, Any]) -> Self: ...
 
 
 ModelT = TypeVar("ModelT", bound=RegisteredModel)

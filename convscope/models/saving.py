@@ -6,7 +6,8 @@ folder: config.json, model.safetensors, optimizer.safetensors) and `keras_files`
 saving is a method of the model (`model.save(path)`).
 
 Loading never unpickles, and a config is checked before any weight is allocated: unknown layer
-types, absurd sizes and parameter counts are refused with a `ValueError` (`config.preflight`).
+types, absurd sizes and parameter counts are refused with a `ValueError` (each class's
+`check_config`; `config.preflight` for a list of layers).
 
     >>> model = load_model("runs/mnist/model")           # or "mnist_cnn.keras"
     >>> clone = model_from_json(model.to_json())          # same architecture, fresh weights
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 
 from convscope.engine.checkpoint import ResumePoint, latest_good, read_resume_point
 from convscope.models import graph_config, keras_files, registry
-from convscope.models.config import StoredShapes, preflight
+from convscope.models.config import StoredShapes
 from convscope.models.model import Model
 from convscope.models.storage import (
     CONFIG_FILE,
@@ -57,18 +58,18 @@ def model_from_config(config: dict[str, Any], stored: StoredShapes | None = None
     registered class (by default "Functional" for a config with input and output layers, else
     "Sequential").
 
-    The config is checked first (`preflight`, against the weights file's shapes when `stored`
-    is given), so a hostile or mismatched one fails before allocating.
+    The config is checked first (the class's `check_config`, against the weights file's shapes
+    when `stored` is given), so a hostile or mismatched one fails before allocating.
 
     >>> model_from_config({"input_shape": [4], "layers": [{"class_name": "Dense", "config": {"units": 2}}]})
 
     Raises:
-        ValueError: for an unknown model class or a config `preflight` refuses.
+        ValueError: for an unknown model class or a config its `check_config` refuses.
     """
     if class_name is None:
         class_name = "Functional" if graph_config.is_functional_config(config) else "Sequential"
     model_class = registry.get(class_name)
-    preflight(config, stored)
+    model_class.check_config(config, stored)
     model = model_class.from_checked_config(config)
     assert isinstance(model, Model), f"{class_name}.from_checked_config returned {type(model).__name__}"
     return model

@@ -180,7 +180,7 @@ class Sequential(Model):
 
     @classmethod
     def from_checked_config(cls, config: dict[str, Any]) -> Self:
-        """The model `config` describes (checked by `models.config.preflight` already)."""
+        """The model `config` describes (checked by `check_config` already)."""
         name = config.get("name") or "sequential"
         model = cls(name=name if isinstance(name, str) else "sequential")
         input_shape = config.get("input_shape")
