@@ -111,7 +111,7 @@ def main() -> None:
 
 def fit_recipe(model: Any, x_train: Any, y_train: Any, clock: EpochClock) -> None:
     """Compile and fit exactly as `convscope train` does with its defaults."""
-    from convscope.cli.train import TrainSettings, compile_recipe, recipe_callbacks
+    from convscope.training import TrainSettings, compile_recipe, recipe_callbacks
 
     settings = TrainSettings(model="seed-cnn", data="fashion_mnist")
     compile_recipe(model, settings)

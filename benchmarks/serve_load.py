@@ -60,8 +60,8 @@ def seed_run(folder: Path) -> Path:
     from convscope import runs, utils, zoo
 
     utils.set_seed(0, deterministic=False)
-    spec = runs.InputSpec((28, 28, 1), 1 / 255, "dark", "center", 20)
-    return runs.save_model_run(zoo.build("seed-cnn"), folder, input_spec=spec,
+    spec = runs.Preprocessing((28, 28, 1), 1 / 255, "dark", "center", 20)
+    return runs.save_model_run(zoo.build("seed-cnn"), folder, preprocessing=spec,
                                class_names=[str(i) for i in range(10)])
 
 

@@ -17,21 +17,20 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the `demo` command."""
-    from convscope.cli import train
+    from convscope.cli.recipe_options import add_arguments
 
     parser = subparsers.add_parser("demo", help="train the seed CNN on Fashion-MNIST and save the run",
                                    description="Train seed-cnn on Fashion-MNIST with the default recipe and save "
                                                "the run folder (model, history, plots, report).")
     parser.add_argument("--out", default="demo-model", help="run folder (default demo-model; replaced if it holds a run)")
-    train.add_arguments(parser)
+    add_arguments(parser)
     parser.set_defaults(func=run, model="seed-cnn", data="fashion_mnist", overwrite=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from convscope.cli import train
+    from convscope.cli.recipe_options import settings_from_args, train
 
-    settings = train.settings_from_args(args)
-    folder = train.train_run(settings, Path(args.out), overwrite=True)
+    folder = train(settings_from_args(args), Path(args.out), overwrite=True)
     print(f"Next: convscope serve {folder}   (then open http://127.0.0.1:8000 and upload a picture of "
           "a garment, or try the Sliding window and Lesson views)")
     return 0

@@ -12,8 +12,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from convscope.cli.train import TrainSettings
     from convscope.runs import Run
+    from convscope.training import TrainSettings
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
 
 def data_settings(args: argparse.Namespace, target: Run) -> TrainSettings:
     """Which data to evaluate on: --data, else the test split the run was trained with."""
-    from convscope.cli.train import TrainSettings
+    from convscope.training import TrainSettings
 
     if target.kind != "run folder" and not args.data:
         raise ValueError(f"{args.run}: a {target.kind} does not say what it was trained on; pass --data NAME.")
@@ -44,15 +44,19 @@ def data_settings(args: argparse.Namespace, target: Run) -> TrainSettings:
 
 def run(args: argparse.Namespace) -> int:
     from convscope import explain
-    from convscope.cli import open_model
-    from convscope.cli.train import as_inputs, load_data
-    from convscope.runs import input_scale
+    from convscope.cli import dataset_not_found, open_model
+    from convscope.datasets import DatasetNotFoundError
+    from convscope.inference import input_scale
+    from convscope.training import as_inputs, load_data
 
     target = open_model(args.run)
     settings = data_settings(args, target)
-    data = load_data(settings)
+    try:
+        data = load_data(settings)
+    except DatasetNotFoundError as error:
+        raise dataset_not_found(settings.data, error) from error
     model = target.load_model()
-    scale = target.input_spec.scale if target.kind == "run folder" and not args.data else input_scale(data.x_test)
+    scale = target.preprocessing.scale if target.kind == "run folder" and not args.data else input_scale(data.x_test)
     x_test = as_inputs(data.x_test, scale)
     interpretation = explain.interpret(model, x_test, data.y_test, class_names=target.class_names(
         model.output_units("evaluate")))

@@ -232,8 +232,8 @@ def run_conv(args: argparse.Namespace) -> int:
     print(steps.text())
     out = _out(args)
     if out is not None:
+        from convscope._atomic import write_json_atomic
         from convscope.plots.explain import plot_conv_steps
-        from convscope.runs import write_json_atomic
 
         out.mkdir(parents=True, exist_ok=True)
         print(f"wrote {plot_conv_steps(steps, out / 'conv_steps.png')}")
@@ -281,8 +281,8 @@ def _write_pool(steps: Any, out: Path, model: Any, example: Any, index: int) -> 
     """pool_steps.json (the window, its values, the winner, the output, the stages) and
     pool_steps.png, and for a model the feature maps going into and coming out of the pooling
     layer."""
+    from convscope._atomic import write_json_atomic
     from convscope.plots.explain import plot_pool_steps
-    from convscope.runs import write_json_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     written = [write_json_atomic(out / "pool_steps.json", steps.to_dict()),

@@ -56,38 +56,39 @@ def input_files(names: list[str]) -> list[Path]:
     return files
 
 
-def read_array(path: Path, spec: Any) -> tuple[Any, list[str]]:
+def read_array(path: Path, preprocessing: Any) -> tuple[Any, list[str]]:
     """(model input, notes) for a .npy file; integer values are scaled as training scaled them."""
     import numpy as np
 
     from convscope.data.files import load_npy
-    from convscope.serve.images import pixels_to_input
+    from convscope.inference.images import pixels_to_input
 
     array = load_npy(path, max_bytes=MAX_INPUT_BYTES)
     notes = []
-    if np.issubdtype(array.dtype, np.integer) and spec.scale != 1.0:
-        notes.append(f"{array.dtype} values multiplied by {spec.scale:.6g} (1/255 for 8-bit pixels), as in training")
-        array = array.astype(np.float32) * np.float32(spec.scale)
-    pixels, more = pixels_to_input(array.tolist(), spec)
+    scale = preprocessing.scale
+    if np.issubdtype(array.dtype, np.integer) and scale != 1.0:
+        notes.append(f"{array.dtype} values multiplied by {scale:.6g} (1/255 for 8-bit pixels), as in training")
+        array = array.astype(np.float32) * np.float32(scale)
+    pixels, more = pixels_to_input(array.tolist(), preprocessing)
     return pixels, [*notes, *more]
 
 
-def read_input(path: Path, spec: Any) -> tuple[Any, list[str]]:
+def read_input(path: Path, preprocessing: Any) -> tuple[Any, list[str]]:
     """(model input, notes) for one file."""
-    from convscope.serve.images import InputError, decode_image, image_to_input
+    from convscope.inference.images import InputError, decode_image, image_to_input
 
     try:
         if path.suffix.lower() == ".npy":
-            return read_array(path, spec)
-        return image_to_input(decode_image(path.read_bytes()), spec)
+            return read_array(path, preprocessing)
+        return image_to_input(decode_image(path.read_bytes()), preprocessing)
     except InputError as error:
         raise CommandError(f"{path}: {error}", hint="pass a PNG or JPEG image (or a .npy array shaped "
-                           f"{tuple(spec.shape)})") from error
+                           f"{tuple(preprocessing.shape)})") from error
 
 
 def run(args: argparse.Namespace) -> int:
     from convscope.cli import open_model
-    from convscope.serve.inference import Predictor
+    from convscope.inference.predictor import Predictor
 
     if args.top < 1:
         raise ValueError(f"--top must be at least 1; got {args.top}.")
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor(open_model(args.run))
     results: list[dict[str, Any]] = []
     for path in files:
-        pixels, notes = read_input(path, predictor.spec)
+        pixels, notes = read_input(path, predictor.preprocessing)
         top = predictor.top(predictor.probabilities(pixels), args.top)
         results.append({"file": str(path), "prediction": top[0], "top": top, "notes": notes})
     if args.json:

@@ -13,8 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-SPEC_SUFFIXES = (".json", ".yaml", ".yml", ".py")
-
 
 def register(subparsers: Any) -> None:
     """Add the `summary` command."""
@@ -46,9 +44,9 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
 def load_any(source: str, input_shape: tuple[int, ...] | None, classes: int | None) -> Any:
     """A model from a .json/.yaml spec or a .py `build_model()`, else as every command resolves
     one: a run folder, a saved-model folder or a built-in name."""
-    if Path(source).suffix.lower() in SPEC_SUFFIXES and not Path(source).expanduser().is_dir():
-        from convscope.cli.train import build_model
+    from convscope.training import build_model, is_spec_file
 
+    if is_spec_file(source) and not Path(source).expanduser().is_dir():
         return build_model(source, input_shape, classes)
     from convscope.cli import open_model
 

@@ -1,8 +1,9 @@
 """The local web app (`convscope serve RUN`): draw or upload an image and watch the network work.
 
-`create_app(run)` returns the FastAPI app; `convscope.serve.images` converts inputs and
-`convscope.serve.inference` answers from the model. FastAPI is imported only when the app is
-created, so the CLI stays fast.
+`create_app(run)` returns the FastAPI app. Inputs are converted and predictions made by
+`convscope.inference`, the same code `convscope predict` runs; `answers` shapes the explanations
+(from `convscope.explain`) for the page and `lesson` works the hand-sized convolution lesson.
+FastAPI is imported only when the app is created, so the CLI stays fast.
 """
 
 from __future__ import annotations

@@ -35,9 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from convscope.runs import Run, resolve_model
-from convscope.serve import schemas
-from convscope.serve.images import (
+from convscope.inference.images import (
     MAX_PIXELS,
     InputError,
     decode_image,
@@ -45,7 +43,10 @@ from convscope.serve.images import (
     image_to_input,
     pixels_to_input,
 )
-from convscope.serve.inference import Predictor, drawing_warnings, lesson
+from convscope.inference.predictor import Predictor, drawing_warnings
+from convscope.runs import Run, resolve_model
+from convscope.serve import answers, schemas
+from convscope.serve.lesson import lesson
 from convscope.serve.limits import Admission, UploadLimit
 
 STATIC = Path(__file__).parent / "static"
@@ -132,7 +133,7 @@ def add_routes(app: FastAPI) -> None:
     @app.get("/api/model", tags=["model"], summary="The model and how inputs are prepared",
              response_model=schemas.ModelInfo)
     async def model_info(request: Request) -> dict[str, Any]:
-        return await run_in_threadpool(request.app.state.predictor.describe)
+        return await run_in_threadpool(answers.describe, request.app.state.predictor)
 
     @app.post("/api/predict", tags=["model"], summary="Classify one image or array of pixels",
               response_model=schemas.Prediction, openapi_extra=schemas.request_body(schemas.PredictPixels),
@@ -160,7 +161,7 @@ def add_routes(app: FastAPI) -> None:
         channel = _int_option(options, "channel", 0)
         shown = options.get("input_channel")
         input_channel = None if shown is None else _int_option(options, "input_channel", 0)
-        return await run_in_threadpool(request.app.state.predictor.slide, pixels, str(options["layer"]),
+        return await run_in_threadpool(answers.slide, request.app.state.predictor, pixels, str(options["layer"]),
                                        channel, input_channel)
 
     @app.post("/api/lesson", tags=["lesson"], summary="Convolution, ReLU and pooling of a small matrix, by hand",
@@ -183,15 +184,15 @@ def explain(predictor: Predictor, pixels: np.ndarray, notes: list[str], options:
     answer: dict[str, Any] = {"notes": notes}
     if options.get("maps", True) not in (False, "false", "0"):
         answer["prediction"] = predictor.predict(pixels, notes, warnings=warnings or [])
-        answer["feature_maps"] = predictor.feature_maps(pixels)
+        answer["feature_maps"] = answers.feature_maps(predictor, pixels)
     if options.get("layer") is not None:
         position = options.get("position")
         if isinstance(position, str):
             position = [part for part in position.split(",") if part.strip()]
         if not isinstance(position, list) or not position or not all(str(p).lstrip("-").isdigit() for p in position):
             raise InputError("'position' must be a list of integers, e.g. [5, 7].", 422)
-        answer["steps"] = predictor.steps(pixels, str(options["layer"]), [int(p) for p in position],
-                                          _int_option(options, "channel", 0))
+        answer["steps"] = answers.steps(predictor, pixels, str(options["layer"]), [int(p) for p in position],
+                                        _int_option(options, "channel", 0))
     return answer
 
 
@@ -223,7 +224,7 @@ async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str,
         if not isinstance(body, dict) or "pixels" not in body:
             keys = ", ".join(body) if isinstance(body, dict) else type(body).__name__
             raise InputError(f"expected a JSON object with a 'pixels' field; got: {keys or 'nothing'}.", 422)
-        pixels, notes = await run_in_threadpool(pixels_to_input, body["pixels"], predictor.spec)
+        pixels, notes = await run_in_threadpool(pixels_to_input, body["pixels"], predictor.preprocessing)
         return pixels, notes, {key: value for key, value in body.items() if key != "pixels"}, []
     raise InputError(f"unsupported content type {content_type or 'none'!r}: send multipart/form-data with "
                      "the image in a field named 'file', or application/json with 'pixels'.", 415)
@@ -232,11 +233,11 @@ async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str,
 def upload_to_input(data: bytes, predictor: Predictor, max_pixels: int) -> tuple[np.ndarray, list[str], list[str]]:
     """An uploaded image, decoded (a large one reduced while decoding) and converted for the model,
     with its notes; for a model of drawings, also a warning when the drawing is a speck."""
-    spec = predictor.spec
-    image = decode_image(data, max_pixels, max_side=decode_side(spec), formats=UPLOAD_FORMATS)
+    preprocessing = predictor.preprocessing
+    image = decode_image(data, max_pixels, max_side=decode_side(preprocessing), formats=UPLOAD_FORMATS)
     try:
         warnings = drawing_warnings(np.asarray(image.convert("L"))) if predictor.input_kind == "drawing" else []
-        pixels, notes = image_to_input(image, spec)
+        pixels, notes = image_to_input(image, preprocessing)
         return pixels, notes, warnings
     finally:
         image.close()

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from convscope.serve.images import InputError
+from convscope.inference.images import InputError
 
 
 class UploadLimit:

@@ -75,7 +75,7 @@ def test_report_compares_accuracy_over_seeds() -> None:
 
 @pytest.mark.slow
 def test_recipe_run_trains_as_the_cli_does(fashion_dir: Path) -> None:
-    from convscope.cli.train import TrainSettings
+    from convscope.training import TrainSettings
 
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "convscope_peer.py"), "--recipe", "--train-images", "2000",

@@ -21,7 +21,7 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run folder (config.json, model/) holding an untrained seed CNN with named classes."""
     utils.set_seed(0, deterministic=False)
     return runs.save_model_run(zoo.build("seed-cnn"), tmp_path_factory.mktemp("sources") / "run",
-                               input_spec=runs.InputSpec((28, 28, 1)), class_names=list("abcdefghij"))
+                               preprocessing=runs.Preprocessing((28, 28, 1)), class_names=list("abcdefghij"))
 
 
 @pytest.fixture(scope="session")

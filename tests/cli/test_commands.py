@@ -70,7 +70,7 @@ def test_summary_of_yaml_json_and_python_specs(tmp_path: Path) -> None:
 def fixed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     utils.set_seed(0, deterministic=False)
     return runs.save_model_run(zoo.build("seed-cnn"), tmp_path_factory.mktemp("cli") / "run",
-                               input_spec=runs.InputSpec((28, 28, 1), 1 / 255, "dark", "center", 20),
+                               preprocessing=runs.Preprocessing((28, 28, 1), 1 / 255, "dark", "center", 20),
                                class_names=[str(i) for i in range(10)])
 
 

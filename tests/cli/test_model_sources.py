@@ -22,8 +22,8 @@ def test_resolve_model_reads_each_kind_of_source(run_folder: Path, tmp_path: Pat
     assert inner.description == f"run folder {run_folder} (final model)" and inner.class_names(10)[0] == "a"
     builtin = resolve_model("seed-cnn")
     assert builtin.description == "built-in model seed-cnn (untrained: random weights)"
-    assert builtin.load_model().count_params() == 243_786 and builtin.input_spec.shape == (28, 28, 1)
-    assert resolve_model("mnist1d-cnn").input_spec.scale == 1.0
+    assert builtin.load_model().count_params() == 243_786 and builtin.preprocessing.shape == (28, 28, 1)
+    assert resolve_model("mnist1d-cnn").preprocessing.scale == 1.0
     zoo.build("lenet5").save(tmp_path / "saved")
     saved = resolve_model(tmp_path / "saved")
     assert saved.description == f"saved model {tmp_path / 'saved'}" and saved.class_names(10)[9] == "9"

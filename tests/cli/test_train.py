@@ -97,7 +97,7 @@ def test_demo_trains_seed_cnn_on_fashion_mnist(fashion_dir: Path, tmp_path: Path
 
 
 def test_recipe_optimizer_and_its_record() -> None:
-    from convscope.cli.train import TrainSettings
+    from convscope.training import TrainSettings
 
     adam = TrainSettings(model="seed-cnn", data="fashion_mnist")
     assert adam.optimizer_config() == {"class_name": "adam", "config": {"learning_rate": 4e-3, "beta_2": 0.99}}
@@ -109,10 +109,9 @@ def test_recipe_optimizer_and_its_record() -> None:
 
 
 def test_a_run_recorded_without_beta_2_resumes_with_adams_usual_value(tmp_path: Path) -> None:
-    import argparse
-
-    from convscope.cli.train import resume_settings
+    from convscope.training import resume_settings
 
     (tmp_path / "config.json").write_text(json.dumps({"train": {"model": "seed-cnn", "data": "mnist", "epochs": 3}}))
-    settings, _ = resume_settings(argparse.Namespace(resume=str(tmp_path), epochs=None))
+    settings = resume_settings(tmp_path)
     assert settings.beta_2 == 0.999 and settings.epochs == 3
+    assert resume_settings(tmp_path, epochs=5).epochs == 5

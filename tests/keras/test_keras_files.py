@@ -147,7 +147,7 @@ def test_resolve_model_opens_keras_files() -> None:
 
     run = resolve_model(FIXTURES / "conv1d.h5")
     assert run.kind == "Keras file"
-    assert run.input_spec.shape == (40, 1)
+    assert run.preprocessing.shape == (40, 1)
     assert run.load_model().count_params() == PARAMS["conv1d"]
 
 

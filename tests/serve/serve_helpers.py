@@ -10,14 +10,14 @@ from PIL import Image, ImageDraw
 from convscope import runs, utils, zoo
 
 DIGITS = [str(i) for i in range(10)]
-MNIST_INPUT = runs.InputSpec((28, 28, 1), 1 / 255, "dark", "center", 20)
+MNIST_INPUT = runs.Preprocessing((28, 28, 1), 1 / 255, "dark", "center", 20)
 
 
 def make_run(folder: Path, seed: int = 0) -> Path:
     """A run folder holding seed-cnn with seeded (untrained) weights and MNIST preprocessing."""
     utils.set_seed(seed, deterministic=False)
     model = zoo.build("seed-cnn")
-    return runs.save_model_run(model, folder, input_spec=MNIST_INPUT, class_names=DIGITS,
+    return runs.save_model_run(model, folder, preprocessing=MNIST_INPUT, class_names=DIGITS,
                                metrics={"test_accuracy": 0.5, "test_loss": 1.0})
 
 
@@ -35,14 +35,14 @@ def drawn_one(size: tuple[int, int] = (300, 200), mode: str = "RGB", background:
     return image
 
 
-SIGNAL_INPUT = runs.InputSpec((40, 1), 1.0, "mixed", "resize", 0)
+SIGNAL_INPUT = runs.Preprocessing((40, 1), 1.0, "mixed", "resize", 0)
 
 
 def make_signal_run(folder: Path, seed: int = 0) -> Path:
     """A run folder holding mnist1d-cnn (Conv1D, 'same' padding) with seeded untrained weights."""
     utils.set_seed(seed, deterministic=False)
     model = zoo.build("mnist1d-cnn")
-    return runs.save_model_run(model, folder, input_spec=SIGNAL_INPUT, class_names=DIGITS, source="mnist1d")
+    return runs.save_model_run(model, folder, preprocessing=SIGNAL_INPUT, class_names=DIGITS, source="mnist1d")
 
 
 def make_strided_run(folder: Path, seed: int = 0) -> Path:
@@ -52,15 +52,15 @@ def make_strided_run(folder: Path, seed: int = 0) -> Path:
     utils.set_seed(seed, deterministic=False)
     model = Sequential([layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", input_shape=(28, 28, 1)),
                         layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
-    return runs.save_model_run(model, folder, input_spec=MNIST_INPUT, class_names=DIGITS, source="mnist")
+    return runs.save_model_run(model, folder, preprocessing=MNIST_INPUT, class_names=DIGITS, source="mnist")
 
 
 def make_fashion_run(folder: Path, seed: int = 0) -> Path:
     """seed-cnn with Fashion-MNIST's input settings (whole image resized, no centring) and classes."""
     utils.set_seed(seed, deterministic=False)
-    spec = runs.InputSpec((28, 28, 1), 1 / 255, "dark", "resize", 0)
+    spec = runs.Preprocessing((28, 28, 1), 1 / 255, "dark", "resize", 0)
     names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-    return runs.save_model_run(zoo.build("seed-cnn"), folder, input_spec=spec, class_names=names,
+    return runs.save_model_run(zoo.build("seed-cnn"), folder, preprocessing=spec, class_names=names,
                                source="fashion_mnist")
 
 
@@ -71,4 +71,4 @@ def make_linear_run(folder: Path, seed: int = 0) -> Path:
     utils.set_seed(seed, deterministic=False)
     model = Sequential([layers.Conv2D(4, 3, input_shape=(28, 28, 1)), layers.Conv2D(4, 3, activation="relu"),
                         layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
-    return runs.save_model_run(model, folder, input_spec=MNIST_INPUT, class_names=DIGITS, source="mnist")
+    return runs.save_model_run(model, folder, preprocessing=MNIST_INPUT, class_names=DIGITS, source="mnist")

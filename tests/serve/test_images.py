@@ -9,7 +9,7 @@ from serve_helpers import MNIST_INPUT, drawn_one, png_bytes
 from serve_load import bomb_png
 
 from convscope import runs
-from convscope.serve.images import (
+from convscope.inference.images import (
     SOURCE,
     InputError,
     decode_image,
@@ -39,7 +39,7 @@ def test_dark_drawing_is_not_inverted() -> None:
 
 
 def test_resize_mode_keeps_framing() -> None:
-    spec = runs.InputSpec((8, 8, 1), 1 / 255, "mixed", "resize", 0)
+    spec = runs.Preprocessing((8, 8, 1), 1 / 255, "mixed", "resize", 0)
     pixels, notes = image_to_input(Image.new("L", (64, 32), 128), spec)
     assert pixels.shape == (8, 8, 1) and np.allclose(pixels, 128 / 255, atol=1e-6)
     assert "resized 64x32 to 8x8" in notes
@@ -83,21 +83,9 @@ def test_pixels_of_the_input_shape_are_used_as_given() -> None:
 
 
 def test_signals_keep_their_scale() -> None:
-    spec = runs.InputSpec((40, 1), 1.0, "mixed", "resize", 0)
+    spec = runs.Preprocessing((40, 1), 1.0, "mixed", "resize", 0)
     values, _ = pixels_to_input(list(np.linspace(-3, 3, 40)), spec)
     assert values.shape == (40, 1) and values.min() == pytest.approx(-3)
-
-
-def test_input_spec_is_read_from_the_data() -> None:
-    rng = np.random.default_rng(0)
-    digits = np.zeros((50, 28, 28, 1), np.uint8)
-    for image in digits:  # 20-pixel-tall strokes centred in dark 28x28 frames, like MNIST
-        column = rng.integers(8, 20)
-        image[4:24, column:column + 3] = 255
-    spec = runs.infer_input_spec(digits)
-    assert (spec.background, spec.fit, spec.box, spec.shape) == ("dark", "center", 20, (28, 28, 1))
-    signals = runs.infer_input_spec(rng.normal(size=(10, 40, 1)).astype(np.float32))
-    assert (signals.fit, signals.scale) == ("resize", 1.0)
 
 
 def large_digit(size: tuple[int, int], mode: str = "RGB") -> Image.Image:

@@ -45,9 +45,9 @@ def check_player(run: Path, pixels: np.ndarray, layer: str, channel: int, **extr
         answer = client.post("/api/slide", json={"pixels": pixels.tolist(), "layer": layer, "channel": channel, **extra})
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    maps = explain.feature_maps(model, pixels.reshape(Run.open(run).input_spec.shape))
+    maps = explain.feature_maps(model, pixels.reshape(Run.open(run).preprocessing.shape))
     index = [m.layer for m in maps].index(layer)
-    layer_input = pixels.reshape(Run.open(run).input_spec.shape) if index == 0 else maps[index - 1].maps
+    layer_input = pixels.reshape(Run.open(run).preprocessing.shape) if index == 0 else maps[index - 1].maps
     np.testing.assert_allclose(body["output"], maps[index].maps[..., channel], atol=1e-4)
     np.testing.assert_allclose(body["input"], layer_input[..., body["input_channel"]], atol=1e-4)
     assert body["input_shape"] == list(layer_input.shape) and body["output_shape"] == list(maps[index].maps.shape)
@@ -167,7 +167,7 @@ def test_a_speck_is_far_from_the_training_data(seed_run: Path) -> None:
 
 
 def test_doubt_follows_the_top_probability(seed_run: Path) -> None:
-    from convscope.serve.inference import doubt
+    from convscope.inference.predictor import doubt
 
     names = [str(i) for i in range(10)]
     assert doubt(np.array([0.9, 0.1] + [0] * 8), names) == {"level": "sure", "text": ""}

@@ -3,12 +3,12 @@
 `decode_image` checks the bytes (a PNG/JPEG/... that Pillow can read, not truncated, not
 absurdly large, not a decompression bomb), decoding a large image reduced when asked, and
 `image_to_input` converts colour, polarity and size the way the run's
-`InputSpec` says, returning notes that say what was done. For MNIST-like data the drawing is
+`Preprocessing` says, returning notes that say what was done. For MNIST-like data the drawing is
 cropped, scaled into a 20x20 box and centred by its centre of mass in 28x28, as MNIST's own
 digits were.
 
     >>> image = decode_image(open("digit.png", "rb").read())
-    >>> pixels, notes = image_to_input(image, run.input_spec)   # (28, 28, 1) float32 in [0, 1]
+    >>> pixels, notes = image_to_input(image, run.preprocessing)   # (28, 28, 1) float32 in [0, 1]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from convscope.runs import InputSpec
+from convscope.inference.preprocessing import Preprocessing
 
 MAX_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
 SOURCE = "convscope.source"  # image.info key: the file's format, size and mode, as decoded
@@ -72,10 +72,10 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, max_side: int | None
     return image
 
 
-def decode_side(spec: InputSpec) -> int:
-    """The longer side a large image is decoded reduced to, for a model taking `spec` inputs:
+def decode_side(preprocessing: Preprocessing) -> int:
+    """The longer side a large image is decoded reduced to, for a model taking `preprocessing` inputs:
     8 times the model's (at least 256), plenty for cropping and centring a drawing in 28x28."""
-    return max(256, 8 * max(spec.shape[:2])) if spec.is_image else 256
+    return max(256, 8 * max(preprocessing.shape[:2])) if preprocessing.is_image else 256
 
 
 def _open(data: bytes, max_pixels: int, formats: tuple[str, ...] | None) -> Image.Image:
@@ -118,16 +118,16 @@ def _reduce(image: Image.Image, factor: int) -> Image.Image:
     return image.reduce(factor)
 
 
-def image_to_input(image: Image.Image, spec: InputSpec) -> tuple[np.ndarray, list[str]]:
-    """(pixels shaped `spec.shape`, float32, scaled as in training; notes on the conversion).
+def image_to_input(image: Image.Image, preprocessing: Preprocessing) -> tuple[np.ndarray, list[str]]:
+    """(pixels shaped `preprocessing.shape`, float32, scaled as in training; notes on the conversion).
 
     Raises:
         InputError: when the model does not take images (1D signal models).
     """
-    if not spec.is_image:
-        raise InputError(f"this model takes 1D signals shaped {spec.shape}, not images; send the values "
+    if not preprocessing.is_image:
+        raise InputError(f"this model takes 1D signals shaped {preprocessing.shape}, not images; send the values "
                          "as JSON {\"pixels\": [...]} instead.", 422)
-    height, width, channels = spec.shape
+    height, width, channels = preprocessing.shape
     source = image.info.get(SOURCE) or f"{image.format or 'image'} {image.width}x{image.height} {image.mode}"
     notes = [f"read {source}"]
     image = _flatten_alpha(image, notes)
@@ -135,9 +135,9 @@ def image_to_input(image: Image.Image, spec: InputSpec) -> tuple[np.ndarray, lis
     if image.mode != mode:
         notes.append(f"converted {image.mode} to {'grayscale' if mode == 'L' else 'RGB'}")
         image = image.convert(mode)
-    image = _match_background(image, spec, notes)
-    if spec.fit == "center":
-        image = _fit_centered(image, spec, notes)
+    image = _match_background(image, preprocessing, notes)
+    if preprocessing.fit == "center":
+        image = _fit_centered(image, preprocessing, notes)
     elif image.size != (width, height):
         notes.append(f"resized {image.width}x{image.height} to {width}x{height}")
         image = image.resize((width, height), Image.Resampling.LANCZOS)
@@ -164,44 +164,44 @@ def _border_level(image: Image.Image) -> float:
     return float(np.median(border))
 
 
-def _match_background(image: Image.Image, spec: InputSpec, notes: list[str]) -> Image.Image:
+def _match_background(image: Image.Image, preprocessing: Preprocessing, notes: list[str]) -> Image.Image:
     """Invert when the image's background is the opposite of the training data's."""
-    if spec.background not in ("dark", "light"):
+    if preprocessing.background not in ("dark", "light"):
         return image
     light = _border_level(image) > 127
-    if light == (spec.background == "light"):
+    if light == (preprocessing.background == "light"):
         return image
     notes.append(f"inverted: the image has a {'light' if light else 'dark'} background, the model "
-                 f"was trained on {spec.background} ones")
+                 f"was trained on {preprocessing.background} ones")
     return ImageOps.invert(image)
 
 
-def _fit_centered(image: Image.Image, spec: InputSpec, notes: list[str]) -> Image.Image:
-    """Crop to the content, scale its longer side to `spec.box`, centre by mass (MNIST's recipe)."""
-    height, width, _ = spec.shape
+def _fit_centered(image: Image.Image, preprocessing: Preprocessing, notes: list[str]) -> Image.Image:
+    """Crop to the content, scale its longer side to `preprocessing.box`, centre by mass (MNIST's recipe)."""
+    height, width, _ = preprocessing.shape
     gray = np.asarray(image.convert("L"), dtype=np.float64)
-    ink = gray if spec.background != "light" else 255.0 - gray
+    ink = gray if preprocessing.background != "light" else 255.0 - gray
     mask = ink > 0.2 * max(float(ink.max()), 1e-9)
     if not mask.any() or ink.max() < 10:
         notes.append(f"blank image: resized to {width}x{height}")
         return image.resize((width, height), Image.Resampling.LANCZOS)
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     crop = image.crop((int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1))
-    factor = spec.box / max(crop.size)
+    factor = preprocessing.box / max(crop.size)
     size = (max(1, round(crop.width * factor)), max(1, round(crop.height * factor)))
     crop = crop.resize(size, Image.Resampling.LANCZOS)
-    placed = _centre_of_mass_offset(crop, spec, (width, height))
-    fill = 0 if spec.background != "light" else 255
+    placed = _centre_of_mass_offset(crop, preprocessing, (width, height))
+    fill = 0 if preprocessing.background != "light" else 255
     canvas = Image.new(image.mode, (width, height), fill if image.mode == "L" else (fill,) * 3)
     canvas.paste(crop, placed)
-    notes.append(f"cropped to the drawing, scaled into a {spec.box}x{spec.box} box and centred by its "
+    notes.append(f"cropped to the drawing, scaled into a {preprocessing.box}x{preprocessing.box} box and centred by its "
                  f"centre of mass in {width}x{height} (as the training images were prepared)")
     return canvas
 
 
-def _centre_of_mass_offset(crop: Image.Image, spec: InputSpec, size: tuple[int, int]) -> tuple[int, int]:
+def _centre_of_mass_offset(crop: Image.Image, preprocessing: Preprocessing, size: tuple[int, int]) -> tuple[int, int]:
     gray = np.asarray(crop.convert("L"), dtype=np.float64)
-    ink = gray if spec.background != "light" else 255.0 - gray
+    ink = gray if preprocessing.background != "light" else 255.0 - gray
     total = ink.sum()
     if total <= 0:
         return ((size[0] - crop.width) // 2, (size[1] - crop.height) // 2)
@@ -213,7 +213,7 @@ def _centre_of_mass_offset(crop: Image.Image, spec: InputSpec, size: tuple[int, 
     return (min(max(left, 0), size[0] - crop.width), min(max(top, 0), size[1] - crop.height))
 
 
-def pixels_to_input(pixels: Any, spec: InputSpec) -> tuple[np.ndarray, list[str]]:
+def pixels_to_input(pixels: Any, preprocessing: Preprocessing) -> tuple[np.ndarray, list[str]]:
     """JSON pixels: values in [0, 1], shaped like one model input ((H, W), (H, W, C), (L,) or
     (L, C)) and used as given; an image of another size is converted like an upload.
 
@@ -228,18 +228,18 @@ def pixels_to_input(pixels: Any, spec: InputSpec) -> tuple[np.ndarray, list[str]
                          f"could not be read as float32: {str(error).splitlines()[0]}", 422) from error
     if array.size == 0 or not np.isfinite(array).all():
         raise InputError("'pixels' must be a non-empty list of finite numbers.", 422)
-    expected = spec.shape
-    if not spec.is_image and array.size == int(np.prod(expected)) and array.shape[0] == expected[0]:
+    expected = preprocessing.shape
+    if not preprocessing.is_image and array.size == int(np.prod(expected)) and array.shape[0] == expected[0]:
         return array.reshape(expected), ["values used as given"]  # signals keep their own scale
     if array.min() < 0 or array.max() > 1:
         raise InputError(f"'pixels' values must lie in 0..1; got {array.min():g}..{array.max():g}.", 422)
     if array.shape == expected or (array.ndim == len(expected) - 1 and array.shape == expected[:-1]
                                    and expected[-1] == 1):
         return array.reshape(expected), ["pixels used as given"]
-    if not spec.is_image or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+    if not preprocessing.is_image or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
         raise InputError(f"'pixels' has shape {list(array.shape)}; this model takes {list(expected)}.", 422)
     if array.shape[0] * array.shape[1] > MAX_PIXELS:
         raise InputError(f"'pixels' is {array.shape[1]}x{array.shape[0]}; the limit is {MAX_PIXELS:,} pixels.", 413)
     raw = np.rint(array * 255).astype(np.uint8)
     image = Image.fromarray(raw[..., 0] if raw.ndim == 3 and raw.shape[-1] == 1 else raw)
-    return image_to_input(image, spec)
+    return image_to_input(image, preprocessing)

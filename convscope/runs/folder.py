@@ -8,20 +8,24 @@
       model/               the final model: config.json + model.safetensors (+ optimizer)
       checkpoints/last/    the model after the latest epoch
       checkpoints/best/    the model at the epoch with the best monitored value
+      checkpoints/resume/  the engine's verified checkpoints, which `convscope train --resume` reads
       summary.txt          the layer table
       metrics.json         test loss and accuracy
       plots/               curves.png, confusion.png, samples.png
       report.html          one self-contained page with all of the above (opens offline)
 
-Every file is written to a temporary name and renamed into place, so a run folder never holds
-a half-written file, even when training is interrupted.
+Every file is written to a temporary name and renamed into place (`convscope._atomic`), so a
+run folder never holds a half-written file, even when training is interrupted.
+
+    >>> run = resolve_model("runs/fashion")        # or a saved model, a Keras file, a built-in name
+    >>> run.description
+    'run folder runs/fashion (final model)'
+    >>> model = run.load_model()
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import io
 import json
 import math
@@ -30,12 +34,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-
-from convscope._atomic import atomic_path
-from convscope.engine.callbacks import Callback
+from convscope._atomic import write_json_atomic, write_text_atomic
+from convscope.inference.preprocessing import Preprocessing
 
 if TYPE_CHECKING:
     from convscope.models.sequential import Sequential
@@ -46,103 +48,7 @@ CONFIG_FILE, HISTORY_FILE, SUMMARY_FILE = "config.json", "history.csv", "summary
 METRICS_FILE, REPORT_FILE, MODEL_DIR, PLOTS_DIR = "metrics.json", "report.html", "model", "plots"
 LAST_CHECKPOINT, BEST_CHECKPOINT = "checkpoints/last", "checkpoints/best"
 STEP_CHECKPOINTS = "checkpoints/resume"  # convscope.engine.checkpoint's hashed checkpoints, for --resume
-
-
-# -- atomic writes ---------------------------------------------------------------------------
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over."""
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(data)
-    return Path(path)
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_json_atomic(path: str | os.PathLike[str], document: Any) -> Path:
-    return write_text_atomic(path, json.dumps(document, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, (np.ndarray, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-# -- input preprocessing ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InputSpec:
-    """How raw inputs become what the model was trained on.
-
-    Attributes:
-        shape: one example, channels-last, e.g. (28, 28, 1) or (40, 1).
-        scale: raw values are multiplied by it (1/255 for 8-bit images, 1.0 for signals).
-        background: "dark" or "light" for images with a plain background, else "mixed".
-        fit: "center" (crop to the drawing, scale it into a `box`-pixel square and centre it by
-            its centre of mass, as MNIST was prepared) or "resize" (the whole image).
-        box: the side of that square, in pixels.
-    """
-
-    shape: tuple[int, ...]
-    scale: float = 1 / 255
-    background: str = "dark"
-    fit: str = "center"
-    box: int = 20
-
-    @property
-    def is_image(self) -> bool:
-        return len(self.shape) == 3
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"shape": list(self.shape), "scale": self.scale, "background": self.background,
-                "fit": self.fit, "box": self.box}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> InputSpec:
-        return cls(tuple(int(n) for n in data["shape"]), float(data.get("scale", 1 / 255)),
-                   str(data.get("background", "dark")), str(data.get("fit", "center")),
-                   int(data.get("box", 20)))
-
-
-def input_scale(x: np.ndarray) -> float:
-    """What raw values are multiplied by: 1/255 for integers (8-bit pixels), 1.0 for floats."""
-    return 1 / 255 if np.issubdtype(x.dtype, np.integer) else 1.0
-
-
-def infer_input_spec(x: np.ndarray, sample: int = 500) -> InputSpec:
-    """Read the preprocessing from training data (N, H, W, C) or (N, L, C).
-
-    Images whose borders are nearly all one dark (or light) value get fit="center" with `box`
-    the median extent of their content: about 20 for MNIST digits, 28 for Fashion-MNIST.
-    """
-    scale = input_scale(x)
-    shape = tuple(int(n) for n in x.shape[1:])
-    if x.ndim != 4 or len(x) == 0:
-        return InputSpec(shape, scale, "mixed", "resize", 0)
-    images = x[:sample].astype(np.float64) * scale
-    gray = images.mean(axis=-1)                                 # (n, H, W)
-    high = max(float(gray.max()), 1e-9)
-    border = np.concatenate([gray[:, 0], gray[:, -1], gray[:, :, 0], gray[:, :, -1]], axis=1)
-    dark, light = np.mean(border < 0.1 * high), np.mean(border > 0.9 * high)
-    if max(dark, light) < 0.7:
-        return InputSpec(shape, scale, "mixed", "resize", 0)
-    background = "dark" if dark >= light else "light"
-    if max(dark, light) < 0.9:  # the content reaches the borders (Fashion-MNIST): keep the framing
-        return InputSpec(shape, scale, background, "resize", 0)
-    content = gray > 0.2 * high if background == "dark" else gray < 0.8 * high
-    extents = [_extent(mask) for mask in content if mask.any()]
-    box = int(np.median(extents)) if extents else min(shape[:2])
-    return InputSpec(shape, scale, background, "center", max(1, min(box, min(shape[:2]))))
-
-
-def _extent(mask: np.ndarray) -> int:
-    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return int(max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1)
+INPUT_KEY = "input"  # config.json's entry for the `Preprocessing` (the key name is the file format)
 
 
 # -- reading a run ------------------------------------------------------------------------------
@@ -162,7 +68,7 @@ class Run:
 
     Attributes:
         path: the run folder, the saved-model folder, or the built-in name as a path.
-        config: the run's config.json (or a stand-in with "format" and "input").
+        config: the run's config.json (or a stand-in with "format" and "input", the preprocessing).
         model_dir: the saved-model folder whose weights `load_model` reads (None for built-ins).
         weights: which of the run's models that is: "final model", "checkpoint best", ...
     """
@@ -211,8 +117,7 @@ class Run:
 
         entry = zoo.lookup(name)
         shape = tuple(int(n) for n in (input_shape or entry.input_shape))
-        spec = InputSpec(shape) if len(shape) == 3 else InputSpec(shape, 1.0, "mixed", "resize", 0)
-        config = {"format": BUILTIN_FORMAT, "name": entry.name, "input": spec.to_dict(),
+        config = {"format": BUILTIN_FORMAT, "name": entry.name, INPUT_KEY: Preprocessing.for_shape(shape).to_dict(),
                   "classes": num_classes}
         return cls(Path(entry.name), config, None, "untrained: random weights")
 
@@ -234,8 +139,9 @@ class Run:
         return self.model_dir
 
     @property
-    def input_spec(self) -> InputSpec:
-        return InputSpec.from_dict(self.config["input"])
+    def preprocessing(self) -> Preprocessing:
+        """How inputs are prepared for this model (the run's record, or defaults for its shape)."""
+        return Preprocessing.from_dict(self.config[INPUT_KEY])
 
     def class_names(self, classes: int) -> list[str]:
         names = list(self.config.get("data", {}).get("class_names") or [])
@@ -250,13 +156,13 @@ class Run:
         if self.kind == "built-in model":
             from convscope import zoo
 
-            model = zoo.build(self.config["name"], self.input_spec.shape, self.config.get("classes"))
+            model = zoo.build(self.config["name"], self.preprocessing.shape, self.config.get("classes"))
             if device is not None:
                 model.to_device(device)
         else:
             from convscope.models.saving import load_model
 
-            model = load_model(self.model_path, compile=compile, device=device)
+            model = cast("Sequential", load_model(self.model_path, compile=compile, device=device))  # runs hold Sequential models
         model.eval()
         return model
 
@@ -294,8 +200,8 @@ def resolve_model(source: str | os.PathLike[str], *, input_shape: Sequence[int] 
     known = ", ".join(zoo.names())
     if folder.is_file() and keras_files.is_keras_file(folder):
         config, _ = keras_files.read_keras_config(folder)
-        spec = InputSpec(tuple(config.get("input_shape") or []))
-        return Run(folder, {"format": KERAS_FORMAT, "input": spec.to_dict()}, folder, "")
+        preprocessing = Preprocessing.for_shape(tuple(config.get("input_shape") or []))
+        return Run(folder, {"format": KERAS_FORMAT, INPUT_KEY: preprocessing.to_dict()}, folder, "")
     if folder.exists():
         raise ValueError(f"{source}: a file, not a model. Pass a run folder from `convscope train`, a "
                          f"folder written by model.save(...), a Keras .keras or .h5 file, or a built-in "
@@ -334,14 +240,15 @@ def _inside_run(folder: Path) -> Run | None:
             document = json.loads(config_file.read_text())
         except (OSError, ValueError):
             return None
-        if document.get("format") == RUN_FORMAT and "input" in document:
+        if document.get("format") == RUN_FORMAT and INPUT_KEY in document:
             return Run(run_folder, document, folder, weights)
     return None
 
 
 def _saved_model(folder: Path, document: Mapping[str, Any]) -> Run:
     shape = document.get("config", {}).get("input_shape") or []
-    return Run(folder, {"format": MODEL_FORMAT, "input": InputSpec(tuple(shape)).to_dict()}, folder, "")
+    preprocessing = Preprocessing.for_shape(tuple(shape))
+    return Run(folder, {"format": MODEL_FORMAT, INPUT_KEY: preprocessing.to_dict()}, folder, "")
 
 
 # -- writing a run ------------------------------------------------------------------------------
@@ -382,152 +289,25 @@ def read_history(path: Path) -> dict[str, list[float]]:
     return {k: [float(r[k]) if r[k] else math.nan for r in rows] for k in keys}
 
 
-class RunRecorder(Callback):
-    """After each epoch: rewrite history.csv, save checkpoints/last and, when `monitor`
-    improved, checkpoints/best."""
-
-    def __init__(self, folder: Path, monitor: str = "val_loss", write: bool = True) -> None:
-        self.folder, self.monitor, self.write = folder, monitor, write
-        self.history: dict[str, list[float]] = {}
-        self.best: float | None = None
-        self.best_epoch: int | None = None
-
-    def restore(self, epochs: int) -> None:
-        """Take over the first `epochs` rows of history.csv (resuming a run)."""
-        self.history = {key: values[:epochs] for key, values in read_history(self.folder).items()}
-        series = self.history.get(self.monitor) or self.history.get("loss") or []
-        finite = [(value, index) for index, value in enumerate(series) if math.isfinite(value)]
-        if finite:
-            self.best, index = min(finite)
-            self.best_epoch = index + 1
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        logs = dict(logs or {})
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-        current = logs.get(self.monitor, logs.get("loss"))
-        improved = False
-        if current is not None and math.isfinite(current) and (self.best is None or current < self.best):
-            self.best, self.best_epoch, improved = float(current), epoch + 1, True
-        if not self.write:
-            return
-        write_history(self.folder, self.history)
-        self.model.save(self.folder / LAST_CHECKPOINT)
-        if improved:
-            self.model.save(self.folder / BEST_CHECKPOINT)
-
-
-# -- report -------------------------------------------------------------------------------------
-def _image_tag(file: Path, alt: str) -> str:
-    if not file.is_file():
-        return ""
-    encoded = base64.b64encode(file.read_bytes()).decode("ascii")
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}"><figcaption>' \
-           f"{html.escape(alt)}</figcaption></figure>"
-
-
-def _table(rows: list[list[str]], head: list[str]) -> str:
-    header = "".join(f"<th>{html.escape(cell)}</th>" for cell in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
-
-
-REPORT_STYLE = """body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9rem}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:right}
-th{background:#f4f4f4}pre{background:#f7f7f7;padding:.8rem;overflow:auto;font-size:.85rem}
-figure{display:inline-block;margin:.5rem}img{max-width:100%}figcaption{font-size:.8rem;color:#666}
-.big{font-size:1.3rem;font-weight:600}"""
-
-
-def _test_heading(metrics: Mapping[str, Any]) -> str:
-    """The test result in words, e.g. "Test set: loss 0.12, accuracy 97.1% (10,000 examples)"."""
-    parts = []
-    for key, value in metrics.items():
-        if not isinstance(value, float) or key == "test_samples":
-            continue
-        name = key.removeprefix("test_").replace("_", " ")
-        parts.append(f"{name} {value:.1%}" if "accuracy" in name else f"{name} {value:.3g}")
-    if not parts:
-        return "Test set: not evaluated"
-    samples = metrics.get("test_samples")
-    counted = f" ({samples:,} examples)" if isinstance(samples, int) else ""
-    return f"Test set: {', '.join(parts)}{counted}"
-
-
-def _history_heading(key: str) -> str:
-    """A history.csv column in words: "val_loss" -> "validation loss"."""
-    split, name = ("validation", key[4:]) if key.startswith("val_") else ("training", key)
-    name = name.replace("_", " ")
-    return name if name in ("learning rate", "lr") else f"{split} {name}"
-
-
-def _history_cell(key: str, value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    return f"{value:.1%}" if "accuracy" in key else f"{value:.4g}"
-
-
-def _epochs_note(history: Mapping[str, list[float]]) -> str:
-    epochs = max((len(v) for v in history.values()), default=0)
-    if epochs == 1:
-        return ("<p>Trained for 1 epoch: each curve is a single point. Train with more epochs "
-                "to see how loss and accuracy change.</p>")
-    return f"<p>Trained for {epochs} epochs.</p>" if epochs else "<p>No epochs recorded.</p>"
-
-
-def write_report(folder: Path) -> Path:
-    """report.html: config, summary, test metrics, history and plots in one offline page."""
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    metrics = json.loads((folder / METRICS_FILE).read_text()) if (folder / METRICS_FILE).is_file() else {}
-    history = read_history(folder)
-    summary = (folder / SUMMARY_FILE).read_text() if (folder / SUMMARY_FILE).is_file() else ""
-    train = config.get("train", {})
-    title = f"{train.get('model', 'model')} on {train.get('data', 'data')}"
-    history_rows = [[str(i + 1), *(_history_cell(k, history[k][i]) if i < len(history[k]) else "-"
-                                   for k in history)]
-                    for i in range(max((len(v) for v in history.values()), default=0))]
-    metric_rows = [[key, f"{value:.4f}" if isinstance(value, float) else str(value)] for key, value in metrics.items()]
-    plots = "".join(_image_tag(folder / PLOTS_DIR / f"{stem}.png", caption) for stem, caption in (
-        ("curves", "training curves: loss and accuracy per epoch, training and validation sets"),
-        ("confusion", "confusion matrix on the test set: actual class down, predicted class across"),
-        ("samples", "training samples per class")))
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>convscope run: {html.escape(title)}</title>
-<style>{REPORT_STYLE}</style></head><body>
-<h1>convscope run: {html.escape(title)}</h1>
-<p class="big">{html.escape(_test_heading(metrics))}</p>
-{_epochs_note(history)}
-<h2>Plots</h2>{plots}
-<h2>History</h2>{_table(history_rows, ['epoch', *(_history_heading(k) for k in history)])}
-<h2>Test metrics</h2>{_table(metric_rows, ['metrics.json key', 'value']) if metric_rows else '<p>none</p>'}
-<h2>Model</h2><pre>{html.escape(summary)}</pre>
-<h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>
-<p>Repeat this run with: <code>{html.escape(config.get('command', ''))}</code></p>
-</body></html>
-"""
-    return write_text_atomic(folder / REPORT_FILE, page)
-
-
-def save_model_run(model: Sequential, folder: str | os.PathLike[str], *, input_spec: InputSpec,
+def save_model_run(model: Sequential, folder: str | os.PathLike[str], *, preprocessing: Preprocessing,
                    class_names: list[str] | None = None, metrics: Mapping[str, float] | None = None,
                    source: str = "python") -> Path:
     """Make a run folder from a model trained elsewhere (a notebook, a script), so that
     `convscope serve`, `predict` and `evaluate --data` can use it.
 
     Raises:
-        ValueError: when `input_spec.shape` is not the model's input shape.
+        ValueError: when `preprocessing.shape` is not the model's input shape.
     """
     model_input_shape = model.require_built("save_model_run")
-    if tuple(model_input_shape[1:]) != tuple(input_spec.shape):
-        raise ValueError(f"save_model_run: input_spec.shape {input_spec.shape} is not the model's input "
+    if tuple(model_input_shape[1:]) != tuple(preprocessing.shape):
+        raise ValueError(f"save_model_run: preprocessing.shape {preprocessing.shape} is not the model's input "
                          f"{tuple(model_input_shape[1:])}.")
     target = prepare_folder(folder)
     model.save(target / MODEL_DIR)
     write_json_atomic(target / CONFIG_FILE, {
         "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION, "status": "finished",
         "data": {"source": source, "class_names": list(class_names or [])},
-        "input": input_spec.to_dict(), "model": model.get_config()})
+        INPUT_KEY: preprocessing.to_dict(), "model": model.get_config()})
     if metrics:
         write_json_atomic(target / METRICS_FILE, dict(metrics))
     return target
