@@ -11,7 +11,7 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt setup.py convscope/engine/_cpu_kernels.c
+$(STAMP): pyproject.toml constraints.txt setup.py convscope/ops/_cpu_kernels.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"

@@ -36,7 +36,7 @@ def native_bfloat16() -> bool:
     try:
         import torch
 
-        from convscope.engine.device import native_bfloat16 as native
+        from convscope.ops.device import native_bfloat16 as native
     except ImportError:
         return False
     return native(torch.device("cpu"))

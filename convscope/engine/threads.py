@@ -7,13 +7,15 @@ then and the other spins until it comes back: a step can take 3-6x longer, where
 would have lost only the fair 2x (`benchmarks/LEVERS.md`, "Threads under load").
 
 `ThreadPolicy` watches the run: every window of about a second it reads how long this process's
-threads waited for a core (Linux's per-thread schedstat) and the steps per second. When the
+threads waited for a core (Linux's per-thread schedstat, `convscope.ops.threads`) and the steps
+per second. When the
 threads wait, it tries fewer threads for a window and keeps them if they are faster; on fewer
 threads it tries more again every `recheck_seconds`, so a machine that becomes idle again gets
 all its cores back. Each change prints one line with the reason.
 
-`predict` and `evaluate` are usually too short for trials: `InferenceThreads` looks at the
-first 50 ms of batches and halves the threads for the rest of the call when they waited.
+`predict` and `evaluate` are usually too short for trials: `convscope.ops.threads.InferenceThreads`
+looks at the first 50 ms of batches and halves the threads for the rest of the call when they
+waited.
 
 The user decides instead with `compile(threads=N)`, `CONVSCOPE_THREADS=N` or `OMP_NUM_THREADS`
 (PyTorch's own setting): a fixed count is never changed. `CONVSCOPE_THREADS=auto` (the default)
@@ -23,80 +25,27 @@ design).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 import torch
 
 from convscope.engine.callbacks import Callback
+from convscope.ops.threads import (
+    WAIT_FRACTION,
+    requested_threads,
+    runqueue_wait_seconds,
+    usable_cores,
+)
 
 WINDOW_SECONDS = 1.0  # long enough for a steady step rate, short enough to react within an epoch
 MIN_WINDOW_STEPS = 4
-WAIT_FRACTION = 0.10  # share of thread time spent waiting for a core that counts as contention
 BETTER = 1.05  # a trial must be this much faster to be kept (rates drift by a few % anyway)
 RECHECK_SECONDS = 15.0
 WARMUP_STEPS = 3  # the first steps create oneDNN primitives and grow the allocator's pools
-PROBE_SECONDS = 0.05  # predict/evaluate: how long to watch before deciding
-
-
-def usable_cores() -> int:
-    """Cores this process may run on: its CPU affinity, capped by a cgroup (v2 or v1) quota."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    quota = cgroup_quota()
-    return max(1, min(cores, int(quota)) if quota else cores)
-
-
-def cgroup_quota() -> float | None:
-    """CPUs the cgroup allows (quota / period), or None without a limit."""
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        microseconds = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
-        every = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
-        return None if microseconds <= 0 else microseconds / every
-    except (OSError, ValueError):
-        return None
-
-
-def runqueue_wait_seconds() -> float | None:
-    """Total time this process's threads have spent runnable but waiting for a core, or None
-    where the kernel does not say (not Linux, or schedstats off)."""
-    total = 0
-    try:
-        for task in os.scandir("/proc/self/task"):
-            try:
-                total += int(Path(task.path, "schedstat").read_text().split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # a thread that ended meanwhile
-    except OSError:
-        return None
-    return total / 1e9
-
-
-def requested_threads(compile_threads: int | str | None) -> int | None:
-    """The thread count the user fixed (compile's argument, then CONVSCOPE_THREADS, then
-    OMP_NUM_THREADS), or None to let the policy choose."""
-    for source, value in (("compile(threads=...)", compile_threads),
-                          ("CONVSCOPE_THREADS", os.environ.get("CONVSCOPE_THREADS")),
-                          ("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS"))):
-        if value is None or str(value).strip().lower() in ("", "auto"):
-            continue
-        try:
-            count = int(value)
-        except (TypeError, ValueError):
-            count = 0
-        if count < 1:
-            raise ValueError(f"{source} must be a positive integer or 'auto'; got {value!r}.")
-        return count
-    return None
 
 
 @dataclass
@@ -219,47 +168,3 @@ def thread_policy(device: torch.device, compile_threads: int | str | None, verbo
     if device.type != "cpu" or distributed:
         return None
     return ThreadPolicy(min(usable_cores(), torch.get_num_threads()), verbose=verbose)
-
-
-class InferenceThreads:
-    """Threads for one `predict` or `evaluate` call on the CPU: call `after_batch()` after each
-    batch; once `PROBE_SECONDS` have passed, the rest of the call runs on half the threads if
-    ours waited for a core more than `WAIT_FRACTION` of their time. The count comes back at the
-    end of the `with` block.
-
-    >>> with InferenceThreads(model.device, None) as threads:
-    ...     for batch in batches:
-    ...         run(batch); threads.after_batch()
-    """
-
-    def __init__(self, device: torch.device, compile_threads: int | str | None, *,
-                 clock: Callable[[], float] = time.perf_counter,
-                 waiting: Callable[[], float | None] = runqueue_wait_seconds) -> None:
-        self.clock, self.waiting = clock, waiting
-        self.watching = (device.type == "cpu" and requested_threads(compile_threads) is None
-                         and torch.get_num_threads() > 1)
-        self.before = torch.get_num_threads()
-        self.started = 0.0
-        self.waited: float | None = None
-        self.lowered = False
-
-    def __enter__(self) -> InferenceThreads:
-        self.before = torch.get_num_threads()
-        if self.watching:
-            self.started, self.waited = self.clock(), self.waiting()
-        return self
-
-    def after_batch(self) -> None:
-        if not self.watching:
-            return
-        elapsed = self.clock() - self.started
-        if elapsed < PROBE_SECONDS:
-            return
-        self.watching = False
-        now = self.waiting()
-        if now is not None and self.waited is not None and (now - self.waited) / (elapsed * self.before) > WAIT_FRACTION:
-            torch.set_num_threads(max(1, self.before // 2))
-            self.lowered = True
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.before)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from convscope import activations, constraints, initializers, regularizers
 from convscope.layers import input_spec, symbolic
@@ -61,6 +64,7 @@ class Layer(nn.Module):
         self.output_shape: Shape | None = None
         self.built = False
         self._trainable = bool(trainable)
+        self._observers: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()  # live hooks (see `observed`)
         self.creation_index = next(_creations)
         self.inbound_nodes: list[Node] = []  # one per call on symbolic tensors
         self.outbound_nodes: list[Node] = []  # the calls that consumed this layer's outputs
@@ -125,6 +129,40 @@ class Layer(nn.Module):
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         """The output before the activation; layers that end in one override this."""
         return self.call(inputs)
+
+    def ends_in_relu(self) -> bool:
+        """Whether the output is exactly the plain relu of `pre_activation` (so a model may
+        pool before the relu). A subclass that changes `call` must override this."""
+        return False
+
+    # -- observers ------------------------------------------------------------------------
+    @property
+    def observed(self) -> bool:
+        """Whether something outside the layer looks at its own output or gradient: a forward or
+        backward hook registered on it (until its handle is removed), or an activity regularizer.
+        A model runs an observed layer whole, never fused with its neighbours."""
+        return self.activity_regularizer is not None or len(self._observers) > 0
+
+    def register_forward_hook(self, hook: Callable[..., Any], **options: Any) -> RemovableHandle:
+        return super().register_forward_hook(self._observer(hook), **options)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], **options: Any) -> RemovableHandle:
+        return super().register_forward_pre_hook(self._observer(hook), **options)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        return super().register_full_backward_hook(self._observer(hook), prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        return super().register_full_backward_pre_hook(self._observer(hook), prepend)
+
+    def _observer(self, hook: Callable[..., Any]) -> Callable[..., Any]:
+        """`hook` behind a wrapper held only by PyTorch's hook table and, weakly, by
+        `_observers`: removing the hook's handle drops it from both."""
+        def observer(*args: Any, **kwargs: Any) -> Any:
+            return hook(*args, **kwargs)
+
+        self._observers.add(observer)
+        return observer
 
     # -- symbolic calls: the graph of a functional model ----------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -315,3 +353,6 @@ class KernelLayer(Layer):
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.activation(self.pre_activation(inputs))
+
+    def ends_in_relu(self) -> bool:
+        return self.activation is activations.ACTIVATIONS["relu"]

@@ -11,7 +11,7 @@ Output size along each spatial axis (n input, k kernel, s stride, d dilation):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -26,12 +26,32 @@ from convscope.layers.conv_utils import (
     same_padding,
 )
 from convscope.layers.input_spec import Shape
+from convscope.ops import conv_pool_fusable
+
+
+class PoolingWindow(Protocol):
+    """What a convolution needs to know of the pooling layer after it (a `Pooling` layer)."""
+
+    built: bool
+    reduction: str
+    data_format: str
+    pool_size: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: str
 
 
 class Conv(KernelLayer):
     """N-D convolution (cross-correlation, as Keras and PyTorch compute it)."""
 
     rank = 2
+    # The compiled convolution + pooling kernel computes this class's convolution; a subclass
+    # that computes another in `pre_activation` (a transposed convolution) is never fused.
+    fuses_with_pooling = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "pre_activation" in vars(cls):
+            cls.fuses_with_pooling = False
 
     def __init__(self, filters: int, kernel_size: int | tuple[int, ...], strides: int | tuple[int, ...] = 1,
                  padding: str = "valid", data_format: str | None = None,
@@ -122,6 +142,16 @@ class Conv(KernelLayer):
         conv = F.conv1d if self.rank == 1 else F.conv2d
         outputs = conv(x, self.kernel, self.bias, self.strides, symmetric, self.dilation_rate)
         return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
+
+    def fusable_with_pool(self, pool: PoolingWindow) -> bool:
+        """Whether this convolution and the max pooling `pool` after it may run as one compiled
+        kernel (`convscope.ops.conv2d_max_pool`, relu included): a built channels-last 2-D
+        convolution with stride 1, no dilation and few input channels, then 2x2/2 pooling.
+        Fixed once both are built; what depends on the data, ops decides per call."""
+        return (self.fuses_with_pooling and self.built and pool.built and self.rank == 2 and pool.reduction == "max"
+                and self.data_format == pool.data_format == "channels_last"
+                and conv_pool_fusable(int(self.kernel.shape[1]), self.strides, self.dilation_rate, self.padding,
+                                      pool.pool_size, pool.strides, pool.padding))
 
     def get_config(self) -> dict[str, Any]:
         return {

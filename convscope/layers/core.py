@@ -211,6 +211,9 @@ class Activation(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.activation(inputs)
 
+    def ends_in_relu(self) -> bool:
+        return self.activation is activations.ACTIVATIONS["relu"]
+
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs
 
@@ -242,6 +245,9 @@ class ReLU(Layer):
 
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs  # the whole layer is the activation
+
+    def ends_in_relu(self) -> bool:
+        return self.max_value is None and self.negative_slope == 0 and self.threshold == 0
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "max_value": self.max_value,

@@ -3,6 +3,7 @@
 Window pooling output size per spatial axis (n input, p pool size, s stride):
     valid: floor((n - p) / s) + 1        same: ceil(n / s)
 With 'same', padded cells never win a max and are not counted in an average (Keras's rule).
+2-D max pooling runs through `convscope.ops.max_pool2d`, which picks its fastest path.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from convscope.engine import cpu_kernels
 from convscope.layers.base import Layer
 from convscope.layers.conv import to_channels_first, to_channels_last
 from convscope.layers.conv_utils import (
@@ -23,6 +23,7 @@ from convscope.layers.conv_utils import (
     same_padding,
 )
 from convscope.layers.input_spec import Shape
+from convscope.ops import max_pool2d
 
 
 class Pooling(Layer):
@@ -55,32 +56,26 @@ class Pooling(Layer):
             return (input_shape[0], input_shape[1], *out)
         return (input_shape[0], *out, input_shape[-1])
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.cpu_kernel_applies(inputs):
-            return cpu_kernels.max_pool_2x2(inputs)
-        if self.pairwise_max_applies(inputs):
-            return max_pool_2x2_channels_last(inputs)
-        x = inputs if self.data_format == "channels_first" else to_channels_first(inputs)
-        outputs = self.pool(x)
-        return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
+    def call(self, inputs: torch.Tensor, relu: bool = False) -> torch.Tensor:
+        """Pool `inputs`, then apply relu with `relu` (in the same pass where ops can)."""
+        first = self.data_format == "channels_first"
+        if self.reduction == "max" and self.rank == 2:
+            x = to_channels_last(inputs) if first else inputs
+            outputs = max_pool2d(x, self.pool_size, self.strides, self.padding, relu=relu)
+            return to_channels_first(outputs) if first else outputs
+        outputs = self.pool(inputs if first else to_channels_first(inputs))
+        outputs = outputs if first else to_channels_last(outputs)
+        return torch.relu(outputs) if relu else outputs
 
-    def is_2x2_max_channels_last(self) -> bool:
-        """Max over 2x2 windows with stride 2, 'valid', channels-last: the case the CPU fast
-        paths handle (`convscope.engine.cpu_kernels`, `max_pool_2x2_channels_last`)."""
-        return (self.reduction == "max" and self.rank == 2 and self.data_format == "channels_last"
-                and self.padding == "valid" and self.pool_size == (2, 2) and self.strides == (2, 2))
+    def fuses_relu(self) -> bool:
+        """Whether relu then this pooling equals this pooling then relu, so a model may pool a
+        relu layer's input first (`forward_relu`): true of max pooling, as max commutes with relu."""
+        return self.reduction == "max"
 
-    def cpu_kernel_applies(self, inputs: torch.Tensor) -> bool:
-        """The 2x2 case on a CPU tensor the compiled kernels take (`cpu_kernels.max_pool_2x2`)."""
-        return (self.is_2x2_max_channels_last() and cpu_kernels.usable(inputs)
-                and cpu_kernels.pool_supports(inputs))
-
-    def pairwise_max_applies(self, inputs: torch.Tensor) -> bool:
-        """The 2x2 case on a contiguous CPU tensor that needs no gradient, where the compiled
-        kernels are missing (measured on CPUs only; GPUs keep cuDNN's pooling)."""
-        return (inputs.device.type == "cpu" and inputs.is_contiguous()
-                and not (torch.is_grad_enabled() and inputs.requires_grad)
-                and self.is_2x2_max_channels_last())
+    def forward_relu(self, inputs: torch.Tensor) -> torch.Tensor:
+        """relu(self(inputs)), with the relu applied in the pooling's own pass where ops can."""
+        self.check_input(inputs)
+        return self.call(inputs, relu=True)
 
     def pool(self, x: torch.Tensor) -> torch.Tensor:
         """Pool a channels-first tensor."""
@@ -109,22 +104,6 @@ class Pooling(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}"
-
-
-def max_pool_2x2_channels_last(x: torch.Tensor) -> torch.Tensor:
-    """2x2/2 max pooling of a contiguous (N, H, W, C) tensor as two elementwise maxima: first
-    of horizontal neighbours, then of vertical ones. Each reads long contiguous runs and no
-    argmax indices are written, which makes it about 1.5-2x faster than `max_pool2d` on a CPU;
-    used where no gradient is needed (prediction). Same values as `max_pool2d`: an odd last
-    row or column is dropped, as 'valid' pooling does.
-    """
-    n, h, w, c = x.shape
-    rows, cols = h // 2, w // 2
-    if h % 2 or w % 2:
-        x = x[:, :2 * rows, :2 * cols]
-    pairs = x.reshape(n, 2 * rows, cols, 2, c)
-    across = torch.maximum(pairs[:, :, :, 0], pairs[:, :, :, 1]).view(n, rows, 2, cols, c)
-    return torch.maximum(across[:, :, 0], across[:, :, 1])
 
 
 class MaxPooling1D(Pooling):

@@ -1,4 +1,4 @@
-"""An exact rewrite `Sequential` applies when it runs its layers: relu after max pooling.
+"""The plan `Sequential` runs its layers by: exact rewrites of relu followed by max pooling.
 
 A layer that ends in relu followed by a max pooling layer (the pattern of nearly every small
 CNN: `Conv2D(..., activation="relu")`, `MaxPooling2D(2)`) computes max(relu(x)) over each
@@ -6,93 +6,106 @@ window. Max commutes with relu, so `relu(max(x))` gives the same values, and the
 the same cell wins every window and relu's derivative at that cell is the same. Pooling first
 leaves relu and its backward a quarter of the cells for 2x2 windows. Training the seed CNN at
 batch 128 on a 2-core CPU, this gave 15% more images/s in bfloat16 and 8% in float32
-(`benchmarks/LEVERS.md`).
+(`benchmarks/LEVERS.md`). Where the layer is a first convolution the compiled kernels take, the
+convolution, its pooling and the relu run as one (`convscope.ops.conv2d_max_pool`).
 
-The rewrite is skipped wherever it would change what a user can observe: a layer with an
-activity regularizer (its penalty needs the layer's own output), or a layer with forward hooks.
+The plan is made once for a stack of layers, by asking them (`ends_in_relu`, `fuses_relu`,
+`fusable_with_pool`, `observed`), and made again only when the stack changes: a layer added or
+removed, built, or observed. What depends on the data (device, dtype, gradients, kernels on or
+off) `convscope.ops` decides per call. A layer someone observes (a hook on it, or an activity
+regularizer, whose penalty needs the layer's own output) is always run whole. Hooks registered
+for every module at once (`torch.nn.modules.module.register_module_forward_hook`) are not seen;
 `convscope.explain` runs layers one at a time and so always sees each layer's true output.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch.nn.modules import module as torch_module
 
-from convscope import activations
-from convscope.engine import cpu_kernels
 from convscope.layers import Layer
-from convscope.layers.base import KernelLayer
 from convscope.layers.conv import Conv
-from convscope.layers.core import Activation, ReLU
 from convscope.layers.pooling import Pooling
+from convscope.ops import conv2d_max_pool
 
 
-def ends_in_relu(layer: Layer) -> bool:
-    """True when the layer's output is relu(pre_activation) with the plain relu."""
-    if isinstance(layer, ReLU):
-        return layer.max_value is None and layer.negative_slope == 0 and layer.threshold == 0
-    # Only layers whose output is exactly activation(pre_activation): a subclass that overrides
-    # `call` may compute something else.
-    return (type(layer).call in (KernelLayer.call, Activation.call)
-            and getattr(layer, "activation", None) is activations.ACTIVATIONS["relu"])
+@dataclass(frozen=True)
+class Step:
+    """Run layer `index` alone, or with the pooling at `index + 1` before its relu (`pooled`),
+    as one compiled convolution + pooling where the data allows (`conv_pool`)."""
+
+    index: int
+    pooled: bool = False
+    conv_pool: bool = False
 
 
-def observed(layer: Layer) -> bool:
-    """Whether something outside the layer looks at its output (hooks, activity penalty)."""
-    return bool(layer.activity_regularizer is not None or layer._forward_hooks or layer._forward_pre_hooks
-                or layer._forward_hooks_with_kwargs)
-
-
-def steps(layers: Sequence[Layer]) -> Iterator[tuple[Layer, Pooling | None]]:
-    """(layer, None) to run a layer as it is, or (relu_layer, max_pool) to pool before relu."""
-    global_hooks = bool(torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks)
+def plan_steps(layers: Sequence[Layer]) -> Iterator[Step]:
+    """The steps for `layers`, asking each layer what it allows."""
     index = 0
     while index < len(layers):
         layer = layers[index]
         following = layers[index + 1] if index + 1 < len(layers) else None
-        if (not global_hooks and isinstance(following, Pooling) and following.reduction == "max"
-                and ends_in_relu(layer) and not observed(layer) and not observed(following)):
-            yield layer, following
+        if (isinstance(following, Pooling) and following.fuses_relu() and layer.ends_in_relu()
+                and not layer.observed and not following.observed):
+            yield Step(index, pooled=True,
+                       conv_pool=isinstance(layer, Conv) and layer.fusable_with_pool(following))
             index += 2
         else:
-            yield layer, None
+            yield Step(index)
             index += 1
 
 
+def signature(layers: Sequence[Layer]) -> tuple[Any, ...]:
+    """What a plan depends on: which layers (weakly: a dead layer's reference equals no other),
+    and whether each is built and observed."""
+    return tuple((weakref.ref(layer), layer.built, layer.observed) for layer in layers)
+
+
+class Plan:
+    """The steps for one stack of layers, and the signature they were made for."""
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        self.signature = signature(layers)
+        self.steps = tuple(plan_steps(layers))
+
+    def pairs(self, layers: Sequence[Layer]) -> list[tuple[Layer, Layer]]:
+        """(relu layer, max pooling) pairs that run pooling first."""
+        return [(layers[step.index], layers[step.index + 1]) for step in self.steps if step.pooled]
+
+    def run(self, layers: Sequence[Layer], x: torch.Tensor) -> torch.Tensor:
+        for step in self.steps:
+            layer = layers[step.index]
+            if not step.pooled:
+                x = layer(x)
+                continue
+            pool = layers[step.index + 1]
+            assert isinstance(pool, Pooling)
+            if step.conv_pool:
+                assert isinstance(layer, Conv)
+                layer.check_input(x)
+                x = conv2d_max_pool(x, layer.kernel, layer.bias, layer.padding_for(tuple(x.shape[1:-1])),
+                                    conv=layer.pre_activation, relu=True)
+            else:
+                x = pool.forward_relu(layer.forward_logits(x))
+        return x
+
+
+# One plan per stack, found through its first layer; a plan holds no layers, so it keeps none alive.
+_plans: weakref.WeakKeyDictionary[Layer, Plan] = weakref.WeakKeyDictionary()
+
+
+def plan(layers: Sequence[Layer]) -> Plan:
+    """The plan for `layers`: the one made before, unless they changed since."""
+    made = _plans.get(layers[0])
+    if made is None or made.signature != signature(layers):
+        made = _plans[layers[0]] = Plan(layers)
+    return made
+
+
 def run(layers: Sequence[Layer], x: torch.Tensor) -> torch.Tensor:
-    """Run `layers` in order on `x`, pooling before relu where that is exact."""
-    for layer, pool in steps(layers):
-        x = layer(x) if pool is None else pool_then_relu(layer, pool, x)
-    return x
-
-
-def pool_then_relu(layer: Layer, pool: Pooling, x: torch.Tensor) -> torch.Tensor:
-    """relu(pool(layer's output before relu)). On a CPU with the compiled kernels
-    (`convscope.engine.cpu_kernels`), a first convolution runs fused with its pooling and relu,
-    and a 2x2 max pooling applies the relu itself."""
-    if fused_conv_pool_applies(layer, pool, x):
-        assert isinstance(layer, Conv)
-        layer.check_input(x)
-        pads = layer.padding_for(tuple(x.shape[1:-1]))
-        if any(before or after for before, after in pads):
-            x = F.pad(x, [0, 0, *[side for pair in reversed(pads) for side in pair]])
-        return cpu_kernels.conv_max_pool_2x2(x, layer.kernel, layer.bias, relu=True)
-    logits = layer.forward_logits(x)
-    if pool.built and pool.cpu_kernel_applies(logits):
-        pool.check_input(logits)
-        return cpu_kernels.max_pool_2x2(logits, relu=True)
-    return torch.relu(pool(logits))
-
-
-def fused_conv_pool_applies(layer: Layer, pool: Pooling, x: torch.Tensor) -> bool:
-    """A built, channels-last Conv2D with stride 1 and no dilation ('valid' or 'same'), whose
-    input needs no gradient, followed by 2x2/2 max pooling, on a CPU with the kernels built.
-    (The kernels' size check on the unpadded input also holds for the input padded for 'same'.)"""
-    return (isinstance(layer, Conv) and type(layer).pre_activation is Conv.pre_activation
-            and layer.rank == 2 and layer.built and pool.built and layer.data_format == "channels_last"
-            and layer.strides == (1, 1) and layer.dilation_rate == (1, 1)
-            and layer.padding in ("valid", "same") and pool.is_2x2_max_channels_last()
-            and cpu_kernels.usable(x) and cpu_kernels.conv_pool_supports(x, layer.kernel))
+    """Run `layers` in order on `x` by their plan."""
+    return plan(layers).run(layers, x) if len(layers) else x

@@ -26,8 +26,8 @@ from convscope import (
     set_seed,
     zoo,
 )
-from convscope.engine import cpu_kernels
-from convscope.engine.device import autocast
+from convscope.ops import cpu_kernels
+from convscope.ops.device import autocast
 
 
 def blobs(samples: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from convscope import Sequential, layers, load_model, regularizers, zoo
-from convscope.engine import cpu_kernels
+from convscope.ops import cpu_kernels
 
 # (layer, input shape without batch) for each public layer type.
 CASES = [

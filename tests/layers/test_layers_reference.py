@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from convscope import Sequential, activations, layers, zoo
-from convscope.engine import cpu_kernels
 from convscope.explain import reference
+from convscope.ops import cpu_kernels
 
 RNG = np.random.default_rng(0)
 TOLERANCE = 1e-5

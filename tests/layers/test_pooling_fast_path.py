@@ -1,4 +1,6 @@
-"""Prediction pools 2x2 windows as two elementwise maxima; it must equal max_pool2d exactly."""
+"""MaxPooling2D runs through `convscope.ops.max_pool2d`: the 2x2 case takes its fast paths and
+equals max_pool2d exactly, on the seed CNN's shapes in either memory layout; other poolings take
+PyTorch's own."""
 
 from __future__ import annotations
 
@@ -7,34 +9,32 @@ import torch
 import torch.nn.functional as F
 
 from convscope import layers
-from convscope.engine import cpu_kernels
-from convscope.layers.pooling import max_pool_2x2_channels_last
+from convscope.ops import cpu_kernels
+from convscope.ops import pooling as ops_pooling
 
 
 def reference(x: torch.Tensor) -> torch.Tensor:
     return F.max_pool2d(x.movedim(-1, 1), 2).movedim(1, -1)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-@pytest.mark.parametrize(("height", "width"), [(26, 26), (11, 11), (4, 7), (2, 2)])
-def test_pairwise_max_equals_max_pool2d(height: int, width: int, dtype: torch.dtype) -> None:
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randint(-3, 4, (3, height, width, 5), generator=generator).to(dtype)
-    x[0, 0, 0, 0] = float("nan")
-    x[1, :2, :2, 1] = float("-inf")
-    got, expected = max_pool_2x2_channels_last(x), reference(x)
-    assert got.shape == expected.shape == (3, height // 2, width // 2, 5)
-    torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True)
+def fast_paths_taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each call of the kernel or the pairwise maxima from here on."""
+    taken: list[str] = []
+    kernel, pairwise = cpu_kernels.max_pool_2x2, ops_pooling.pairwise_max_pool_2x2
+    monkeypatch.setattr(cpu_kernels, "max_pool_2x2", lambda *a, **k: (taken.append("kernel"), kernel(*a, **k))[1])
+    monkeypatch.setattr(ops_pooling, "pairwise_max_pool_2x2", lambda x: (taken.append("pairwise"), pairwise(x))[1])
+    return taken
 
 
-def test_the_layer_uses_it_only_where_no_gradient_is_needed() -> None:
+def test_the_layer_pairs_maxima_only_where_no_gradient_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
     pool = layers.MaxPooling2D(2)
     x = torch.randn(2, 6, 6, 3)
-    assert pool.pairwise_max_applies(x)
-    with torch.no_grad():
-        assert pool.pairwise_max_applies(x.requires_grad_())
-    assert not pool.pairwise_max_applies(x)  # requires grad, grad mode on: max_pool2d's backward
-    out = pool(x)
+    taken = fast_paths_taken(monkeypatch)
+    with cpu_kernels.enabled(False):
+        with torch.no_grad():
+            pool(x.requires_grad_())
+        out = pool(x)  # requires grad, grad mode on: max_pool2d's backward
+    assert taken == ["pairwise"]
     out.sum().backward()
     assert x.grad is not None and float(x.grad.sum()) == out.numel()
 
@@ -43,8 +43,15 @@ def test_the_layer_uses_it_only_where_no_gradient_is_needed() -> None:
     layers.MaxPooling2D(3), layers.MaxPooling2D(2, strides=1), layers.MaxPooling2D(2, padding="same"),
     layers.MaxPooling2D(2, data_format="channels_first"), layers.AveragePooling2D(2),
 ], ids=["3x3", "stride 1", "same", "channels_first", "average"])
-def test_other_poolings_keep_the_general_path(pool: layers.Layer) -> None:
-    assert not pool.pairwise_max_applies(torch.randn(2, 6, 6, 3))
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+def test_other_poolings_keep_the_general_path(pool: layers.Layer, kernels: bool,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = fast_paths_taken(monkeypatch)
+    x = torch.randn(2, 6, 6, 3)
+    with torch.no_grad(), cpu_kernels.enabled(kernels):
+        pool(x)
+        pool(x.requires_grad_())
+    assert taken == []
 
 
 # The seed CNN's two pooled maps, and an RGB image, each contiguous (what a channels_last kernel's

@@ -1,5 +1,6 @@
 """Sequential pools before relu where that is exact: same outputs, same gradients, and never
-where a hook or an activity regularizer would see the difference."""
+where a hook or an activity regularizer would see the difference. The plan is made once per
+stack of layers and again only when the stack changes."""
 
 from __future__ import annotations
 
@@ -10,19 +11,25 @@ import pytest
 import torch
 
 from convscope import Sequential, layers, regularizers, zoo
-from convscope.engine import cpu_kernels
-from convscope.engine.device import autocast
 from convscope.models import fusion
+from convscope.ops import cpu_kernels
+from convscope.ops import pooling as ops_pooling
+from convscope.ops.device import autocast
 
 
-def unfused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fusion, "steps", lambda stack: ((layer, None) for layer in stack))
+def layer_by_layer(model: Sequential, x: torch.Tensor) -> torch.Tensor:
+    """The model's logits with every layer run whole, in order (no plan)."""
+    *body, last = model.layers
+    for layer in body:
+        x = layer(x)
+    return last.forward_logits(x)
 
 
-def outputs_and_grads(model: Sequential, x: torch.Tensor, dtype: torch.dtype | None) -> list[torch.Tensor]:
+def outputs_and_grads(model: Sequential, x: torch.Tensor, dtype: torch.dtype | None,
+                      run: Callable[[Sequential, torch.Tensor], torch.Tensor]) -> list[torch.Tensor]:
     model.zero_grad(set_to_none=True)
     with autocast(model.device, dtype):
-        out = model(x, logits=True)
+        out = run(model, x)
     (out.float() * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
     return [out.detach().float(), *(p.grad.clone() for p in model.parameters())]
 
@@ -52,25 +59,24 @@ MODELS: dict[str, Callable[[], Sequential]] = {
 def test_fused_model_matches_layer_by_layer_exactly(name: str, dtype: torch.dtype | None, layout: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # The rewrite alone is exact; fusing a convolution into its pooling (the C kernels, see
-    # tests/engine/test_cpu_kernels.py) changes float32 rounding, so it is off here.
-    monkeypatch.setattr(fusion, "fused_conv_pool_applies", lambda *args: False)
+    # tests/ops/test_cpu_kernels.py) changes float32 rounding, so it is off here.
+    monkeypatch.setattr(ops_pooling, "conv_pool_applies", lambda *args: False)
     torch.manual_seed(0)
     model = MODELS[name]()
     if layout == "channels_last":
         model.to_device("cpu")  # as compile leaves it: 4-D kernels channels_last
-    assert any(pool is not None for _, pool in fusion.steps(model.layers[:-1]))
+    assert fusion.plan(model.layers[:-1]).pairs(model.layers[:-1])
     shape = (16, *model.input_shape[1:])
     # Whole numbers of a small range: many ties inside pooling windows, incl. all-negative ones.
     x = torch.randint(-3, 4, shape).float()
-    fused = outputs_and_grads(model, x, dtype)
-    unfused(monkeypatch)
-    plain = outputs_and_grads(model, x, dtype)
+    fused = outputs_and_grads(model, x, dtype, lambda model, x: model(x, logits=True))
+    plain = outputs_and_grads(model, x, dtype, layer_by_layer)
     for a, b in zip(fused, plain):
         assert torch.equal(a, b)
 
 
 def pairs(model: Sequential) -> list[tuple[str, str]]:
-    return [(layer.name, pool.name) for layer, pool in fusion.steps(model.layers) if pool is not None]
+    return [(layer.name, pool.name) for layer, pool in fusion.plan(model.layers).pairs(model.layers)]
 
 
 def test_only_relu_followed_by_max_pooling_is_rewritten() -> None:
@@ -104,6 +110,63 @@ def test_activity_regularizer_or_hook_keeps_the_layer_whole() -> None:
                               layers.Conv2D(4, 3, activation="relu", activity_regularizer=regularizers.L2(0.1)),
                               layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
     assert pairs(regularized) == []
+
+
+# The first layer's input needs no gradient: PyTorch says its backward hooks see output gradients only.
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
+@pytest.mark.parametrize("hook", ["forward", "forward with kwargs", "forward pre", "full backward",
+                                  "full backward pre"])
+def test_every_kind_of_hook_on_the_seed_cnns_first_conv_sees_it_run_whole(hook: str) -> None:
+    torch.manual_seed(0)
+    model = zoo.build("seed-cnn").to_device("cpu")
+    conv = model.layers[0]
+    x = torch.rand(4, 28, 28, 1)
+    seen: list[object] = []
+    record = lambda *args: seen.append(args[-1])  # noqa: E731 - the last argument: output, inputs or gradient
+    register = {
+        "forward": lambda: conv.register_forward_hook(record),
+        "forward with kwargs": lambda: conv.register_forward_hook(record, with_kwargs=True),
+        "forward pre": lambda: conv.register_forward_pre_hook(record),
+        "full backward": lambda: conv.register_full_backward_hook(record),
+        "full backward pre": lambda: conv.register_full_backward_pre_hook(record),
+    }[hook]
+    handle = register()
+    assert conv.observed and pairs(model)[0] != (conv.name, model.layers[1].name)
+    model(x, logits=True)[:, 0].sum().backward()
+    assert len(seen) == 1  # the conv ran as a module: its hook saw it
+    if hook == "forward":
+        assert seen[0].shape == (4, 26, 26, 64) and float(seen[0].detach().min()) == 0.0  # the relu'd map
+    handle.remove()
+    assert not conv.observed and pairs(model)[0] == (conv.name, model.layers[1].name)
+    model(x, logits=True)[:, 0].sum().backward()
+    assert len(seen) == 1
+
+
+def test_the_plan_is_made_once_and_again_when_the_stack_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[int] = []
+    plan_steps = fusion.plan_steps
+    monkeypatch.setattr(fusion, "plan_steps", lambda stack: (made.append(len(stack)), plan_steps(stack))[1])
+    torch.manual_seed(0)
+    model = zoo.build("seed-cnn")
+    x = torch.rand(2, 28, 28, 1)
+    for _ in range(3):
+        model(x)
+        model.predict(x.numpy(), verbose=0)
+    assert made == [6]  # the body: every layer but the last
+    model.add(layers.Dense(4, name="extra"))
+    model(x)
+    model.pop()
+    model(x)
+    model(x)
+    assert made == [6, 7, 6]
+    conv, pool = model.layers[:2]
+    handle = pool.register_forward_hook(lambda *args: None)
+    model(x)
+    handle.remove()
+    model(x)
+    model(x)
+    assert made == [6, 7, 6, 6, 6]
+    assert pairs(model)[0] == (conv.name, pool.name)
 
 
 def test_a_model_ending_in_relu_and_pool_still_runs_them_in_order() -> None:
@@ -166,6 +229,22 @@ def test_which_convolutions_run_fused_with_their_pooling(name: str, monkeypatch:
         assert fused_input_channels(model, x, monkeypatch, training=False) == prediction_plan
     with cpu_kernels.enabled(False):
         assert fused_input_channels(model, x, monkeypatch, training=True) == []
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels on", "kernels off"])
+def test_a_transposed_convolution_pools_before_its_relu_but_never_runs_as_the_fused_kernel(
+        kernels: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    model = Sequential([layers.Input((12, 12, 1)), layers.Conv2DTranspose(4, 3, activation="relu"),
+                        layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]).to_device("cpu")
+    transposed = model.layers[0]
+    assert pairs(model) == [(transposed.name, model.layers[1].name)]
+    assert not transposed.fusable_with_pool(model.layers[1])  # the kernel computes a plain convolution
+    x = torch.randint(-3, 4, (4, 12, 12, 1)).float()
+    with cpu_kernels.enabled(kernels):
+        assert fused_input_channels(model, x, monkeypatch, training=False) == []
+        with torch.no_grad():
+            torch.testing.assert_close(model(x, logits=True), layer_by_layer(model, x), rtol=0, atol=0)
 
 
 def outputs_and_parameter_grads(model: Sequential, x: torch.Tensor) -> list[torch.Tensor]:

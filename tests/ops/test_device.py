@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convscope.engine import device
+from convscope.ops import device
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@
  * Every function splits the N * Ho pooled rows over `threads` OpenMP threads. Built with
  * -fopenmp, the library uses the OpenMP runtime PyTorch has loaded (libgomp), so its threads
  * are PyTorch's own. The module exposes no Python functions: convscope loads the shared library
- * with ctypes (see cpu_kernels.py), which releases the GIL during each call.
+ * with ctypes (see convscope/ops/cpu_kernels.py), which releases the GIL during each call.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -35,7 +35,7 @@
 #endif
 
 /* Vector width in floats: setup.py builds this file once per x86 instruction set level
- * (16 for AVX-512, 8 for AVX2) and cpu_kernels.py loads the build the CPU can run. */
+ * (16 for AVX-512, 8 for AVX2) and ops/cpu_kernels.py loads the build the CPU can run. */
 #ifndef CS_LANES
 #define CS_LANES 4
 #endif
@@ -412,7 +412,7 @@ CS_INLINE void conv_pool_grad_row(const float *CS_RESTRICT row, const void *grad
 CONV_POOL_BACKWARD(cs_conv_pool_backward_f32, float, SAME, load_floats, 0)
 CONV_POOL_BACKWARD(cs_conv_pool_backward_bf16, uint16_t, bf16_to_float, load_bf16_lanes, 1)
 
-/* Version of the functions above; cpu_kernels.py refuses a library built from other sources. */
+/* Version of the functions above; ops/cpu_kernels.py refuses a library built from other sources. */
 CS_EXPORT int cs_kernels_version(void) { return 2; }
 
 CS_EXPORT int cs_kernels_lanes(void) { return LANES; }
@@ -428,7 +428,7 @@ CS_EXPORT int cs_kernels_lanes(void) { return LANES; }
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, CS_NAME(CS_MODULE),
-    "CPU kernels loaded through ctypes by convscope.engine.cpu_kernels.", -1, NULL,
+    "CPU kernels loaded through ctypes by convscope.ops.cpu_kernels.", -1, NULL,
 };
 
 PyMODINIT_FUNC CS_INIT(CS_MODULE)(void) { return PyModule_Create(&module); }

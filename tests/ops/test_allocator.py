@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from convscope.engine import allocator
+from convscope.ops import allocator
 
 # A training step's pattern: several large buffers held at once, then all freed. The script first
 # sets glibc's thresholds to its initial values with no adjustment (every block over 128 KiB is
@@ -19,7 +19,7 @@ from convscope.engine import allocator
 # faults per step, then applies convscope's setting and counts again.
 FAULTS_SCRIPT = """
 import ctypes, json, resource, torch
-from convscope.engine import allocator
+from convscope.ops import allocator
 libc = ctypes.CDLL("libc.so.6")
 assert libc.mallopt(allocator.M_MMAP_THRESHOLD, 128 * 1024) and libc.mallopt(allocator.M_TRIM_THRESHOLD, 128 * 1024)
 def step():
@@ -79,3 +79,24 @@ def test_a_choice_already_made_is_respected(variable: str, value: str, reason: s
         assert allocator.reason_to_skip() == reason
     else:
         assert allocator.reason_to_skip() is not None
+
+
+def test_the_policy_is_applied_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(allocator, "_tuned", None)
+    monkeypatch.setattr(allocator, "reason_to_skip", lambda: None)
+    monkeypatch.setattr(allocator, "set_malloc_thresholds", lambda: (calls.append(1), True)[1])
+    assert not allocator.host_allocator_tuned()
+    assert allocator.tune_host_allocator() is True and allocator.tune_host_allocator() is True
+    assert calls == [1] and allocator.host_allocator_tuned()
+
+
+def test_a_skipped_policy_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(allocator, "_tuned", None)
+    monkeypatch.setenv("CONVSCOPE_HOST_ALLOCATOR", "system")
+    monkeypatch.setattr(allocator, "set_malloc_thresholds", lambda: (calls.append(1), True)[1])
+    assert allocator.tune_host_allocator() is False
+    monkeypatch.delenv("CONVSCOPE_HOST_ALLOCATOR")
+    assert allocator.tune_host_allocator() is False  # decided for the process at the first call
+    assert calls == [] and not allocator.host_allocator_tuned()

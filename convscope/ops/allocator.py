@@ -1,4 +1,4 @@
-"""Host memory reuse for training and inference on the CPU.
+"""Host memory reuse for training and inference on the CPU: a process-wide malloc policy.
 
 Every training step allocates and frees the same large activation and gradient buffers (on the
 seed CNN at batch 128, 1-11 MB each). glibc's malloc gives much of that memory back to the kernel
@@ -8,9 +8,12 @@ again: about 7,000 page faults per step, a quarter to a third of the step time m
 threshold keeps those blocks in the heap for reuse, the way PyTorch's CUDA caching allocator
 keeps GPU memory.
 
-This changes a process-wide malloc setting, once, when convscope first trains or predicts on the
-CPU. It is skipped where it does not apply (not Linux with glibc), where the user already chose
-(`MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` in the environment, or a preloaded
+The setting belongs to the whole process, so it is one explicit policy applied once:
+`tune_host_allocator()` sets it and later calls change nothing (they return the first answer).
+The engine calls it when it first trains, evaluates or predicts on the CPU; a program that runs
+the model in its own loop may call it itself. `host_allocator_tuned()` says whether it is in
+effect. It is skipped where it does not apply (not Linux with glibc), where the user already
+chose (`MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` in the environment, or a preloaded
 allocator such as jemalloc or tcmalloc), and when `CONVSCOPE_HOST_ALLOCATOR=system`.
 """
 
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import functools
 import os
 import platform
 
@@ -27,6 +29,8 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest allowed value on 64-bit systems
 TRIM_THRESHOLD = 256 * 1024 * 1024
+
+_tuned: bool | None = None  # None until `tune_host_allocator` first runs
 
 
 def reason_to_skip() -> str | None:
@@ -43,11 +47,26 @@ def reason_to_skip() -> str | None:
     return None
 
 
-@functools.cache
 def tune_host_allocator() -> bool:
-    """Apply the malloc settings once per process; True when they are in effect."""
-    if reason_to_skip() is not None:
-        return False
+    """Apply the malloc settings, once per process (later calls change nothing); True when they
+    are in effect.
+
+    >>> tune_host_allocator()  # on Linux with glibc, unless the user chose otherwise
+    True
+    """
+    global _tuned
+    if _tuned is None:
+        _tuned = reason_to_skip() is None and set_malloc_thresholds()
+    return _tuned
+
+
+def host_allocator_tuned() -> bool:
+    """Whether `tune_host_allocator` has put the settings in effect in this process."""
+    return bool(_tuned)
+
+
+def set_malloc_thresholds() -> bool:
+    """Set glibc's mmap and trim thresholds; True when both were accepted."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(

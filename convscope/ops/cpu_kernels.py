@@ -15,14 +15,16 @@ backward fills a zero gradient of the map's size and scatters into it. The kerne
   the kernel and bias gradients come from the recorded winners. The input gets no gradient, so
   it is used only where the input needs none (a network's first layer while training).
 
-Both can apply the relu that follows the pooling in the same pass. They are used on CPU tensors
-where they apply (`Pooling.call`, `convscope.models.fusion`) and never inside tracing,
-`torch.compile` or export, which see PyTorch's own operators. On a 2-core CPU they make a bf16
-training step of the seed CNN about 1.5x faster (`benchmarks/LEVERS.md`, "Third round").
+Both can apply the relu that follows the pooling in the same pass. This module loads the
+kernels and wraps them in autograd functions; when they run is decided in one place,
+`convscope.ops.pooling` (`max_pool2d`, `conv2d_max_pool`): on CPU tensors they take, never
+inside tracing, `torch.compile` or export, which see PyTorch's own operators. On a 2-core CPU
+they make a bf16 training step of the seed CNN about 1.5x faster (`benchmarks/LEVERS.md`,
+"Third round").
 
 The library is built with the package (`setup.py`), once per x86 instruction set level, and runs
-on the OpenMP threads PyTorch uses; without a C compiler it is missing and PyTorch's operators
-are used. `CONVSCOPE_CPU_KERNELS=0` turns the kernels off.
+on the OpenMP threads PyTorch uses; without a C compiler it is missing, PyTorch's operators are
+used and a warning says so once. `CONVSCOPE_CPU_KERNELS=0` turns the kernels off (silently).
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def builds_for_this_cpu() -> tuple[str, ...]:
 def load(name: str) -> ctypes.CDLL | None:
     """One build of the kernels, or None where it was not built or does not load."""
     try:
-        module = importlib.import_module(f"convscope.engine.{name}")
+        module = importlib.import_module(f"{__package__}.{name}")
         lib = ctypes.CDLL(module.__file__)
     except (ImportError, OSError):
         return None
@@ -146,13 +148,6 @@ def available() -> bool:
     return library() is not None
 
 
-def usable(x: torch.Tensor) -> bool:
-    """Whether the kernels may run on `x` now: built, turned on, on the CPU, outside tracing and
-    export."""
-    return (ENABLED and x.device.type == "cpu" and library() is not None and not torch.jit.is_tracing()
-            and not torch.compiler.is_compiling() and not torch.onnx.is_in_onnx_export())
-
-
 def _pointer(t: torch.Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
@@ -168,6 +163,8 @@ def max_pool_2x2(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
 
 
 def pool_supports(x: torch.Tensor) -> bool:
+    """Whether `max_pool_2x2` takes `x`: a contiguous, non-empty (N, H, W, C) float32 or
+    bfloat16 tensor with at least one 2x2 window."""
     return (x.dim() == 4 and x.dtype in (torch.float32, torch.bfloat16) and x.is_contiguous()
             and x.shape[1] >= 2 and x.shape[2] >= 2 and x.numel() > 0)
 

@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from convscope import layers
-from convscope.engine import cpu_kernels
-from convscope.models import Sequential, fusion
+from convscope.models import Sequential
+from convscope.ops import conv_pool_applies, cpu_kernels
+from convscope.ops.pooling import kernels_may_run
 
 built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C kernels are not built here")
 
@@ -261,14 +262,21 @@ def test_training_steps_agree_with_and_without_the_kernels() -> None:
         np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-5)
 
 
+def runs_fused(layer: layers.Layer, pool: layers.Layer, x: torch.Tensor) -> bool:
+    """Whether a model runs `layer` and `pool` as one kernel on `x`: allowed by its plan, and by
+    ops for this input."""
+    assert isinstance(layer, layers.Conv2D)
+    return layer.fusable_with_pool(pool) and conv_pool_applies(x, layer.kernel)
+
+
 @built
 def test_an_input_that_needs_a_gradient_takes_pytorchs_path() -> None:
     model = seed_cnn()
     layer, pool = model.layers[0], model.layers[1]
     x = torch.rand(2, 28, 28, 1)
-    assert fusion.fused_conv_pool_applies(layer, pool, x)
+    assert runs_fused(layer, pool, x)
     x.requires_grad_()
-    assert not fusion.fused_conv_pool_applies(layer, pool, x)  # saliency needs d(output)/d(input)
+    assert not runs_fused(layer, pool, x)  # saliency needs d(output)/d(input)
     model(x)[:, 3].sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
 
@@ -290,7 +298,7 @@ def test_other_convolutions_are_not_fused(change: str) -> None:
     model = Sequential([layers.Input(x.shape[1:]), layer, pool])
     if change == "float64":
         model.double()
-    assert not fusion.fused_conv_pool_applies(layer, pool, x)
+    assert not runs_fused(layer, pool, x)
     assert model(x).shape[0] == 2
 
 
@@ -300,7 +308,7 @@ def test_tracing_sees_pytorchs_operators() -> None:
     seen = []
 
     def probe(t: torch.Tensor) -> torch.Tensor:
-        seen.append(cpu_kernels.usable(t))
+        seen.append(kernels_may_run(t))
         return t * 2
 
     x = torch.rand(2)
