@@ -39,8 +39,9 @@ demo: $(STAMP) system-deps
 # the AVX2 kernel build, float32-only oneDNN with emulated bfloat16). The kernel tests run every
 # build the CPU loads in each pass; the slow fault tests set the kernels per case themselves.
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
-CPU_PATH_TESTS := tests/engine tests/layers tests/models tests/faults tests/distributed
+CPU_PATH_TESTS := tests/ops tests/engine tests/layers tests/models tests/faults tests/distributed
 test: $(STAMP) system-deps
+	$(VENV)/bin/lint-imports
 	$(PYTEST)
 	CONVSCOPE_CPU_KERNELS=0 $(PYTEST) -q $(CPU_PATH_TESTS) \
 	  --ignore tests/faults/test_sigkill_resume.py --ignore tests/faults/test_cli_resume.py
@@ -51,6 +52,7 @@ smoke: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check convscope tests benchmarks
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache demo-model
