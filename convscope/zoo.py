@@ -37,7 +37,8 @@ class ZooModel:
 
 def seed_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10) -> Sequential:
     """Two 64-filter 3x3 conv + 2x2 max-pool stages, Dense 128, softmax: 28x28 -> 26 -> 13 -> 11 -> 5."""
-    from convscope import Sequential, layers
+    from convscope import layers
+    from convscope.models import Sequential
 
     return Sequential([
         layers.Conv2D(64, (3, 3), activation="relu", input_shape=tuple(input_shape)),
@@ -55,7 +56,8 @@ def lenet5(input_shape: Shape = (28, 28, 1), num_classes: int = 10) -> Sequentia
 
     The first convolution pads to keep 28x28, as the 32x32 original saw MNIST with a border.
     """
-    from convscope import Sequential, layers
+    from convscope import layers
+    from convscope.models import Sequential
 
     return Sequential([
         layers.Conv2D(6, 5, padding="same", activation="tanh", input_shape=tuple(input_shape)),
@@ -71,7 +73,8 @@ def lenet5(input_shape: Shape = (28, 28, 1), num_classes: int = 10) -> Sequentia
 
 def mnist_convnet(input_shape: Shape = (28, 28, 1), num_classes: int = 10) -> Sequential:
     """The keras.io "Simple MNIST convnet": 32 and 64 3x3 filters, max pooling, dropout 0.5."""
-    from convscope import Sequential, layers
+    from convscope import layers
+    from convscope.models import Sequential
 
     return Sequential([
         layers.Input(tuple(input_shape)),
@@ -87,7 +90,8 @@ def mnist_convnet(input_shape: Shape = (28, 28, 1), num_classes: int = 10) -> Se
 
 def mnist1d_cnn(input_shape: Shape = (40, 1), num_classes: int = 10) -> Sequential:
     """A 1D CNN for MNIST-1D's 40-step signals: three 'same' conv layers, global pooling."""
-    from convscope import Sequential, layers
+    from convscope import layers
+    from convscope.models import Sequential
 
     return Sequential([
         layers.Conv1D(32, 5, padding="same", activation="relu", input_shape=tuple(input_shape)),
@@ -106,7 +110,8 @@ def spectrum_cnn(input_shape: Shape = (128, 1), num_classes: int = 2) -> Sequent
 
     Global pooling makes it indifferent to the spectrum's length, so any (L, C) input fits.
     """
-    from convscope import Sequential, layers
+    from convscope import layers
+    from convscope.models import Sequential
 
     return Sequential([
         layers.Conv1D(16, 7, padding="same", activation="relu", input_shape=tuple(input_shape)),
