@@ -11,13 +11,14 @@ env_dir="$here/.keras-env"
 python="${1:-python3}"
 tf_spec="${TF_SPEC:-tensorflow-cpu}"
 
-if [ -x "$env_dir/bin/python" ] && "$env_dir/bin/python" -c "import keras, tensorflow" 2>/dev/null; then
+if [ -x "$env_dir/bin/python" ] && "$env_dir/bin/python" -c "import keras, tensorflow, scipy, PIL" 2>/dev/null; then
   echo "Keras environment ready: $env_dir"
   exit 0
 fi
 "$python" -m venv "$env_dir"
 "$env_dir/bin/python" -m pip install --quiet --upgrade pip
-"$env_dir/bin/python" -m pip install --quiet "$tf_spec" keras numpy
+# scipy and pillow: Keras's ImageDataGenerator and image loading need them (examples/keras_programs/)
+"$env_dir/bin/python" -m pip install --quiet "$tf_spec" keras numpy scipy pillow
 "$env_dir/bin/python" - <<'PY'
 import keras
 import tensorflow as tf

@@ -10,6 +10,7 @@ from convscope.data.files import arrays, image_folder
 from convscope.data.idx import CorruptArchiveError, read_idx, write_idx
 from convscope.data.integrity import IntegrityError
 from convscope.data.loaders import class_names, load
+from convscope.data.pipeline import AUTOTUNE, Dataset
 from convscope.data.preprocessing import (
     add_channel_axis,
     normalize,
@@ -21,7 +22,7 @@ from convscope.data.registry import DATASETS
 from convscope.data.sources import DatasetNotFoundError, cache_dir
 
 __all__ = [
-    "DATASETS", "CorruptArchiveError", "DatasetDescription", "DatasetNotFoundError", "DownloadError",
+    "AUTOTUNE", "DATASETS", "Dataset", "CorruptArchiveError", "DatasetDescription", "DatasetNotFoundError", "DownloadError",
     "IntegrityError", "add_channel_axis", "arrays", "cache_dir", "class_names", "describe",
     "image_folder", "load", "normalize", "read_idx", "remove_channel_axis", "to_categorical",
     "train_validation_split", "write_idx",
