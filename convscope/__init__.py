@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 _ATTRIBUTES = {
     "Sequential": "convscope.models.sequential",
+    "Model": "convscope.models",
+    "Input": "convscope.layers",
     "load_model": "convscope.models.saving",
     "model_from_config": "convscope.models.saving",
     "set_seed": "convscope.utils",

@@ -17,12 +17,11 @@ from convscope.keras import (
     metrics,
     models,
     optimizers,
-    preprocessing,
     regularizers,
     utils,
 )
 from convscope.layers import Input
-from convscope.models import Sequential, load_model
+from convscope.models import Model, Sequential, load_model
 
-__all__ = ["Input", "Sequential", "load_model", "activations", "backend", "callbacks", "constraints", "datasets",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "utils"]
+__all__ = ["Input", "Model", "Sequential", "load_model", "activations", "backend", "callbacks", "constraints", "datasets",
+           "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]

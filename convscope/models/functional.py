@@ -1,0 +1,257 @@
+"""Functional models: any graph of layers from `Input(...)` tensors to output tensors.
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    y = layers.Conv2D(32, 3, padding="same")(x)
+    x = layers.ReLU()(layers.Add()([x, y]))                # a residual connection
+    outputs = layers.Dense(10, activation="softmax")(layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)                  # a Functional model
+
+Several inputs and outputs (a list or a dict), shared layers (one layer called twice: one set of
+weights, two nodes) and the feature-map idiom
+`Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers])` work. Layers are
+ordered as Keras orders them (`convscope.models.graph`), so weights, summaries and saved files
+match Keras's. Single-input, single-output models train through `convscope.engine` like a
+Sequential model; any model predicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Self, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from convscope import activations
+from convscope.layers import Layer, Softmax
+from convscope.layers.input_spec import Shape
+from convscope.layers.symbolic import SymbolicTensor, map_structure
+from convscope.models import graph as graph_module
+from convscope.models import graph_config, registry
+from convscope.models.config import StoredShapes
+from convscope.models.model import Model
+from convscope.ops.device import autocast
+
+INFERENCE_BATCH = 128
+
+
+def final_activation_name(layer: Layer) -> str | None:
+    """The activation `layer` ends with ("softmax", "sigmoid", ...) when a loss may take the
+    output before it (`Layer.forward_logits`); None otherwise."""
+    if layer.activity_regularizer is not None:  # its penalty is computed on the activated output
+        return None
+    if isinstance(layer, Softmax):
+        return "softmax" if layer.axis == -1 else None
+    function = getattr(layer, "activation", None)
+    if function is None:
+        return None
+    try:
+        return activations.name_of(function)
+    except ValueError:
+        return None
+
+
+@registry.register
+class Functional(Model):
+    """A model made of the layer calls between `inputs` and `outputs` (see the module text).
+
+    Args:
+        inputs: a symbolic tensor from `Input(...)`, or a list or dict of them.
+        outputs: symbolic tensors made by calling layers on the inputs: one, a list or a dict.
+        name: the model's name ("functional" by default).
+
+    Raises:
+        ValueError: for values that are not symbolic tensors, outputs the inputs do not lead to
+            ("Graph disconnected"), or two layers given the same name.
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True) -> None:
+        super().__init__(name or "functional")
+        self.graph = graph_module.map_graph(inputs, outputs)
+        graph_module.name_layers(self.graph.layers)
+        self.inputs_structure = inputs if isinstance(inputs, (SymbolicTensor, dict)) else list(inputs)
+        self.outputs_structure = outputs if isinstance(outputs, (SymbolicTensor, dict)) else list(outputs)
+        self.stack = nn.ModuleList(self.graph.layers)  # each layer once, however often it is called
+        shapes = [tensor.shape for tensor in self.graph.inputs]
+        self.input_shape = shapes[0] if len(shapes) == 1 else shapes  # type: ignore[assignment]  # Keras's list
+        if not trainable:
+            for layer in self.graph.layers:
+                layer.trainable = False
+
+    # -- structure ------------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        """Every layer, InputLayers first, in Keras's order (the order of the weights)."""
+        return cast("list[Layer]", list(self.stack))
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        return list(self.graph.inputs)
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        return list(self.graph.outputs)
+
+    @property
+    def input(self) -> Any:
+        """The input tensor(s) in the structure the model was made with."""
+        return self.inputs_structure
+
+    @property
+    def output(self) -> Any:
+        """The output tensor(s) in the structure the model was made with."""
+        return self.outputs_structure
+
+    @property
+    def output_shape(self) -> Any:
+        """(None, 10) for one output; a list of shapes for several, as in Keras."""
+        shapes = [tensor.shape for tensor in self.graph.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input_names(self) -> list[str]:
+        return [tensor.history.layer.name for tensor in self.graph.inputs if tensor.history is not None]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [tensor.history.layer.name for tensor in self.graph.outputs if tensor.history is not None]
+
+    def nodes_in_order(self) -> Iterator[tuple[Layer, list[SymbolicTensor], list[SymbolicTensor]]]:
+        """(layer, input tensors, output tensors) for each layer call, inputs first: the graph
+        to draw or explain. A shared layer appears once per call; an InputLayer has no inputs."""
+        return graph_module.nodes_in_order(self.graph)
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """A functional model is built when made; `input_shape` must fit its input."""
+        self.check_input_shape(tuple(size or 1 for size in input_shape), "build")
+
+    def check_input_shape(self, shape: tuple[int, ...], argument: str = "x") -> None:
+        if len(self.graph.inputs) > 1:
+            raise ValueError(f"{argument}: Functional '{self.name}' takes {len(self.graph.inputs)} inputs "
+                             f"({', '.join(self.input_names)}); pass a list or dict of arrays to predict. fit and "
+                             "evaluate take models with one input.")
+        super().check_input_shape(shape, argument)
+
+    # -- computation ----------------------------------------------------------------------
+    def forward(self, inputs: Any, logits: bool = False) -> Any:  # type: ignore[override]  # lists and dicts too
+        """Outputs for channels-last batches: one tensor (or array), a list in input order, or a
+        dict keyed by input name. Returns the outputs in the structure the model was made with.
+        `logits=True` stops a single output before its final softmax/sigmoid."""
+        values = self.input_tensors(inputs)
+        logits_of = None
+        if logits:
+            if len(self.graph.outputs) > 1:
+                raise ValueError(f"Functional '{self.name}': logits=True needs a model with one output.")
+            logits_of = {id(self.graph.outputs[0])}
+        results = graph_module.run(self.graph, values, logits_of)
+        return self.pack_outputs(results)
+
+    def pack_outputs(self, results: list[Any]) -> Any:
+        """Values in `outputs` order, arranged as the model's outputs were given; a list of one
+        becomes its item, as in Keras."""
+        positions = {id(tensor): index for index, tensor in enumerate(self.graph.outputs)}
+        packed = map_structure(lambda tensor: results[positions[id(tensor)]], self.outputs_structure)
+        return packed[0] if isinstance(packed, list) and len(packed) == 1 else packed
+
+    def input_tensors(self, inputs: Any) -> list[torch.Tensor]:
+        """One tensor per model input, from a tensor/array, a list or a dict keyed by input name."""
+        given = model_inputs(self, inputs, f"Functional '{self.name}'")
+        return [value if isinstance(value, torch.Tensor)
+                else torch.as_tensor(np.asarray(value, dtype=np.float32), device=self._device) for value in given]
+
+    def output_activation_name(self) -> str | None:
+        if len(self.graph.outputs) != 1:
+            return None
+        layer = self.graph.outputs[0].layer
+        return None if layer is None else final_activation_name(layer)
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
+                steps: int | None = None) -> Any:
+        """Outputs for `x`: an array for a one-output model (through the engine, as Sequential);
+        with several inputs or outputs, `x` is a list (or dict) of arrays and the result a list
+        (or dict) of arrays in the outputs' structure."""
+        if len(self.graph.inputs) == 1 and len(self.graph.outputs) == 1 and steps is None \
+                and not isinstance(x, (list, dict)):
+            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps)
+        if steps is not None:
+            raise ValueError("predict: steps is for batch sources; a model with several inputs or outputs "
+                             "predicts arrays.")
+        return predict_arrays(self, x, batch_size or INFERENCE_BATCH)
+
+    # -- config ---------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Keras's functional config: layers with their inbound nodes, input and output layers."""
+        return graph_config.graph_config(self.graph, self.name, self.inputs_structure, self.outputs_structure,
+                                         graph_config.own_layer_config)
+
+    @classmethod
+    def check_config(cls, config: Any, stored: StoredShapes | None = None) -> None:
+        """Check a functional config before anything is allocated: the graph is rebuilt on the
+        meta device first (`graph_config.preflight`).
+
+        Raises:
+            ValueError: for a malformed config, one that asks for too much, or one that does not
+                fit the weights file's shapes `stored`.
+        """
+        if not graph_config.is_functional_config(config):
+            raise ValueError("model config: a Functional config needs 'layers', 'input_layers' and 'output_layers'.")
+        graph_config.preflight(config, stored)
+
+    @classmethod
+    def from_checked_config(cls, config: dict[str, Any]) -> Self:
+        inputs, outputs = graph_config.rebuild(config)
+        name = config.get("name")
+        return cls(inputs, outputs, name=name if isinstance(name, str) and name else None,
+                   trainable=config.get("trainable", True) is not False)
+
+
+@torch.inference_mode()
+def predict_arrays(model: Functional, x: Any, batch_size: int) -> Any:
+    """Run `model` in batches on a list (or dict) of arrays, one per input."""
+    values = [np.asarray(tensor.detach().cpu() if isinstance(tensor, torch.Tensor) else tensor, dtype=np.float32)
+              for tensor in model_inputs(model, x, "predict")]
+    for value, tensor, name in zip(values, model.graph.inputs, model.input_names):
+        check_array(value, tensor.shape, name, len(values[0]))
+    dtype = model.compiled.autocast_dtype if model.compiled is not None else None
+    model.eval()
+    pieces: list[list[torch.Tensor]] = [[] for _ in model.graph.outputs]
+    for start in range(0, len(values[0]), batch_size):
+        batch = [torch.from_numpy(value[start:start + batch_size]).to(model.device) for value in values]
+        with autocast(model.device, dtype):
+            results = graph_module.run(model.graph, batch)
+        for piece, result in zip(pieces, results):
+            piece.append(result.float().cpu())
+    arrays = [torch.cat(piece).numpy() if piece else np.zeros((0, *(size or 0 for size in tensor.shape[1:])),
+                                                                np.float32)
+              for piece, tensor in zip(pieces, model.graph.outputs)]
+    return model.pack_outputs(arrays)
+
+
+def model_inputs(model: Functional, x: Any, action: str) -> list[Any]:
+    """One value per model input from `x`: one array or tensor, a list in input order or a dict
+    keyed by input name; a ValueError naming `action` when the count is wrong."""
+    names = model.input_names
+    if isinstance(x, dict):
+        missing = [name for name in names if name not in x]
+        if missing:
+            raise ValueError(f"{action}: no value for input(s) {missing}; the inputs are {names}.")
+        return [x[name] for name in names]
+    given = list(x) if isinstance(x, (list, tuple)) and (len(names) > 1 or (
+        len(x) == 1 and isinstance(x[0], (np.ndarray, torch.Tensor)))) else [x]
+    if len(given) != len(names):
+        raise ValueError(f"{action}: the model has {len(names)} inputs ({', '.join(names)}); got {len(given)} "
+                         "values. Pass a list in that order, or a dict keyed by input name.")
+    return given
+
+
+def check_array(value: np.ndarray, expected: Shape, name: str, samples: int) -> None:
+    """An input array's shape against its Input's, and its length against the first input's."""
+    if value.ndim != len(expected) or any(want is not None and want != have
+                                          for want, have in zip(expected[1:], value.shape[1:])):
+        raise ValueError(f"predict: input '{name}' has shape {value.shape} but the model expects {expected}.")
+    if len(value) != samples:
+        raise ValueError(f"predict: input '{name}' has {len(value)} samples but the first input has {samples}; "
+                         "every input needs one entry per sample.")
+

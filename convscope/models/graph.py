@@ -1,0 +1,294 @@
+"""The graph of a functional model: which layer calls lead from its inputs to its outputs.
+
+`map_graph` walks back from the output tensors through each tensor's `history` (see
+`convscope.layers.symbolic`) and orders what it finds as Keras does, so `model.layers`, the
+summary and the weight order match Keras's: by depth (distance from the outputs), deepest
+first, and in the order a depth-first walk from the outputs first met them. `run` evaluates
+the graph on real tensors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from convscope.layers import InputLayer, Layer
+from convscope.layers.input_spec import Shape
+from convscope.layers.symbolic import History, Node, SymbolicTensor, flatten, map_structure
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A functional model's layers and nodes between `inputs` and `outputs`.
+
+    `nodes` are in an order that computes every tensor before its use (inputs first); `layers`
+    are in Keras's `model.layers` order, InputLayers first.
+    """
+
+    inputs: list[SymbolicTensor]
+    outputs: list[SymbolicTensor]
+    nodes: list[Node]
+    layers: list[Layer]
+    depths: dict[int, int]  # node id -> distance from the outputs (0 for the nodes making them)
+
+    def consumers(self) -> dict[int, int]:
+        """How many graph nodes read each tensor (keyed by the tensor's id)."""
+        counts: dict[int, int] = defaultdict(int)
+        for node in self.nodes:
+            for tensor in node.input_tensors:
+                counts[id(tensor)] += 1
+        return counts
+
+
+def check_tensors(tensors: Any, argument: str) -> list[SymbolicTensor]:
+    """The symbolic tensors of `inputs` or `outputs` (a tensor, a list or a dict), or Keras's
+    ValueError for anything else."""
+    flat = list(flatten(tensors))
+    for value in flat:
+        if not isinstance(value, SymbolicTensor) or value.history is None:
+            raise ValueError(f"Model: all `{argument}` values must be symbolic tensors made by keras.Input(...) or by "
+                             f"calling layers on them. Received: {argument}={tensors!r} including invalid value "
+                             f"{value!r} of type {type(value).__name__}")
+    if not flat:
+        raise ValueError(f"Model: `{argument}` is empty; give at least one tensor, e.g. "
+                         f"Model(inputs=keras.Input((28, 28, 1)), outputs=...).")
+    return flat
+
+
+def map_graph(inputs: Any, outputs: Any) -> Graph:
+    """Order the nodes and layers between `inputs` and `outputs` as Keras's functional models do.
+
+    Raises:
+        ValueError: for values that are not symbolic tensors, a cycle, or an output that cannot
+            be computed from the inputs ("Graph disconnected", as Keras says).
+    """
+    flat_inputs, flat_outputs = check_tensors(inputs, "inputs"), check_tensors(outputs, "outputs")
+    ordered, first_seen = walk(flat_inputs, flat_outputs)
+    node_depth, layer_depth = depths(ordered)
+    for tensor in flat_inputs:  # an input no output depends on still belongs to the model
+        assert tensor.history is not None
+        node = tensor.history.layer.inbound_nodes[tensor.history.node_index]
+        if node.is_input and tensor.history.layer not in layer_depth:
+            layer_depth[tensor.history.layer], first_seen[tensor.history.layer] = 0, -1
+            node_depth[node] = 0
+    layers = sorted(layer_depth, key=lambda layer: (-layer_depth[layer], first_seen[layer]))
+    walked = {id(node): index for index, node in enumerate(ordered)}  # parents before children, calls in order
+    nodes = sorted(node_depth, key=lambda node: (-node_depth[node], walked.get(id(node), len(walked))))
+    check_connected(flat_inputs, nodes)
+    return Graph(flat_inputs, flat_outputs, nodes, layers, {id(node): depth for node, depth in node_depth.items()})
+
+
+def walk(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> tuple[list[Node], dict[Layer, int]]:
+    """Depth-first from the outputs: (nodes with every parent before its children, each layer's
+    position in the order the walk first met it). The walk stops at the declared inputs."""
+    finished: set[int] = set()
+    in_progress: set[int] = set()
+    ordered: list[Node] = []
+    first_seen: dict[Layer, int] = {}
+    input_ids = {id(tensor) for tensor in inputs}
+
+    def visit(tensor: SymbolicTensor) -> None:
+        assert tensor.history is not None  # check_tensors and Node guarantee it
+        layer, node_index, _ = tensor.history
+        node = layer.inbound_nodes[node_index]
+        if id(node) in finished:
+            return
+        if not node.is_input and id(tensor) in input_ids:  # an intermediate tensor given as an input
+            finished.add(id(node))
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"Model: tensor {tensor!r} from layer '{layer.name}' is part of a cycle.")
+        first_seen.setdefault(layer, len(first_seen))
+        in_progress.add(id(node))
+        for parent in node.input_tensors:
+            visit(parent)
+        finished.add(id(node))
+        in_progress.discard(id(node))
+        ordered.append(node)
+
+    for tensor in outputs:
+        visit(tensor)
+    return ordered, first_seen
+
+
+def depths(ordered: list[Node]) -> tuple[dict[Node, int], dict[Layer, int]]:
+    """Each node's and layer's depth: 0 for the outputs' nodes, parents one deeper than their
+    deepest child; a shared layer takes the largest depth of its nodes."""
+    in_graph = {id(node) for node in ordered}
+    node_depth: dict[Node, int] = {}
+    layer_depth: dict[Layer, int] = {}
+    for node in reversed(ordered):
+        depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
+        layer_depth[node.layer] = node_depth[node] = depth
+        for parent in node.parent_nodes:
+            if id(parent) in in_graph:
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    return node_depth, layer_depth
+
+
+def check_connected(inputs: list[SymbolicTensor], nodes: list[Node]) -> None:
+    """Every tensor a node reads is an input or made by an earlier node (Keras's check)."""
+    computable = {id(tensor) for tensor in inputs}
+    done: list[str] = []
+    for node in nodes:
+        for tensor in node.input_tensors or node.output_tensors:  # an InputLayer's tensor must be an input
+            if id(tensor) not in computable:
+                raise ValueError(f"Graph disconnected: cannot find parent for tensor {tensor!r} at layer "
+                                 f"'{node.layer.name}'. The following previous layers were accessed without "
+                                 f"issue: {done}. Pass every keras.Input(...) the outputs depend on in `inputs`.")
+        done.append(node.layer.name)
+        computable.update(id(tensor) for tensor in node.output_tensors)
+
+
+def name_layers(layers: Sequence[Layer]) -> None:
+    """Give automatically named layers unique names (conv2d, conv2d_1, ...) in the order they
+    were made, as Keras names them; names given by the user are kept and must be unique."""
+    taken: dict[str, int] = {}
+    for layer in layers:
+        if not layer.auto_named:
+            taken[layer.name] = taken.get(layer.name, 0) + 1
+    for name, count in taken.items():
+        if count > 1:
+            raise ValueError(f'Model: the name "{name}" is used {count} times in the model. All layer names should '
+                             "be unique.")
+    for layer in sorted((layer for layer in layers if layer.auto_named), key=lambda layer: layer.creation_index):
+        if layer.name in taken:
+            base = layer.name
+            index = 1
+            while f"{base}_{index}" in taken:
+                index += 1
+            layer.name = f"{base}_{index}"
+        taken[layer.name] = 1
+
+
+def sequential_like(graph: Graph) -> bool:
+    """Keras's test for the summary's layout: one node per depth, each reading one tensor, and no
+    layer called twice. Such a graph's summary has no "Connected to" column."""
+    per_depth: dict[int, int] = defaultdict(int)
+    for node in graph.nodes:
+        per_depth[graph.depths[id(node)]] += 1
+        if len(node.input_tensors) > 1:
+            return False
+    return all(count == 1 for count in per_depth.values()) and len(graph.layers) == len(graph.nodes)
+
+
+def connections(graph: Graph, layer: Layer) -> str:
+    """The summary's "Connected to" cell: `name[node][tensor]` of every tensor the layer's nodes
+    in this graph read, e.g. "activation[0][0], conv2d_2[0][0]"; "-" for an InputLayer. Node
+    indices count the layer's nodes in this graph only, as a saved config numbers them."""
+    cells = [f"{tensor.history.layer.name}[{graph_node_index(graph, tensor)}][{tensor.history.tensor_index}]"
+             for node in layer.inbound_nodes if id(node) in graph.depths
+             for tensor in node.input_tensors if tensor.history is not None]
+    return ", ".join(cells) or "-"
+
+
+def graph_node_index(graph: Graph, tensor: SymbolicTensor) -> int:
+    """The index of the node that made `tensor` among its layer's nodes in `graph`."""
+    assert tensor.history is not None
+    layer, node_index, _ = tensor.history
+    return sum(1 for node in layer.inbound_nodes[:node_index] if id(node) in graph.depths)
+
+
+def nodes_in_order(graph: Graph) -> Iterator[tuple[Layer, list[SymbolicTensor], list[SymbolicTensor]]]:
+    """(layer, input tensors, output tensors) for every node, inputs first: the order to draw
+    or explain the graph in. An InputLayer's node has no input tensors."""
+    for node in graph.nodes:
+        yield node.layer, list(node.input_tensors), list(node.output_tensors)
+
+
+def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None = None) -> list[torch.Tensor]:
+    """The output tensors of `graph` for real `inputs` (one per graph input, in order).
+
+    `logits_of` holds ids of output tensors whose producing layer should stop before its final
+    activation (`Layer.forward_logits`), as a model does for a numerically stable loss.
+    Intermediate tensors are dropped once their last reader has run.
+    """
+    values: dict[int, torch.Tensor] = {}
+    for tensor, value in zip(graph.inputs, inputs):
+        values[id(tensor)] = value
+    remaining = graph.consumers()
+    keep = {id(tensor) for tensor in graph.outputs}
+    logits: dict[int, torch.Tensor] = {}
+    for node in graph.nodes:
+        if node.is_input:
+            output = node.output_tensors[0]
+            values[id(output)] = node.layer(values[id(output)])  # checks the shape fed in
+            continue
+        arguments = map_structure(lambda tensor: values[id(tensor)], node.arguments)
+        produced = node.output_tensors[0]
+        if logits_of and id(produced) in logits_of:
+            logits[id(produced)] = node.layer.forward_logits(arguments)
+            if remaining.get(id(produced), 0):  # other layers read the activated output too
+                values[id(produced)] = node.layer(arguments)
+        else:
+            values[id(produced)] = node.layer(arguments)
+        for tensor in node.input_tensors:
+            remaining[id(tensor)] -= 1
+            if not remaining[id(tensor)] and id(tensor) not in keep:
+                values.pop(id(tensor), None)
+    return [logits[id(tensor)] if id(tensor) in logits else values[id(tensor)] for tensor in graph.outputs]
+
+
+class Chain:
+    """The nodes of a Sequential model: its layers called one after another on its input, so
+    `layer.output` and `model.inputs`/`model.outputs` work there as in a functional model.
+
+    A Sequential model appends a layer's node once the layer is built, and calls `connect`
+    again when its input shape changes (the old nodes are dropped first).
+    """
+
+    def __init__(self) -> None:
+        self.input_layer: InputLayer | None = None
+        self.made: list[Node] = []  # the nodes this chain added, in order
+
+    @property
+    def input(self) -> SymbolicTensor | None:
+        return None if self.input_layer is None else self.input_layer.output
+
+    @property
+    def output(self) -> SymbolicTensor | None:
+        return self.made[-1].output_tensors[0] if self.made else self.input
+
+    def start(self, input_layer: InputLayer) -> None:
+        """Begin at `input_layer` (a Sequential model's `Input(...)`)."""
+        self.disconnect()
+        self.input_layer = input_layer
+
+    def append(self, layer: Layer, input_shape: Shape) -> None:
+        """Call `layer` on the chain's last tensor (the input, of `input_shape`, at first)."""
+        if self.input_layer is None or (not self.made and self.input_layer.batch_shape != tuple(input_shape)):
+            self.input_layer = InputLayer(batch_shape=input_shape)
+        layer(self.output)
+        self.made.append(layer.inbound_nodes[-1])
+
+    def connect(self, input_shape: Shape, layers: Sequence[Layer]) -> None:
+        """Drop the nodes made so far, then call `layers` in order on an input of `input_shape`."""
+        self.disconnect()
+        for layer in layers:
+            self.append(layer, input_shape)
+
+    def pop(self, layer: Layer) -> None:
+        """Drop the node of `layer`, the chain's last layer."""
+        if self.made and self.made[-1].layer is layer:
+            remove_node(self.made.pop())
+
+    def disconnect(self) -> None:
+        while self.made:
+            remove_node(self.made.pop())
+
+
+def remove_node(node: Node) -> None:
+    """Take `node` out of its layer's and its parents' node lists; the layer's later nodes are
+    renumbered, so the tensors they made still name them."""
+    layer = node.layer
+    layer.inbound_nodes.remove(node)
+    for tensor in node.input_tensors:
+        if tensor.history is not None and node in tensor.history.layer.outbound_nodes:
+            tensor.history.layer.outbound_nodes.remove(node)
+    for node_index, remaining in enumerate(layer.inbound_nodes):
+        for tensor_index, tensor in enumerate(remaining.output_tensors):
+            tensor.history = History(layer, node_index, tensor_index)
