@@ -9,22 +9,23 @@ Write a layer, then test it like the built-in ones:
                             expected_output_shape=(None, 11, 11, 64), expected_params=18_496)
     result.checks  # ('shape', 'params', 'config', 'save', 'gradients', 'kernels', 'channels_last', 'train')
 
-The layer is built on a model input of `input_shape` (batch axis first, None allowed) and run on
-random float32 data. The checks, by name (`CHECKS`):
+The layer is built on a model input of `input_shape` (batch axis first, None allowed; a list of
+shapes for a layer that takes a list, such as Add or Concatenate) and run on random float32
+data. The checks, by name (`CHECKS`):
 
 - shape: the output's shape is `compute_output_shape` of the input's (and `expected_output_shape`).
 - params: `count_params()` is the size of the layer's torch parameters and buffers, the trainable
   count that of the parameters that need a gradient (and `expected_params`).
 - config: `layer_cls.from_config(layer.get_config())` (through JSON) has the same config and, with
   the weights copied by `get_weights`/`set_weights`, gives identical outputs.
-- save: a one-layer `Sequential` saved with `model.save` and read by `load_model` has the same
-  config and gives identical predictions.
-- gradients: the gradient of a random scalar function of the output with respect to the input and
+- save: a one-layer model (a `Sequential`, or a functional `Model` for a list of inputs) saved
+  with `model.save` and read by `load_model` has the same config and gives identical predictions.
+- gradients: the gradient of a random scalar function of the output with respect to the inputs and
   the trainable weights agrees with central finite differences in float64
   (`torch.autograd.gradcheck` along random directions, then a few single coordinates).
 - kernels: outputs and gradients are identical with the compiled CPU kernels on and off.
-- channels_last: outputs and gradients agree when the input is a view of channels-first memory and
-  4-D weights are in `torch.channels_last` memory (inputs of rank 3 or more).
+- channels_last: outputs and gradients agree when the inputs are views of channels-first memory
+  and 4-D weights are in `torch.channels_last` memory (inputs of rank 3 or more).
 - train: one `train_on_batch` with SGD and mean squared error on random targets changes every
   trainable weight and leaves it finite.
 
@@ -37,13 +38,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib
 import json
 import math
 import tempfile
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -53,12 +52,10 @@ from torch.autograd.gradcheck import GradcheckError, gradcheck
 from convscope import optimizers
 from convscope.layers import Input, InputLayer, Layer
 from convscope.layers.input_spec import Shape
-from convscope.models.saving import load_model
-from convscope.models.sequential import Sequential
+from convscope.models import Functional, Model, Sequential, load_model
+from convscope.ops import cpu_kernels
 
 CHECKS = ("shape", "params", "config", "save", "gradients", "kernels", "channels_last", "train")
-# Where the compiled CPU kernels live, newest home first.
-CPU_KERNEL_MODULES = ("convscope.ops.cpu_kernels", "convscope.engine.cpu_kernels")
 UNKNOWN_SIZE = 5  # the size given to a non-batch axis declared None
 
 
@@ -75,7 +72,7 @@ class LayerTestResult:
     """What `run_layer_test` checked: `checks` passed, `skipped` maps a check to the reason."""
 
     layer: str
-    input_shape: Shape
+    input_shape: Shape | list[Shape]
     output_shape: Shape
     params: int
     checks: tuple[str, ...]
@@ -92,16 +89,37 @@ class Subject:
     """The layer under test, its one-layer model and the data it runs on."""
 
     layer_cls: type[Layer]
-    kwargs: dict[str, Any]
-    input_shape: Shape  # batch axis first, None allowed
+    input_shape: Shape | list[Shape]  # batch axis first, None allowed; a list for a list of inputs
     layer: Layer
-    model: Sequential
-    inputs: torch.Tensor  # float32, every axis known
+    model: Model
+    inputs: list[torch.Tensor]  # float32, every axis known; one unless the layer takes a list
     generator: torch.Generator
 
     @property
     def name(self) -> str:
         return self.layer_cls.__name__
+
+    @property
+    def takes_list(self) -> bool:
+        return isinstance(self.input_shape, list)
+
+    def call(self, layer: Layer, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        return layer(list(inputs) if self.takes_list else inputs[0])
+
+    def shapes(self, inputs: Sequence[torch.Tensor]) -> Any:
+        """The shapes of `inputs` as `compute_output_shape` takes them: a list for a list."""
+        shapes = [tuple(x.shape) for x in inputs]
+        return shapes if self.takes_list else shapes[0]
+
+    def arrays(self) -> np.ndarray | list[np.ndarray]:
+        arrays = [x.numpy() for x in self.inputs]
+        return arrays if self.takes_list else arrays[0]
+
+    def infer(self, layer: Layer, inputs: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        """The layer's output in inference mode, without a graph."""
+        layer.eval()
+        with torch.no_grad():
+            return self.call(layer, self.inputs if inputs is None else inputs)
 
     def failure(self, check: str, message: str) -> LayerTestFailure:
         return LayerTestFailure(self.name, check, message)
@@ -110,7 +128,8 @@ class Subject:
         return torch.randn(tuple(shape), generator=self.generator, dtype=dtype)
 
 
-def run_layer_test(layer_cls: type[Layer], kwargs: dict[str, Any] | None, input_shape: Sequence[int | None], *,
+def run_layer_test(layer_cls: type[Layer], kwargs: dict[str, Any] | None,
+                   input_shape: Sequence[int | None] | list[Sequence[int | None]], *,
                    expected_output_shape: Sequence[int | None] | None = None, expected_params: int | None = None,
                    batch_size: int = 4, skip: Collection[str] = (), seed: int = 0) -> LayerTestResult:
     """Build `layer_cls(**kwargs)` on inputs of `input_shape` and run every check in `CHECKS`.
@@ -119,7 +138,8 @@ def run_layer_test(layer_cls: type[Layer], kwargs: dict[str, Any] | None, input_
         layer_cls: a `convscope.layers.Layer` subclass.
         kwargs: its constructor's arguments.
         input_shape: the model input's shape, batch axis first, e.g. (None, 13, 13, 32); a None
-            batch runs `batch_size` samples, another None axis runs 5.
+            batch runs `batch_size` samples, another None axis runs 5. A list of shapes for a
+            layer called on a list of tensors, e.g. [(None, 8, 8, 16), (None, 8, 8, 16)] for Add.
         expected_output_shape: the output shape `input_shape` should give, batch axis first.
         expected_params: the weight count the layer should have (`count_params()`).
         skip: names from `CHECKS` not to run.
@@ -143,7 +163,8 @@ def run_layer_test(layer_cls: type[Layer], kwargs: dict[str, Any] | None, input_
                          f"{', '.join(CHECKS)}.")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        subject = build_subject(layer_cls, dict(kwargs or {}), tuple(input_shape), batch_size, seed)
+        shape = [tuple(one) for one in input_shape] if isinstance(input_shape, list) else tuple(input_shape)
+        subject = build_subject(layer_cls, dict(kwargs or {}), shape, batch_size, seed)  # type: ignore[arg-type]
         skipped = {check: "skipped by the caller" for check in CHECKS if check in skip}
         steps: dict[str, Callable[[Subject], str | None]] = {
             "shape": lambda s: check_shape(s, expected_output_shape),
@@ -171,33 +192,36 @@ def run_check(subject: Subject, check: str, step: Callable[[Subject], str | None
         raise subject.failure(check, f"{type(error).__name__}: {error}") from error
 
 
-def build_subject(layer_cls: type[Layer], kwargs: dict[str, Any], input_shape: Shape, batch_size: int,
-                  seed: int) -> Subject:
-    """The layer built inside a one-layer model (an Input alone for Input), and its data."""
+def build_subject(layer_cls: type[Layer], kwargs: dict[str, Any], input_shape: Shape | list[Shape],
+                  batch_size: int, seed: int) -> Subject:
+    """The layer built inside a one-layer model, and its data."""
     try:
-        layer, model = one_layer_model(layer_cls, kwargs, input_shape)
+        layer = layer_cls(**kwargs)
+        model = one_layer_model(layer, input_shape)
     except Exception as error:
         raise LayerTestFailure(layer_cls.__name__, "build", f"building it on input shape {input_shape} "
                                f"raised {type(error).__name__}: {error}") from error
     generator = torch.Generator().manual_seed(seed)
-    concrete = tuple(batch_size if i == 0 and size is None else UNKNOWN_SIZE if size is None else size
-                     for i, size in enumerate(input_shape))
-    inputs = torch.randn(concrete, generator=generator)
-    return Subject(layer_cls, kwargs, input_shape, layer, model, inputs, generator)
+    inputs = [torch.randn(concrete_shape(shape, batch_size), generator=generator)
+              for shape in (input_shape if isinstance(input_shape, list) else [input_shape])]
+    return Subject(layer_cls, input_shape, layer, model, inputs, generator)
 
 
-def one_layer_model(layer_cls: type[Layer], kwargs: dict[str, Any], input_shape: Shape) -> tuple[Layer, Sequential]:
-    layer = layer_cls(**kwargs)
-    if isinstance(layer, InputLayer):  # Sequential takes an Input as its input shape, not as a layer
+def concrete_shape(shape: Shape, batch_size: int) -> tuple[int, ...]:
+    return tuple(batch_size if i == 0 and size is None else UNKNOWN_SIZE if size is None else size
+                 for i, size in enumerate(shape))
+
+
+def one_layer_model(layer: Layer, input_shape: Shape | list[Shape]) -> Model:
+    """`layer` built inside the smallest model that holds it: a Sequential after an Input, an
+    InputLayer alone, or a functional Model over one Input per shape for a list of inputs."""
+    if isinstance(input_shape, list):
+        inputs = [Input(batch_shape=shape) for shape in input_shape]
+        return Functional(inputs, layer(inputs))
+    if isinstance(layer, InputLayer):  # Sequential takes an InputLayer as its input, not as a layer
         layer.build(input_shape)
-        return layer, Sequential([layer])
-    return layer, Sequential([Input(tuple(input_shape[1:]), batch_size=input_shape[0]), layer])
-
-
-def run_inference(layer: Layer, inputs: torch.Tensor) -> torch.Tensor:
-    layer.eval()
-    with torch.no_grad():
-        return layer(inputs)
+        return Sequential([layer])
+    return Sequential([Input(tuple(input_shape[1:]), batch_size=input_shape[0]), layer])
 
 
 def describe_difference(first: torch.Tensor | np.ndarray, second: torch.Tensor | np.ndarray) -> str:
@@ -214,21 +238,21 @@ def json_round_trip(value: Any) -> Any:
 # -- shape, params, config, save ----------------------------------------------------------------
 
 def check_shape(subject: Subject, expected: Sequence[int | None] | None) -> None:
-    layer, inputs = subject.layer, subject.inputs
-    symbolic = tuple(layer.compute_output_shape(subject.input_shape))
+    layer = subject.layer
+    symbolic = tuple(layer.compute_output_shape(subject.input_shape))  # type: ignore[arg-type]  # a list for merges
     if layer.output_shape != symbolic:
         raise subject.failure("shape", f"built output_shape {layer.output_shape} differs from "
                               f"compute_output_shape({subject.input_shape}) = {symbolic}")
     if expected is not None and symbolic != tuple(expected):
         raise subject.failure("shape", f"output shape {symbolic} on input {subject.input_shape}; expected "
                               f"{tuple(expected)}")
-    wanted = tuple(layer.compute_output_shape(tuple(inputs.shape)))
+    wanted = tuple(layer.compute_output_shape(subject.shapes(subject.inputs)))
     if layer.output_shape != symbolic:
         raise subject.failure("shape", "compute_output_shape changed the layer's output_shape; it must be pure")
-    outputs = run_inference(layer, inputs)
-    if tuple(outputs.shape) != wanted or outputs.dtype != inputs.dtype:
-        raise subject.failure("shape", f"a {tuple(inputs.shape)} {inputs.dtype} input gave {tuple(outputs.shape)} "
-                              f"{outputs.dtype}; compute_output_shape says {wanted} {inputs.dtype}")
+    outputs = subject.infer(layer)
+    if tuple(outputs.shape) != wanted or outputs.dtype != torch.float32:
+        raise subject.failure("shape", f"float32 input {subject.shapes(subject.inputs)} gave {tuple(outputs.shape)} "
+                              f"{outputs.dtype}; compute_output_shape says {wanted} float32")
 
 
 def check_params(subject: Subject, expected: int | None) -> None:
@@ -256,14 +280,11 @@ def check_config(subject: Subject) -> None:
     if json_round_trip(clone.get_config()) != config:
         raise subject.failure("config", f"from_config(get_config()) has config {clone.get_config()}; the layer's "
                               f"is {config}")
-    if isinstance(clone, InputLayer):
-        clone.build(subject.input_shape)
-    else:
-        Sequential([Input(tuple(subject.input_shape[1:]), batch_size=subject.input_shape[0]), clone])
+    one_layer_model(clone, subject.input_shape)
     if json_round_trip(clone.get_config()) != config:
         raise subject.failure("config", "building the layer changed its config")
     clone.set_weights(layer.get_weights())
-    expected, got = run_inference(layer, subject.inputs), run_inference(clone, subject.inputs)
+    expected, got = subject.infer(layer), subject.infer(clone)
     if not torch.equal(expected, got):
         raise subject.failure("config", "from_config(get_config()) with the weights copied gives other outputs "
                               f"({describe_difference(expected, got)})")
@@ -278,10 +299,9 @@ def check_save(subject: Subject) -> None:
     if json_round_trip(loaded.get_config()) != json_round_trip(model.get_config()):
         raise subject.failure("save", f"load_model(model.save(...)) has config {loaded.get_config()}; saved "
                               f"{model.get_config()}")
-    if not model.layers:
-        return
-    inputs = subject.inputs.numpy()
-    expected, got = model.predict(inputs), loaded.predict(inputs)
+    if isinstance(subject.layer, InputLayer):
+        return  # a model of an InputLayer alone computes nothing to compare
+    expected, got = model.predict(subject.arrays()), loaded.predict(subject.arrays())
     if not np.array_equal(expected, got):
         raise subject.failure("save", f"the loaded model predicts otherwise ({describe_difference(expected, got)})")
 
@@ -291,10 +311,14 @@ def check_save(subject: Subject) -> None:
 ScalarFunction = Callable[..., torch.Tensor]
 
 
-def scalar_function(layer: Layer, names: list[str], direction: torch.Tensor) -> ScalarFunction:
-    """f(x, *weights) = sum(layer(x) * direction), the weights given by parameter name."""
-    def scalar(inputs: torch.Tensor, *weights: torch.Tensor) -> torch.Tensor:
-        outputs = torch.func.functional_call(layer, dict(zip(names, weights)), (inputs,))
+def scalar_function(subject: Subject, layer: Layer, names: list[str], direction: torch.Tensor) -> ScalarFunction:
+    """f(*inputs, *weights) = sum(layer(inputs) * direction), the weights given by parameter name."""
+    count = len(subject.inputs)
+
+    def scalar(*arguments: torch.Tensor) -> torch.Tensor:
+        inputs, weights = arguments[:count], arguments[count:]
+        argument = list(inputs) if subject.takes_list else inputs[0]
+        outputs = torch.func.functional_call(layer, dict(zip(names, weights)), (argument,))
         return (outputs * direction).sum()
     return scalar
 
@@ -304,23 +328,26 @@ def trainable_parameters(layer: Layer) -> tuple[list[str], list[torch.Tensor]]:
     return [name for name, _ in named], [parameter.detach() for _, parameter in named]
 
 
+def input_names(subject: Subject) -> list[str]:
+    return [f"input {index}" for index in range(len(subject.inputs))] if subject.takes_list else ["input"]
+
+
 def check_gradients(subject: Subject) -> str | None:
     layer = copy.deepcopy(subject.layer).double().eval()
-    inputs = subject.inputs.double()
+    inputs = [x.double() for x in subject.inputs]
     try:
-        with torch.no_grad():
-            outputs = layer(inputs)
+        outputs = subject.infer(layer, inputs)
     except (RuntimeError, TypeError) as error:  # no float64 support: float32 with coarser steps
         coarse_gradient_check(subject, error)
         return None
     names, weights = trainable_parameters(layer)
-    scalar = scalar_function(layer, names, subject.random(outputs.shape, torch.float64))
-    arguments = tuple(t.clone(memory_format=torch.contiguous_format).requires_grad_() for t in (inputs, *weights))
+    scalar = scalar_function(subject, layer, names, subject.random(outputs.shape, torch.float64))
+    arguments = tuple(t.clone(memory_format=torch.contiguous_format).requires_grad_() for t in (*inputs, *weights))
     try:
         gradcheck(scalar, arguments, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True)
     except GradcheckError as error:
         raise subject.failure("gradients", f"float64 gradcheck along random directions: {error}") from error
-    problems = coordinate_mismatches(scalar, arguments, ["input", *names], subject.generator,
+    problems = coordinate_mismatches(scalar, arguments, [*input_names(subject), *names], subject.generator,
                                      eps=1e-6, rtol=1e-5, atol=1e-8)
     if problems:
         raise subject.failure("gradients", "float64 central differences disagree with autograd: "
@@ -331,12 +358,10 @@ def check_gradients(subject: Subject) -> str | None:
 def coarse_gradient_check(subject: Subject, reason: Exception) -> None:
     layer = copy.deepcopy(subject.layer).eval()
     names, weights = trainable_parameters(layer)
-    with torch.no_grad():
-        outputs = layer(subject.inputs)
-    scalar = scalar_function(layer, names, subject.random(outputs.shape))
+    scalar = scalar_function(subject, layer, names, subject.random(subject.infer(layer).shape))
     arguments = tuple(t.clone(memory_format=torch.contiguous_format).requires_grad_()
-                      for t in (subject.inputs, *weights))
-    problems = coordinate_mismatches(scalar, arguments, ["input", *names], subject.generator,
+                      for t in (*subject.inputs, *weights))
+    problems = coordinate_mismatches(scalar, arguments, [*input_names(subject), *names], subject.generator,
                                      eps=1e-2, rtol=5e-2, atol=1e-3)
     if problems:
         raise subject.failure("gradients", f"float32 central differences (float64 failed: {reason}) disagree with "
@@ -370,44 +395,34 @@ def coordinate_mismatches(scalar: ScalarFunction, arguments: tuple[torch.Tensor,
 
 # -- paths: compiled kernels, memory layout --------------------------------------------------------
 
-def cpu_kernel_module() -> ModuleType:
-    """The compiled CPU kernels' module, wherever this version keeps it."""
-    for name in CPU_KERNEL_MODULES:
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    raise ImportError(f"none of {', '.join(CPU_KERNEL_MODULES)} imports")
-
-
-def outputs_and_gradients(layer: Layer, inputs: torch.Tensor, direction: torch.Tensor) -> list[torch.Tensor]:
+def outputs_and_gradients(subject: Subject, layer: Layer, inputs: list[torch.Tensor],
+                          direction: torch.Tensor) -> list[torch.Tensor]:
     """[inference output, training-graph output, gradient of sum(output * direction) with
-    respect to the input and each trainable weight]."""
+    respect to each input and each trainable weight]."""
     names, _ = trainable_parameters(layer)
     weights = [parameter for name, parameter in layer.named_parameters() if name in names]
-    leaf = inputs.detach().clone(memory_format=torch.preserve_format).requires_grad_()
-    plain = run_inference(layer, inputs)
-    outputs = layer(leaf)
-    gradients = torch.autograd.grad((outputs * direction).sum(), [leaf, *weights], allow_unused=True)
+    leaves = [x.detach().clone(memory_format=torch.preserve_format).requires_grad_() for x in inputs]
+    plain = subject.infer(layer, inputs)
+    outputs = subject.call(layer, leaves)
+    gradients = torch.autograd.grad((outputs * direction).sum(), [*leaves, *weights], allow_unused=True)
     return [plain, outputs.detach(), *(torch.zeros(0) if g is None else g for g in gradients)]
 
 
-def labels_for(layer: Layer) -> list[str]:
+def labels_for(subject: Subject, layer: Layer) -> list[str]:
     names, _ = trainable_parameters(layer)
-    return ["inference output", "output", "input gradient", *(f"{name} gradient" for name in names)]
+    return ["inference output", "output", *(f"{name} gradient" for name in (*input_names(subject), *names))]
 
 
 def check_kernels(subject: Subject) -> str | None:
-    kernels = cpu_kernel_module()
-    if not kernels.available():
+    if not cpu_kernels.available():
         return "the compiled CPU kernels are not built here"
     layer = copy.deepcopy(subject.layer).eval()
-    direction = subject.random(run_inference(layer, subject.inputs).shape)
-    with kernels.enabled(True):
-        on = outputs_and_gradients(layer, subject.inputs, direction)
-    with kernels.enabled(False):
-        off = outputs_and_gradients(layer, subject.inputs, direction)
-    for label, first, second in zip(labels_for(layer), on, off):
+    direction = subject.random(subject.infer(layer).shape)
+    with cpu_kernels.enabled(True):
+        on = outputs_and_gradients(subject, layer, subject.inputs, direction)
+    with cpu_kernels.enabled(False):
+        off = outputs_and_gradients(subject, layer, subject.inputs, direction)
+    for label, first, second in zip(labels_for(subject, layer), on, off):
         if not torch.equal(first, second):
             raise subject.failure("kernels", f"the {label} differs with the compiled CPU kernels on and off "
                                   f"({describe_difference(first, second)})")
@@ -423,16 +438,20 @@ def channels_last_weights(layer: Layer) -> Layer:
     return moved
 
 
+def channels_first_memory(x: torch.Tensor) -> torch.Tensor:
+    """The same values as `x`, stored channels first: a channels-last view with other strides."""
+    return x.movedim(-1, 1).contiguous().movedim(1, -1) if x.dim() >= 3 else x
+
+
 def check_channels_last(subject: Subject) -> str | None:
-    inputs = subject.inputs
-    if inputs.dim() < 3:
+    if all(x.dim() < 3 for x in subject.inputs):
         return "the input has no channel axis to lay out"
     layer = copy.deepcopy(subject.layer).eval()
-    direction = subject.random(run_inference(layer, inputs).shape)
-    channels_first_memory = inputs.movedim(-1, 1).contiguous().movedim(1, -1)  # same values, other strides
-    plain = outputs_and_gradients(layer, inputs, direction)
-    other = outputs_and_gradients(channels_last_weights(layer), channels_first_memory, direction)
-    for label, first, second in zip(labels_for(layer), plain, other):
+    direction = subject.random(subject.infer(layer).shape)
+    plain = outputs_and_gradients(subject, layer, subject.inputs, direction)
+    other = outputs_and_gradients(subject, channels_last_weights(layer),
+                                  [channels_first_memory(x) for x in subject.inputs], direction)
+    for label, first, second in zip(labels_for(subject, layer), plain, other):
         scale = max(first.abs().max().item(), 1.0) if first.numel() else 1.0
         if first.shape != second.shape or not torch.allclose(first, second, rtol=1e-5, atol=1e-5 * scale):
             raise subject.failure("channels_last", f"the {label} differs between contiguous and channels-last "
@@ -444,17 +463,17 @@ def check_channels_last(subject: Subject) -> str | None:
 
 def check_training_step(subject: Subject) -> str | None:
     model, layer = subject.model, subject.layer
-    if not model.layers:
-        return f"{subject.name} adds no layer to a model, so there is nothing to train"
+    if isinstance(layer, InputLayer):
+        return "an InputLayer has nothing to train"
     slots = [(name, tensor) for name, tensor, _ in layer.keras_weights()
              if isinstance(tensor, torch.nn.Parameter) and tensor.requires_grad]
     if not slots:
         return "no trainable weights"
     before = [tensor.detach().cpu().clone() for _, tensor in slots]
-    output_shape = layer.compute_output_shape(tuple(subject.inputs.shape))
+    output_shape = layer.compute_output_shape(subject.shapes(subject.inputs))
     targets = subject.random([size for size in output_shape if size is not None]).numpy()
     model.compile(optimizer=optimizers.SGD(learning_rate=0.01), loss="mse", precision="float32", device="cpu")
-    loss = model.train_on_batch(subject.inputs.numpy(), targets)
+    loss = model.train_on_batch(subject.arrays(), targets)
     if not math.isfinite(float(loss)):
         raise subject.failure("train", f"one SGD step on mean squared error gave the loss {loss}")
     for (name, tensor), old in zip(slots, before):

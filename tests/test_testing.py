@@ -11,7 +11,8 @@ from torch import nn
 
 from convscope import layers
 from convscope.layers import LAYERS, Layer
-from convscope.testing import CHECKS, LayerTestFailure, cpu_kernel_module, run_layer_test
+from convscope.ops import cpu_kernels
+from convscope.testing import CHECKS, LayerTestFailure, run_layer_test
 
 SHAPE = (None, 6, 5, 3)
 
@@ -69,7 +70,7 @@ class WrongGradient(Scale):
 
 class KernelDependent(Scale):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return super().call(inputs) + (1e-3 if cpu_kernel_module().ENABLED else 0.0)
+        return super().call(inputs) + (1e-3 if cpu_kernels.ENABLED else 0.0)
 
 
 class ReadsRawMemory(Scale):
@@ -99,7 +100,7 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_correct_custom_layer_passes_every_check(registered: None) -> None:
     result = run_layer_test(Scale, {"offset": 0.5}, SHAPE, expected_output_shape=SHAPE, expected_params=3)
-    assert result.checks == CHECKS if cpu_kernel_module().available() else tuple(c for c in CHECKS if c != "kernels")
+    assert result.checks == CHECKS if cpu_kernels.available() else tuple(c for c in CHECKS if c != "kernels")
     assert (result.layer, result.output_shape, result.params) == ("Scale", SHAPE, 3)
     assert "Scale (None, 6, 5, 3) -> (None, 6, 5, 3), 3 params: shape, params" in str(result)
 
@@ -114,7 +115,7 @@ def test_a_correct_custom_layer_passes_every_check(registered: None) -> None:
     (UnusedWeight, "train", "weight 'unused' did not change"),
 ])
 def test_each_broken_layer_fails_its_check(registered: None, cls: type[Layer], check: str, words: str) -> None:
-    if check == "kernels" and not cpu_kernel_module().available():
+    if check == "kernels" and not cpu_kernels.available():
         pytest.skip("the compiled CPU kernels are not built here")
     with pytest.raises(LayerTestFailure, match=rf"^run_layer_test\({cls.__name__}\) {check}: ") as caught:
         run_layer_test(cls, {"offset": 0.5}, SHAPE)

@@ -57,7 +57,8 @@ class Layer(nn.Module):
             raise ValueError(f"{kind}: name must be a non-empty string; got {name!r}.")
         self.name = name or snake_case(kind)
         self.auto_named = name is None
-        self.declared_input_shape = None if input_shape is None else (None, *tuple(input_shape))
+        self.declared_input_shape = None if input_shape is None else (
+            None, *input_spec.declared_sample_shape(kind, input_shape))
         self.activity_regularizer = regularizers.get(activity_regularizer, owner=f"{kind} activity_regularizer")
         self.activity_penalty: torch.Tensor | None = None
         self.input_shape: Shape | None = None

@@ -310,6 +310,9 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         axis = _number(axis, "axis", "BatchNormalization", integer=True)
         epsilon = _number(epsilon, "epsilon", "BatchNormalization")
+        if epsilon <= 0:
+            raise ValueError(f"BatchNormalization: epsilon must be > 0 (it keeps the division by the standard "
+                             f"deviation finite); got {epsilon}.")
         if not 0 <= _number(momentum, "momentum", "BatchNormalization") < 1:
             raise ValueError(f"BatchNormalization: momentum must be in [0, 1); got {momentum}.")
         self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)

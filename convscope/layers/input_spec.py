@@ -6,6 +6,7 @@ Shapes here include the batch axis, with None where a size is unknown, as Keras 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 Shape = tuple[int | None, ...]
 
@@ -61,6 +62,24 @@ def _fix_for_shape(shape: tuple[int | None, ...], sample: tuple[int | None, ...]
     if len(shape) + 1 == len(sample) and channels == 1 and _fits(shape, sample[:-1]):  # (H, W) for (H, W, 1)
         return f"Add a batch and a channel axis: x.reshape(-1, {shown})."
     return None
+
+
+def declared_sample_shape(layer: str, input_shape: Any) -> Shape:
+    """A layer's `input_shape` argument (one sample, no batch axis) as a tuple of positive ints
+    or None; a bare int is one axis, as in Input(784).
+
+    Raises:
+        ValueError: naming the layer, for anything else.
+    """
+    try:
+        sizes: tuple[Any, ...] = tuple(input_shape)
+    except TypeError:
+        sizes = (input_shape,)
+    if not sizes or not all(size is None or (isinstance(size, int) and not isinstance(size, bool) and size > 0)
+                            for size in sizes):
+        raise ValueError(f"{layer}: input_shape must be a tuple of positive ints (one sample, no batch axis), "
+                         f"e.g. (28, 28, 1); got {input_shape!r}.")
+    return sizes
 
 
 def check_rank(layer: str, expected_rank: int, shape: Shape, data_format: str = "channels_last",

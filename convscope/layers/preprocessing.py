@@ -71,7 +71,7 @@ class Resizing(Layer):
         for argument, value in (("height", height), ("width", width)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{owner}: {argument} must be a positive integer; got {value!r}.")
-        if interpolation not in self.INTERPOLATIONS:
+        if not isinstance(interpolation, str) or interpolation not in self.INTERPOLATIONS:
             raise ValueError(f"{owner}: interpolation must be one of {', '.join(self.INTERPOLATIONS)}; "
                              f"got {interpolation!r}.")
         if crop_to_aspect_ratio and pad_to_aspect_ratio:

@@ -53,6 +53,7 @@ class Reshape(Layer):
         return (input_shape[0], *(total // known if s == -1 else s for s in self.target_shape))
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        self.compute_output_shape(tuple(inputs.shape))  # sizes unknown when built are checked now
         return inputs.reshape(inputs.shape[0], *self.target_shape)
 
     def get_config(self) -> dict[str, Any]:

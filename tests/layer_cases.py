@@ -1,0 +1,122 @@
+"""The run_layer_test case of every layer class convscope exports, one line each; used by
+tests/layers/test_every_layer.py and, as valid starting points, by the property tests in
+tests/hostile/test_property_configs.py.
+
+To cover a new layer, add a line to CASES: "ClassName: what the case shows" mapped to
+Case(constructor arguments, input shape with batch axis, expected output shape, expected params).
+Arguments are JSON values (they also go into model configs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from convscope import layers
+from convscope.layers import LAYERS, Layer
+
+
+class Case(NamedTuple):
+    kwargs: dict[str, Any]
+    input_shape: tuple[int | None, ...] | list[tuple[int | None, ...]]  # a list for merge layers
+    output_shape: tuple[int | None, ...]
+    params: int
+
+
+CASES: dict[str, Case] = {
+    "Conv2D: seed CNN's first conv": Case({"filters": 64, "kernel_size": (3, 3), "activation": "relu"}, (None, 28, 28, 1), (None, 26, 26, 64), 640),
+    "Conv2D: 64 filters on 13x13x32": Case({"filters": 64, "kernel_size": 3, "activation": "relu"}, (None, 13, 13, 32), (None, 11, 11, 64), 18_496),
+    "Conv2D: same, strided, no bias, l2": Case({"filters": 8, "kernel_size": (3, 2), "strides": 2, "padding": "same", "use_bias": False, "kernel_regularizer": "l2"}, (None, 9, 9, 3), (None, 5, 5, 8), 144),
+    "Conv2D: dilated tanh": Case({"filters": 4, "kernel_size": 3, "dilation_rate": 2, "activation": "tanh"}, (None, 10, 10, 2), (None, 6, 6, 4), 76),
+    "Conv2D: channels_first": Case({"filters": 4, "kernel_size": 3, "data_format": "channels_first"}, (None, 3, 8, 8), (None, 4, 6, 6), 112),
+    "Conv1D: spectrum CNN's first conv": Case({"filters": 16, "kernel_size": 7, "padding": "same", "activation": "relu"}, (None, 300, 1), (None, 300, 16), 128),
+    "Conv1D: strided, on 16 channels": Case({"filters": 32, "kernel_size": 5, "strides": 2}, (None, 150, 16), (None, 73, 32), 2_592),
+    "Conv1D: causal, dilated": Case({"filters": 6, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (None, 20, 4), (None, 20, 6), 78),
+    "MaxPooling2D: 2x2 on 26x26x32": Case({"pool_size": (2, 2)}, (None, 26, 26, 32), (None, 13, 13, 32), 0),
+    "MaxPooling2D: 2x2 on an odd 11x11x64": Case({"pool_size": 2}, (None, 11, 11, 64), (None, 5, 5, 64), 0),
+    "MaxPooling2D: 3x3, stride 2, same": Case({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 7, 7, 3), (None, 4, 4, 3), 0),
+    "MaxPooling1D: spectra": Case({"pool_size": 2}, (None, 300, 16), (None, 150, 16), 0),
+    "MaxPooling1D: 3, stride 2, same": Case({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 9, 2), (None, 5, 2), 0),
+    "AveragePooling2D: 2x2": Case({"pool_size": 2}, (None, 8, 8, 3), (None, 4, 4, 3), 0),
+    "AveragePooling2D: 3x3, stride 1, same": Case({"pool_size": 3, "strides": 1, "padding": "same"}, (None, 5, 5, 2), (None, 5, 5, 2), 0),
+    "AveragePooling1D: spectra": Case({"pool_size": 4}, (None, 300, 8), (None, 75, 8), 0),
+    "GlobalMaxPooling2D: seed CNN's last maps": Case({}, (None, 5, 5, 64), (None, 64), 0),
+    "GlobalMaxPooling2D: keepdims": Case({"keepdims": True}, (None, 5, 5, 8), (None, 1, 1, 8), 0),
+    "GlobalAveragePooling2D: 11x11x64": Case({}, (None, 11, 11, 64), (None, 64), 0),
+    "GlobalMaxPooling1D: spectrum CNN's": Case({}, (None, 75, 32), (None, 32), 0),
+    "GlobalAveragePooling1D: spectra": Case({}, (None, 75, 16), (None, 16), 0),
+    "Flatten: seed CNN's": Case({}, (None, 5, 5, 64), (None, 1600), 0),
+    "Flatten: channels_first": Case({"data_format": "channels_first"}, (None, 2, 3, 4), (None, 24), 0),
+    "Dense: seed CNN's hidden layer": Case({"units": 128, "activation": "relu"}, (None, 1600), (None, 128), 204_928),
+    "Dense: seed CNN's softmax output": Case({"units": 10, "activation": "softmax"}, (None, 128), (None, 10), 1_290),
+    "Dense: no bias": Case({"units": 3, "use_bias": False}, (None, 7), (None, 3), 21),
+    "Dropout: on the hidden layer": Case({"rate": 0.5}, (None, 128), (None, 128), 0),
+    "Dropout: on feature maps": Case({"rate": 0.25}, (None, 13, 13, 64), (None, 13, 13, 64), 0),
+    "BatchNormalization: after a conv": Case({}, (None, 26, 26, 64), (None, 26, 26, 64), 256),
+    "BatchNormalization: dense features": Case({"momentum": 0.9, "epsilon": 1e-5}, (None, 128), (None, 128), 512),
+    "BatchNormalization: axis 1, no scale": Case({"axis": 1, "scale": False}, (None, 3, 8, 8), (None, 3, 8, 8), 9),
+    "Activation: relu on feature maps": Case({"activation": "relu"}, (None, 26, 26, 64), (None, 26, 26, 64), 0),
+    "Activation: tanh": Case({"activation": "tanh"}, (None, 10), (None, 10), 0),
+    "ReLU: on feature maps": Case({}, (None, 13, 13, 64), (None, 13, 13, 64), 0),
+    "ReLU: clipped, leaky, threshold": Case({"max_value": 1.5, "negative_slope": 0.1, "threshold": 0.5}, (None, 10), (None, 10), 0),
+    "Softmax: class scores": Case({}, (None, 10), (None, 10), 0),
+    "Softmax: axis 1": Case({"axis": 1}, (None, 4, 5), (None, 4, 5), 0),
+    "Reshape: a Dense output into an image": Case({"target_shape": (7, 7, 4)}, (None, 196), (None, 7, 7, 4), 0),
+    "Reshape: -1 infers an axis": Case({"target_shape": (3, -1)}, (None, 12), (None, 3, 4), 0),
+    "ZeroPadding2D: one pixel around 28x28": Case({"padding": 1}, (None, 28, 28, 1), (None, 30, 30, 1), 0),
+    "ZeroPadding2D: asymmetric": Case({"padding": ((1, 0), (2, 3))}, (None, 4, 5, 3), (None, 5, 10, 3), 0),
+    "ZeroPadding1D: spectra": Case({"padding": (2, 1)}, (None, 300, 1), (None, 303, 1), 0),
+    "Cropping2D: asymmetric": Case({"cropping": ((1, 0), (2, 1))}, (None, 13, 13, 32), (None, 12, 10, 32), 0),
+    "Cropping1D: spectra": Case({"cropping": (1, 2)}, (None, 300, 16), (None, 297, 16), 0),
+    "UpSampling2D: 13x13 back to 26x26": Case({"size": 2}, (None, 13, 13, 32), (None, 26, 26, 32), 0),
+    "UpSampling2D: bilinear": Case({"size": (2, 2), "interpolation": "bilinear"}, (None, 4, 5, 3), (None, 8, 10, 3), 0),
+    "UpSampling1D: spectra": Case({"size": 3}, (None, 75, 16), (None, 225, 16), 0),
+    "LeakyReLU: on feature maps": Case({"negative_slope": 0.1}, (None, 26, 26, 64), (None, 26, 26, 64), 0),
+    "PReLU: a slope per cell": Case({}, (None, 13, 13, 32), (None, 13, 13, 32), 5_408),
+    "PReLU: shared over height and width": Case({"shared_axes": (1, 2)}, (None, 13, 13, 32), (None, 13, 13, 32), 32),
+    "ELU: alpha 0.5": Case({"alpha": 0.5}, (None, 10), (None, 10), 0),
+    "Rescaling: pixels to [0, 1]": Case({"scale": 1 / 255}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "Rescaling: to [-1, 1]": Case({"scale": 1 / 127.5, "offset": -1.0}, (None, 32, 32, 3), (None, 32, 32, 3), 0),
+    "Resizing: 28x28 to 14x14": Case({"height": 14, "width": 14}, (None, 28, 28, 1), (None, 14, 14, 1), 0),
+    "Resizing: crop to the aspect ratio": Case({"height": 5, "width": 5, "crop_to_aspect_ratio": True}, (None, 7, 9, 3), (None, 5, 5, 3), 0),
+    "RandomFlip: MNIST images": Case({"seed": 1}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "RandomRotation: MNIST images": Case({"factor": 0.2}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "RandomZoom: MNIST images": Case({"height_factor": 0.2}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "RandomTranslation: MNIST images": Case({"height_factor": 0.1, "width_factor": 0.1}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "SeparableConv2D: 64 filters on 13x13x32": Case({"filters": 64, "kernel_size": 3, "padding": "same", "depth_multiplier": 2, "activation": "relu"}, (None, 13, 13, 32), (None, 13, 13, 64), 4_736),
+    "SeparableConv1D: strided, same": Case({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2}, (None, 9, 3), (None, 5, 4), 46),
+    "DepthwiseConv2D: strided, same": Case({"kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2}, (None, 7, 9, 3), (None, 4, 5, 6), 60),
+    "DepthwiseConv1D: spectra": Case({"kernel_size": 4, "padding": "same", "depth_multiplier": 3}, (None, 9, 2), (None, 9, 6), 30),
+    "Conv2DTranspose: 13x13 back to 26x26": Case({"filters": 32, "kernel_size": 2, "strides": 2}, (None, 13, 13, 64), (None, 26, 26, 32), 8_224),
+    "Conv2DTranspose: output padding": Case({"filters": 3, "kernel_size": 3, "strides": 2, "output_padding": 1}, (None, 7, 9, 3), (None, 16, 20, 3), 84),
+    "Conv1DTranspose: strided, same": Case({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}, (None, 8, 3), (None, 16, 4), 40),
+    "SpatialDropout2D: on feature maps": Case({"rate": 0.3}, (None, 13, 13, 64), (None, 13, 13, 64), 0),
+    "SpatialDropout1D: on spectra": Case({"rate": 0.3}, (None, 75, 16), (None, 75, 16), 0),
+    "Add: a residual connection": Case({}, [(None, 13, 13, 32), (None, 13, 13, 32)], (None, 13, 13, 32), 0),
+    "Subtract: two feature vectors": Case({}, [(None, 10), (None, 10)], (None, 10), 0),
+    "Multiply: a per-channel gate, broadcast": Case({}, [(None, 13, 13, 32), (None, 1, 1, 32)], (None, 13, 13, 32), 0),
+    "Average: three branches": Case({}, [(None, 8, 8, 4), (None, 8, 8, 4), (None, 8, 8, 4)], (None, 8, 8, 4), 0),
+    "Maximum: two feature maps": Case({}, [(None, 5, 5, 64), (None, 5, 5, 64)], (None, 5, 5, 64), 0),
+    "Minimum: two feature maps": Case({}, [(None, 5, 5, 64), (None, 5, 5, 64)], (None, 5, 5, 64), 0),
+    "Concatenate: Inception branches": Case({}, [(None, 13, 13, 16), (None, 13, 13, 32), (None, 13, 13, 8)], (None, 13, 13, 56), 0),
+    "Concatenate: along the steps": Case({"axis": 1}, [(None, 3, 4), (None, 5, 4)], (None, 8, 4), 0),
+    "Input: MNIST images": Case({"shape": (28, 28, 1)}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "InputLayer: Keras 3's batch_shape": Case({"batch_shape": (None, 40, 1)}, (None, 40, 1), (None, 40, 1), 0),
+}
+
+CASES_FILE = Path(__file__).relative_to(Path(__file__).parents[1])
+
+
+def layer_of(case_id: str) -> str:
+    return case_id.split(":")[0].strip()
+
+
+def exported_layer_classes() -> dict[str, type[Layer]]:
+    """Every layer class a user can name: the registry (what configs name) and the public
+    classes of `convscope.layers` (aliases such as Conv2D/Convolution2D count once)."""
+    found: dict[str, type[Layer]] = dict(LAYERS)
+    for name in layers.__all__:
+        value = getattr(layers, name)
+        if isinstance(value, type) and issubclass(value, Layer) and value is not Layer:
+            found[value.__name__] = value
+    return found
