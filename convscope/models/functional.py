@@ -127,11 +127,23 @@ class Functional(Model):
         """A functional model is built when made; `input_shape` must fit its input."""
         self.check_input_shape(tuple(size or 1 for size in input_shape), "build")
 
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """As `Model.compile`, for a model with one input and one output.
+
+        Raises:
+            ValueError: for a model with several inputs or outputs, which convscope predicts with
+                but does not train yet.
+        """
+        if len(self.graph.inputs) > 1 or len(self.graph.outputs) > 1:
+            raise ValueError(f"compile: Functional '{self.name}' has {len(self.graph.inputs)} input(s) and "
+                             f"{len(self.graph.outputs)} output(s); convscope trains models with one of each "
+                             "(predict works with any). Train one single-output model per target, sharing layers.")
+        super().compile(*args, **kwargs)
+
     def check_input_shape(self, shape: tuple[int, ...], argument: str = "x") -> None:
         if len(self.graph.inputs) > 1:
             raise ValueError(f"{argument}: Functional '{self.name}' takes {len(self.graph.inputs)} inputs "
-                             f"({', '.join(self.input_names)}); pass a list or dict of arrays to predict. fit and "
-                             "evaluate take models with one input.")
+                             f"({', '.join(self.input_names)}); pass a list or dict of arrays to predict.")
         super().check_input_shape(shape, argument)
 
     # -- computation ----------------------------------------------------------------------

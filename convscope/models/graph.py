@@ -18,7 +18,9 @@ import torch
 
 from convscope.layers import InputLayer, Layer
 from convscope.layers.input_spec import Shape
+from convscope.layers.pooling import Pooling
 from convscope.layers.symbolic import History, Node, SymbolicTensor, flatten, map_structure
+from convscope.models import fusion
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Graph:
     nodes: list[Node]
     layers: list[Layer]
     depths: dict[int, int]  # node id -> distance from the outputs (0 for the nodes making them)
+    pooled: dict[int, Node]  # node id -> the pooling node that alone reads its output (see `pool_pairs`)
 
     def consumers(self) -> dict[int, int]:
         """How many graph nodes read each tensor (keyed by the tensor's id)."""
@@ -79,7 +82,8 @@ def map_graph(inputs: Any, outputs: Any) -> Graph:
     walked = {id(node): index for index, node in enumerate(ordered)}  # parents before children, calls in order
     nodes = sorted(node_depth, key=lambda node: (-node_depth[node], walked.get(id(node), len(walked))))
     check_connected(flat_inputs, nodes)
-    return Graph(flat_inputs, flat_outputs, nodes, layers, {id(node): depth for node, depth in node_depth.items()})
+    return Graph(flat_inputs, flat_outputs, nodes, layers, {id(node): depth for node, depth in node_depth.items()},
+                 pool_pairs(nodes, flat_outputs))
 
 
 def walk(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> tuple[list[Node], dict[Layer, int]]:
@@ -128,6 +132,26 @@ def depths(ordered: list[Node]) -> tuple[dict[Node, int], dict[Layer, int]]:
             if id(parent) in in_graph:
                 node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
     return node_depth, layer_depth
+
+
+def pool_pairs(nodes: list[Node], outputs: list[SymbolicTensor]) -> dict[int, Node]:
+    """Nodes whose one output only a pooling node reads (and no one else sees): the pairs
+    `models.fusion` may run pooling-before-relu, as a Sequential model runs its layers."""
+    readers: dict[int, list[Node]] = defaultdict(list)
+    for node in nodes:
+        for tensor in node.input_tensors:
+            readers[id(tensor)].append(node)
+    shown = {id(tensor) for tensor in outputs}
+    pairs = {}
+    for node in nodes:
+        if node.is_input or node.layer.takes_list or len(node.output_tensors) != 1:
+            continue
+        produced = node.output_tensors[0]
+        after = readers.get(id(produced), [])
+        if id(produced) not in shown and len(after) == 1 and isinstance(after[0].layer, Pooling) \
+                and len(after[0].input_tensors) == 1:
+            pairs[id(node)] = after[0]
+    return pairs
 
 
 def check_connected(inputs: list[SymbolicTensor], nodes: list[Node]) -> None:
@@ -213,14 +237,21 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
     remaining = graph.consumers()
     keep = {id(tensor) for tensor in graph.outputs}
     logits: dict[int, torch.Tensor] = {}
+    done: set[int] = set()  # pooling nodes already run with the node before them
     for node in graph.nodes:
         if node.is_input:
             output = node.output_tensors[0]
             values[id(output)] = node.layer(values[id(output)])  # checks the shape fed in
             continue
+        if id(node) in done:
+            continue
         arguments = map_structure(lambda tensor: values[id(tensor)], node.arguments)
         produced = node.output_tensors[0]
-        if logits_of and id(produced) in logits_of:
+        pool = graph.pooled.get(id(node))
+        if pool is not None and not (logits_of and id(pool.output_tensors[0]) in logits_of):
+            values[id(pool.output_tensors[0])] = fusion.run([node.layer, pool.layer], arguments)
+            done.add(id(pool))
+        elif logits_of and id(produced) in logits_of:
             logits[id(produced)] = node.layer.forward_logits(arguments)
             if remaining.get(id(produced), 0):  # other layers read the activated output too
                 values[id(produced)] = node.layer(arguments)
