@@ -150,6 +150,22 @@ def test_a_config_with_mismatched_weights_file_is_refused(tmp_path: Path) -> Non
         load_model(tmp_path / "model")
 
 
+def test_an_older_sequential_config_with_an_input_entry_loads(tmp_path: Path) -> None:
+    """convscope's configs once listed the input as a layer of class "Input"."""
+    model = convscope.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(3)])
+    model.save(tmp_path / "model")
+    document = json.loads((tmp_path / "model" / "config.json").read_text())
+    shape = document["config"].pop("input_shape")
+    document["config"]["layers"].insert(0, {"class_name": "Input", "config": {
+        "name": "input", "trainable": True, "shape": shape, "batch_size": None}})
+    (tmp_path / "model" / "config.json").write_text(json.dumps(document))
+    loaded = load_model(tmp_path / "model")
+    assert loaded.input_shape == (None, 6, 6, 1) and [layer.name for layer in loaded.layers] == [
+        "conv2d", "flatten", "dense"]
+    x = RNG.normal(size=(2, 6, 6, 1)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+
+
 def captured(model: Model, **options: Any) -> str:
     lines: list[str] = []
     model.summary(print_fn=lines.append, **options)
