@@ -13,14 +13,12 @@ without a manifest are checked structurally (record length, label range) only.
 
 from __future__ import annotations
 
-import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from convscope.data.download import publish
+from convscope._atomic import write_bytes_atomic
 from convscope.data.integrity import IntegrityError, file_digest, sha256_hex
 
 TARBALL = "cifar-10-binary.tar.gz"
@@ -120,20 +118,13 @@ def extract_tarball(tarball: Path, destination: Path, expected_md5: str = TARBAL
             if name.endswith(".bin"):
                 parse_batch(content, f"{tarball}:{member.name}")
                 hashes[name] = sha256_hex(content)
-            _atomic_write(target / name, content)
+            write_bytes_atomic(target / name, content)
     missing = sorted({*TRAIN_BATCHES, TEST_BATCH} - set(hashes))
     if missing:
         raise ValueError(f"{tarball}: archive lacks {', '.join(missing)}; expected the official {TARBALL}.")
     lines = "".join(f"{hashes[name]}  {name}\n" for name in sorted(hashes))
-    _atomic_write(target / MANIFEST, lines.encode())
+    write_bytes_atomic(target / MANIFEST, lines.encode())
     return target
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(content)
-    publish(temp_name, path)
 
 
 def write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> Path:

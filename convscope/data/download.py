@@ -15,16 +15,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from convscope._atomic import fsync_file, fsync_folder, give_usual_permissions
+
 CHUNK_SIZE = 1 << 16
 USER_AGENT = "convscope-data/0.1 (+https://github.com/convscope)"
 
 
 def publish(temp_path: Path | str, destination: Path) -> None:
-    """Give a finished temp file the usual permissions (mkstemp makes it 0600) and rename it."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(temp_path, 0o666 & ~mask)
-    os.replace(temp_path, destination)
+    """Give a finished temp file the usual permissions (mkstemp makes it 0600), flush it to disk
+    and rename it into place durably."""
+    temp = Path(temp_path)
+    give_usual_permissions(temp)
+    fsync_file(temp)
+    os.replace(temp, destination)
+    fsync_folder(destination.parent)
 
 
 class DownloadError(OSError):

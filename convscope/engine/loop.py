@@ -177,12 +177,15 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
         verbose, callbacks = 0, distributed.main_only_callbacks(callbacks)
     params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": None if source else batch_size,
               "verbose": verbose, "position": position}
-    progress = ProgressLogger(resolve_verbose(verbose))
+    # A progress logger among the callbacks (Keras's ProgbarLogger) prints instead of fit's own.
+    given = [callback for callback in callbacks or [] if isinstance(callback, ProgressLogger)]
+    progress = given[0] if given else ProgressLogger(resolve_verbose(verbose))
+    policy = thread_policy(model.device, compiled.threads, verbose=resolve_verbose(verbose) > 0,
+                           distributed=network is not None)
+    hooks = CallbackList([*(callbacks or []), history, *([] if given else [progress]),
+                          *([policy] if policy else [])], model, params)
     if source is not None and steps is None and progress.verbose == 1:
         progress.verbose = 2  # no step count for a live bar: one line per epoch
-    policy = thread_policy(model.device, compiled.threads, verbose=progress.verbose > 0,
-                           distributed=network is not None)
-    hooks = CallbackList([*(callbacks or []), history, progress, *([policy] if policy else [])], model, params)
     model.stop_training = False
     model.train()
     hooks.on_train_begin()

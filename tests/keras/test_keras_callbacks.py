@@ -73,8 +73,6 @@ def test_progbar_logger_prints_at_the_verbose_level_given_to_fit(capsys: pytest.
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.xfail(strict=True, reason="fit adds its own progress logger next to a ProgbarLogger passed in "
-                                       "callbacks, so each epoch's line is printed twice")
 def test_fit_with_a_progbar_logger_prints_each_epoch_once(capsys: pytest.CaptureFixture[str]) -> None:
     x, y = data()
     small_model().fit(x, y, epochs=2, batch_size=10, verbose=2, callbacks=[keras.callbacks.ProgbarLogger()])
