@@ -40,7 +40,18 @@ class Rescaling(Layer):
         self.scale = [float(v) for v in scale] if isinstance(scale, (list, tuple)) else float(scale)
         self.offset = [float(v) for v in offset] if isinstance(offset, (list, tuple)) else float(offset)
 
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        channels = input_shape[-1]
+        for argument, value in (("scale", self.scale), ("offset", self.offset)):
+            if isinstance(value, list) and len(value) != 1 and channels is not None and len(value) != channels:
+                raise ValueError(f"{self.label}: {argument} has {len(value)} values, one per channel, but the channel "
+                                 f"axis of input {tuple(input_shape)} has size {channels}. Give one value, or one "
+                                 "per channel.")
+        return tuple(input_shape)
+
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.scale, list) or isinstance(self.offset, list):
+            self.compute_output_shape(tuple(inputs.shape))  # channels unknown when built are checked now
         dtype = inputs.dtype if inputs.is_floating_point() else torch.float32
         scale = torch.as_tensor(self.scale, dtype=dtype, device=inputs.device)
         offset = torch.as_tensor(self.offset, dtype=dtype, device=inputs.device)

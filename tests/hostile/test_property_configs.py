@@ -208,6 +208,8 @@ FOUND = [
     ("Add", {"input_shape": 1}, [1]),  # TypeError: 'int' object is not iterable
     ("Dense", {"units": 2, "input_shape": (0,)}, [3]),
     ("InputLayer", {"shape": True}, [1]),  # True taken for a size; the saved config did not load
+    ("Rescaling", {"scale": [1, 1]}, [3]),  # one scale per channel, for 2 channels: torch's RuntimeError
+    ("Rescaling", {"scale": 1.0, "offset": [1, 1]}, [28, 28, 1]),  # broadcast to 2 channels, declared 1
 ]
 
 
