@@ -146,12 +146,12 @@ class Conv(KernelLayer):
     def fusable_with_pool(self, pool: PoolingWindow) -> bool:
         """Whether this convolution and the max pooling `pool` after it may run as one compiled
         kernel (`convscope.ops.conv2d_max_pool`, relu included): a built channels-last 2-D
-        convolution with stride 1, no dilation and few input channels, then 2x2/2 pooling.
-        Fixed once both are built; what depends on the data, ops decides per call."""
+        convolution with stride 1, no dilation and few input channels or a 3x3 kernel, then 2x2/2
+        pooling. Fixed once both are built; what depends on the data, ops decides per call."""
         return (self.fuses_with_pooling and self.built and pool.built and self.rank == 2 and pool.reduction == "max"
                 and self.data_format == pool.data_format == "channels_last"
-                and conv_pool_fusable(int(self.kernel.shape[1]), self.strides, self.dilation_rate, self.padding,
-                                      pool.pool_size, pool.strides, pool.padding))
+                and conv_pool_fusable(int(self.kernel.shape[1]), self.kernel_size, self.strides, self.dilation_rate,
+                                      self.padding, pool.pool_size, pool.strides, pool.padding))
 
     def get_config(self) -> dict[str, Any]:
         return {

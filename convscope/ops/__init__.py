@@ -5,8 +5,10 @@
   level) and their loader.
 - `pooling`: one dispatcher per operation, owning every condition for its fast paths:
   `max_pool2d` (compiled kernel, pairwise maxima or PyTorch's pooling) and `conv2d_max_pool`
-  (a first convolution fused with its 2x2 max pooling), with `conv_pool_fusable` for a plan made
-  before any data. Where a kernel would run but no build loads, they warn once.
+  (a convolution fused with its 2x2 max pooling), with `conv_pool_fusable` for a plan made
+  before any data and `conv_pool_path` for the kernel an input takes. Where a kernel would run
+  but no build loads, they warn once.
+- `winograd`: the 3x3 convolution + 2x2 max pooling kernel for inputs with many channels.
 - `allocator`: the process-wide malloc policy for CPU work (`tune_host_allocator`).
 - `threads`: thread counts the user fixed, cores available, run-queue waiting, `InferenceThreads`.
 
@@ -17,8 +19,10 @@ from convscope.ops.pooling import (
     conv2d_max_pool,
     conv_pool_applies,
     conv_pool_fusable,
+    conv_pool_path,
     max_pool2d,
     max_pool_path,
 )
 
-__all__ = ["conv2d_max_pool", "conv_pool_applies", "conv_pool_fusable", "max_pool2d", "max_pool_path"]
+__all__ = ["conv2d_max_pool", "conv_pool_applies", "conv_pool_fusable", "conv_pool_path", "max_pool2d",
+           "max_pool_path"]

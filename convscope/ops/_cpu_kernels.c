@@ -1,13 +1,16 @@
 /*
- * CPU kernels for the two costliest memory-bound steps of a small CNN's training step, on
- * channels-last (N, H, W, C) contiguous tensors:
+ * CPU kernels for the costliest steps of a small CNN's training step, on channels-last
+ * (N, H, W, C) contiguous tensors:
  *
  *   - 2x2 / stride-2 max pooling that records the winning cell of each window as one byte
  *     (0..3) instead of PyTorch's int64 index, and a backward that writes every input cell
  *     once (no zero fill followed by a scatter); optionally with the relu that follows it;
  *   - a convolution with few input channels (stride 1, no dilation, 'valid') followed by that
  *     pooling, computed together: the full-resolution feature map is never written. Its
- *     backward gives the kernel and bias gradients from the recorded winners.
+ *     backward gives the kernel and bias gradients from the recorded winners;
+ *   - a 3x3 convolution with many input channels followed by that pooling, by Winograd's
+ *     F(2x2, 3x3) (each pooling window is one Winograd tile), float32, with all three
+ *     gradients: the layers after the first, where most of the arithmetic is.
  *
  * Window semantics are PyTorch's: cells are visited row by row, a cell wins when it is greater
  * than the best so far or is NaN; an odd last row or column is dropped. bfloat16 tensors are
@@ -412,8 +415,355 @@ CS_INLINE void conv_pool_grad_row(const float *CS_RESTRICT row, const void *grad
 CONV_POOL_BACKWARD(cs_conv_pool_backward_f32, float, SAME, load_floats, 0)
 CONV_POOL_BACKWARD(cs_conv_pool_backward_bf16, uint16_t, bf16_to_float, load_bf16_lanes, 1)
 
+/* ---- 3x3 convolution (many input channels) + 2x2 max pooling, by Winograd F(2x2, 3x3) -------
+ *
+ * The pooled cell (i, j) of a 3x3 'valid' convolution followed by 2x2/2 max pooling covers the
+ * convolution's rows 2i, 2i + 1 and columns 2j, 2j + 1, which input rows 2i .. 2i + 3 and
+ * columns 2j .. 2j + 3 determine: exactly one tile of Winograd's F(2x2, 3x3), which computes
+ * such a 2x2 output from a 4x4 input tile with 16 multiplications per input and output channel
+ * pair instead of 36 (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+ *
+ *     Y = A^T [ (G g G^T) (.) (B^T d B) ] A      (.) elementwise over the 16 positions p
+ *
+ * Summed over input channels, each position p is a matrix product, tiles x Ci by Ci x C, so
+ * the work is 16 small GEMMs per block of tiles. A convolution row or column that no pooling
+ * window covers (the last one of an odd-sized map) is never computed. The backward runs the
+ * same way: dM = A dY A^T from the winners' gradients, dU_p += V_p^T dM_p (the kernel's
+ * gradient, transformed back by G^T dU G), dV_p = dM_p U_p^T and the input gradient B dV B^T,
+ * summed over the overlapping tiles. Sums run in float32, in another order than a direct
+ * convolution: values agree with it to float32 rounding.
+ *
+ * Channel counts Ci and Cp are whole vectors (the caller zero-pads); tensors are channels-last:
+ * x (N, H, W, Ci); u (16, Ci, Cp) the transformed kernel, ut (16, Cp, Ci) the same transposed;
+ * bias (Cp) or NULL; out and code (N, Ho, Wo, Cp), Ho = (H - 2) / 2, Wo = (W - 2) / 2.
+ */
+
+/* C[M x Ncols] (+)= A[M x K] B[K x Ncols], B and C row-major with whole vectors of columns, A's
+ * element (m, k) at a[m * ar + k * ak]. C is computed GEMM_ROWS x GEMM_VECTORS registers at a
+ * time: per k, GEMM_VECTORS loads of B and GEMM_ROWS broadcasts of A feed their product. */
+#define GEMM_ROWS 6
+#define GEMM_VECTORS (LANES >= 16 ? 4 : 2) /* 24 of AVX-512's 32 registers; 12 of AVX2's 16 */
+
+CS_INLINE void gemm_block(const float *CS_RESTRICT a, int64_t ar, int64_t ak, const float *CS_RESTRICT b,
+                          int64_t ldb, float *CS_RESTRICT c, int64_t ldc, int64_t K, int R, int V,
+                          int accumulate) {
+    vfloat acc[GEMM_ROWS][GEMM_VECTORS];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++)
+            acc[r][v] = accumulate ? load_floats(c + r * ldc + v * LANES) : (vfloat){0};
+    for (int64_t k = 0; k < K; k++) {
+        vfloat column[GEMM_VECTORS];
+        for (int v = 0; v < V; v++) column[v] = load_floats(b + k * ldb + v * LANES);
+        for (int r = 0; r < R; r++) {
+            const float s = a[r * ar + k * ak];
+            for (int v = 0; v < V; v++) acc[r][v] += s * column[v];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) store_floats(c + r * ldc + v * LANES, acc[r][v]);
+}
+
+/* A copy of gemm_block per block shape, so that its loops unroll and acc stays in registers. */
+#define GEMM_CASE(R, V) \
+    case (R) * 8 + (V): gemm_block(a, ar, ak, b, ldb, c, ldc, K, R, V, accumulate); break;
+#if GEMM_VECTORS == 4
+#define GEMM_CASES(R) GEMM_CASE(R, 1) GEMM_CASE(R, 2) GEMM_CASE(R, 3) GEMM_CASE(R, 4)
+#else
+#define GEMM_CASES(R) GEMM_CASE(R, 1) GEMM_CASE(R, 2)
+#endif
+
+static void gemm_block_any(const float *CS_RESTRICT a, int64_t ar, int64_t ak, const float *CS_RESTRICT b,
+                           int64_t ldb, float *CS_RESTRICT c, int64_t ldc, int64_t K, int R, int V,
+                           int accumulate) {
+    switch (R * 8 + V) {
+        GEMM_CASES(1) GEMM_CASES(2) GEMM_CASES(3) GEMM_CASES(4) GEMM_CASES(5) GEMM_CASES(6)
+        default: break;
+    }
+}
+
+/* Rows go in blocks of at most GEMM_ROWS, as even as possible (25 tiles: five blocks of 5). */
+static void gemm(const float *CS_RESTRICT a, int64_t ar, int64_t ak, const float *CS_RESTRICT b, int64_t ldb,
+                 float *CS_RESTRICT c, int64_t ldc, int64_t M, int64_t K, int64_t Ncols, int accumulate) {
+    const int64_t blocks = (M + GEMM_ROWS - 1) / GEMM_ROWS;
+    for (int64_t col = 0; col < Ncols; col += GEMM_VECTORS * LANES) {
+        const int64_t left = (Ncols - col) / LANES;
+        const int V = (int)(left < GEMM_VECTORS ? left : GEMM_VECTORS);
+        int64_t m = 0;
+        for (int64_t block = 0; block < blocks; block++) {
+            const int64_t rows = (M - m) / (blocks - block);
+            gemm_block_any(a + m * ar, ar, ak, b + col, ldb, c + m * ldc + col, ldc, K, (int)rows, V, accumulate);
+            m += rows;
+        }
+    }
+}
+
+/* The transforms, LANES channels at a time; tiles are row-major, p = 4 * row + column.
+ * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1]. */
+CS_INLINE void wino_input(const vfloat d[16], vfloat v[16]) { /* V = B^T d B */
+    vfloat t[16];
+    for (int j = 0; j < 4; j++) {
+        t[j] = d[j] - d[8 + j];
+        t[4 + j] = d[4 + j] + d[8 + j];
+        t[8 + j] = d[8 + j] - d[4 + j];
+        t[12 + j] = d[4 + j] - d[12 + j];
+    }
+    for (int i = 0; i < 16; i += 4) {
+        v[i] = t[i] - t[i + 2];
+        v[i + 1] = t[i + 1] + t[i + 2];
+        v[i + 2] = t[i + 2] - t[i + 1];
+        v[i + 3] = t[i + 1] - t[i + 3];
+    }
+}
+
+CS_INLINE void wino_input_backward(const vfloat dv[16], vfloat dd[16]) { /* dd = B dV B^T */
+    vfloat t[16];
+    for (int j = 0; j < 4; j++) {
+        t[j] = dv[j];
+        t[4 + j] = dv[4 + j] - dv[8 + j] + dv[12 + j];
+        t[8 + j] = dv[4 + j] + dv[8 + j] - dv[j];
+        t[12 + j] = -dv[12 + j];
+    }
+    for (int i = 0; i < 16; i += 4) {
+        dd[i] = t[i];
+        dd[i + 1] = t[i + 1] - t[i + 2] + t[i + 3];
+        dd[i + 2] = t[i + 1] + t[i + 2] - t[i];
+        dd[i + 3] = -t[i + 3];
+    }
+}
+
+CS_INLINE void wino_output(const vfloat m[16], vfloat y[4]) { /* Y = A^T M A */
+    vfloat t[8];
+    for (int j = 0; j < 4; j++) {
+        t[j] = m[j] + m[4 + j] + m[8 + j];
+        t[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
+    }
+    for (int i = 0; i < 2; i++) {
+        y[2 * i] = t[4 * i] + t[4 * i + 1] + t[4 * i + 2];
+        y[2 * i + 1] = t[4 * i + 1] - t[4 * i + 2] - t[4 * i + 3];
+    }
+}
+
+CS_INLINE void wino_output_backward(const vfloat dy[4], vfloat dm[16]) { /* dM = A dY A^T */
+    vfloat t[8];
+    for (int i = 0; i < 2; i++) {
+        t[4 * i] = dy[2 * i];
+        t[4 * i + 1] = dy[2 * i] + dy[2 * i + 1];
+        t[4 * i + 2] = dy[2 * i] - dy[2 * i + 1];
+        t[4 * i + 3] = -dy[2 * i + 1];
+    }
+    for (int j = 0; j < 4; j++) {
+        dm[j] = t[j];
+        dm[4 + j] = t[j] + t[4 + j];
+        dm[8 + j] = t[j] - t[4 + j];
+        dm[12 + j] = -t[4 + j];
+    }
+}
+
+/* Tiles go in blocks of whole tile rows of one image, about WINO_BLOCK tiles: a block's
+ * transformed inputs and products (16 x tiles x channels each) stay in the core's cache. */
+#define WINO_BLOCK 32
+
+static int64_t wino_block_rows(int64_t Ho, int64_t Wo) {
+    const int64_t rows = WINO_BLOCK / (Wo > 0 ? Wo : 1);
+    return rows < 1 ? 1 : rows > Ho ? Ho : rows;
+}
+
+/* Floats of scratch memory each thread needs (the caller allocates threads x this). */
+CS_EXPORT int64_t cs_wino_scratch_floats(int64_t Ho, int64_t Wo, int64_t Ci, int64_t Cp) {
+    return 16 * wino_block_rows(Ho, Wo) * Wo * (Ci + Cp) + 2 * LANES;
+}
+
+/* v[p][t][c] = the transformed input tiles of tile rows i0 .. i0 + rows of one image. */
+static void wino_inputs(const float *CS_RESTRICT image, float *CS_RESTRICT v, int64_t W, int64_t Ci,
+                        int64_t i0, int64_t rows, int64_t Wo, int64_t T) {
+    for (int64_t t = 0; t < rows * Wo; t++) {
+        const float *corner = image + (2 * (i0 + t / Wo) * W + 2 * (t % Wo)) * Ci;
+        for (int64_t c0 = 0; c0 < Ci; c0 += LANES) {
+            vfloat d[16], tile[16];
+            for (int r = 0; r < 4; r++)
+                for (int s = 0; s < 4; s++) d[4 * r + s] = load_floats(corner + (r * W + s) * Ci + c0);
+            wino_input(d, tile);
+            for (int p = 0; p < 16; p++) store_floats(v + (p * T + t) * Ci + c0, tile[p]);
+        }
+    }
+}
+
+/* The bias, the first maximum of the window's four values (as PyTorch's pooling picks it, NaN
+ * winning) and its cell, relu with `relu`; stored with the winner's code where code is given. */
+CS_INLINE void wino_pool_store(vfloat y[4], const float *CS_RESTRICT bias, int64_t c0, int relu,
+                               float *CS_RESTRICT out, uint8_t *CS_RESTRICT code) {
+    if (bias) {
+        const vfloat b = load_floats(bias + c0);
+        for (int q = 0; q < 4; q++) y[q] += b;
+    }
+    vfloat best = y[0];
+    vint at = {0};
+    for (int q = 1; q < 4; q++) {
+        const vint wins = (y[q] > best) | (y[q] != y[q]);
+        best = select_floats(wins, y[q], best);
+        at = (at & ~wins) | (wins & q);
+    }
+    if (relu) {
+        const vfloat zero = {0};
+        const vint cut = best <= zero;
+        best = select_floats(cut, zero, best);
+        at = (at & ~cut) | (cut & CUT);
+    }
+    store_floats(out + c0, best);
+    if (code) {
+        const vbyte bytes = __builtin_convertvector(at, vbyte);
+        memcpy(code + c0, &bytes, sizeof bytes);
+    }
+}
+
+CS_EXPORT void cs_wino_pool_forward_f32(const float *CS_RESTRICT x, const float *CS_RESTRICT u,
+                                        const float *CS_RESTRICT bias, float *CS_RESTRICT out,
+                                        uint8_t *CS_RESTRICT code, float *CS_RESTRICT scratch, int64_t H,
+                                        int64_t W, int64_t Ci, int64_t Cp, int64_t Ho, int64_t Wo, int relu,
+                                        int64_t N, int threads) {
+    const int64_t rows = wino_block_rows(Ho, Wo), blocks = (Ho + rows - 1) / rows, T = rows * Wo;
+    PARALLEL(threads) {
+        float *v = scratch + THREAD_NUM * cs_wino_scratch_floats(Ho, Wo, Ci, Cp);
+        float *m = v + 16 * T * Ci;
+        FOR_SHARE
+        for (int64_t job = 0; job < N * blocks; job++) {
+            const int64_t n = job / blocks, i0 = job % blocks * rows;
+            const int64_t tiles = (i0 + rows <= Ho ? rows : Ho - i0) * Wo;
+            wino_inputs(x + n * H * W * Ci, v, W, Ci, i0, tiles / Wo, Wo, T);
+            for (int p = 0; p < 16; p++) /* M_p = V_p U_p */
+                gemm(v + p * T * Ci, Ci, 1, u + p * Ci * Cp, Cp, m + p * T * Cp, Cp, tiles, Ci, Cp, 0);
+            for (int64_t t = 0; t < tiles; t++) {
+                const int64_t cell = (n * Ho + i0) * Wo + t;
+                for (int64_t c0 = 0; c0 < Cp; c0 += LANES) {
+                    vfloat products[16], y[4];
+                    for (int p = 0; p < 16; p++) products[p] = load_floats(m + (p * T + t) * Cp + c0);
+                    wino_output(products, y);
+                    wino_pool_store(y, bias, c0, relu, out + cell * Cp, code ? code + cell * Cp : NULL);
+                }
+            }
+        }
+    }
+}
+
+/* dM = A dY A^T for a block's tiles, dY the pooled gradient at each window's winner (none where
+ * relu cut the window), and the bias gradient. */
+static void wino_output_grads(const float *CS_RESTRICT grad, const uint8_t *CS_RESTRICT code,
+                              float *CS_RESTRICT m, float *CS_RESTRICT grad_bias, int64_t tiles, int64_t T,
+                              int64_t Cp) {
+    for (int64_t t = 0; t < tiles; t++)
+        for (int64_t c0 = 0; c0 < Cp; c0 += LANES) {
+            const vfloat g = load_floats(grad + t * Cp + c0), zero = {0};
+            const vint at = load_codes(code + t * Cp + c0);
+            vfloat dy[4], dm[16];
+            for (int q = 0; q < 4; q++) dy[q] = select_floats(at == q, g, zero);
+            if (grad_bias) store_floats(grad_bias + c0, load_floats(grad_bias + c0) + (dy[0] + dy[1] + dy[2] + dy[3]));
+            wino_output_backward(dy, dm);
+            for (int p = 0; p < 16; p++) store_floats(m + (p * T + t) * Cp + c0, dm[p]);
+        }
+}
+
+/* Adds B dV B^T of a block's tiles into the image's input gradient. */
+static void wino_input_grads(const float *CS_RESTRICT v, float *CS_RESTRICT image_grad, int64_t W, int64_t Ci,
+                             int64_t i0, int64_t tiles, int64_t Wo, int64_t T) {
+    for (int64_t t = 0; t < tiles; t++) {
+        float *corner = image_grad + (2 * (i0 + t / Wo) * W + 2 * (t % Wo)) * Ci;
+        for (int64_t c0 = 0; c0 < Ci; c0 += LANES) {
+            vfloat dv[16], dd[16];
+            for (int p = 0; p < 16; p++) dv[p] = load_floats(v + (p * T + t) * Ci + c0);
+            wino_input_backward(dv, dd);
+            for (int r = 0; r < 4; r++)
+                for (int s = 0; s < 4; s++) {
+                    float *cell = corner + (r * W + s) * Ci + c0;
+                    store_floats(cell, load_floats(cell) + dd[4 * r + s]);
+                }
+        }
+    }
+}
+
+/* grad (N, Ho, Wo, Cp) of the pooled output and the winners' codes give grad_in (N, H, W, Ci),
+ * written whole (NULL: not wanted), and grad_u (threads, 16, Ci, Cp) and grad_bias (threads,
+ * Cp), one part per thread, which the caller zeroes and sums (NULL: not wanted). Tiles overlap,
+ * so images, not blocks, are split over the threads. */
+CS_EXPORT void cs_wino_pool_backward_f32(const float *CS_RESTRICT x, const float *CS_RESTRICT ut,
+                                         const float *CS_RESTRICT grad, const uint8_t *CS_RESTRICT code,
+                                         float *CS_RESTRICT grad_in, float *CS_RESTRICT grad_u,
+                                         float *CS_RESTRICT grad_bias, float *CS_RESTRICT scratch, int64_t H,
+                                         int64_t W, int64_t Ci, int64_t Cp, int64_t Ho, int64_t Wo, int64_t N,
+                                         int threads) {
+    const int64_t rows = wino_block_rows(Ho, Wo), T = rows * Wo;
+    PARALLEL(threads) {
+        float *v = scratch + THREAD_NUM * cs_wino_scratch_floats(Ho, Wo, Ci, Cp);
+        float *m = v + 16 * T * Ci;
+        float *my_u = grad_u ? grad_u + THREAD_NUM * 16 * Ci * Cp : NULL;
+        float *my_bias = grad_bias ? grad_bias + THREAD_NUM * Cp : NULL;
+        FOR_SHARE
+        for (int64_t n = 0; n < N; n++) {
+            float *image_grad = grad_in ? grad_in + n * H * W * Ci : NULL;
+            if (image_grad) memset(image_grad, 0, (size_t)(H * W * Ci) * sizeof(float));
+            for (int64_t i0 = 0; i0 < Ho; i0 += rows) {
+                const int64_t tiles = (i0 + rows <= Ho ? rows : Ho - i0) * Wo, first = (n * Ho + i0) * Wo * Cp;
+                wino_output_grads(grad + first, code + first, m, my_bias, tiles, T, Cp);
+                if (my_u) {
+                    wino_inputs(x + n * H * W * Ci, v, W, Ci, i0, tiles / Wo, Wo, T);
+                    for (int p = 0; p < 16; p++) /* dU_p += V_p^T dM_p */
+                        gemm(v + p * T * Ci, 1, Ci, m + p * T * Cp, Cp, my_u + p * Ci * Cp, Cp, Ci, tiles, Cp, 1);
+                }
+                if (!image_grad) continue;
+                for (int p = 0; p < 16; p++) /* dV_p = dM_p U_p^T */
+                    gemm(m + p * T * Cp, Cp, 1, ut + p * Cp * Ci, Ci, v + p * T * Ci, Ci, tiles, Cp, Ci, 0);
+                wino_input_grads(v, image_grad, W, Ci, i0, tiles, Wo, T);
+            }
+        }
+    }
+}
+
+/* The kernel in the Winograd domain, U_p = (G g G^T)_p per input and output channel, from a
+ * (C, Ci, 3, 3) kernel with element strides `stride` (any layout): u (16, Cip, Cop) or, with
+ * `transposed`, (16, Cop, Cip), zero-padded. G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+CS_EXPORT void cs_wino_kernel_f32(const float *CS_RESTRICT kernel, const int64_t *stride, float *CS_RESTRICT u,
+                                  int64_t C, int64_t Ci, int64_t Cip, int64_t Cop, int transposed) {
+    static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    memset(u, 0, (size_t)(16 * Cip * Cop) * sizeof(float));
+    for (int64_t i = 0; i < Ci; i++)
+        for (int64_t o = 0; o < C; o++) {
+            const float *g = kernel + o * stride[0] + i * stride[1];
+            float half[4][3]; /* G g */
+            for (int a = 0; a < 4; a++)
+                for (int l = 0; l < 3; l++)
+                    half[a][l] = G[a][0] * g[l * stride[3]] + G[a][1] * g[stride[2] + l * stride[3]]
+                                 + G[a][2] * g[2 * stride[2] + l * stride[3]];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++) {
+                    const float value = half[a][0] * G[b][0] + half[a][1] * G[b][1] + half[a][2] * G[b][2];
+                    const int64_t p = 4 * a + b;
+                    u[transposed ? (p * Cop + o) * Cip + i : (p * Cip + i) * Cop + o] = value;
+                }
+        }
+}
+
+/* The kernel gradient G^T dU G from grad_u's `parts` (parts, 16, Cip, Cop), written into a
+ * (C, Ci, 3, 3) tensor with element strides `stride` (the kernel's own layout). */
+CS_EXPORT void cs_wino_kernel_grad_f32(const float *CS_RESTRICT grad_u, int64_t parts, float *CS_RESTRICT grad,
+                                       const int64_t *stride, int64_t C, int64_t Ci, int64_t Cip, int64_t Cop) {
+    static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    for (int64_t i = 0; i < Ci; i++)
+        for (int64_t o = 0; o < C; o++) {
+            float du[16] = {0}, half[4][3]; /* dU G */
+            for (int64_t part = 0; part < parts; part++)
+                for (int p = 0; p < 16; p++) du[p] += grad_u[((part * 16 + p) * Cip + i) * Cop + o];
+            for (int a = 0; a < 4; a++)
+                for (int l = 0; l < 3; l++)
+                    half[a][l] = du[4 * a] * G[0][l] + du[4 * a + 1] * G[1][l] + du[4 * a + 2] * G[2][l]
+                                 + du[4 * a + 3] * G[3][l];
+            for (int k = 0; k < 3; k++)
+                for (int l = 0; l < 3; l++)
+                    grad[o * stride[0] + i * stride[1] + k * stride[2] + l * stride[3]] =
+                        G[0][k] * half[0][l] + G[1][k] * half[1][l] + G[2][k] * half[2][l] + G[3][k] * half[3][l];
+        }
+}
+
 /* Version of the functions above; ops/cpu_kernels.py refuses a library built from other sources. */
-CS_EXPORT int cs_kernels_version(void) { return 2; }
+CS_EXPORT int cs_kernels_version(void) { return 3; }
 
 CS_EXPORT int cs_kernels_lanes(void) { return LANES; }
 

@@ -1,4 +1,5 @@
-"""Compiled CPU kernels for 2x2 max pooling and for a first convolution fused with it.
+"""Compiled CPU kernels for 2x2 max pooling and for a first convolution fused with it, and the
+loader of the library that also holds the Winograd kernel (`convscope.ops.winograd`).
 
 On a CPU the training step of a small CNN is dominated by memory traffic around its first
 convolution: PyTorch writes the full-resolution feature map (11 MB per batch of 128 for the
@@ -40,7 +41,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-VERSION = 2
+VERSION = 3
 # A fused convolution pays while its input has few channels: the kernel reads each input cell
 # once per output channel and position; with many channels oneDNN's blocked convolution wins.
 MAX_FUSED_INPUT_CHANNELS = 4
@@ -56,7 +57,13 @@ SIGNATURES: dict[str, list[Any]] = {
     **{f"cs_conv_pool_forward_{suffix}": [_POINTER] * 5 + [_INT] * 9 + [_FLAG] + _SIZES
        for suffix in ("f32", "bf16")},
     **{f"cs_conv_pool_backward_{suffix}": [_POINTER] * 5 + [_INT] * 9 + _SIZES for suffix in ("f32", "bf16")},
+    "cs_wino_scratch_floats": [_INT] * 4,
+    "cs_wino_pool_forward_f32": [_POINTER] * 6 + [_INT] * 6 + [_FLAG] + _SIZES,
+    "cs_wino_pool_backward_f32": [_POINTER] * 8 + [_INT] * 6 + _SIZES,
+    "cs_wino_kernel_f32": [_POINTER] * 3 + [_INT] * 4 + [_FLAG],
+    "cs_wino_kernel_grad_f32": [_POINTER, _INT, _POINTER, _POINTER] + [_INT] * 4,
 }
+RESULTS: dict[str, Any] = {"cs_wino_scratch_floats": ctypes.c_int64}  # the others return nothing
 
 
 ENABLED = os.environ.get("CONVSCOPE_CPU_KERNELS", "1").strip().lower() not in ("0", "false", "off", "no")
@@ -99,7 +106,7 @@ def load(name: str) -> ctypes.CDLL | None:
         return None
     for function_name, argtypes in SIGNATURES.items():
         function = getattr(lib, function_name)
-        function.argtypes, function.restype = argtypes, None
+        function.argtypes, function.restype = argtypes, RESULTS.get(function_name)
     return lib
 
 

@@ -12,11 +12,16 @@ compute. Tensors are channels-last, (N, H, W, C) in and out, as the layers use t
 - "torch": PyTorch's `max_pool2d` for everything else, on any device.
 
 `conv2d_max_pool` runs a convolution and the 2x2 max pooling after it (and the relu after
-that) as one compiled kernel where it applies: `conv_pool_fusable` is the part known before
-any data arrives (a model's plan asks it once), `conv_pool_applies` the part that needs the
-tensor. Elsewhere it runs the plain convolution, then `max_pool2d`.
+that) as one compiled kernel where one applies: `conv_pool_fusable` is the part known before
+any data arrives (a model's plan asks it once), `conv_pool_path` the part that needs the tensor:
 
-All paths give the same values (the fused convolution up to float32 summation order). Where a
+- "few channels": a convolution of an input with few channels that needs no gradient (a
+  network's first layer; `cpu_kernels.conv_max_pool_2x2`), float32 or bfloat16;
+- "winograd": a 3x3 convolution of an input with more channels, float32, input gradient
+  included (the layers after the first; `winograd.conv3x3_max_pool_2x2`);
+- "torch": elsewhere, the plain convolution, then `max_pool2d`.
+
+All paths give the same values (the fused convolutions up to float32 rounding). Where a
 kernel would run but no build of it loads on this CPU, the first call warns once, naming the
 build and the slower path; `CONVSCOPE_CPU_KERNELS=0` chooses the slower paths without a warning.
 """
@@ -30,7 +35,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from convscope.ops import cpu_kernels
+from convscope.ops import cpu_kernels, winograd
 
 Pads = Sequence[tuple[int, int]]  # (before, after) zero padding per spatial axis
 
@@ -130,24 +135,39 @@ def pairwise_max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
 
 # -- convolution + max pooling ----------------------------------------------------------------
 
-def conv_pool_fusable(in_channels: int, strides: Sequence[int], dilation_rate: Sequence[int], padding: str,
-                      pool_size: Sequence[int], pool_strides: Sequence[int], pool_padding: str) -> bool:
+def conv_pool_fusable(in_channels: int, kernel_size: Sequence[int], strides: Sequence[int],
+                      dilation_rate: Sequence[int], padding: str, pool_size: Sequence[int],
+                      pool_strides: Sequence[int], pool_padding: str) -> bool:
     """Whether a channels-last 2-D convolution and the max pooling after it are a case of
-    `conv2d_max_pool`'s kernel, as far as known before any data: stride 1, no dilation, 'valid'
-    or 'same', few input channels (`cpu_kernels.MAX_FUSED_INPUT_CHANNELS`), then 2x2/2 'valid'
-    pooling."""
-    return (in_channels <= cpu_kernels.MAX_FUSED_INPUT_CHANNELS and tuple(strides) == (1, 1)
+    `conv2d_max_pool`'s kernels, as far as known before any data: stride 1, no dilation, 'valid'
+    or 'same', few input channels (`cpu_kernels.MAX_FUSED_INPUT_CHANNELS`) or a 3x3 kernel,
+    then 2x2/2 'valid' pooling."""
+    few = in_channels <= cpu_kernels.MAX_FUSED_INPUT_CHANNELS
+    return ((few or tuple(kernel_size) == (3, 3)) and tuple(strides) == (1, 1)
             and tuple(dilation_rate) == (1, 1) and padding in ("valid", "same")
             and tuple(pool_size) == tuple(pool_strides) == (2, 2) and pool_padding == "valid")
 
 
+def conv_pool_path(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None) -> str:
+    """The path `conv2d_max_pool` takes for this input (for a pair `conv_pool_fusable` allowed):
+    "few channels", "winograd" or "torch" (see the module text). Both kernels want kernels on
+    and built and a float32 CPU input; "few channels" an input that needs no gradient (saliency
+    takes the plain path) and a float32 or bfloat16 result, "winograd" a 3x3 kernel on more
+    channels and a float32 result. May warn once that the kernels are missing."""
+    if not kernels_may_run(x):
+        return "torch"
+    if cpu_kernels.conv_pool_supports(x, kernel):
+        path = "few channels"
+    elif x.shape[-1] > cpu_kernels.MAX_FUSED_INPUT_CHANNELS and winograd.supports(x, kernel, bias):
+        path = "winograd"
+    else:
+        return "torch"
+    return path if kernels_loaded("a convolution and its 2x2 max pooling") else "torch"
+
+
 def conv_pool_applies(x: torch.Tensor, kernel: torch.Tensor) -> bool:
-    """Whether the fused kernel runs on this input now (for a pair `conv_pool_fusable` allowed):
-    kernels on and built, a float32 CPU input that needs no gradient (saliency takes the plain
-    path), a float32 kernel, a float32 or bfloat16 result. May warn once that the kernels are
-    missing."""
-    return (kernels_may_run(x) and cpu_kernels.conv_pool_supports(x, kernel)
-            and kernels_loaded("a first convolution and its 2x2 max pooling"))
+    """Whether a fused kernel runs on this input now (`conv_pool_path` is not "torch")."""
+    return conv_pool_path(x, kernel) != "torch"
 
 
 def conv2d_max_pool(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None, pads: Pads, *,
@@ -156,12 +176,15 @@ def conv2d_max_pool(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | 
     relu with `relu`; (N, Ho, Wo, C) out.
 
     `kernel` is in PyTorch's (C, Ci, KH, KW) layout, `pads` the convolution's zero padding per
-    spatial axis, and `conv` the plain convolution (channels-last in and out), run where the
-    fused kernel does not apply. Only for pairs `conv_pool_fusable` allowed.
+    spatial axis, and `conv` the plain convolution (channels-last in and out), run where no
+    fused kernel applies. Only for pairs `conv_pool_fusable` allowed.
     """
-    if conv_pool_applies(x, kernel):
-        flat = [side for pair in reversed(pads) for side in pair]
-        if any(flat):
-            x = F.pad(x, [0, 0, *flat])  # the kernel's size check on the unpadded input holds here too
-        return cpu_kernels.conv_max_pool_2x2(x, kernel, bias, relu=relu)
-    return max_pool2d(conv(x), (2, 2), (2, 2), "valid", relu=relu)
+    path = conv_pool_path(x, kernel, bias)
+    if path == "torch":
+        return max_pool2d(conv(x), (2, 2), (2, 2), "valid", relu=relu)
+    flat = [side for pair in reversed(pads) for side in pair]
+    if any(flat):
+        x = F.pad(x, [0, 0, *flat])  # the kernels' size checks on the unpadded input hold here too
+    if path == "winograd":
+        return winograd.conv3x3_max_pool_2x2(x, kernel, bias, relu=relu)
+    return cpu_kernels.conv_max_pool_2x2(x, kernel, bias, relu=relu)

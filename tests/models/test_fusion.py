@@ -12,7 +12,7 @@ import torch
 
 from convscope import Sequential, layers, regularizers, zoo
 from convscope.models import fusion
-from convscope.ops import cpu_kernels
+from convscope.ops import cpu_kernels, winograd
 from convscope.ops import pooling as ops_pooling
 from convscope.ops.device import autocast
 
@@ -59,8 +59,8 @@ MODELS: dict[str, Callable[[], Sequential]] = {
 def test_fused_model_matches_layer_by_layer_exactly(name: str, dtype: torch.dtype | None, layout: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # The rewrite alone is exact; fusing a convolution into its pooling (the C kernels, see
-    # tests/ops/test_cpu_kernels.py) changes float32 rounding, so it is off here.
-    monkeypatch.setattr(ops_pooling, "conv_pool_applies", lambda *args: False)
+    # tests/ops/test_cpu_kernels.py and test_winograd.py) changes float32 rounding, so it is off here.
+    monkeypatch.setattr(ops_pooling, "conv_pool_path", lambda *args: "torch")
     torch.manual_seed(0)
     model = MODELS[name]()
     if layout == "channels_last":
@@ -182,34 +182,42 @@ kernels_built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C ke
 
 
 def fused_input_channels(model: Sequential, x: torch.Tensor, monkeypatch: pytest.MonkeyPatch,
-                         training: bool) -> list[int]:
-    """The input channels of every convolution that ran fused with its pooling in one forward."""
-    seen: list[int] = []
-    fused = cpu_kernels.conv_max_pool_2x2
+                         training: bool) -> list[str]:
+    """Which kernel ran every convolution fused with its pooling in one forward, and its input
+    channels ("few 1": the few-channel kernel on 1 channel; "winograd 64": Winograd on 64)."""
+    seen: list[str] = []
+    kernels = [(cpu_kernels, "conv_max_pool_2x2", "few"), (winograd, "conv3x3_max_pool_2x2", "winograd")]
+    originals = [getattr(module, name) for module, name, _ in kernels]
+    for (module, name, label), fused in zip(kernels, originals):
+        def recorded(inputs, kernel, *args, fused=fused, label=label, **kwargs):
+            seen.append(f"{label} {kernel.shape[1]}")
+            return fused(inputs, kernel, *args, **kwargs)
 
-    def recorded(inputs, kernel, *args, **kwargs):
-        seen.append(kernel.shape[1])
-        return fused(inputs, kernel, *args, **kwargs)
-
-    monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", recorded)
+        monkeypatch.setattr(module, name, recorded)
     with torch.set_grad_enabled(training):
         model(x)
-    monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", fused)
+    for (module, name, _), fused in zip(kernels, originals):
+        monkeypatch.setattr(module, name, fused)
     return seen
 
 
-# A second conv that follows a fused pair: with few input channels it fuses too where no gradient
-# is needed (prediction); while training its input needs a gradient, so only the first fuses.
-FEW = cpu_kernels.MAX_FUSED_INPUT_CHANNELS  # the most input channels a fused convolution takes
+# A first conv with few input channels takes the few-channel kernel; a 3x3 conv with more takes
+# Winograd, training or not. A conv with few input channels after the first fuses only where no
+# gradient is needed (prediction): the few-channel kernel gives its input no gradient.
+FEW = cpu_kernels.MAX_FUSED_INPUT_CHANNELS  # the most input channels the few-channel kernel takes
 PLANS = {
-    "seed CNN": (lambda: zoo.build("seed-cnn"), [1], [1]),
-    "seed CNN on RGB": (lambda: zoo.build("seed-cnn", (32, 32, 3)), [3], [3]),
+    "seed CNN": (lambda: zoo.build("seed-cnn"), ["few 1", "winograd 64"], ["few 1", "winograd 64"]),
+    "seed CNN on RGB": (lambda: zoo.build("seed-cnn", (32, 32, 3)), ["few 3", "winograd 64"],
+                        ["few 3", "winograd 64"]),
     f"RGB, {FEW} channels into the second conv": (lambda: Sequential([
         layers.Input((20, 20, 3)), layers.Conv2D(FEW, 3, activation="relu"), layers.MaxPooling2D(2),
         layers.Conv2D(6, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]),
-        [3], [3, FEW]),
-    f"{FEW + 1} input channels": (lambda: Sequential([
+        ["few 3"], ["few 3", f"few {FEW}"]),
+    f"{FEW + 1} input channels, 3x3": (lambda: Sequential([
         layers.Input((12, 12, FEW + 1)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dense(3)]), [f"winograd {FEW + 1}"], [f"winograd {FEW + 1}"]),
+    f"{FEW + 1} input channels, 5x5": (lambda: Sequential([
+        layers.Input((12, 12, FEW + 1)), layers.Conv2D(4, 5, activation="relu"), layers.MaxPooling2D(2),
         layers.Flatten(), layers.Dense(3)]), [], []),
 }
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from convscope import layers
 from convscope.models import Sequential
-from convscope.ops import conv_pool_applies, cpu_kernels
+from convscope.ops import conv_pool_applies, cpu_kernels, winograd
 from convscope.ops.pooling import kernels_may_run
 
 built = pytest.mark.skipif(not cpu_kernels.available(), reason="the C kernels are not built here")
@@ -223,28 +223,33 @@ def seed_cnn(padding: str = "valid") -> Sequential:
 
 @built
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_a_sequential_runs_its_first_conv_and_pools_through_the_kernels(padding: str, monkeypatch) -> None:
+def test_a_sequential_runs_both_convs_and_pools_through_the_kernels(padding: str, monkeypatch) -> None:
     model = seed_cnn(padding)
-    calls = {"conv": 0, "pool": 0}
-    fused, pooled = cpu_kernels.conv_max_pool_2x2, cpu_kernels.max_pool_2x2
+    calls = {"conv": 0, "winograd": 0, "pool": 0}
 
-    def count_conv(*args, **kwargs):
-        calls["conv"] += 1
-        return fused(*args, **kwargs)
+    def counted(module, name: str, key: str) -> None:
+        function = getattr(module, name)
 
-    def count_pool(*args, **kwargs):
-        calls["pool"] += 1
-        return pooled(*args, **kwargs)
+        def count(*args, **kwargs):
+            calls[key] += 1
+            return function(*args, **kwargs)
 
-    monkeypatch.setattr(cpu_kernels, "conv_max_pool_2x2", count_conv)
-    monkeypatch.setattr(cpu_kernels, "max_pool_2x2", count_pool)
+        monkeypatch.setattr(module, name, count)
+
+    counted(cpu_kernels, "conv_max_pool_2x2", "conv")
+    counted(winograd, "conv3x3_max_pool_2x2", "winograd")
+    counted(cpu_kernels, "max_pool_2x2", "pool")
     x = torch.rand(5, 28, 28, 1)
     got = model(x)
-    assert calls == {"conv": 1, "pool": 1}  # first conv fused with its pool; the second pool alone
+    # the first conv fused with its pool (few channels), the second with its pool (Winograd)
+    assert calls == {"conv": 1, "winograd": 1, "pool": 0}
     with cpu_kernels.enabled(False):
         expected = model(x)
-    assert calls == {"conv": 1, "pool": 1}
+    assert calls == {"conv": 1, "winograd": 1, "pool": 0}
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # Winograd is float32 only
+        model(x)
+    assert calls == {"conv": 2, "winograd": 1, "pool": 1}
 
 
 @built
@@ -282,18 +287,20 @@ def test_an_input_that_needs_a_gradient_takes_pytorchs_path() -> None:
 
 
 @built
-@pytest.mark.parametrize("change", ["strides", "dilation", "channels_first", "many channels", "float64"])
+@pytest.mark.parametrize("change", ["strides", "dilation", "channels_first", "many channels, 5x5 kernel",
+                                    "float64"])
 def test_other_convolutions_are_not_fused(change: str) -> None:
     x = torch.rand(2, 12, 12, 1)
     options = {"strides": {"strides": 2}, "dilation": {"dilation_rate": 2},
                "channels_first": {"data_format": "channels_first"}}.get(change, {})
-    if change == "many channels":
-        x = torch.rand(2, 12, 12, cpu_kernels.MAX_FUSED_INPUT_CHANNELS + 1)
+    kernel_size = 3
+    if change.startswith("many channels"):  # 3x3 would take the Winograd kernel
+        x, kernel_size = torch.rand(2, 12, 12, cpu_kernels.MAX_FUSED_INPUT_CHANNELS + 1), 5
     if change == "float64":
         x = x.double()
     if change == "channels_first":
         x = x.movedim(-1, 1)
-    layer = layers.Conv2D(4, 3, activation="relu", **options)
+    layer = layers.Conv2D(4, kernel_size, activation="relu", **options)
     pool = layers.MaxPooling2D(2, data_format=options.get("data_format"))
     model = Sequential([layers.Input(x.shape[1:]), layer, pool])
     if change == "float64":
