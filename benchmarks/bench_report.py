@@ -106,19 +106,28 @@ def ratio(mine: str | None, theirs: str | None, metric: str) -> str:
     return ""
 
 
+def column_order(report: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The table's columns: convscope's (one per precision the run asked, "convscope float32",
+    ... or just "convscope"), then the other peers'; and the convscope columns among them."""
+    labels = list(dict.fromkeys(run["peer"] for run in report["runs"]))
+    mine = [label for label in labels if label.startswith("convscope")]
+    others = [p for p in ("torch", "keras") if p in labels]
+    return mine + others, mine
+
+
 def render_table(report: dict[str, Any]) -> str:
     """A Markdown table: one row per metric, one column per peer, then convscope's ratios."""
-    peers = [p for p in ("convscope", "torch", "keras") if any(r["peer"] == p for r in report["runs"])]
+    peers, mine = column_order(report)
     columns = {peer: cells(report, peer) for peer in peers}
     metrics: list[str] = []
     for column in columns.values():
         metrics += [m for m in column if m not in metrics]
-    others = [p for p in peers if p != "convscope"] if "convscope" in peers else []
-    header = ["metric", *peers, *[f"convscope / {p}" for p in others]]
+    pairs = [(own, p) for own in mine for p in peers if p not in mine]
+    header = ["metric", *peers, *[f"{own} / {p}" for own, p in pairs]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for metric in metrics:
         row = [metric, *[columns[p].get(metric, "-") for p in peers]]
-        row += [ratio(columns["convscope"].get(metric), columns[p].get(metric), metric) for p in others]
+        row += [ratio(columns[own].get(metric), columns[p].get(metric), metric) for own, p in pairs]
         lines.append("| " + " | ".join(row) + " |")
     errors = [f"- {r['peer']} ({r['kind']}): {r['error']}" for r in report["runs"] if "error" in r]
     notes = [

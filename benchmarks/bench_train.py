@@ -10,6 +10,7 @@ matmul peak, and appends the run to benchmarks/RESULTS.md.
     python benchmarks/bench_train.py --quick         # seconds: 4,096 images, 1 epoch
     python benchmarks/bench_train.py --peers convscope torch --no-write
     python benchmarks/bench_train.py --busy 0 1 2    # also with 1 and 2 competing busy processes
+    python benchmarks/bench_train.py --precisions float32 bfloat16   # one convscope column each
     convscope bench ...                              # the same, from the CLI
 
 The Keras peer needs benchmarks/.keras-env (run benchmarks/setup_keras.sh); without it the
@@ -50,8 +51,35 @@ def peer_python(peer: str) -> Path | None:
     return Path(sys.executable)
 
 
-def run_peer(peer: str, options: list[str], timeout: float) -> dict[str, Any]:
-    """Run one peer in a fresh process; its JSON result plus the peak RSS the kernel saw."""
+def convscope_columns(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    """(column label, extra options) per precision convscope runs at: one column "convscope",
+    or one per precision ("convscope float32", "convscope bfloat16") when several are asked."""
+    precisions = list(dict.fromkeys(args.precisions))
+    if len(precisions) == 1:
+        return [("convscope", [] if precisions[0] == "auto" else ["--precision", precisions[0]])]
+    return [(f"convscope {precision}", ["--precision", precision]) for precision in precisions]
+
+
+def peer_columns(args: argparse.Namespace) -> list[tuple[str, str, list[str]]]:
+    """(peer, column label, extra options) for every column of the run, in running order."""
+    columns: list[tuple[str, str, list[str]]] = []
+    for peer in args.peers:
+        if peer == "convscope":
+            columns += [(peer, label, options) for label, options in convscope_columns(args)]
+        else:
+            columns.append((peer, peer, []))
+    return columns
+
+
+def run_peer(peer: str, options: list[str], timeout: float, label: str | None = None) -> dict[str, Any]:
+    """Run one peer in a fresh process; its JSON result (under `label`, the peer's name unless
+    given) plus the peak RSS the kernel saw."""
+    result = run_peer_process(peer, options, timeout)
+    result["peer"] = label or peer
+    return result
+
+
+def run_peer_process(peer: str, options: list[str], timeout: float) -> dict[str, Any]:
     python = peer_python(peer)
     if python is None:
         return {"peer": peer, "error": "no benchmarks/.keras-env: run benchmarks/setup_keras.sh"}
@@ -130,16 +158,17 @@ def competitors(count: int) -> Iterator[None]:
 
 def run_throughput(args: argparse.Namespace, batch: int, busy: int) -> list[dict[str, Any]]:
     """Every peer's throughput at `batch` with `busy` competing processes, rounds alternating."""
-    rounds: dict[str, list[dict[str, Any]]] = {peer: [] for peer in args.peers}
+    columns = peer_columns(args)
+    rounds: dict[str, list[dict[str, Any]]] = {label: [] for _, label, _ in columns}
     for round_index in range(args.rounds):  # peers alternate, so a slow spell hits them alike
-        for peer in args.peers:
-            options = ["--batch", str(batch), "--epochs", str(args.epochs), "--predict", *common_options(args)]
-            log(f"{peer} batch {batch}" + (f", {busy} busy" if busy else "")
+        for peer, label, extra in columns:
+            options = ["--batch", str(batch), "--epochs", str(args.epochs), "--predict", *common_options(args), *extra]
+            log(f"{label} batch {batch}" + (f", {busy} busy" if busy else "")
                 + (f", round {round_index + 1}/{args.rounds}" if args.rounds > 1 else "") + " ...")
             with competitors(busy):
-                result = run_peer(peer, options, args.timeout)
+                result = run_peer(peer, options, args.timeout, label)
             result.update(kind="throughput", batch=batch, busy=busy, load=load_average())
-            rounds[peer].append(result)
+            rounds[label].append(result)
             log(f"  {brief(result)}")
     return [merge_rounds(results) for results in rounds.values()]
 
@@ -154,11 +183,13 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     for busy in args.busy:
         for batch in args.batches:
             runs += run_throughput(args, batch, busy)
+    first = {peer: (label, extra) for peer, label, extra in reversed(peer_columns(args))}
     for seed in range(args.seed + 1, args.seed + args.accuracy_seeds):
         for peer in [p for p in args.peers if p != "torch"]:  # the accuracy target is against Keras
-            options = ["--batch", "128", "--epochs", str(args.epochs), *common_options(args, seed)]
-            log(f"{peer} accuracy, batch 128, seed {seed} ...")
-            result = run_peer(peer, options, args.timeout)
+            label, extra = first[peer]  # convscope at its first precision
+            options = ["--batch", "128", "--epochs", str(args.epochs), *common_options(args, seed), *extra]
+            log(f"{label} accuracy, batch 128, seed {seed} ...")
+            result = run_peer(peer, options, args.timeout, label)
             result.update(kind="accuracy", batch=128, seed=seed, load=load_average())
             runs.append(result)
             log(f"  {brief(result)}")
@@ -169,8 +200,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             options = ["--epochs", str(args.target_epochs), "--until-target", "--max-seconds",
                        str(args.target_seconds), *common_options(args)]
             options += ["--recipe"] if peer == "convscope" else ["--batch", "128"]
-            log(f"{peer} time to 91% ...")
-            result = run_peer(peer, options, args.timeout)
+            log(f"{first[peer][0]} time to 91% ...")
+            result = run_peer(peer, options, args.timeout, first[peer][0])
             result.update(kind="target", load=load_average())
             runs.append(result)
             log(f"  {brief(result)}")
@@ -219,6 +250,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The harness's options (shared with `convscope bench`)."""
     parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
     parser.add_argument("--batches", nargs="+", type=int, default=[32, 128])
+    parser.add_argument("--precisions", nargs="+", choices=["auto", "float32", "bfloat16"], default=["auto"],
+                        help="convscope's compile(precision=...) for its throughput runs; several give one "
+                             "column each (the first also runs the accuracy runs). Keras trains in float32")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-images", type=int, default=60000)
     parser.add_argument("--test-images", type=int, default=10000)

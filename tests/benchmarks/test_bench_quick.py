@@ -138,3 +138,28 @@ def test_competitors_run_while_the_block_runs_and_stop_after() -> None:
         assert len(children) == 2
     after = subprocess.run(["ps", "-o", "args=", "--ppid", str(os.getpid())], capture_output=True, text=True).stdout
     assert "while True: pass" not in after
+
+
+def test_each_precision_gets_a_convscope_column_compared_with_every_peer() -> None:
+    sys.path.insert(0, str(HARNESS.parent))
+    import bench_train
+    from bench_report import render_table
+
+    args = bench_train.parse_args(["--peers", "convscope", "keras", "--precisions", "float32", "bfloat16"])
+    assert bench_train.peer_columns(args) == [("convscope", "convscope float32", ["--precision", "float32"]),
+                                              ("convscope", "convscope bfloat16", ["--precision", "bfloat16"]),
+                                              ("keras", "keras", [])]
+    single = bench_train.parse_args(["--peers", "convscope"])
+    assert bench_train.peer_columns(single) == [("convscope", "convscope", [])]  # precision "auto": no option
+
+    def run(peer: str, speed: float) -> dict[str, object]:
+        return {"peer": peer, "kind": "throughput", "batch": 128, "images_per_s": speed, "epoch_train_s": [1.0],
+                "test_accuracy": [0.8], "peak_rss_mb": 100.0}
+
+    report = {"peak": {}, "load_before": "0", "load_after": "0",
+              "runs": [run("convscope float32", 3000.0), run("convscope bfloat16", 4000.0), run("keras", 1000.0)]}
+    lines = render_table(report).splitlines()
+    assert lines[0] == ("| metric | convscope float32 | convscope bfloat16 | keras | convscope float32 / keras "
+                        "| convscope bfloat16 / keras |")
+    row = next(line for line in lines if line.startswith("| train images/s, batch 128 |"))
+    assert row.endswith("| 3.00x | 4.00x |")
