@@ -23,7 +23,7 @@ import numpy as np
 from convscope.data import image_transforms, images
 from convscope.data.image_transforms import Transform, TransformSettings
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff")  # Keras's list for this generator
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
 
 
@@ -67,9 +67,6 @@ class ImageIterator:
         self.total_batches_seen += 1
         return self.batch(self.index_array[start:start + self.batch_size])
 
-    def on_epoch_begin(self) -> None:
-        """Nothing to do: the order is redrawn when an epoch ends."""
-
     def on_epoch_end(self) -> None:
         self._set_index_array()
 
@@ -90,7 +87,7 @@ class ImageIterator:
     def augment(self, generator: ImageDataGenerator, image: np.ndarray) -> np.ndarray:
         """One image through the generator: a random transform drawn from this iterator's state,
         then standardization."""
-        transform = random_transform_parameters(generator, image.shape, self.random)
+        transform = image_transforms.random_parameters(generator.settings, image.shape, self.random)
         return generator.standardize(generator.apply_transform(image, transform))
 
 
@@ -231,11 +228,6 @@ def _save_batch(batch_x: np.ndarray, indices: np.ndarray, folder: str, prefix: s
     for image, sample in zip(batch_x, indices):
         name = f"{prefix}_{sample}_{random.randint(10**7)}.{file_format}"
         images.array_to_img(image, scale=True).save(Path(folder) / name)
-
-
-def random_transform_parameters(generator: ImageDataGenerator, image_shape: tuple[int, ...],
-                                random: Any) -> Transform:
-    return image_transforms.random_parameters(generator.settings, image_shape, random)
 
 
 class ImageDataGenerator:
