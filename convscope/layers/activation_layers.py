@@ -83,7 +83,8 @@ class PReLU(Layer):
         self.alpha_initializer = initializers.get(alpha_initializer, owner=f"{owner} alpha_initializer")
         self.alpha_regularizer = regularizers.get(alpha_regularizer, owner=f"{owner} alpha_regularizer")
         self.alpha_constraint = constraints.get(alpha_constraint, owner=f"{owner} alpha_constraint")
-        axes = None if shared_axes is None else [shared_axes] if isinstance(shared_axes, int) else list(shared_axes)
+        axes = None if shared_axes is None else list(shared_axes) if isinstance(shared_axes, (list, tuple)) \
+            else [shared_axes]
         if axes is not None and not all(isinstance(a, int) and not isinstance(a, bool) and a >= 1 for a in axes):
             raise ValueError(f"{owner}: shared_axes must be axes >= 1 (axis 0 is the batch); got {shared_axes!r}.")
         self.shared_axes = axes

@@ -210,6 +210,7 @@ FOUND = [
     ("InputLayer", {"shape": True}, [1]),  # True taken for a size; the saved config did not load
     ("Rescaling", {"scale": [1, 1]}, [3]),  # one scale per channel, for 2 channels: torch's RuntimeError
     ("Rescaling", {"scale": 1.0, "offset": [1, 1]}, [28, 28, 1]),  # broadcast to 2 channels, declared 1
+    ("PReLU", {"shared_axes": 0.0}, [13, 13, 32]),  # TypeError: 'float' object is not iterable
 ]
 
 
