@@ -159,6 +159,24 @@ def _pointer(t: torch.Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
+def written_whole(shape: tuple[int, ...], dtype: torch.dtype = torch.float32,
+                  stride: tuple[int, ...] | None = None) -> torch.Tensor:
+    """A new tensor that a kernel writes in full. Under `torch.use_deterministic_algorithms`
+    (which `convscope.set_seed` turns on) PyTorch fills every new tensor with NaN first, so
+    that reading uninitialised memory is reproducible; for a tensor the kernel writes whole that
+    is a wasted pass over it (5.5 MB three times per step for the seed CNN at batch 128), so it
+    is skipped here."""
+    deterministic: Any = torch.utils.deterministic  # a module whose flag is a property
+    fill = torch.are_deterministic_algorithms_enabled() and deterministic.fill_uninitialized_memory
+    if fill:
+        deterministic.fill_uninitialized_memory = False
+    try:
+        return torch.empty(shape, dtype=dtype) if stride is None else torch.empty_strided(shape, stride, dtype=dtype)
+    finally:
+        if fill:
+            deterministic.fill_uninitialized_memory = True
+
+
 # -- max pooling ------------------------------------------------------------------------------
 
 def max_pool_2x2(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
@@ -183,8 +201,8 @@ def pool_forward(x: torch.Tensor, relu: bool, record: bool) -> tuple[torch.Tenso
     assert lib is not None
     n, h, w, c = x.shape
     ho, wo = h // 2, w // 2
-    out = x.new_empty((n, ho, wo, c))
-    code = torch.empty((n, ho, wo, c), dtype=torch.uint8) if record else None
+    out = written_whole((n, ho, wo, c), x.dtype)
+    code = written_whole((n, ho, wo, c), torch.uint8) if record else None
     kernel = lib.cs_maxpool2x2_forward_bf16 if x.dtype == torch.bfloat16 else lib.cs_maxpool2x2_forward_f32
     kernel(x.data_ptr(), out.data_ptr(), _pointer(code), h, w, c, ho, wo, relu, n, torch.get_num_threads())
     return out, code
@@ -205,7 +223,7 @@ class _MaxPool2x2(torch.autograd.Function):
         (code,) = ctx.saved_tensors
         n, h, w, c = ctx.input_shape
         grad = grad.contiguous()
-        grad_in = grad.new_empty((n, h, w, c))
+        grad_in = written_whole((n, h, w, c), grad.dtype)
         if h % 2:
             grad_in[:, -1].zero_()
         if w % 2:
@@ -263,8 +281,8 @@ def conv_pool_forward(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor 
     x32 = as_computed(x.contiguous())
     taps = as_computed(F.pad(kernel.detach().permute(2, 3, 1, 0), (0, cp - c)).contiguous())
     shift = None if bias is None else as_computed(F.pad(bias.detach(), (0, cp - c)).contiguous())
-    out = torch.empty((n, ho, wo, c), dtype=dtype)
-    code = torch.empty((n, ho, wo, c), dtype=torch.uint8) if record else None
+    out = written_whole((n, ho, wo, c), dtype)
+    code = written_whole((n, ho, wo, c), torch.uint8) if record else None
     function = lib.cs_conv_pool_forward_bf16 if dtype == torch.bfloat16 else lib.cs_conv_pool_forward_f32
     function(x32.data_ptr(), taps.data_ptr(), _pointer(shift), out.data_ptr(), _pointer(code),
              h, w, ci, kh, kw, c, cp, ho, wo, relu, n, torch.get_num_threads())
@@ -301,7 +319,7 @@ class _ConvMaxPool2x2(torch.autograd.Function):
                  h, w, ci, kh, kw, c, cp, ho, wo, n, parts)
         grad_kernel = None
         if ctx.needs_input_grad[1]:  # in the kernel's own layout, as DDP's buckets and fused optimizers expect
-            grad_kernel = torch.empty_strided(ctx.kernel_shape, ctx.kernel_stride)
+            grad_kernel = written_whole(ctx.kernel_shape, stride=ctx.kernel_stride)
             grad_kernel.copy_(grad_taps.sum(0)[..., :c].permute(3, 2, 0, 1))
         grad_shift = grad_bias.sum(0)[:c] if ctx.has_bias and ctx.needs_input_grad[2] else None
         return None, grad_kernel, grad_shift, None, None

@@ -67,7 +67,7 @@ def transformed_kernel(kernel: torch.Tensor, transposed: bool) -> torch.Tensor:
     assert lib is not None
     c, ci = kernel.shape[:2]
     cip, cop = whole_vectors(ci), whole_vectors(c)
-    u = torch.empty((16, cop, cip) if transposed else (16, cip, cop))
+    u = cpu_kernels.written_whole((16, cop, cip) if transposed else (16, cip, cop))
     strides = torch.tensor(kernel.stride(), dtype=torch.int64)
     lib.cs_wino_kernel_f32(kernel.data_ptr(), strides.data_ptr(), u.data_ptr(), c, ci, cip, cop, transposed)
     return u
@@ -75,7 +75,7 @@ def transformed_kernel(kernel: torch.Tensor, transposed: bool) -> torch.Tensor:
 
 def scratch(lib: Any, parts: int, pooled: tuple[int, int], cip: int, cop: int) -> torch.Tensor:
     """Each thread's working memory for one call: a block's transformed tiles and products."""
-    return torch.empty(parts * lib.cs_wino_scratch_floats(*pooled, cip, cop))
+    return cpu_kernels.written_whole((parts * lib.cs_wino_scratch_floats(*pooled, cip, cop),))
 
 
 def forward(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None, relu: bool,
@@ -91,8 +91,8 @@ def forward(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None, re
     ho, wo = (h - 2) // 2, (w - 2) // 2
     u = transformed_kernel(kernel.detach(), transposed=False)
     shift = None if bias is None else F.pad(bias.detach(), (0, cop - c)).contiguous()
-    out = torch.empty((n, ho, wo, cop))
-    code = torch.empty((n, ho, wo, cop), dtype=torch.uint8) if record else None
+    out = cpu_kernels.written_whole((n, ho, wo, cop))
+    code = cpu_kernels.written_whole((n, ho, wo, cop), torch.uint8) if record else None
     threads = torch.get_num_threads()
     work = scratch(lib, threads, (ho, wo), cip, cop)  # held here: the kernel writes into it
     lib.cs_wino_pool_forward_f32(x.data_ptr(), u.data_ptr(), cpu_kernels._pointer(shift), out.data_ptr(),
@@ -122,7 +122,7 @@ class _WinogradConvMaxPool(torch.autograd.Function):
         grad = grad.float()
         grad = (F.pad(grad, (0, cop - c)) if cop != c else grad).contiguous()
         parts = torch.get_num_threads()  # one partial sum per thread
-        grad_in = torch.empty_like(x) if wants_input else None
+        grad_in = cpu_kernels.written_whole(tuple(x.shape)) if wants_input else None
         grad_u = torch.zeros((parts, 16, cip, cop)) if wants_kernel else None
         grad_bias = torch.zeros((parts, cop)) if wants_bias and ctx.has_bias else None
         ut = transformed_kernel(kernel.detach(), transposed=True)
@@ -133,7 +133,7 @@ class _WinogradConvMaxPool(torch.autograd.Function):
                                       parts)
         grad_kernel = None
         if grad_u is not None:  # in the kernel's own layout, as DDP's buckets and fused optimizers expect
-            grad_kernel = torch.empty_strided(kernel.shape, kernel.stride())
+            grad_kernel = cpu_kernels.written_whole(tuple(kernel.shape), stride=kernel.stride())
             strides = torch.tensor(kernel.stride(), dtype=torch.int64)
             lib.cs_wino_kernel_grad_f32(grad_u.data_ptr(), parts, grad_kernel.data_ptr(), strides.data_ptr(),
                                         c, ci, cip, cop)

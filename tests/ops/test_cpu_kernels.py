@@ -322,3 +322,32 @@ def test_tracing_sees_pytorchs_operators() -> None:
     probe(x)
     torch.jit.trace(probe, x)
     assert seen[:2] == [True, False]  # eager, then while tracing (the check run may follow)
+
+
+@built
+def test_kernel_outputs_skip_deterministic_modes_nan_fill_and_are_still_written_whole() -> None:
+    # torch.use_deterministic_algorithms (convscope.set_seed) fills each new tensor with NaN; the
+    # kernels write every element of what they return, so they skip that pass: no fill runs on
+    # their outputs, and no NaN survives in them.
+    from torch.profiler import ProfilerActivity, profile
+
+    x, kernel, bias = conv_inputs(CONV_CASES[0])
+    feature_map = torch.rand(2, 11, 11, 64, requires_grad=True)
+    grads = [torch.rand(2, 5, 5, 64), torch.rand(4, 13, 13, 64)]
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        assert torch.isnan(torch.empty(4)).all()  # what deterministic mode does to a plain empty()
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as run:
+            pooled = cpu_kernels.max_pool_2x2(feature_map, relu=True)
+            pooled.backward(grads[0])
+            conv = cpu_kernels.conv_max_pool_2x2(x, kernel, bias, relu=True)
+            conv.backward(grads[1])
+        assert torch.utils.deterministic.fill_uninitialized_memory  # restored
+    finally:
+        torch.use_deterministic_algorithms(before)
+    outputs = [list(t.shape) for t in (pooled, feature_map, conv, kernel)]
+    filled = [event.input_shapes[0] for event in run.events() if event.name == "aten::fill_" and event.input_shapes]
+    assert not [shape for shape in filled if shape in outputs]
+    for tensor in (pooled, feature_map.grad, conv, kernel.grad):
+        assert not torch.isnan(tensor).any()

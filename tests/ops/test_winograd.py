@@ -160,3 +160,23 @@ def test_other_inputs_take_pytorchs_path(change: str) -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=change == "bfloat16 autocast"):
         with cpu_kernels.enabled(change != "kernels off"):
             assert conv_pool_path(x, kernel, bias) == "torch"
+
+
+def test_its_outputs_skip_deterministic_modes_nan_fill() -> None:
+    from torch.profiler import ProfilerActivity, profile
+
+    x, kernel, bias = inputs(CASES["seed CNN second layer"], 11)
+    grad = torch.rand(4, 5, 5, 64)
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # as convscope.set_seed leaves it
+    try:
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as run:
+            out = winograd.conv3x3_max_pool_2x2(x, kernel, bias, relu=True)
+            out.backward(grad)
+    finally:
+        torch.use_deterministic_algorithms(before)
+    written = [list(t.shape) for t in (out, x, kernel)]  # the output and the input and kernel gradients
+    filled = [event.input_shapes[0] for event in run.events() if event.name == "aten::fill_" and event.input_shapes]
+    assert not [shape for shape in filled if shape in written]
+    for tensor in (out, x.grad, kernel.grad, bias.grad):
+        assert not torch.isnan(tensor).any()
