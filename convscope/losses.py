@@ -214,11 +214,13 @@ class Loss:
         """`call`, with `from_logits` chosen by the engine (it may hand over logits)."""
         return as_float_tensor(self.call(y_true, y_pred))
 
-    def _batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor, *, logits: bool) -> torch.Tensor:
-        """The training loss of one batch: model `outputs` (logits when `logits`) first."""
+    def _batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor, *, logits: bool,
+                    sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """The training loss of one batch: model `outputs` (logits when `logits`) first; with
+        `sample_weight` (N,), sum(weight x loss) / N, as Keras reduces it."""
         values = self.per_sample(targets, outputs, logits or self.from_logits)
         reduction = "sum_over_batch_size" if self.reduction in (None, "none") else self.reduction
-        return reduce_weighted(values, None, reduction, self.mask(targets, outputs))
+        return reduce_weighted(values, sample_weight, reduction, self.mask(targets, outputs))
 
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
         """Convert `y` once for training (float32; a custom loss sees them as given)."""
@@ -319,9 +321,11 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             return None
         return integer_labels(y_true, y_pred.movedim(self.axis, -1)) != self.ignore_class
 
-    def _batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor, *, logits: bool) -> torch.Tensor:
-        if self.ignore_class is not None or self.axis != -1 or outputs.dim() != 2 or self.reduction == "sum":
-            return super()._batch_mean(outputs, targets, logits=logits)
+    def _batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor, *, logits: bool,
+                    sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        if self.ignore_class is not None or self.axis != -1 or outputs.dim() != 2 or self.reduction == "sum" \
+                or sample_weight is not None:
+            return super()._batch_mean(outputs, targets, logits=logits, sample_weight=sample_weight)
         if logits or self.from_logits:  # fused log-softmax + NLL
             return F.cross_entropy(outputs, targets)
         probabilities = outputs / outputs.sum(-1, keepdim=True)

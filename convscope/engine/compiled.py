@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import torch
 
@@ -13,25 +15,132 @@ from convscope.layers import Layer
 
 
 @dataclass
+class OutputHead:
+    """What `compile` decided for one model output: its loss and loss weight, its metrics
+    (`metrics` see every sample alike; `weighted_metrics` count each by its sample weight, as
+    Keras does) and whether the loss takes the output's logits.
+
+    `key` names the output in y dicts and prefixes its logs ("class_out_loss"); a model with
+    one output has no prefix (key None).
+    """
+
+    key: str | None
+    loss: losses.Loss | None
+    loss_weight: float | None = None
+    metrics: list[tuple[str, metrics_module.Metric]] = field(default_factory=list)
+    weighted_metrics: list[tuple[str, metrics_module.Metric]] = field(default_factory=list)
+    use_logits: bool = False
+    output_activation: Callable[[torch.Tensor], torch.Tensor] = field(default=lambda x: x)
+    metric_names: list[str] = field(default_factory=list)  # as given, before the output prefix
+    weighted_metric_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LogLayout:
+    """Where each log value comes from: the loop adds one vector per batch, `columns` long
+    (loss, per-output losses, per-sample metric means, and for each weighted metric the sums
+    of weight x score and of weights), and reads the logs as their running means."""
+
+    columns: list[str]
+    means: list[tuple[str, int]]  # (log name, column)
+    ratios: list[tuple[str, int, int]]  # (log name, numerator column, denominator column)
+    stateful: list[tuple[str, metrics_module.Metric, bool]]  # (log name, metric, weighted)
+    order: list[str]  # the logs' order
+    keras_order: list[str]  # the names Keras lists results by (see `Compiled.results_list`)
+
+
+@dataclass
 class Compiled:
-    """What `compile` decided: optimizer, loss, metrics, precision and device."""
+    """What `compile` decided: optimizer, one `OutputHead` per model output, precision and device."""
 
     optimizer_recipe: optimizers.Optimizer | None
     optimizer: torch.optim.Optimizer
     keras_optimizer: optimizers.Optimizer  # the recipe, or a ready torch optimizer seen through it
-    loss: losses.Loss
-    metrics: list[tuple[str, metrics_module.Metric]]
+    heads: list[OutputHead]
     precision: str
     autocast_dtype: torch.dtype | None
-    use_logits: bool
-    output_activation: Callable[[torch.Tensor], torch.Tensor]
     constrained_layers: list[Layer]
+    settings: dict[str, Any] = field(default_factory=dict)  # loss, loss_weights, metrics as JSON for saving
     epochs_done: int = 0
     threads: int | str | None = None  # None or "auto": `fit` chooses while it runs
 
+    # -- one output: what the loop's fast path and older callers read ----------------------------
+    @property
+    def single(self) -> bool:
+        return len(self.heads) == 1
+
+    @property
+    def loss(self) -> losses.Loss:
+        """The loss of a one-output model (the first output's loss otherwise)."""
+        loss = next((head.loss for head in self.heads if head.loss is not None), None)
+        assert loss is not None  # compile refuses a model without any loss
+        return loss
+
+    @property
+    def metrics(self) -> list[tuple[str, metrics_module.Metric]]:
+        """(log name, metric) for every metric of every output, weighted ones last."""
+        return [*(pair for head in self.heads for pair in head.metrics),
+                *(pair for head in self.heads for pair in head.weighted_metrics)]
+
+    @property
+    def use_logits(self) -> bool:
+        return any(head.use_logits for head in self.heads)
+
+    @property
+    def logits(self) -> bool | list[bool]:
+        """What the loop passes as the model's `logits` argument: one flag, or one per output."""
+        return self.heads[0].use_logits if self.single else [head.use_logits for head in self.heads]
+
+    @property
+    def output_activation(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.heads[0].output_activation
+
     @property
     def log_names(self) -> list[str]:
-        return ["loss", *(name for name, _ in self.metrics)]
+        return self.layout.order
+
+    @cached_property
+    def layout(self) -> LogLayout:
+        return log_layout(self.heads)
+
+    def results_list(self, logs: dict[str, float]) -> list[float]:
+        """`logs` as the list Keras's evaluate returns: "loss", then the logs whose names match
+        a metric's own name (one output) or an output's loss, then the rest sorted by name."""
+        order = [name for name in self.layout.keras_order if name in logs]
+        return [logs[name] for name in order] + [logs[name] for name in sorted(logs) if name not in order]
+
+
+def averaged(metric: Any) -> bool:
+    """Whether the engine averages the metric's per-sample `batch` scores itself."""
+    return callable(getattr(metric, "batch", None))
+
+
+def log_layout(heads: list[OutputHead]) -> LogLayout:
+    """The columns and log names for `heads` (see `LogLayout`)."""
+    columns, means, ratios = ["loss"], [("loss", 0)], []
+    stateful: list[tuple[str, metrics_module.Metric, bool]] = []
+    with_loss = [head for head in heads if head.loss is not None]
+    output_losses = [f"{head.key}_loss" for head in with_loss] if len(with_loss) > 1 else []
+    for name in output_losses:
+        means.append((name, len(columns)))
+        columns.append(name)
+    metric_order = []
+    for weighted in (False, True):
+        for head in heads:
+            for name, metric in head.weighted_metrics if weighted else head.metrics:
+                metric_order.append(name)
+                if not averaged(metric):
+                    stateful.append((name, metric, weighted))
+                elif weighted:
+                    ratios.append((name, len(columns), len(columns) + 1))
+                    columns += [f"{name}/weighted", f"{name}/weights"]
+                else:
+                    means.append((name, len(columns)))
+                    columns.append(name)
+    own_names = [*(name for head in heads for name in head.metric_names),
+                 *(name for head in heads for name in head.weighted_metric_names)]
+    return LogLayout(columns, means, ratios, stateful, ["loss", *output_losses, *metric_order],
+                     ["loss", *own_names, *output_losses])
 
 
 def check_threads(threads: int | str | None) -> int | str | None:

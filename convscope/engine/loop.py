@@ -19,7 +19,6 @@ import sys
 import time
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -28,7 +27,15 @@ import torch
 from convscope import activations, distributed
 from convscope.engine import arrays, sources
 from convscope.engine import checkpoint as checkpointing
+from convscope.engine.arrays import Data, Prepared, Targets, Weights, sample_count, take
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
+from convscope.engine.objective import (
+    Accumulator,
+    batch_losses,
+    batch_values,
+    new_totals,
+    output_list,
+)
 from convscope.engine.progress import ProgressLogger, resolve_verbose
 from convscope.engine.threads import thread_policy
 from convscope.ops.allocator import tune_host_allocator
@@ -44,83 +51,14 @@ if TYPE_CHECKING:
     from convscope.engine.protocol import TrainableModel
 
 
-@dataclass
-class Accumulator:
-    """Running sums of the loss and each per-sample metric, kept on the device, plus the
-    metrics that keep their own state (`update_state`/`result`)."""
-
-    names: list[str]
-    sums: torch.Tensor | None = None
-    count: int = 0
-    stateful: list[tuple[str, Any]] = field(default_factory=list)
-
-    def add(self, values: torch.Tensor, batch_size: int) -> None:
-        self.sums = values * batch_size if self.sums is None else self.sums + values * batch_size
-        self.count += batch_size
-
-    def result(self, prefix: str = "") -> dict[str, float]:
-        if self.sums is None:
-            return {}
-        means = (self.sums / self.count).tolist()
-        logs = {prefix + name: float(value) for name, value in zip(self.names, means)}
-        logs.update({prefix + name: float(metric.result()) for name, metric in self.stateful})
-        return logs
-
-
-def averaged(metric: Any) -> bool:
-    """Whether the engine averages the metric's per-sample `batch` scores itself."""
-    return callable(getattr(metric, "batch", None))
-
-
-def new_totals(compiled: Compiled) -> Accumulator:
-    """An empty Accumulator for one epoch or evaluation; stateful metrics are reset."""
-    stateful = [(name, metric) for name, metric in compiled.metrics if not averaged(metric)]
-    for _, metric in stateful:
-        metric.reset_state()
-    names = ["loss", *(name for name, metric in compiled.metrics if averaged(metric))]
-    return Accumulator(names, stateful=stateful)
-
-
-def batch_values(compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor, logits: bool,
-                 loss: torch.Tensor | None = None) -> torch.Tensor:
-    """[loss, *metrics] for one batch, as one detached float32 vector. The loss includes the
-    regularization penalties, as Keras reports it."""
-    outputs = outputs.float()
-    if loss is None:
-        loss = compiled.loss._batch_mean(outputs, targets, logits=logits)
-    if not compiled.metrics:
-        return loss.detach().reshape(1)
-    probabilities = compiled.output_activation(outputs) if logits else outputs
-    return torch.stack([loss, *metric_scores(compiled, probabilities, targets)]).detach()
-
-
-def metric_scores(compiled: Compiled, probabilities: torch.Tensor, targets: torch.Tensor) -> list[torch.Tensor]:
-    """The batch mean of each per-sample metric; stateful metrics are updated instead."""
-    scores = []
-    for _, metric in compiled.metrics:
-        scorer: Any = metric  # a MeanMetricWrapper (`batch`) or any Metric (`update_state`)
-        if averaged(metric):
-            scores.append(scorer.batch(probabilities, targets).mean())
-        else:
-            scorer.update_state(targets, probabilities)
-    return scores
-
-
-def total_loss(model: TrainableModel, compiled: Compiled, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """The compiled loss plus the layers' regularization penalties (what Keras reports as loss)."""
-    loss = compiled.loss._batch_mean(outputs, targets, logits=compiled.use_logits)
-    penalty = model.regularization_penalty()
-    return loss if penalty is None else loss + penalty
-
-
-def train_step(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: torch.Tensor,
-               network: torch.nn.Module | None = None, scale: float = 1.0) -> torch.Tensor:
+def train_step(model: TrainableModel, compiled: Compiled, x: Data, y: Targets,
+               network: torch.nn.Module | None = None, scale: float = 1.0,
+               sample_weight: Weights = None) -> torch.Tensor:
     """One optimizer step. `network` is the DDP wrapper when distributed; `scale` weights this
     rank's loss by its share of the global batch, so DDP's gradient average is the global mean."""
     with autocast(model.device, compiled.autocast_dtype):
-        outputs = (model if network is None else network)(x, logits=compiled.use_logits)
-    outputs = outputs.float()
-    total = total_loss(model, compiled, outputs, y)
+        outputs = output_list((model if network is None else network)(x, logits=compiled.logits))
+    total, parts = batch_losses(model, compiled, outputs, y, sample_weight)
     compiled.optimizer.zero_grad(set_to_none=True)
     (total if scale == 1.0 else total * scale).backward()
     compiled.optimizer.step()
@@ -128,45 +66,53 @@ def train_step(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: to
         for layer in compiled.constrained_layers:
             layer.apply_constraints()
     with torch.no_grad():
-        return batch_values(compiled, outputs.detach(), y, compiled.use_logits, total.detach())
+        return batch_values(compiled, [output.detach() for output in outputs], y, sample_weight, total.detach(),
+                            parts)
 
 
-def split_validation(x: torch.Tensor, y: torch.Tensor,
-                     fraction: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Keras's validation_split: the last `fraction` of the samples, taken before shuffling."""
+def split_validation(data: Prepared, fraction: float) -> tuple[Prepared, Prepared]:
+    """Keras's validation_split: the last `fraction` of the samples (inputs, targets and sample
+    weights alike), taken before shuffling."""
     if not 0 < fraction < 1:
         raise ValueError(f"validation_split must be in (0, 1); got {fraction}.")
-    cut = int(math.floor(len(x) * (1 - fraction)))
-    if cut == 0 or cut == len(x):
+    samples = sample_count(data[0])
+    cut = int(math.floor(samples * (1 - fraction)))
+    if cut == 0 or cut == samples:
         raise ValueError(f"validation_split={fraction} leaves no training or no validation samples "
-                         f"out of {len(x)}.")
-    return x[:cut], y[:cut], x[cut:], y[cut:]
+                         f"out of {samples}.")
+    train, validation = slice(None, cut), slice(cut, None)
+    return (take(data[0], train), take(data[1], train), take(data[2], train)), \
+        (take(data[0], validation), take(data[1], validation), take(data[2], validation))
 
 
 def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, epochs: int = 1,
         verbose: int | str = "auto", callbacks: list[Callback] | None = None,
-        validation_split: float = 0.0, validation_data: Any = None,
-        shuffle: bool = True, initial_epoch: int = 0, steps_per_epoch: int | None = None,
-        validation_steps: int | None = None,
+        validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+        class_weight: Any = None, sample_weight: Any = None, initial_epoch: int = 0,
+        steps_per_epoch: int | None = None, validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
         resume: checkpointing.ResumePoint | None = None) -> History:
-    """Train `model` (see `Sequential.fit`); `resume`, from `checkpoint.restore_latest`,
+    """Train `model` (see `Model.fit`); `resume`, from `checkpoint.restore_latest`,
     continues a checkpoint that stopped mid-epoch at its step."""
     compiled = model.require_compiled("fit")
     batch_size = check_batch_size(batch_size)
+    validation_batch = check_batch_size(validation_batch_size or INFERENCE_BATCH)
     reuse_host_memory(model)
     source = None
     if sources.is_source(x):
-        source = sources.source_for_fit(x, y, steps_per_epoch, validation_split)
+        source = sources.source_for_fit(x, y, steps_per_epoch, validation_split, sample_weight)
         samples, steps = None, source.steps
     else:
-        x_tensor, y_tensor = arrays.prepare_xy(model, compiled, x, y)
-        samples = len(x_tensor)
+        data = arrays.prepare_xy(model, compiled, x, y, sample_weight=sample_weight, class_weight=class_weight)
+        samples = sample_count(data[0])
     validation = prepare_validation(model, compiled, validation_data, validation_steps)
     if source is None and validation is None and validation_split:
-        x_tensor, y_tensor, x_validation, y_validation = split_validation(x_tensor, y_tensor, validation_split)
-        validation, samples = (x_validation, y_validation), len(x_tensor)
+        data, validation = split_validation(data, validation_split)
+        if class_weight is not None:  # Keras weighs the training part by class only
+            validation = (validation[0], validation[1], None)
+        samples = sample_count(data[0])
     if source is None:
-        steps = math.ceil(len(x_tensor) / batch_size)
+        steps = math.ceil(sample_count(data[0]) / batch_size)
     history = History()
     position = checkpointing.start_position(initial_epoch, steps or 0, resume)
     # A TrainableModel is a torch.nn.Module (engine/protocol.py), which DDP wraps.
@@ -192,16 +138,16 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
         if source is None:
-            logs = run_epoch(model, compiled, x_tensor, y_tensor, batch_size, shuffle, hooks, position, network)
+            logs = run_epoch(model, compiled, data, batch_size, shuffle, hooks, position, network)
         else:
-            logs = run_source_epoch(model, compiled, source, shuffle, hooks, position, progress)
+            logs = run_source_epoch(model, compiled, source, shuffle, hooks, position, progress, class_weight)
             if not logs:
                 break
         if position.step == steps or (source is not None and steps is None):
             position.epoch, position.step = epoch + 1, 0
         if validation is not None:
             hooks.on_test_begin()
-            validation_logs = evaluate_any(model, compiled, validation, prefix="val_")
+            validation_logs = evaluate_any(model, compiled, validation, prefix="val_", batch_size=validation_batch)
             hooks.on_test_end(validation_logs)
             logs.update(validation_logs)
             model.train()
@@ -216,41 +162,47 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
 
 
 def prepare_validation(model: TrainableModel, compiled: Compiled, validation_data: Any,
-                       validation_steps: int | None) -> tuple[torch.Tensor, torch.Tensor] | sources.DataSource | None:
-    """validation_data as device tensors, or as a DataSource read batch by batch."""
+                       validation_steps: int | None) -> Prepared | sources.DataSource | None:
+    """validation_data, (x_val, y_val) or (x_val, y_val, val_sample_weight), as device tensors,
+    or a DataSource read batch by batch."""
     if validation_data is None:
         return None
     if sources.is_source(validation_data):
         return sources.DataSource(validation_data, validation_steps, "validation_data")
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise ValueError("validation_data must be a tuple (x_val, y_val), a keras.utils.PyDataset or a generator "
-                         f"of (x_batch, y_batch); got {type(validation_data).__name__}.")
-    x_validation, y_validation = validation_data
-    return arrays.prepare_xy(model, compiled, x_validation, y_validation, names=("validation x", "validation y"))
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight), a "
+                         "keras.utils.PyDataset or a generator of (x_batch, y_batch); got "
+                         f"{type(validation_data).__name__}"
+                         + (f" of {len(validation_data)} items" if isinstance(validation_data, (tuple, list)) else "")
+                         + ".")
+    x_validation, y_validation, *weights = validation_data
+    return arrays.prepare_xy(model, compiled, x_validation, y_validation,
+                             names=("validation x", "validation y", "validation sample_weight"),
+                             sample_weight=weights[0] if weights else None)
 
 
-def evaluate_any(model: TrainableModel, compiled: Compiled,
-                 data: tuple[torch.Tensor, torch.Tensor] | sources.DataSource, prefix: str = "",
+def evaluate_any(model: TrainableModel, compiled: Compiled, data: Prepared | sources.DataSource, prefix: str = "",
                  batch_size: int = INFERENCE_BATCH, threads: InferenceThreads | None = None) -> dict[str, float]:
     if isinstance(data, sources.DataSource):
         return evaluate_source(model, compiled, data, prefix=prefix, threads=threads)
-    return evaluate_tensors(model, compiled, *data, batch_size=batch_size, prefix=prefix, threads=threads)
+    return evaluate_tensors(model, compiled, data, batch_size=batch_size, prefix=prefix, threads=threads)
 
 
 def run_source_epoch(model: TrainableModel, compiled: Compiled, source: sources.DataSource, shuffle: bool,
                      hooks: CallbackList, position: checkpointing.TrainingPosition,
-                     progress: ProgressLogger) -> dict[str, float]:
+                     progress: ProgressLogger, class_weight: Any = None) -> dict[str, float]:
     """One epoch over a PyDataset or generator; {} when the source had no batch left."""
     totals = new_totals(compiled)
     checkpointing.resume_epoch(position, totals, model.device)
     for step, (index, batch) in enumerate(source.batches(shuffle)):
-        x_batch, y_batch = sources.prepare_batch(model, compiled, batch, index)
+        x_batch, y_batch, weights = sources.prepare_batch(model, compiled, batch, index, class_weight=class_weight)
+        count = sample_count(x_batch)
         if progress.params["batch_size"] is None:  # the bar's img/s counts from the first batch's size
-            progress.params["batch_size"] = len(x_batch)
-            progress.samples = len(x_batch) * (source.steps or 1)
+            progress.params["batch_size"] = count
+            progress.samples = count * (source.steps or 1)
         hooks.on_train_batch_begin(step)
-        values = train_step(model, compiled, x_batch, y_batch)
-        totals.add(values, len(x_batch))
+        values = train_step(model, compiled, x_batch, y_batch, sample_weight=weights)
+        totals.add(values, count)
         checkpointing.track_nonfinite(position, values[0])
         position.step, position.global_step = step + 1, position.global_step + 1
         hooks.on_train_batch_end(step, LazyLogs(totals.result))
@@ -275,20 +227,22 @@ def epoch_logs(model: TrainableModel, totals: Accumulator, position: checkpointi
     return logs
 
 
-def run_epoch(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+def run_epoch(model: TrainableModel, compiled: Compiled, data: Prepared, batch_size: int,
               shuffle: bool, hooks: CallbackList, position: checkpointing.TrainingPosition | None = None,
               network: torch.nn.Module | None = None) -> dict[str, float]:
-    samples = len(x)
+    x, y, weights = data
+    samples = sample_count(x)
+    device = x.device if isinstance(x, torch.Tensor) else x[0].device
     position = position or checkpointing.TrainingPosition(steps_per_epoch=math.ceil(samples / batch_size))
-    order = checkpointing.epoch_order(samples, x.device, position, position.epoch) if shuffle else None
+    order = checkpointing.epoch_order(samples, device, position, position.epoch) if shuffle else None
     totals = new_totals(compiled)
-    first = checkpointing.resume_epoch(position, totals, x.device)
+    first = checkpointing.resume_epoch(position, totals, device)
     for step, start in enumerate(range(first * batch_size, samples, batch_size), start=first):
         stop = min(start + batch_size, samples)
         index = order[start:stop] if order is not None else slice(start, stop)
-        index, count, scale = distributed.shard_batch(index, start, stop, x.device)
+        index, count, scale = distributed.shard_batch(index, start, stop, device)
         hooks.on_train_batch_begin(step)
-        values = train_step(model, compiled, x[index], y[index], network, scale)
+        values = train_step(model, compiled, take(x, index), take(y, index), network, scale, take(weights, index))
         totals.add(values, count)
         checkpointing.track_nonfinite(position, values[0])
         position.step, position.global_step = step + 1, position.global_step + 1
@@ -300,24 +254,25 @@ def run_epoch(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: tor
 
 
 @torch.inference_mode()
-def evaluate_batches(model: TrainableModel, compiled: Compiled, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+def evaluate_batches(model: TrainableModel, compiled: Compiled, batches: Iterable[Prepared],
                      prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
-    """Mean loss and metrics over (x, y) device batches."""
+    """Mean loss and metrics over (x, y, sample_weight) device batches."""
     model.eval()
     totals = new_totals(compiled)
-    for x_batch, target in batches:
+    for x_batch, target, weights in batches:
         with autocast(model.device, compiled.autocast_dtype):
-            outputs = model(x_batch, logits=compiled.use_logits)
-        total = total_loss(model, compiled, outputs.float(), target)
-        totals.add(batch_values(compiled, outputs, target, compiled.use_logits, total), len(target))
+            outputs = output_list(model(x_batch, logits=compiled.logits))
+        total, parts = batch_losses(model, compiled, outputs, target, weights)
+        totals.add(batch_values(compiled, outputs, target, weights, total, parts), sample_count(x_batch))
         if threads is not None:
             threads.after_batch()
     return totals.result(prefix)
 
 
-def evaluate_tensors(model: TrainableModel, compiled: Compiled, x: torch.Tensor, y: torch.Tensor, *,
-                     batch_size: int, prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
-    batches = ((x[start:start + batch_size], y[start:start + batch_size]) for start in range(0, len(x), batch_size))
+def evaluate_tensors(model: TrainableModel, compiled: Compiled, data: Prepared, *, batch_size: int,
+                     prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
+    batches = ((take(data[0], part), take(data[1], part), take(data[2], part))
+               for part in (slice(start, start + batch_size) for start in range(0, sample_count(data[0]), batch_size)))
     return evaluate_batches(model, compiled, batches, prefix, threads)
 
 
@@ -331,15 +286,17 @@ def evaluate_source(model: TrainableModel, compiled: Compiled, source: sources.D
 
 
 def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
-             return_dict: bool = False, steps: int | None = None) -> float | list[float] | dict[str, float]:
+             sample_weight: Any = None, steps: int | None = None,
+             return_dict: bool = False) -> float | list[float] | dict[str, float]:
     compiled = model.require_compiled("evaluate")
     reuse_host_memory(model)
-    data: tuple[torch.Tensor, torch.Tensor] | sources.DataSource
+    data: Prepared | sources.DataSource
     if sources.is_source(x):
         sources.refuse_y(x, y)
+        sources.refuse_y(x, sample_weight, "sample_weight")
         data = sources.DataSource(x, steps)
     else:
-        data = arrays.prepare_xy(model, compiled, x, y)
+        data = arrays.prepare_xy(model, compiled, x, y, sample_weight=sample_weight)
     started = time.perf_counter()
     with InferenceThreads(model.device, compiled.threads) as threads:
         logs = evaluate_any(model, compiled, data, batch_size=check_batch_size(batch_size or INFERENCE_BATCH),
@@ -349,43 +306,48 @@ def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 
               + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
     if return_dict:
         return logs
-    values = list(logs.values())
+    values = compiled.results_list(logs)
     return values[0] if len(values) == 1 else values
 
 
 @torch.inference_mode()
-def predict(model: TrainableModel, x: Any, *, batch_size: int | None = None, steps: int | None = None) -> np.ndarray:
-    """Outputs for every sample of `x` (arrays, a PyDataset or a generator of batches), computed
-    in batches, as a float32 NumPy array."""
+def predict(model: TrainableModel, x: Any, *, batch_size: int | None = None,
+            steps: int | None = None) -> np.ndarray | list[np.ndarray]:
+    """Outputs for every sample of `x` (arrays, a PyDataset or a generator of batches; a list or
+    dict of them for several inputs), computed in batches, as a float32 NumPy array (a list of
+    them, in output order, for several outputs)."""
     batch_size = check_batch_size(batch_size or INFERENCE_BATCH)
     reuse_host_memory(model)
+    batches: Iterable[Data]
     if sources.is_source(x):
         source = sources.DataSource(x, steps)
         batches = (sources.prepare_batch_x(model, batch, index) for index, batch in source.batches())
     else:
         source = None
-        x_tensor = arrays.prepare_x(model, x)
-        batches = (x_tensor[start:start + batch_size] for start in range(0, len(x_tensor), batch_size))
+        data = arrays.prepare_x(model, x)
+        batches = (take(data, slice(start, start + batch_size)) for start in range(0, sample_count(data), batch_size))
+    one_output = len(model.data_keys()[1]) == 1
     dtype = model.compiled.autocast_dtype if model.compiled is not None else None
     # Under bfloat16 the final softmax/sigmoid runs in float32 on the logits, so probabilities
     # still sum to 1 to float32 precision.
-    final = model.output_activation_name() if dtype is not None else None
+    final = model.output_activation_name() if dtype is not None and one_output else None
     finish = activations.get(final) if final in ("softmax", "sigmoid") else None
     model.eval()
-    outputs = []
+    pieces: list[list[torch.Tensor]] = []
     with InferenceThreads(model.device, model.compiled.threads if model.compiled is not None else None) as threads:
         for x_batch in batches:
             with autocast(model.device, dtype):
-                batch = model(x_batch, logits=finish is not None)
-            outputs.append(finish(batch.float()) if finish is not None else batch.float())
+                outputs = output_list(model(x_batch, logits=finish is not None))
+            pieces.append([finish(outputs[0])] if finish is not None else outputs)
             threads.after_batch()
     if source is not None:
         source.epoch_end()
-    if not outputs:
-        # No samples: an axis the model leaves unknown (None) has no size to take, so it is 0.
-        output_sizes = [size or 0 for size in model.require_output_shape("predict")[1:]]
-        return np.zeros((0, *output_sizes), dtype=np.float32)
-    return torch.cat(outputs).cpu().numpy()
+    if pieces:
+        results = [torch.cat([piece[index] for piece in pieces]).cpu().numpy() for index in range(len(pieces[0]))]
+    else:  # no samples: an axis the model leaves unknown (None) has no size to take, so it is 0
+        results = [np.zeros((0, *(size or 0 for size in shape[1:])), dtype=np.float32)
+                   for shape in model.require_output_shapes("predict")]
+    return results[0] if one_output else results
 
 
 def reuse_host_memory(model: TrainableModel) -> None:

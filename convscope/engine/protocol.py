@@ -37,8 +37,11 @@ class TrainableModel(Protocol):
     def learning_rate(self, value: float) -> None: ...
 
     # -- torch.nn.Module ---------------------------------------------------------------------------
-    def __call__(self, inputs: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        """Outputs for a channels-last batch; `logits=True` stops before the final softmax/sigmoid."""
+    def __call__(self, inputs: Any, logits: Any = False) -> Any:
+        """Outputs for a channels-last batch (one tensor, or a list with one per input): one
+        tensor, or for several outputs a list (or a dict, read in sorted key order) in
+        `data_keys()` order. `logits=True` (one flag per output for several) stops an output
+        before its final softmax/sigmoid."""
         ...
 
     def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]: ...
@@ -56,9 +59,18 @@ class TrainableModel(Protocol):
         """The output shape with its batch axis, e.g. (None, 10)."""
         ...
 
-    def check_input_shape(self, shape: tuple[int, ...], argument: str) -> None:
-        """Check a batch shape against the model's input (building an unbuilt model for it);
-        a ValueError naming `argument` on mismatch."""
+    def require_output_shapes(self, action: str) -> list[Shape]:
+        """Every output's shape with its batch axis, in `data_keys()` order."""
+        ...
+
+    def data_keys(self) -> tuple[list[str], list[str]]:
+        """The names that key x and y dicts (and prefix per-output logs): one per input and one
+        per output, in the order the model takes its inputs and returns its outputs."""
+        ...
+
+    def check_input_shape(self, shape: tuple[int, ...], argument: str, index: int = 0) -> None:
+        """Check a batch shape against input `index` of the model (building an unbuilt model
+        for it); a ValueError naming `argument` on mismatch."""
         ...
 
     def output_activation_name(self) -> str | None:

@@ -2,8 +2,10 @@
 `__getitem__`), or a generator/iterator, as Keras 3 accepts them.
 
 Arrays keep their fast path (`engine/arrays.py`, one tensor on the device); a data source is
-read one batch at a time, and each batch gets the same checks as arrays (input shape,
-finiteness, labels through the loss's `prepare_targets`), named by its batch index.
+read one batch at a time, and each batch gets the same checks as arrays (input shapes,
+finiteness, labels through the loss's `prepare_targets`, sample weights), named by its batch
+index. A batch is (x, y) or (x, y, sample_weight), x and y lists or dicts for a model with
+several inputs or outputs.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ def kind(value: Any) -> str:
 def refuse_y(value: Any, y: Any, argument: str = "y") -> None:
     if y is not None:
         source = kind(value)
+        what = "sample weights" if argument == "sample_weight" else "targets"
         raise ValueError(f"When providing `x` as a {source}, `{argument}` should not be passed. Instead, the "
-                         f"targets should be included as part of the {source}: each batch is (x_batch, y_batch).")
+                         f"{what} should be included as part of the {source}: each batch is (x_batch, y_batch"
+                         f"{', sample_weight_batch' if argument == 'sample_weight' else ''}).")
 
 
 class DataSource:
@@ -91,35 +95,35 @@ class DataSource:
             callback()
 
 
-def unpack(batch: Any, index: int, argument: str, need_y: bool) -> tuple[Any, Any]:
-    """(x_batch, y_batch or None) from one batch; sample weights are refused."""
+def unpack(batch: Any, index: int, argument: str, need_y: bool) -> tuple[Any, Any, Any]:
+    """(x_batch, y_batch or None, sample weights or None) from one batch: a tuple (x, y) or
+    (x, y, sample_weight) as Keras takes them, or x alone where no targets are needed."""
     if not isinstance(batch, tuple):
         if need_y:
             raise ValueError(f"batch {index} of {argument} must be a tuple (x_batch, y_batch); got "
                              f"{type(batch).__name__}.")
-        return batch, None
-    if len(batch) == 3 and batch[2] is not None:
-        raise ValueError(f"batch {index} of {argument} has a third item (sample weights); convscope does not "
-                         "support sample_weight yet. Return (x_batch, y_batch).")
+        return batch, None, None
     if len(batch) not in (1, 2, 3) or (need_y and (len(batch) < 2 or batch[1] is None)):
-        raise ValueError(f"batch {index} of {argument} must be (x_batch, y_batch); got a tuple of "
-                         f"{len(batch)} items.")
-    return batch[0], batch[1] if len(batch) > 1 else None
+        raise ValueError(f"batch {index} of {argument} must be (x_batch, y_batch) or (x_batch, y_batch, "
+                         f"sample_weight); got a tuple of {len(batch)} items.")
+    return batch[0], batch[1] if len(batch) > 1 else None, batch[2] if len(batch) > 2 else None
 
 
 def prepare_batch(model: TrainableModel, compiled: Compiled, batch: Any, index: int,
-                  argument: str = "x") -> tuple[torch.Tensor, torch.Tensor]:
-    """One (x, y) batch as device tensors, checked as arrays are."""
-    x, y = unpack(batch, index, argument, need_y=True)
+                  argument: str = "x", class_weight: Any = None) -> arrays.Prepared:
+    """One (x, y[, sample_weight]) batch as device tensors, checked as arrays are."""
+    x, y, sample_weight = unpack(batch, index, argument, need_y=True)
+    where = f"batch {index} of {argument}"
     try:
-        return arrays.prepare_xy(model, compiled, x, y, names=(f"x of batch {index} of {argument}",
-                                                        f"y of batch {index} of {argument}"))
+        return arrays.prepare_xy(model, compiled, x, y, names=(f"x of {where}", f"y of {where}",
+                                                               f"sample_weight of {where}"),
+                                 sample_weight=sample_weight, class_weight=class_weight)
     except ValueError as error:
         raise named(error, index, argument) from error
 
 
-def prepare_batch_x(model: TrainableModel, batch: Any, index: int, argument: str = "x") -> torch.Tensor:
-    x, _ = unpack(batch, index, argument, need_y=False)
+def prepare_batch_x(model: TrainableModel, batch: Any, index: int, argument: str = "x") -> arrays.Data:
+    x, _, _ = unpack(batch, index, argument, need_y=False)
     try:
         return arrays.prepare_x(model, x, f"x of batch {index} of {argument}")
     except ValueError as error:
@@ -132,8 +136,10 @@ def named(error: ValueError, index: int, argument: str) -> ValueError:
     return error if f"batch {index} of" in message else ValueError(f"batch {index} of {argument}: {message}")
 
 
-def source_for_fit(x: Any, y: Any, steps_per_epoch: int | None, validation_split: float) -> DataSource:
+def source_for_fit(x: Any, y: Any, steps_per_epoch: int | None, validation_split: float,
+                   sample_weight: Any = None) -> DataSource:
     refuse_y(x, y)
+    refuse_y(x, sample_weight, "sample_weight")
     if validation_split:
         raise ValueError(f"validation_split is only supported for arrays; got x as a {kind(x)}. Pass "
                          "validation_data= (arrays, a PyDataset or a generator) instead.")

@@ -11,8 +11,8 @@ Several inputs and outputs (a list or a dict), shared layers (one layer called t
 weights, two nodes) and the feature-map idiom
 `Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers])` work. Layers are
 ordered as Keras orders them (`convscope.models.graph`), so weights, summaries and saved files
-match Keras's. Single-input, single-output models train through `convscope.engine` like a
-Sequential model; any model predicts.
+match Keras's. Every model trains and predicts through `convscope.engine`, several inputs and
+outputs included (x and y as lists or dicts keyed by input and output name).
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ from convscope.models import graph as graph_module
 from convscope.models import graph_config, registry
 from convscope.models.config import StoredShapes
 from convscope.models.model import Model
-from convscope.ops.device import autocast
-
-INFERENCE_BATCH = 128
 
 
 def final_activation_name(layer: Layer) -> str | None:
@@ -123,39 +120,69 @@ class Functional(Model):
         to draw or explain. A shared layer appears once per call; an InputLayer has no inputs."""
         return graph_module.nodes_in_order(self.graph)
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
-        """A functional model is built when made; `input_shape` must fit its input."""
-        self.check_input_shape(tuple(size or 1 for size in input_shape), "build")
+    def data_keys(self) -> tuple[list[str], list[str]]:
+        """The names that key x and y dicts and prefix per-output logs, in graph order: a model
+        made with a dict of inputs (outputs) uses its keys, otherwise the layers' names."""
+        inputs = sorted(self.inputs_structure) if isinstance(self.inputs_structure, dict) else self.input_names
+        outputs = sorted(self.outputs_structure) if isinstance(self.outputs_structure, dict) else self.output_names
+        return list(inputs), list(outputs)
+
+    def output_activation_names(self) -> list[str | None]:
+        return [None if tensor.layer is None else final_activation_name(tensor.layer) for tensor in self.graph.outputs]
+
+    def require_output_shapes(self, action: str) -> list[Shape]:
+        return [tensor.shape for tensor in self.graph.outputs]
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
-        """As `Model.compile`, for a model with one input and one output.
+        """As `Model.compile`; for several outputs `loss`, `loss_weights` and `metrics` may be
+        lists in output order or dicts keyed by output name (see `Model.compile`).
 
         Raises:
-            ValueError: for a model with several inputs or outputs, which convscope predicts with
-                but does not train yet.
+            ValueError: for outputs nested deeper than one list or dict, which convscope predicts
+                with but does not train.
         """
-        if len(self.graph.inputs) > 1 or len(self.graph.outputs) > 1:
-            raise ValueError(f"compile: Functional '{self.name}' has {len(self.graph.inputs)} input(s) and "
-                             f"{len(self.graph.outputs)} output(s); convscope trains models with one of each "
-                             "(predict works with any). Train one single-output model per target, sharing layers.")
+        structure = self.outputs_structure
+        entries = structure.values() if isinstance(structure, dict) else structure if isinstance(structure, list) else []
+        if any(not isinstance(entry, SymbolicTensor) for entry in entries):
+            raise ValueError(f"compile: Functional '{self.name}' has nested outputs; convscope trains models whose "
+                             "outputs are one tensor, a list or a dict of tensors. Flatten the outputs list.")
         super().compile(*args, **kwargs)
 
-    def check_input_shape(self, shape: tuple[int, ...], argument: str = "x") -> None:
+    def check_input_shape(self, shape: tuple[int, ...], argument: str = "x", index: int = 0) -> None:
+        if len(self.graph.inputs) == 1:
+            super().check_input_shape(shape, argument)
+            return
+        expected = self.graph.inputs[index].shape
+        if len(shape) != len(expected) or any(want is not None and want != have
+                                              for want, have in zip(expected[1:], shape[1:])):
+            name = self.data_keys()[0][index]
+            raise ValueError(f"{argument} has shape {tuple(shape)} but input '{name}' of Functional '{self.name}' "
+                             f"expects {tuple(expected)}.")
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """A functional model is built when made; `input_shape` must fit its input."""
         if len(self.graph.inputs) > 1:
-            raise ValueError(f"{argument}: Functional '{self.name}' takes {len(self.graph.inputs)} inputs "
-                             f"({', '.join(self.input_names)}); pass a list or dict of arrays to predict.")
-        super().check_input_shape(shape, argument)
+            raise ValueError(f"build: Functional '{self.name}' takes {len(self.graph.inputs)} inputs "
+                             f"({', '.join(self.input_names)}); it is built already.")
+        self.check_input_shape(tuple(size or 1 for size in input_shape), "build")
 
     # -- computation ----------------------------------------------------------------------
     def forward(self, inputs: Any, logits: bool = False) -> Any:  # type: ignore[override]  # lists and dicts too
         """Outputs for channels-last batches: one tensor (or array), a list in input order, or a
         dict keyed by input name. Returns the outputs in the structure the model was made with.
-        `logits=True` stops a single output before its final softmax/sigmoid."""
+        `logits=True` stops a single output before its final softmax/sigmoid; a list of flags,
+        one per output, chooses for each."""
         values = self.input_tensors(inputs)
         logits_of = None
-        if logits:
+        if isinstance(logits, (list, tuple)):
+            if len(logits) != len(self.graph.outputs):
+                raise ValueError(f"Functional '{self.name}': logits has {len(logits)} flags for "
+                                 f"{len(self.graph.outputs)} outputs; give one per output.")
+            logits_of = {id(tensor) for tensor, flag in zip(self.graph.outputs, logits) if flag}
+        elif logits:
             if len(self.graph.outputs) > 1:
-                raise ValueError(f"Functional '{self.name}': logits=True needs a model with one output.")
+                raise ValueError(f"Functional '{self.name}': logits=True needs a model with one output; give "
+                                 "one flag per output, e.g. logits=[True, False].")
             logits_of = {id(self.graph.outputs[0])}
         results = graph_module.run(self.graph, values, logits_of)
         return self.pack_outputs(results)
@@ -181,16 +208,11 @@ class Functional(Model):
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
                 steps: int | None = None) -> Any:
-        """Outputs for `x`: an array for a one-output model (through the engine, as Sequential);
-        with several inputs or outputs, `x` is a list (or dict) of arrays and the result a list
-        (or dict) of arrays in the outputs' structure."""
-        if len(self.graph.inputs) == 1 and len(self.graph.outputs) == 1 and steps is None \
-                and not isinstance(x, (list, dict)):
-            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps)
-        if steps is not None:
-            raise ValueError("predict: steps is for batch sources; a model with several inputs or outputs "
-                             "predicts arrays.")
-        return predict_arrays(self, x, batch_size or INFERENCE_BATCH)
+        """Outputs for `x` (arrays, a PyDataset or a generator; a list or dict of them for
+        several inputs): an array for a one-output model, otherwise a list (or dict) of arrays in
+        the structure the outputs were given."""
+        results = super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps)
+        return self.pack_outputs(results if isinstance(results, list) else [results])
 
     # -- config ---------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -219,33 +241,13 @@ class Functional(Model):
                    trainable=config.get("trainable", True) is not False)
 
 
-@torch.inference_mode()
-def predict_arrays(model: Functional, x: Any, batch_size: int) -> Any:
-    """Run `model` in batches on a list (or dict) of arrays, one per input."""
-    values = [np.asarray(tensor.detach().cpu() if isinstance(tensor, torch.Tensor) else tensor, dtype=np.float32)
-              for tensor in model_inputs(model, x, "predict")]
-    for value, tensor, name in zip(values, model.graph.inputs, model.input_names):
-        check_array(value, tensor.shape, name, len(values[0]))
-    dtype = model.compiled.autocast_dtype if model.compiled is not None else None
-    model.eval()
-    pieces: list[list[torch.Tensor]] = [[] for _ in model.graph.outputs]
-    for start in range(0, len(values[0]), batch_size):
-        batch = [torch.from_numpy(value[start:start + batch_size]).to(model.device) for value in values]
-        with autocast(model.device, dtype):
-            results = graph_module.run(model.graph, batch)
-        for piece, result in zip(pieces, results):
-            piece.append(result.float().cpu())
-    arrays = [torch.cat(piece).numpy() if piece else np.zeros((0, *(size or 0 for size in tensor.shape[1:])),
-                                                                np.float32)
-              for piece, tensor in zip(pieces, model.graph.outputs)]
-    return model.pack_outputs(arrays)
-
-
 def model_inputs(model: Functional, x: Any, action: str) -> list[Any]:
     """One value per model input from `x`: one array or tensor, a list in input order or a dict
     keyed by input name; a ValueError naming `action` when the count is wrong."""
-    names = model.input_names
+    names = model.data_keys()[0]
     if isinstance(x, dict):
+        if not all(name in x for name in names) and all(name in x for name in model.input_names):
+            names = model.input_names  # keyed by the input layers' names
         missing = [name for name in names if name not in x]
         if missing:
             raise ValueError(f"{action}: no value for input(s) {missing}; the inputs are {names}.")
@@ -256,14 +258,3 @@ def model_inputs(model: Functional, x: Any, action: str) -> list[Any]:
         raise ValueError(f"{action}: the model has {len(names)} inputs ({', '.join(names)}); got {len(given)} "
                          "values. Pass a list in that order, or a dict keyed by input name.")
     return given
-
-
-def check_array(value: np.ndarray, expected: Shape, name: str, samples: int) -> None:
-    """An input array's shape against its Input's, and its length against the first input's."""
-    if value.ndim != len(expected) or any(want is not None and want != have
-                                          for want, have in zip(expected[1:], value.shape[1:])):
-        raise ValueError(f"predict: input '{name}' has shape {value.shape} but the model expects {expected}.")
-    if len(value) != samples:
-        raise ValueError(f"predict: input '{name}' has {len(value)} samples but the first input has {samples}; "
-                         "every input needs one entry per sample.")
-

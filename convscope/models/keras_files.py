@@ -376,8 +376,8 @@ def keras_functional_config(model: LayeredModel, own: dict[str, Any], with_modul
 def keras_compile_parts(model: LayeredModel) -> tuple[dict[str, Any], Any, list[str]] | None:
     """(optimizer {"class_name", "config"}, loss name, metric names) as Keras names them, or None."""
     compiled = model.compiled
-    if compiled is None or compiled.optimizer_recipe is None:
-        return None
+    if compiled is None or compiled.optimizer_recipe is None or not compiled.single:
+        return None  # several outputs: the file is written without compile settings and loads uncompiled
     from convscope import losses, optimizers
 
     recipe = optimizers.serialize(compiled.optimizer_recipe)

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope import activations, losses, optimizers
-from convscope import metrics as metrics_module
+from convscope import optimizers
+from convscope.engine import outputs as output_heads
 from convscope.engine.compiled import Compiled, check_threads
 from convscope.layers import Layer, input_spec
 from convscope.layers.input_spec import Shape
@@ -36,17 +36,12 @@ if TYPE_CHECKING:
     from convscope.engine.checkpoint import ResumePoint
 
 
-def refuse_weights(action: str, sample_weight: Any, class_weight: Any) -> None:
-    if sample_weight is not None or class_weight is not None:
-        raise ValueError(f"{action}: sample_weight and class_weight are not supported; weight the loss instead, "
-                         "e.g. with a custom loss function.")
-
-
-def keras_results(logs: dict[str, float], return_dict: bool) -> Any:
-    """What Keras's evaluate-like calls return: the dict, the loss alone, or [loss, *metrics]."""
+def keras_results(compiled: Compiled, logs: dict[str, float], return_dict: bool) -> Any:
+    """What Keras's evaluate-like calls return: the dict, the loss alone, or [loss, *metrics]
+    in Keras's order (`Compiled.results_list`)."""
     if return_dict:
         return logs
-    values = list(logs.values())
+    values = compiled.results_list(logs)
     return values[0] if len(values) == 1 else values
 
 
@@ -148,12 +143,27 @@ class Model(nn.Module, abc.ABC):
                 return layer
         raise ValueError(f"get_layer: no layer named {name!r}; the layers are {[layer.name for layer in layers]}.")
 
-    def check_input_shape(self, shape: tuple[int, ...], argument: str = "x") -> None:
+    def data_keys(self) -> tuple[list[str], list[str]]:
+        """The names that key x and y dicts: (input names, output names), one per input and
+        output; the input layer's name and the last layer's name for a chain of layers."""
+        layers = self.layers
+        return ["input_layer"], [layers[-1].name if layers else self.name]
+
+    def output_activation_names(self) -> list[str | None]:
+        """Each output's final activation when it can be split off (see `output_activation_name`)."""
+        return [self.output_activation_name()]
+
+    def require_output_shapes(self, action: str) -> list[Shape]:
+        """Every output's shape (batch axis included), in `data_keys()` order."""
+        return [self.require_output_shape(action)]
+
+    def check_input_shape(self, shape: tuple[int, ...], argument: str = "x", index: int = 0) -> None:
         """Check a batch shape against the model's input shape, building an unbuilt model for it.
 
         Raises:
             ValueError: naming `argument`, the shape expected and a likely fix.
         """
+        assert index == 0, "a chain of layers has one input"
         expected = self.input_shape
         if expected is None:
             expected = (None, *shape[1:])
@@ -192,41 +202,45 @@ class Model(nn.Module, abc.ABC):
         return self
 
     # -- compile --------------------------------------------------------------------------
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: list[Any] | None = None,
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
                 precision: str = "auto", device: str | torch.device | None = None,
-                threads: int | str | None = None) -> None:
+                threads: int | str | None = None, *, loss_weights: Any = None,
+                weighted_metrics: Any = None) -> None:
         """Choose optimizer, loss, metrics, precision ("auto", "float32", "bfloat16"), device and
         CPU threads.
+
+        For a model with several outputs, `loss` is one loss (for every output), a list in
+        output order or a dict keyed by output name; `loss_weights` (a list or dict) weight each
+        output's loss in the total, and `metrics` is a list with one entry per output, a dict, or
+        a flat list applied to every output (see `convscope.engine.outputs`). `weighted_metrics`
+        count each sample by its sample_weight (class_weight); `metrics` do not, as in Keras.
 
         precision="auto" uses bfloat16 autocast only where the hardware supports it natively
         (see `convscope.ops.device`); weights always stay float32. threads=None or "auto" lets
         `fit` choose the thread count while it runs (fewer while other processes compete for the
         cores); an integer fixes it.
+
+        >>> model.compile("adam", loss={"class_out": "sparse_categorical_crossentropy", "box": "mse"},
+        ...               loss_weights={"class_out": 1.0, "box": 0.5}, metrics={"class_out": ["accuracy"]})
         """
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='sparse_categorical_crossentropy' for integer "
                              "labels or 'categorical_crossentropy' for one-hot labels.")
         self.require_built("compile")
         self.to_device(device)
-        loss_fn = losses.get(loss)
-        if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
-            metrics = [metrics]
-        metric_list = [metrics_module.get(m, losses.kind(loss_fn)) for m in metrics or []]
+        heads = output_heads.output_heads(loss, loss_weights, metrics, weighted_metrics, self.data_keys()[1],
+                                          self.output_activation_names())
         recipe = optimizers.get(optimizer)
         torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else recipe.build(self.parameters())
         keras_optimizer = optimizers.TorchOptimizer(recipe) if isinstance(recipe, torch.optim.Optimizer) else recipe
-        final = self.output_activation_name()
-        use_logits = bool(final) and final == loss_fn.pairs_with and not loss_fn.from_logits
-        output_activation = activations.get(loss_fn.pairs_with if loss_fn.from_logits else final) \
-            if (use_logits or loss_fn.from_logits) and loss_fn.pairs_with else activations.linear
         self.compiled = Compiled(
             optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,
-            optimizer=torch_optimizer, keras_optimizer=keras_optimizer, loss=loss_fn, metrics=metric_list,
+            optimizer=torch_optimizer, keras_optimizer=keras_optimizer, heads=heads,
             precision=precision,
             autocast_dtype=device_policy.resolve_precision(precision, self._device),
-            use_logits=use_logits or loss_fn.from_logits, output_activation=output_activation,
             constrained_layers=[layer for layer in self.layers if any(
                 getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
+            settings=output_heads.settings(heads, loss_weights),
             threads=check_threads(threads),
         )
 
@@ -285,13 +299,19 @@ class Model(nn.Module, abc.ABC):
     # -- training and inference -----------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: list[Any] | None = None, validation_split: float = 0.0,
-            validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0,
-            steps_per_epoch: int | None = None, validation_steps: int | None = None, *,
+            validation_data: Any = None, shuffle: bool = True, class_weight: dict[int, float] | None = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None, *,
             resume: ResumePoint | None = None) -> Any:
         """Train for `epochs` epochs; returns a History (`history.history["loss"]`, ...).
 
         `x` is an array (with labels `y`), a `keras.utils.PyDataset`, or a generator of
-        (x_batch, y_batch) read for `steps_per_epoch` batches per epoch (or until it runs out).
+        (x_batch, y_batch) or (x_batch, y_batch, sample_weight) read for `steps_per_epoch`
+        batches per epoch (or until it runs out). A model with several inputs takes `x` as a list
+        in input order or a dict keyed by input name; with several outputs, `y` likewise.
+        `sample_weight` (N,) multiplies each sample's loss (the batch loss is sum(w * loss) / N,
+        as in Keras); `class_weight` {class: weight} weighs samples by their label (one output).
+        `validation_data` may carry weights too: (x_val, y_val, val_sample_weight).
         `resume`, the point `convscope.engine.checkpoint.restore_latest` returns, continues a
         checkpoint that stopped mid-epoch at its step (pass `initial_epoch=resume.epoch`).
         """
@@ -299,52 +319,62 @@ class Model(nn.Module, abc.ABC):
 
         return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                        validation_steps=validation_steps, resume=resume)
+                        class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+                        steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+                        validation_batch_size=validation_batch_size, resume=resume)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
-                 return_dict: bool = False, steps: int | None = None) -> Any:
-        """Loss (and metrics) on `x`, `y`: a float, or [loss, *metrics] as Keras returns."""
+                 sample_weight: Any = None, steps: int | None = None, return_dict: bool = False) -> Any:
+        """Loss (and metrics) on `x`, `y`: a float, or [loss, *metrics] as Keras returns (for
+        several outputs: loss, each output's loss, then the metrics by name)."""
         from convscope.engine import loop
 
-        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict,
-                             steps=steps)
+        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                             steps=steps, return_dict=return_dict)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
-                steps: int | None = None) -> np.ndarray:
-        """Model outputs for `x` (channels-last), computed in batches without gradients."""
+                steps: int | None = None) -> Any:
+        """Model outputs for `x` (channels-last), computed in batches without gradients: an
+        array (a list of arrays for several outputs)."""
         from convscope.engine import loop
 
         return loop.predict(self, x, batch_size=batch_size, steps=steps)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
                        return_dict: bool = False) -> Any:
-        """One optimizer step on the whole of `x`, `y`; the loss (and metrics) of that batch as
-        `evaluate` returns them.
+        """One optimizer step on the whole of `x`, `y` (weighted by `sample_weight` or
+        `class_weight`, as `fit` takes them); the loss (and metrics) of that batch as `evaluate`
+        returns them.
 
         >>> loss, accuracy = model.train_on_batch(x[:32], y[:32])
         """
-        from convscope.engine import arrays, loop
+        from convscope.engine import arrays, loop, objective
 
         compiled = self.require_compiled("train_on_batch")
-        refuse_weights("train_on_batch", sample_weight, class_weight)
-        x_tensor, y_tensor = arrays.prepare_xy(self, compiled, x, y)
-        totals = loop.new_totals(compiled)
+        x_data, y_data, weights = arrays.prepare_xy(self, compiled, x, y, sample_weight=sample_weight,
+                                                    class_weight=class_weight)
+        totals = objective.new_totals(compiled)
         self.train()
         try:
-            totals.add(loop.train_step(self, compiled, x_tensor, y_tensor), len(x_tensor))
+            totals.add(loop.train_step(self, compiled, x_data, y_data, sample_weight=weights),
+                       arrays.sample_count(x_data))
         finally:
             self.eval()
-        return keras_results(totals.result(), return_dict)
+        return keras_results(compiled, totals.result(), return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
         """Loss (and metrics) on the whole of `x`, `y` as one batch, as `evaluate` returns them."""
-        refuse_weights("test_on_batch", sample_weight, None)
-        return self.evaluate(x, y, batch_size=max(len(x), 1), verbose=0, return_dict=return_dict)
+        from convscope.engine import arrays
 
-    def predict_on_batch(self, x: Any) -> np.ndarray:
+        samples = arrays.samples_in(self, x)
+        return self.evaluate(x, y, batch_size=max(samples, 1), verbose=0, sample_weight=sample_weight,
+                             return_dict=return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
         """Model outputs for `x` computed as one batch."""
-        return self.predict(x, batch_size=max(len(x), 1))
+        from convscope.engine import arrays
+
+        return self.predict(x, batch_size=max(arrays.samples_in(self, x), 1))
 
     # -- weights ----------------------------------------------------------------------------
     @property

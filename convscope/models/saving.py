@@ -103,7 +103,8 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: st
         try:
             model.compile(optimizer=settings.get("optimizer") or "adam", loss=settings["loss"],
                           metrics=settings.get("metrics") or None, precision=settings.get("precision", "auto"),
-                          device=device)
+                          device=device, loss_weights=settings.get("loss_weights"),
+                          weighted_metrics=settings.get("weighted_metrics"))
             model.require_compiled("load_model").epochs_done = int(settings.get("epochs_done", 0))
         except (TypeError, KeyError, AttributeError) as error:
             raise ValueError(f"{path / CONFIG_FILE}: unreadable compile settings ({type(error).__name__}: "

@@ -26,7 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from convscope import losses, optimizers
+from convscope import optimizers
 from convscope._atomic import atomic_path, write_folder
 from convscope.models import keras_files
 from convscope.models.protocol import LayeredModel
@@ -64,8 +64,7 @@ def compile_config(model: LayeredModel) -> dict[str, Any] | None:
         return None
     return {
         "optimizer": None if compiled.optimizer_recipe is None else optimizers.serialize(compiled.optimizer_recipe),
-        "loss": losses.serialize(compiled.loss),
-        "metrics": [name for name, _ in compiled.metrics],
+        **compiled.settings,  # loss and metrics (one output) or dicts of them keyed by output name
         "precision": compiled.precision,
         "epochs_done": compiled.epochs_done,
     }

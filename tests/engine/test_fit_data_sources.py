@@ -227,11 +227,11 @@ def test_a_batch_of_the_wrong_shape_names_its_index() -> None:
         seed_cnn().fit(labels, steps_per_epoch=2, verbose=0)
 
 
-def test_sample_weights_in_batches_are_refused() -> None:
+def test_sample_weight_beside_a_source_is_refused() -> None:
+    """A source carries its weights in its batches, (x, y, sample_weight), as Keras takes them."""
     x, y = images()
-    weighted = ((x[:BATCH], y[:BATCH], np.ones(BATCH)) for _ in range(3))
-    with pytest.raises(ValueError, match="sample_weight"):
-        seed_cnn().fit(weighted, steps_per_epoch=3, verbose=0)
+    with pytest.raises(ValueError, match="`sample_weight` should not be passed"):
+        seed_cnn().fit(Batches(x, y), sample_weight=np.ones(SAMPLES), verbose=0)
 
 
 def test_validation_split_with_a_sequence_is_refused() -> None:

@@ -123,7 +123,7 @@ def test_several_inputs_and_outputs_as_lists_and_dicts() -> None:
         model.predict({"image": x["image"]})
     with pytest.raises(ValueError, match="the model has 2 inputs"):
         listed.predict(x["image"])
-    with pytest.raises(ValueError, match="input 'extra' has 3 samples but the first input has 4"):
+    with pytest.raises(ValueError, match=r"x\['image'\] has 4 samples but x\['extra'\] has 3"):
         listed.predict([x["image"], x["extra"][:3]])
 
 
@@ -162,8 +162,6 @@ def test_graph_errors_say_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="all `inputs` values must be symbolic tensors"):
         Model([inputs, np.ones(3)], outputs)
     model = Model([inputs, other], outputs)
-    with pytest.raises(ValueError, match=r"has 2 input\(s\) and 1 output\(s\); convscope trains models with one"):
-        model.compile("adam", "mse")
     with pytest.raises(ValueError, match=r"Functional 'functional' takes 2 inputs \(input_layer, input_layer_1\)"):
         model.build((None, 4))
     with pytest.raises(ValueError, match=r"InputLayer 'input_layer' was built for input shape \(None, 4\); got"):

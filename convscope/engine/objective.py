@@ -1,0 +1,122 @@
+"""The loss of one batch and the running logs of an epoch, for models with one or several outputs.
+
+The total loss is Keras's: the sum over outputs of loss weight x that output's loss (with
+sample weights, sum(weight x per-sample loss) / batch size), plus the layers' regularization
+penalties. Logs accumulate on the device as one vector per batch (`compiled.layout` says what
+each entry is) and are read only when someone looks, so training has no per-step host sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from convscope.engine.arrays import Targets, Weights, as_list
+from convscope.engine.compiled import LogLayout, averaged
+
+if TYPE_CHECKING:
+    from convscope.engine.compiled import Compiled
+    from convscope.engine.protocol import TrainableModel
+
+
+@dataclass
+class Accumulator:
+    """Running sums of each batch's log vector weighted by its batch size, kept on the device;
+    metrics that keep their own state (`update_state`/`result`) are read from themselves."""
+
+    layout: LogLayout
+    sums: torch.Tensor | None = None
+    count: int = 0
+
+    @property
+    def names(self) -> list[str]:
+        return self.layout.columns
+
+    def add(self, values: torch.Tensor, batch_size: int) -> None:
+        self.sums = values * batch_size if self.sums is None else self.sums + values * batch_size
+        self.count += batch_size
+
+    def result(self, prefix: str = "") -> dict[str, float]:
+        if self.sums is None:
+            return {}
+        means = (self.sums / self.count).tolist()
+        values = {name: means[column] for name, column in self.layout.means}
+        values.update({name: means[numerator] / means[denominator] if means[denominator] else 0.0
+                       for name, numerator, denominator in self.layout.ratios})
+        values.update({name: float(metric.result()) for name, metric, _ in self.layout.stateful})
+        return {prefix + name: float(values[name]) for name in self.layout.order}
+
+
+def new_totals(compiled: Compiled) -> Accumulator:
+    """An empty Accumulator for one epoch or evaluation; stateful metrics are reset."""
+    for _, metric, _ in compiled.layout.stateful:
+        metric.reset_state()
+    return Accumulator(compiled.layout)
+
+
+def output_list(outputs: Any) -> list[torch.Tensor]:
+    """A model's outputs as float32 tensors in output order: one tensor, a list, or a dict (in
+    sorted key order, the order a functional model lists dict outputs)."""
+    if isinstance(outputs, torch.Tensor):
+        return [outputs.float()]
+    if isinstance(outputs, dict):
+        return [outputs[key].float() for key in sorted(outputs)]
+    return [output.float() for output in outputs]
+
+
+def batch_losses(model: TrainableModel, compiled: Compiled, outputs: list[torch.Tensor], targets: Targets,
+                 weights: Weights) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(total loss, each output's own loss before its loss weight) for one batch."""
+    if compiled.single:
+        head = compiled.heads[0]
+        assert head.loss is not None and isinstance(targets, torch.Tensor)
+        loss = head.loss._batch_mean(outputs[0], targets, logits=head.use_logits,
+                                     sample_weight=weights)  # type: ignore[arg-type]  # one output: one tensor
+        parts, total = [loss], loss if head.loss_weight is None else loss * head.loss_weight
+    else:
+        parts, terms = [], []
+        for head, output, target, weight in zip(compiled.heads, outputs, as_list(targets, len(outputs)),
+                                                as_list(weights, len(outputs))):
+            if head.loss is None:
+                continue
+            loss = head.loss._batch_mean(output, target, logits=head.use_logits, sample_weight=weight)
+            parts.append(loss)
+            terms.append(loss if head.loss_weight is None else loss * head.loss_weight)
+        total = torch.stack(terms).sum() if len(terms) > 1 else terms[0]
+    penalty = model.regularization_penalty()
+    return (total if penalty is None else total + penalty), parts
+
+
+def batch_values(compiled: Compiled, outputs: list[torch.Tensor], targets: Targets, weights: Weights,
+                 total: torch.Tensor, parts: list[torch.Tensor]) -> torch.Tensor:
+    """The batch's log vector (`compiled.layout.columns`), detached float32; stateful metrics
+    are updated instead."""
+    layout = compiled.layout
+    if len(layout.columns) == 1 and not layout.stateful:
+        return total.detach().reshape(1)
+    pieces = [total, *(parts if len(parts) > 1 else [])]
+    count = len(outputs)
+    target_list, weight_list = as_list(targets, count), as_list(weights, count)
+    probabilities = [head.output_activation(output) if head.use_logits else output
+                     for head, output in zip(compiled.heads, outputs)]
+    for head, scores_of, target in zip(compiled.heads, probabilities, target_list):
+        for _, metric in head.metrics:
+            scorer: Any = metric  # a MeanMetricWrapper (`batch`) or any Metric (`update_state`)
+            if averaged(metric):
+                pieces.append(scorer.batch(scores_of, target).mean())
+            else:
+                scorer.update_state(target, scores_of)
+    for head, scores_of, target, weight in zip(compiled.heads, probabilities, target_list, weight_list):
+        for _, metric in head.weighted_metrics:
+            scorer = metric
+            if not averaged(metric):
+                scorer.update_state(target, scores_of, sample_weight=weight)
+                continue
+            scores = scorer.batch(scores_of, target)
+            if weight is None:
+                pieces += [scores.mean(), torch.ones((), device=scores.device)]
+            else:
+                pieces += [(scores * weight).sum() / len(scores), weight.sum() / len(scores)]
+    return torch.stack([piece.float() for piece in pieces]).detach()
