@@ -1,5 +1,8 @@
-"""Plain data about what a CNN does: reference operations, conv/pool/dense steps, shapes,
-feature maps, filters, edge filters, saliency and interpretation.
+"""Plain data about what a CNN does: reference operations, conv/pool/dense/merge steps, shapes,
+feature maps, filters, edge filters, saliency, interpretation and the model's graph.
+
+Sequential models and functional graphs (residual connections, Inception-style branches) are
+explained alike: each layer call is a node, and a node's input is what the nodes it reads made.
 
 Everything here returns arrays and dataclasses; `convscope.plots`, the CLI and the web app
 display them. `convscope.explain.reference` is pure NumPy; the other modules import torch
@@ -38,6 +41,8 @@ _LAZY = {
     "Interpretation": "interpretation", "interpret": "interpretation", "TopLoss": "interpretation",
     "TrainingCurves": "interpretation", "training_curves": "interpretation",
     "Saliency": "saliency", "gradient_saliency": "saliency", "grad_cam": "saliency",
+    "MergeSteps": "merges", "MergeTerm": "merges", "ConcatPiece": "merges", "merge_steps": "merges",
+    "merge_steps_from_arrays": "merges", "ModelGraph": "graph", "model_graph": "graph",
 }
 
 __all__ = [

@@ -18,17 +18,21 @@ from convscope.explain import _model
 
 @dataclass(frozen=True)
 class LayerMaps:
-    """One layer's output for one example."""
+    """One node's output for one example (a layer's, or one call's of a shared layer)."""
 
     index: int
     layer: str
     kind: str
     maps: np.ndarray = field(repr=False)   # (H, W, C), (L, C) or (units,)
     activation: str | None = None          # the layer's activation, e.g. "relu", "softmax"
+    sources: tuple[str, ...] = ()          # the layers it reads ("input": the model's input)
 
     @property
     def values_are(self) -> str:
-        """What the numbers are: "probability" after softmax or sigmoid, else "activation value"."""
+        """What the numbers are: "probability" after softmax or sigmoid, "input value" for the
+        model's input (an InputLayer), else "activation value"."""
+        if self.kind == "InputLayer":
+            return "input value"
         return "probability" if self.activation in ("softmax", "sigmoid") else "activation value"
 
     @property
@@ -48,15 +52,19 @@ class LayerMaps:
 
 
 def feature_maps(model: Any, example: Any, layers: Sequence[Any] | None = None) -> list[LayerMaps]:
-    """Every layer's output (or those in `layers`, by name or index) for one input example.
+    """Every node's output (or those in `layers`, by name or index) for one input example.
+
+    A functional model's nodes are its layer calls in computing order, InputLayers and merge
+    layers (Add, Concatenate, ...) included; each map says which layers it was made from
+    (`sources`). `{maps.layer: maps.maps for maps in feature_maps(model, x)}` keys them by name.
 
     Args:
-        model: a Sequential or a list of channels-last layers.
+        model: a Sequential, a functional Model (one input) or a list of channels-last layers.
         example: one input, e.g. (28, 28, 1) or (L, C); a batch of one also works.
         layers: names or indices to keep; default all.
 
     Returns:
-        LayerMaps in model order, float32 NumPy arrays without the batch axis.
+        LayerMaps in node order, float32 NumPy arrays without the batch axis.
 
     Example:
         >>> maps = feature_maps(model, x_test[0])          # doctest: +SKIP
@@ -65,15 +73,15 @@ def feature_maps(model: Any, example: Any, layers: Sequence[Any] | None = None) 
     """
     import torch
 
-    all_layers = _model.model_layers(model)
-    keep = None if layers is None else {_model.find_layer(model, item)[0] for item in layers}
+    nodes = _model.graph_nodes(model)
+    keep = None if layers is None else {_model.find_node(model, item).index for item in layers}
     _model.eval_mode(model)
     with torch.no_grad():
-        outputs = _model.run_layers(model, _model.as_batch(model, example))
+        outputs = _model.run_nodes(model, _model.as_batch(model, example))
     return [
-        LayerMaps(index, _model.layer_name(layer, index), _model.layer_kind(layer),
-                  outputs[index][0].detach().cpu().numpy(), _activation_name(layer))
-        for index, layer in enumerate(all_layers) if keep is None or index in keep
+        LayerMaps(node.index, node.name, node.kind, outputs[node.index][0].detach().cpu().numpy(),
+                  _activation_name(node.layer), node.sources)
+        for node in nodes if keep is None or node.index in keep
     ]
 
 
@@ -119,9 +127,9 @@ def learned_filters(model: Any, layer: Any = None) -> LearnedFilters:
     Raises:
         ValueError: when the model has no such conv layer.
     """
-    index, conv = _model.find_layer(model, layer, ("Conv1D", "Conv2D"))
-    weights = conv.get_weights()
-    return LearnedFilters(_model.layer_name(conv, index), _model.layer_kind(conv),
+    node = _model.find_node(model, layer, ("Conv1D", "Conv2D"))
+    weights = node.layer.get_weights()
+    return LearnedFilters(node.name, node.kind,
                           np.asarray(weights[0]), np.asarray(weights[1]) if len(weights) > 1 else None)
 
 

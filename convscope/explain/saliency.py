@@ -67,10 +67,9 @@ class Saliency:
                 "probability": self.probability, "layer": self.layer, "heatmap": self.heatmap.tolist()}
 
 
-def _described(saliency: Saliency, layers: list[Any], scores: Any,
-               class_names: Sequence[str] | None) -> Saliency:
-    """`saliency` with its class name, what its score is, and the target's probability."""
-    last = layers[-1]
+def _described(saliency: Saliency, last: Any, scores: Any, class_names: Sequence[str] | None) -> Saliency:
+    """`saliency` with its class name, what its score is, and the target's probability; `last`
+    is the layer making the model's output."""
     sigmoid = _model.config_of(last).get("activation") == "sigmoid" or _model.layer_kind(last) == "Sigmoid"
     values = np.asarray(scores.detach().numpy()[0], dtype=np.float64)
     if sigmoid:
@@ -84,30 +83,35 @@ def _described(saliency: Saliency, layers: list[Any], scores: Any,
                    probability=probability)
 
 
-def _scores(layers: list[Any], x: Any, keep: int | None = None) -> tuple[Any, Any]:
-    """(class scores (1, K) before any softmax, output of layer `keep` or None)."""
+def _is_softmax(layer: Any) -> bool:
+    """A Softmax layer or Activation("softmax"): the scores are its input."""
+    kind = _model.layer_kind(layer)
+    return kind == "Softmax" or (kind == "Activation" and _model.config_of(layer).get("activation") == "softmax")
+
+
+def _scores(model: Any, x: Any, keep: int | None = None) -> tuple[Any, Any, Any]:
+    """(class scores (1, K) before any softmax, output of node `keep` or None, the output layer).
+
+    The nodes run in order up to the one making the model's output: a Softmax there is
+    skipped (the scores are its input), a Dense with a softmax activation gives x @ W + b.
+    """
     import torch
 
-    kept = None
-    stop = len(layers)
-    last = layers[-1]
-    config = _model.config_of(last)
-    if _model.layer_kind(last) == "Softmax" or (
-            _model.layer_kind(last) == "Activation" and config.get("activation") == "softmax"):
-        stop -= 1
-    for index, layer in enumerate(layers[:stop]):
-        is_softmax_dense = (index == stop - 1 and _model.layer_kind(layer) == "Dense"
-                            and config.get("activation") == "softmax")
-        if is_softmax_dense:
-            kernel, *rest = layer.get_weights()
-            x = x @ torch.as_tensor(kernel, dtype=x.dtype)
-            if rest:
-                x = x + torch.as_tensor(rest[0], dtype=x.dtype)
+    nodes = _model.graph_nodes(model)
+    last = _model.output_node(model)
+    if _is_softmax(last.layer) and last.inputs:
+        last = nodes[last.inputs[0]]
+    outputs: list[Any] = []
+    for node in nodes[:last.index + 1]:
+        if node.index == last.index and node.kind == "Dense" and _model.config_of(node.layer).get("activation") == "softmax":
+            kernel, *rest = node.layer.get_weights()
+            value = outputs[node.inputs[0]] if node.inputs else x
+            value = value @ torch.as_tensor(kernel, dtype=value.dtype)
+            outputs.append(value + torch.as_tensor(rest[0], dtype=value.dtype) if rest else value)
         else:
-            x = layer(x)
-        if index == keep:
-            kept = x
-    return x, kept
+            outputs.append(_model.call_node(node, x, outputs))
+    kept = outputs[keep] if keep is not None and keep < len(outputs) else None
+    return outputs[last.index], kept, _model.output_node(model).layer
 
 
 def _target(scores: Any, target: int | None) -> int:
@@ -133,15 +137,14 @@ def gradient_saliency(model: Any, example: Any, target: int | None = None, *,
     """
     import torch
 
-    layers = _model.model_layers(model)
     _model.eval_mode(model)
     x = _model.as_batch(model, example).requires_grad_(True)
-    scores, _ = _scores(layers, x)
+    scores, _, last = _scores(model, x)
     chosen = _target(scores, target)
     (gradient,) = torch.autograd.grad(scores[0, chosen], [x])
     heatmap = gradient[0].abs().amax(dim=-1).numpy()
     result = Saliency("gradient", chosen, float(scores[0, chosen].detach()), x[0].detach().numpy(), heatmap)
-    return _described(result, layers, scores, class_names)
+    return _described(result, last, scores, class_names)
 
 
 def grad_cam(model: Any, example: Any, target: int | None = None, layer: Any = None, *,
@@ -155,14 +158,16 @@ def grad_cam(model: Any, example: Any, target: int | None = None, layer: Any = N
     import torch
     import torch.nn.functional as F
 
-    layers = _model.model_layers(model)
-    if layer is None:
-        convs = [i for i, m in enumerate(layers) if _model.layer_kind(m) in ("Conv1D", "Conv2D")]
+    if layer is None:  # the last conv node in computing order: in a graph, the one nearest the output
+        convs = [node.index for node in _model.graph_nodes(model) if node.kind in ("Conv1D", "Conv2D")]
         layer = convs[-1] if convs else "Conv2D"
-    index, conv = _model.find_layer(model, layer, ("Conv1D", "Conv2D"))
+    conv = _model.find_node(model, layer, ("Conv1D", "Conv2D"))
     _model.eval_mode(model)
     x = _model.as_batch(model, example)
-    scores, maps = _scores(layers, x, keep=index)
+    scores, maps, last = _scores(model, x, keep=conv.index)
+    if maps is None:
+        raise ValueError(f"grad_cam: layer {conv.name!r} does not lead to the model's output; pick a conv "
+                         "layer before it.")
     chosen = _target(scores, target)
     (gradient,) = torch.autograd.grad(scores[0, chosen], [maps])
     spatial_axes = tuple(range(1, maps.ndim - 1))
@@ -175,5 +180,5 @@ def grad_cam(model: Any, example: Any, target: int | None = None, layer: Any = N
     peak = float(resized.max())
     heatmap = (resized / peak if peak > 0 else resized).detach().numpy()
     result = Saliency("grad_cam", chosen, float(scores[0, chosen].detach()), x[0].numpy(), heatmap,
-                      _model.layer_name(conv, index), coarse[0].detach().numpy())
-    return _described(result, layers, scores, class_names)
+                      conv.name, coarse[0].detach().numpy())
+    return _described(result, last, scores, class_names)

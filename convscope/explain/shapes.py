@@ -32,6 +32,8 @@ class ShapeStep:
     output_shape: Shape
     arithmetic: list[str]
     engine_output_shape: Shape | None = None
+    sources: tuple[str, ...] = ()        # what the node reads: layer names, or "input"
+    input_shapes: tuple[Shape, ...] = ()  # the shape of each, in order (several for a merge)
 
     @property
     def agrees(self) -> bool:
@@ -99,53 +101,115 @@ def step_shape(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, 
 
 
 def shape_journey(model: Any, input_shape: Sequence[int | None] | None = None) -> list[ShapeStep]:
-    """Each layer's output shape with its arithmetic, from the model's input shape.
+    """Each node's output shape with its arithmetic, from the model's input shape.
 
     Args:
-        model: a Sequential (or list of layers) with Keras configs.
+        model: a Sequential, a functional Model (one input) or a list of layers with Keras configs.
         input_shape: one example's shape, e.g. (28, 28, 1); default the model's own.
 
     Returns:
-        one ShapeStep per layer; `engine_output_shape` is the layer's inferred shape when known.
+        one ShapeStep per node in computing order (a functional model's InputLayers included),
+        with the names it reads (`sources`) and their shapes (`input_shapes`);
+        `engine_output_shape` is the layer's inferred shape when known.
 
     Raises:
         ValueError: when no input shape is known.
     """
     from convscope.explain import _model
 
-    layers = _model.model_layers(model)
+    nodes = _model.graph_nodes(model)
     if input_shape is None:
-        declared = getattr(model, "input_shape", None) or getattr(layers[0], "input_shape", None)
+        declared = getattr(model, "input_shape", None) or getattr(nodes[0].layer, "input_shape", None)
         if declared is None:
             raise ValueError("shape_journey: the model has no input shape yet. "
                              "Fix: pass input_shape=(28, 28, 1) or build the model first.")
+        if isinstance(declared, list):
+            raise ValueError(f"shape_journey: the model takes {len(declared)} inputs; pass input_shape only "
+                             "for a model with one. Its summary() shows every shape.")
         input_shape = tuple(declared)[1:]
-    shape: Shape = tuple(input_shape)
+    start: Shape = tuple(input_shape)
+    shapes: list[Shape] = []
     steps = []
-    for index, layer in enumerate(layers):
-        output, lines = step_shape(_model.layer_kind(layer), _model.config_of(layer), shape)
-        steps.append(ShapeStep(index, _model.layer_name(layer, index), _model.layer_kind(layer), shape,
-                               tuple(output), lines, engine_shape(layer, shape)))
-        shape = tuple(output)
+    for node in nodes:
+        inputs = [shapes[index] for index in node.inputs] if node.inputs else [start]
+        if node.is_input:
+            output, lines = start, ["the model's input"]
+        elif node.takes_list:
+            output, lines = merge_shape(node.kind, _model.config_of(node.layer), inputs)
+        else:
+            output, lines = step_shape(node.kind, _model.config_of(node.layer), inputs[0])
+        shapes.append(tuple(output))
+        steps.append(ShapeStep(node.index, node.name, node.kind, inputs[0], tuple(output), lines,
+                               engine_shape(node.layer, inputs if node.takes_list else inputs[0]),
+                               node.sources, tuple(inputs)))
     return steps
 
 
-def engine_shape(layer: Any, shape: Shape) -> Shape | None:
-    """The output shape the layer infers for one example of `shape`: asked of its (pure)
-    `compute_output_shape`, so another input shape than the model was built for is checked too."""
+ELEMENTWISE = {"Add": "sum", "Subtract": "difference", "Multiply": "product", "Average": "mean",
+               "Maximum": "maximum", "Minimum": "minimum"}
+
+
+def merge_shape(kind: str, config: dict[str, Any], shapes: Sequence[Shape]) -> tuple[Shape, list[str]]:
+    """Output shape and arithmetic of a merge layer given its inputs' `shapes` (no batch axis):
+    element-wise layers keep the (broadcast) shape, Concatenate adds up one axis."""
+    if kind == "Concatenate":
+        rank = len(shapes[0])
+        axis = config.get("axis", -1)
+        axis = (axis - 1 if axis > 0 else axis) % rank  # Keras counts the batch axis
+        sizes = [shape[axis] for shape in shapes]
+        total = None if any(size is None for size in sizes) else sum(int(size) for size in sizes)  # type: ignore[arg-type]
+        output = tuple(total if position == axis else size for position, size in enumerate(shapes[0]))
+        added = " + ".join("None" if size is None else str(size) for size in sizes)
+        joined = " | ".join(_shape_text(shape) for shape in shapes)
+        return output, [f"joins {len(shapes)} inputs along the {_axis_name(axis, rank)}: {joined} -> {_shape_text(output)}",
+                        f"{_axis_name(axis, rank)}: {added} = {total}"]
+    rank = max(len(shape) for shape in shapes)
+    padded = [(1,) * (rank - len(shape)) + tuple(shape) for shape in shapes]
+    output = tuple(max((size for size in sizes if size != 1), default=1) if None not in sizes else None
+                   for sizes in zip(*padded, strict=True))
+    word = ELEMENTWISE.get(kind, kind.lower())
+    same = all(tuple(shape) == output for shape in shapes)
+    how = "the shapes match" if same else "sizes of 1 are repeated to fit"
+    return output, [f"element-wise {word} of {len(shapes)} inputs, {how}: "
+                    f"{' and '.join(_shape_text(shape) for shape in shapes)} -> {_shape_text(output)}"]
+
+
+def _axis_name(axis: int, rank: int) -> str:
+    if axis == rank - 1:
+        return "channels"
+    return ("height", "width")[axis] if rank == 3 else "steps" if rank == 2 else f"axis {axis + 1}"
+
+
+def engine_shape(layer: Any, shape: Shape | list[Shape]) -> Shape | None:
+    """The output shape the layer infers for one example of `shape` (a list of shapes for a merge
+    layer): asked of its (pure) `compute_output_shape`, so another input shape than the model
+    was built for is checked too."""
     compute = getattr(layer, "compute_output_shape", None)
     if compute is None:
         return None
     try:
+        if isinstance(shape, list):
+            return tuple(compute([(None, *one) for one in shape]))[1:]
         return tuple(compute((None, *shape)))[1:]
     except ValueError:  # the layer refuses this input; the arithmetic above says why
         return None
 
 
+def is_chain(steps: Sequence[ShapeStep]) -> bool:
+    """Whether the steps are a chain (each reads the one before; a Sequential's journey)."""
+    return all(step.kind != "InputLayer" and (len(step.sources) <= 1 or index == 0)
+               and (index == 0 or step.sources in ((), (steps[index - 1].layer,)))
+               for index, step in enumerate(steps))
+
+
 def format_shape_journey(steps: Sequence[ShapeStep], input_shape: Shape | None = None) -> str:
-    """Readable text: one block per layer, then the journey in one line."""
+    """Readable text. A chain: one block per layer, then the journey in one line. A graph: a
+    table of nodes with what each reads ("from"), the arithmetic of conv, pooling and merge
+    nodes under their rows, then the outputs."""
     if not steps:
         return "(no layers)"
+    if not is_chain(steps):
+        return format_graph_journey(steps)
     start = input_shape if input_shape is not None else steps[0].input_shape
     lines = [f"input {_shape_text(start)}"]
     for step in steps:
@@ -157,6 +221,33 @@ def format_shape_journey(steps: Sequence[ShapeStep], input_shape: Shape | None =
     sizes = [str(start[0])] + [str(s.output_shape[0]) for s in steps if s.output_shape[0] != _first(s.input_shape)
                                or s.kind == "Flatten"]
     lines.append("journey: " + " -> ".join(sizes))
+    return "\n".join(lines)
+
+
+def format_graph_journey(steps: Sequence[ShapeStep]) -> str:
+    """The journey of a graph as a table: #, layer, kind, from, input shape(s), output shape."""
+    rows = [(str(step.index), step.layer, step.kind, ", ".join(step.sources) or "-",
+             "-" if step.kind == "InputLayer" else _shape_text(step.input_shape) if len(step.input_shapes) < 2
+             else f"{len(step.input_shapes)} inputs, below",
+             _shape_text(step.output_shape)) for step in steps]
+    header = ("#", "layer", "kind", "from", "input", "output")
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header) - 1)]
+    align = [str.rjust] + [str.ljust] * (len(widths) - 1)
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(fit(cell, width) for fit, cell, width in zip(align, cells, widths)) + "  " + cells[-1]
+
+    lines = [line(header)]
+    indent = " " * (widths[0] + 4)
+    for step, row in zip(steps, rows, strict=True):
+        lines.append(line(row))
+        if step.arithmetic != ["shape unchanged"] and step.kind != "InputLayer":
+            lines.extend(indent + text for text in step.arithmetic)
+        if not step.agrees:
+            lines.append(f"{indent}engine says {_shape_text(step.engine_output_shape or ())}: MISMATCH")
+    read = {source for step in steps for source in step.sources}
+    ends = [f"{step.layer} {_shape_text(step.output_shape)}" for step in steps if step.layer not in read]
+    lines.append("outputs: " + ", ".join(ends))
     return "\n".join(lines)
 
 

@@ -272,7 +272,8 @@ def conv_steps(model: Any, example: Any, *, position: Sequence[int], filter: int
     """Work out one output cell of a model's Conv1D/Conv2D layer for one input example.
 
     Args:
-        model: a Sequential (or a list of layers).
+        model: a Sequential, a functional Model or a list of layers. In a graph the layer's
+            input is what its inbound node made, not the output of the layer listed before it.
         example: one input, e.g. (28, 28, 1) (a batch of one also works).
         position: output (row, col) for Conv2D, (step,) for Conv1D.
         filter: which filter (output channel).
@@ -286,17 +287,18 @@ def conv_steps(model: Any, example: Any, *, position: Sequence[int], filter: int
     """
     from convscope.explain import _model
 
-    index, conv = _model.find_layer(model, layer, CONV_KINDS)
+    node = _model.find_node(model, layer, CONV_KINDS)
+    conv = node.layer
     config = _model.config_of(conv)
-    _check_channels_last(conv, index, config)
+    _check_channels_last(conv, node.index, config)
     _model.eval_mode(model)
-    inputs, outputs = _model.layer_input(model, example, index)
+    inputs, outputs = _model.layer_input(model, example, node.index)
     weights = conv.get_weights()
     steps = conv_steps_from_arrays(
         inputs[0].numpy(), weights[0], weights[1] if len(weights) > 1 else None,
         position=position, filter=filter, stride=tuple(config["strides"]), padding=config["padding"],
         dilation=tuple(config.get("dilation_rate", 1)), activation=_torch_activation(conv),
-        layer=_model.layer_name(conv, index), kind=_model.layer_kind(conv),
+        layer=node.name, kind=node.kind,
     )
     engine = float(outputs[0][(*steps.position, steps.filter)])
     return _replace(steps, engine_output=engine, activation=str(config.get("activation", "linear")))
@@ -411,16 +413,16 @@ def pool_steps(model: Any, example: Any, *, position: Sequence[int], channel: in
     """Work out one output cell of a model's pooling layer (default the first) for one example."""
     from convscope.explain import _model
 
-    index, pool = _model.find_layer(model, layer, POOL_KINDS)
-    config = _model.config_of(pool)
-    _check_channels_last(pool, index, config)
+    node = _model.find_node(model, layer, POOL_KINDS)
+    config = _model.config_of(node.layer)
+    _check_channels_last(node.layer, node.index, config)
     _model.eval_mode(model)
-    inputs, outputs = _model.layer_input(model, example, index)
-    kind = _model.layer_kind(pool)
+    inputs, outputs = _model.layer_input(model, example, node.index)
+    kind = node.kind
     steps = pool_steps_from_arrays(
         inputs[0].numpy(), tuple(config["pool_size"]), tuple(config["strides"]), config["padding"],
         position=position, channel=channel, reduction="max" if kind.startswith("Max") else "average",
-        layer=_model.layer_name(pool, index), kind=kind,
+        layer=node.name, kind=kind,
     )
     return _replace(steps, engine_output=float(outputs[0][(*steps.position, steps.channel)]))
 
@@ -485,13 +487,13 @@ def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None) -
     """
     from convscope.explain import _model
 
-    layers = _model.model_layers(model)
     if layer is None:
-        dense_indices = [i for i, m in enumerate(layers) if _model.layer_kind(m) == "Dense"]
+        dense_indices = [node.index for node in _model.graph_nodes(model) if node.kind == "Dense"]
         layer = dense_indices[-1] if dense_indices else "Dense"
-    index, dense = _model.find_layer(model, layer, ("Dense",))
+    node = _model.find_node(model, layer, ("Dense",))
+    dense = node.layer
     _model.eval_mode(model)
-    inputs, outputs = _model.layer_input(model, example, index)
+    inputs, outputs = _model.layer_input(model, example, node.index)
     if inputs.ndim != 2:
         raise ValueError(f"dense_steps: Dense {dense.name!r} gets input shape {tuple(inputs.shape)}; "
                          f"steps need (batch, features). Fix: put a Flatten layer before it.")
@@ -505,7 +507,7 @@ def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None) -
     pre_activations = reference.dense(x, kernel, bias)
     activated = _torch_activation(dense)(pre_activations)
     return DenseSteps(
-        layer=_model.layer_name(dense, index), unit=int(unit), inputs=x, weights=kernel[:, unit],
+        layer=node.name, unit=int(unit), inputs=x, weights=kernel[:, unit],
         weighted_sum=float(x @ kernel[:, unit]), bias=float(bias[unit]),
         pre_activation=float(pre_activations[unit]),
         activation=str(_model.config_of(dense).get("activation", "linear")),

@@ -9,6 +9,7 @@ carry a colour bar and a caption saying what the colours mean; 1-D signals are d
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def feature_maps_figure(layer_maps: Any, max_channels: int = 32,
     """The figure `plot_feature_maps` writes (a matplotlib Figure, not yet saved)."""
     maps = np.asarray(layer_maps.maps, dtype=np.float64)
     title = f"{layer_maps.kind} '{layer_maps.layer}' output {tuple(maps.shape)}"
+    sources = tuple(getattr(layer_maps, "sources", ()))
+    if len(sources) > 1:  # a merge layer: say what it combined
+        title += f" from {', '.join(sources)}"
     if maps.ndim <= 1:
         return _unit_bars(maps, title, getattr(layer_maps, "values_are", "value"), class_names)
     channels = min(maps.shape[-1], max_channels)
@@ -51,7 +55,8 @@ def feature_maps_figure(layer_maps: Any, max_channels: int = 32,
     if maps.ndim == 2:
         return _signal_grid(maps, channels, title + shown)
     rows, columns = grid_shape(channels)
-    figure = new_figure(1.5 * columns + 1.2, 1.55 * rows + 1.0)
+    # one or two channels (a grey input): a figure wide enough for its caption still
+    figure = new_figure(max(1.5 * columns + 1.2, 4.2), 1.55 * rows + 1.0 + (0.6 if columns < 3 else 0.0))
     grid = figure.subplots(rows, columns, squeeze=False)
     scale = layer_maps.color_scale
     image = None
@@ -63,10 +68,18 @@ def feature_maps_figure(layer_maps: Any, max_channels: int = 32,
         else:
             axes.axis("off")
     add_colorbar(figure, image, list(grid.flat), getattr(layer_maps, "values_are", "value"), scale)
-    describe(figure, title + shown, f"Each panel is one channel's feature map: how strongly its filter "
-                                    f"responded at each place. One colour scale for the whole layer, so "
-                                    f"panels compare: {colour_words(scale)}.", width=14 * columns)
+    describe(figure, title + shown, f"{_panel_words(layer_maps.kind, len(sources))} One colour scale for the whole "
+                                    f"layer, so panels compare: {colour_words(scale)}.", width=max(14 * columns, 48))
     return figure
+
+
+def _panel_words(kind: str, inputs: int) -> str:
+    """What one panel of a layer's maps shows, in words."""
+    if kind == "InputLayer":
+        return "Each panel is one channel of the model's input, as the network sees it."
+    if inputs > 1:
+        return f"Each panel is one channel of what the {kind} layer made of its {inputs} inputs, cell by cell."
+    return "Each panel is one channel's feature map: how strongly its filter responded at each place."
 
 
 def _unit_bars(maps: np.ndarray, title: str, values_are: str, class_names: Sequence[str] | None) -> Any:
@@ -127,9 +140,10 @@ def plot_feature_maps(layer_maps: Any, path: PathLike, max_channels: int = 32,
 
 def plot_all_feature_maps(all_maps: Sequence[Any], folder: PathLike, max_channels: int = 32,
                           class_names: Sequence[str] | None = None) -> list[Path]:
-    """One PNG per layer, named '<index>_<layer>.png' inside `folder`."""
-    return [plot_feature_maps(maps, Path(folder) / f"{maps.index:02d}_{maps.layer}.png", max_channels,
-                              class_names) for maps in all_maps]
+    """One PNG per layer, named '<index>_<layer>.png' inside `folder` (a shared layer's call
+    "conv2d[1]" becomes "conv2d_1_" in the file name)."""
+    return [plot_feature_maps(maps, Path(folder) / f"{maps.index:02d}_{re.sub(r'[^A-Za-z0-9_.-]', '_', maps.layer)}.png",
+                              max_channels, class_names) for maps in all_maps]
 
 
 def filters_figure(filters: Any, max_filters: int = 64) -> Any:
