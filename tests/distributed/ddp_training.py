@@ -1,12 +1,13 @@
 """Train a CNN with N processes (gloo) or one, and save the final weights.
 
-    python ddp_training.py NPROC OUT.safetensors [tiny|seed-cnn]
+    python ddp_training.py NPROC OUT.safetensors [tiny|tiny-weighted|seed-cnn]
 
 The same seed, data and global batch size for any NPROC, so the final weights should agree.
 `tiny` (one 6-filter conv) trains with Adam; `seed-cnn` (two 64-filter convs, channels-last
 kernels, the first one through the fused CPU kernel) with SGD and momentum: Adam divides by the
 gradient's own size, so where a gradient is near zero the last bits of an all-reduced sum, whose
 order differs from one process's, decide a whole step; SGD's update is linear in the gradient.
+`tiny-weighted` trains `tiny` with per-sample weights and a weighted metric.
 """
 
 from __future__ import annotations
@@ -36,15 +37,19 @@ def train(out: str, model_name: str) -> None:
                             layers.Flatten(), layers.Dense(3, activation="softmax")])
         optimizer = "adam"
     y = rng.integers(0, 3, SAMPLES)
-    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32", device="cpu")
+    weighted = model_name == "tiny-weighted"
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"], precision="float32", device="cpu",
+                  weighted_metrics=["accuracy"] if weighted else None)
     initial = model.get_weights()
-    history = model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=2)
+    sample_weight = rng.uniform(0.1, 3.0, SAMPLES).astype(np.float32) if weighted else None
+    history = model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=2, sample_weight=sample_weight)
     if distributed.is_main():
         from safetensors.torch import save_file
 
         final = {f"w{i}": torch.from_numpy(w) for i, w in enumerate(model.get_weights())}
         save_file({**final, **{f"initial{i}": torch.from_numpy(w) for i, w in enumerate(initial)}}, out,
-                  metadata={"loss": repr(history.history["loss"]), "world": str(distributed.world_size())})
+                  metadata={"loss": repr(history.history["loss"]), "world": str(distributed.world_size()),
+                            "weighted_accuracy": repr(history.history.get("weighted_accuracy"))})
         print(f"rank {distributed.rank()} of {distributed.world_size()} wrote {out}", flush=True)
 
 

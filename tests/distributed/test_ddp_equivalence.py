@@ -42,6 +42,20 @@ def test_two_processes_match_one_process(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_sample_weights_split_across_processes_with_their_samples(tmp_path: Path) -> None:
+    """Each rank weighs its share of the batch by its samples' weights; the loss and the
+    weighted metric are reduced over the ranks, so two processes match one."""
+    single, single_meta, _, _ = train(1, tmp_path / "one.safetensors", "tiny-weighted")
+    double, double_meta, _, errors = train(2, tmp_path / "two.safetensors", "tiny-weighted")
+    assert "Warning" not in errors and "warn" not in errors, errors[-3000:]
+    for name, tensor in single.items():
+        torch.testing.assert_close(double[name], tensor, rtol=1e-5, atol=1e-6)
+    for key in ("loss", "weighted_accuracy"):
+        values = [eval(meta[key]) for meta in (single_meta, double_meta)]  # noqa: S307 - our own repr of floats
+        assert values[0] == pytest.approx(values[1], rel=1e-5), key
+
+
+@pytest.mark.slow
 def test_the_seed_cnn_trains_the_same_on_two_processes_without_warnings(tmp_path: Path) -> None:
     single, _, _, _ = train(1, tmp_path / "one.safetensors", "seed-cnn")
     double, _, _, errors = train(2, tmp_path / "two.safetensors", "seed-cnn")
