@@ -719,46 +719,64 @@ CS_EXPORT void cs_wino_pool_backward_f32(const float *CS_RESTRICT x, const float
 
 /* The kernel in the Winograd domain, U_p = (G g G^T)_p per input and output channel, from a
  * (C, Ci, 3, 3) kernel with element strides `stride` (any layout): u (16, Cip, Cop) or, with
- * `transposed`, (16, Cop, Cip), zero-padded. G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+ * `transposed`, (16, Cop, Cip), zero-padded. G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+ * Lanes run along u's rows (output channels, or input channels when transposed), gathered from
+ * the kernel, whose layout has no such run. */
 CS_EXPORT void cs_wino_kernel_f32(const float *CS_RESTRICT kernel, const int64_t *stride, float *CS_RESTRICT u,
                                   int64_t C, int64_t Ci, int64_t Cip, int64_t Cop, int transposed) {
-    static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    const int64_t outer = transposed ? C : Ci, inner = transposed ? Ci : C;
+    const int64_t outer_stride = stride[transposed ? 0 : 1], inner_stride = stride[transposed ? 1 : 0];
+    const int64_t row = transposed ? Cip : Cop;
     memset(u, 0, (size_t)(16 * Cip * Cop) * sizeof(float));
-    for (int64_t i = 0; i < Ci; i++)
-        for (int64_t o = 0; o < C; o++) {
-            const float *g = kernel + o * stride[0] + i * stride[1];
-            float half[4][3]; /* G g */
-            for (int a = 0; a < 4; a++)
+    for (int64_t a = 0; a < outer; a++)
+        for (int64_t j0 = 0; j0 < inner; j0 += LANES) {
+            const int64_t lanes = inner - j0 < LANES ? inner - j0 : LANES;
+            vfloat g[9] = {{0}}, half[12], value;
+            for (int k = 0; k < 3; k++)
                 for (int l = 0; l < 3; l++)
-                    half[a][l] = G[a][0] * g[l * stride[3]] + G[a][1] * g[stride[2] + l * stride[3]]
-                                 + G[a][2] * g[2 * stride[2] + l * stride[3]];
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++) {
-                    const float value = half[a][0] * G[b][0] + half[a][1] * G[b][1] + half[a][2] * G[b][2];
-                    const int64_t p = 4 * a + b;
-                    u[transposed ? (p * Cop + o) * Cip + i : (p * Cip + i) * Cop + o] = value;
+                    for (int64_t j = 0; j < lanes; j++)
+                        g[3 * k + l][j] = kernel[a * outer_stride + (j0 + j) * inner_stride + k * stride[2] + l * stride[3]];
+            for (int l = 0; l < 3; l++) { /* G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
+                half[l] = g[l];
+                half[3 + l] = 0.5f * (g[l] + g[3 + l] + g[6 + l]);
+                half[6 + l] = 0.5f * (g[l] - g[3 + l] + g[6 + l]);
+                half[9 + l] = g[6 + l];
+            }
+            for (int r = 0; r < 4; r++) /* (G g) G^T, the same combinations along columns */
+                for (int c = 0; c < 4; c++) {
+                    const vfloat *h = half + 3 * r;
+                    value = c == 0 ? h[0] : c == 1 ? 0.5f * (h[0] + h[1] + h[2]) : c == 2 ? 0.5f * (h[0] - h[1] + h[2]) : h[2];
+                    float *at = u + (4 * r + c) * Cip * Cop + a * row + j0;
+                    if (lanes == LANES) store_floats(at, value);
+                    else for (int64_t j = 0; j < lanes; j++) at[j] = value[j];
                 }
         }
 }
 
 /* The kernel gradient G^T dU G from grad_u's `parts` (parts, 16, Cip, Cop), written into a
- * (C, Ci, 3, 3) tensor with element strides `stride` (the kernel's own layout). */
+ * (C, Ci, 3, 3) tensor with element strides `stride` (the kernel's own layout); lanes run along
+ * the output channels. */
 CS_EXPORT void cs_wino_kernel_grad_f32(const float *CS_RESTRICT grad_u, int64_t parts, float *CS_RESTRICT grad,
                                        const int64_t *stride, int64_t C, int64_t Ci, int64_t Cip, int64_t Cop) {
-    static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
     for (int64_t i = 0; i < Ci; i++)
-        for (int64_t o = 0; o < C; o++) {
-            float du[16] = {0}, half[4][3]; /* dU G */
+        for (int64_t o0 = 0; o0 < C; o0 += LANES) {
+            const int64_t lanes = C - o0 < LANES ? C - o0 : LANES;
+            vfloat du[16] = {{0}}, half[12];
             for (int64_t part = 0; part < parts; part++)
-                for (int p = 0; p < 16; p++) du[p] += grad_u[((part * 16 + p) * Cip + i) * Cop + o];
-            for (int a = 0; a < 4; a++)
-                for (int l = 0; l < 3; l++)
-                    half[a][l] = du[4 * a] * G[0][l] + du[4 * a + 1] * G[1][l] + du[4 * a + 2] * G[2][l]
-                                 + du[4 * a + 3] * G[3][l];
-            for (int k = 0; k < 3; k++)
-                for (int l = 0; l < 3; l++)
-                    grad[o * stride[0] + i * stride[1] + k * stride[2] + l * stride[3]] =
-                        G[0][k] * half[0][l] + G[1][k] * half[1][l] + G[2][k] * half[2][l] + G[3][k] * half[3][l];
+                for (int p = 0; p < 16; p++) du[p] += load_floats(grad_u + ((part * 16 + p) * Cip + i) * Cop + o0);
+            for (int r = 0; r < 4; r++) { /* dU G, G^T's rows along columns */
+                const vfloat *d = du + 4 * r;
+                half[3 * r] = d[0] + 0.5f * (d[1] + d[2]);
+                half[3 * r + 1] = 0.5f * (d[1] - d[2]);
+                half[3 * r + 2] = 0.5f * (d[1] + d[2]) + d[3];
+            }
+            for (int l = 0; l < 3; l++) { /* G^T (dU G) */
+                const vfloat value[3] = {half[l] + 0.5f * (half[3 + l] + half[6 + l]), 0.5f * (half[3 + l] - half[6 + l]),
+                                         0.5f * (half[3 + l] + half[6 + l]) + half[9 + l]};
+                for (int k = 0; k < 3; k++)
+                    for (int64_t j = 0; j < lanes; j++)
+                        grad[(o0 + j) * stride[0] + i * stride[1] + k * stride[2] + l * stride[3]] = value[k][j];
+            }
         }
 }
 
