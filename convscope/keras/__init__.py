@@ -17,6 +17,7 @@ from convscope.keras import (
     metrics,
     models,
     optimizers,
+    preprocessing,
     regularizers,
     utils,
 )
@@ -24,4 +25,4 @@ from convscope.layers import Input
 from convscope.models import Model, Sequential, load_model
 
 __all__ = ["Input", "Model", "Sequential", "load_model", "activations", "backend", "callbacks", "constraints", "datasets",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]
+           "initializers", "layers", "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "utils"]
