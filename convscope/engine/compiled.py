@@ -64,6 +64,16 @@ class Compiled:
     epochs_done: int = 0
     threads: int | str | None = None  # None or "auto": `fit` chooses while it runs
 
+    @property
+    def inference_dtype(self) -> torch.dtype | None:
+        """Autocast for evaluate and predict: bfloat16 only when compile asked for it by name.
+
+        precision="auto" trains in bfloat16 where the CPU has it natively but evaluates and
+        predicts in float32, so a model predicts the same numbers compiled or not, saved and
+        loaded or not, as a Keras model does.
+        """
+        return self.autocast_dtype if self.precision == "bfloat16" else None
+
     # -- one output: what the loop's fast path and older callers read ----------------------------
     @property
     def single(self) -> bool:

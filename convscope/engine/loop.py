@@ -260,7 +260,7 @@ def evaluate_batches(model: TrainableModel, compiled: Compiled, batches: Iterabl
     model.eval()
     totals = new_totals(compiled)
     for x_batch, target, weights in batches:
-        with autocast(model.device, compiled.autocast_dtype):
+        with autocast(model.device, compiled.inference_dtype):
             outputs = output_list(model(x_batch, logits=compiled.logits))
         total, parts = batch_losses(model, compiled, outputs, target, weights)
         totals.add(batch_values(compiled, outputs, target, weights, total, parts), sample_count(x_batch))
@@ -327,7 +327,7 @@ def predict(model: TrainableModel, x: Any, *, batch_size: int | None = None,
         data = arrays.prepare_x(model, x)
         batches = (take(data, slice(start, start + batch_size)) for start in range(0, sample_count(data), batch_size))
     one_output = len(model.data_keys()[1]) == 1
-    dtype = model.compiled.autocast_dtype if model.compiled is not None else None
+    dtype = model.compiled.inference_dtype if model.compiled is not None else None
     # Under bfloat16 the final softmax/sigmoid runs in float32 on the logits, so probabilities
     # still sum to 1 to float32 precision.
     final = model.output_activation_name() if dtype is not None and one_output else None

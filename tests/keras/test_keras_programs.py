@@ -35,15 +35,6 @@ PROGRAMS = {path.stem: path for path in runner.programs()}
 KERAS_PARAMS: dict[str, list[int]] = json.loads(FIXTURE.read_text())
 
 
-def autocasts_to_bfloat16() -> bool:
-    """Whether compile()'s default precision ("auto") computes in bfloat16 on this machine."""
-    import convscope.keras as keras
-
-    model = keras.Sequential([keras.layers.Dense(1, input_shape=(1,))])
-    model.compile(loss="mse")
-    return getattr(getattr(model, "compiled", None), "autocast_dtype", None) is not None
-
-
 def has_functional_models() -> bool:
     import convscope.keras as keras
 
@@ -67,12 +58,6 @@ def marks(name: str) -> list[pytest.MarkDecorator]:
                                          "in convscope.keras yet")]
     if name in EXPECTED_TO_FAIL:
         return [pytest.mark.xfail(reason=EXPECTED_TO_FAIL[name], strict=True)]
-    if name == "save_and_load":
-        return [pytest.mark.xfail(
-            condition=autocasts_to_bfloat16(), strict=True,
-            reason="compile() defaults to precision='auto', which computes in bfloat16 on CPUs with native "
-                   "bfloat16: the trained model predicts in bfloat16, its reloaded copies in float32, and "
-                   "np.testing.assert_allclose of the two fails")]
     return []
 
 
