@@ -27,6 +27,8 @@ from convscope import Sequential, layers
 from convscope.layers import LAYERS, Layer
 from convscope.models.saving import model_from_config
 
+# A drawn input_shape argument behind the model's input is ignored, as Sequential warns.
+pytestmark = pytest.mark.filterwarnings("ignore:.*input_shape=.* is ignored:UserWarning")
 SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                     derandomize=True)
 # Of the near draws, at least this share must build and run (measured: about 0.8).
