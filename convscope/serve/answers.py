@@ -1,6 +1,10 @@
-"""The web page's explanations of a model, as JSON-ready data: its description, the feature
-maps of every conv and pooling layer, one cell's worked arithmetic in stages, and the data of a
-sliding-window player (all computed by `convscope.explain`, shaped here for the page).
+"""The web page's explanations of a model, as JSON-ready data: its description and graph, the
+feature maps of every conv, pooling and merge layer, one cell's worked arithmetic in stages, and
+the data of a sliding-window player (all computed by `convscope.explain`, shaped here for the page).
+
+Layers are named as `convscope.explain` names a model's nodes: a Sequential model's layers, or a
+functional model's layer calls (a shared layer's second call is "name[1]"). A node's input is what
+the nodes it reads made, so a residual block's second conv reads the first, and an Add reads both.
 
 Each function takes the app's `Predictor` and holds its lock while the model runs: the model
 is shared between requests and CPU inference already uses every core.
@@ -18,17 +22,20 @@ from convscope.inference.predictor import Predictor, dataset_name
 
 SPATIAL_KINDS = ("Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
 CONV_KINDS = ("Conv1D", "Conv2D")
+MERGE_KINDS = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
+STEP_KINDS = SPATIAL_KINDS + MERGE_KINDS  # the layers whose cells the page works out
 MAX_CHANNELS_SHOWN = 8  # channels whose window and weights a step answer lists in full
 MAX_PLAYER_VALUES = 4096  # input cells one player answer carries (a 64x64 channel)
 
 
 def describe(predictor: Predictor) -> dict[str, Any]:
-    """Name, input preprocessing, classes, layers, shape journey and test metrics."""
+    """Name, input preprocessing, classes, layers, shape journey, graph and test metrics."""
     from convscope import explain
 
     model, run = predictor.model, predictor.run
     summary = model.summary_data()
     journey = explain.shape_journey(model)
+    graph = explain.model_graph(model)
     return {
         "name": model.name, "run": run.name, "input": predictor.preprocessing.to_dict(),
         "classes": predictor.classes, "class_names": predictor.class_names,
@@ -37,42 +44,52 @@ def describe(predictor: Predictor) -> dict[str, Any]:
                     "params": row["params"], "details": row["details"]} for row in summary["rows"]],
         "shape_journey": [{"index": step.index, "layer": step.layer, "kind": step.kind,
                            "input_shape": list(step.input_shape), "output_shape": list(step.output_shape),
-                           "arithmetic": step.arithmetic} for step in journey],
+                           "arithmetic": step.arithmetic, "sources": list(step.sources),
+                           "input_shapes": [list(shape) for shape in step.input_shapes]} for step in journey],
+        "graph": {**graph.to_dict(), "chain": graph.is_chain,
+                  "steps": [node.name for node in graph.nodes if node.kind in STEP_KINDS]},
         "metrics": run.metrics(),
         "dataset": dataset_name(run), "input_kind": predictor.input_kind,
     }
 
 
 def feature_maps(predictor: Predictor, pixels: np.ndarray) -> list[dict[str, Any]]:
-    """Each conv and pooling layer's output, channel by channel as 8-bit grey levels."""
+    """Each conv, pooling and merge layer's output, channel by channel as 8-bit grey levels; in a
+    functional model also every other node with maps (a ReLU after an Add, a BatchNormalization),
+    its InputLayers excepted."""
     from convscope import explain
+    from convscope.explain._model import is_graph
 
     with predictor.lock:
         maps = explain.feature_maps(predictor.model, pixels)
-    return [encode_maps(item) for item in maps if item.kind in SPATIAL_KINDS]
+    graph = is_graph(predictor.model)
+    return [encode_maps(item) for item in maps
+            if item.kind in STEP_KINDS or (graph and item.kind != "InputLayer" and item.maps.ndim >= 2)]
 
 
 def steps(predictor: Predictor, pixels: np.ndarray, layer: str, position: Sequence[int],
           channel: int) -> dict[str, Any]:
-    """How one cell of a conv or pooling layer was computed, with its receptive field.
+    """How one cell of a conv, pooling or merge layer was computed, with its receptive field.
 
     Raises:
-        ValueError: an unknown layer, a layer that is neither conv nor pooling, a position
-            outside its output or a channel it does not have.
+        ValueError: an unknown layer, a layer that is none of those, a position outside its
+            output or a channel it does not have.
     """
     from convscope import explain
 
     model = predictor.model
-    index = layer_index(model, layer)
-    kind = type(model.layers[index]).__name__
+    node = find_node(model, layer, STEP_KINDS)
     with predictor.lock:
-        if kind in CONV_KINDS:
-            worked = explain.conv_steps(model, pixels, position=position, filter=channel, layer=index)
+        if node.kind in CONV_KINDS:
+            worked = explain.conv_steps(model, pixels, position=position, filter=channel, layer=node.index)
             answer = conv_answer(worked)
+        elif node.kind in MERGE_KINDS:
+            worked = explain.merge_steps(model, pixels, position=position, channel=channel, layer=node.index)
+            answer = merge_answer(worked)
         else:
-            worked = explain.pool_steps(model, pixels, position=position, channel=channel, layer=index)
+            worked = explain.pool_steps(model, pixels, position=position, channel=channel, layer=node.index)
             answer = pool_answer(worked)
-    answer["receptive_field"] = receptive_field(model, index, worked.position)
+    answer["receptive_field"] = receptive_field(model, node.index, worked.position)
     return answer
 
 
@@ -94,13 +111,14 @@ def slide(predictor: Predictor, pixels: np.ndarray, layer: str, channel: int,
     from convscope.explain.maps import color_scale
     from convscope.explain.reference import resolve_padding
 
-    index = layer_index(predictor.model, layer)
-    module = predictor.model.layers[index]
-    kind, config = type(module).__name__, module.get_config()
+    node = find_node(predictor.model, layer, SPATIAL_KINDS)
+    module = node.layer
+    kind, config = node.kind, module.get_config()
     with predictor.lock:
         maps = explain.feature_maps(predictor.model, pixels)
-    layer_input = np.asarray(pixels if index == 0 else maps[index - 1].maps, dtype=np.float64)
-    output = np.asarray(maps[index].maps, dtype=np.float64)     # (H', W', C) or (L', C)
+    source = maps[node.inputs[0]] if node.inputs else None  # None: the model's input
+    layer_input = np.asarray(pixels if source is None else source.maps, dtype=np.float64)
+    output = np.asarray(maps[node.index].maps, dtype=np.float64)     # (H', W', C) or (L', C)
     rank = output.ndim - 1
     if not 0 <= channel < output.shape[-1]:
         raise ValueError(f"layer {layer!r} has {output.shape[-1]} channels (0..{output.shape[-1] - 1}); "
@@ -123,7 +141,7 @@ def slide(predictor: Predictor, pixels: np.ndarray, layer: str, channel: int,
         "activation": config.get("activation", "linear"),
         "input": np.round(layer_input[..., shown], 5).tolist(),
         "output": np.round(output[..., channel], 5).tolist(),
-        "input_from": None if index == 0 else maps[index - 1].layer,
+        "input_from": None if source is None or source.kind == "InputLayer" else source.layer,
         "input_scale": color_scale(layer_input).to_dict(), "output_scale": color_scale(output).to_dict()}
     if kind in CONV_KINDS:
         weights, *rest = module.get_weights()                     # (*k, C_in, C_out), (C_out,)
@@ -143,20 +161,23 @@ def _window(module: Any, kind: str, config: dict[str, Any], channel: int,
     return tuple(config["kernel_size"]), tuple(config.get("dilation_rate") or (1,) * rank), order
 
 
-def layer_index(model: Any, name: str) -> int:
-    """The index of conv or pooling layer `name` in `model.layers`.
+def find_node(model: Any, name: str, kinds: tuple[str, ...]) -> Any:
+    """The node (`convscope.explain._model.GraphNode`) of layer `name`, one of `kinds`.
 
     Raises:
-        ValueError: no such layer, or a layer that is neither conv nor pooling.
+        ValueError: no such layer, or a layer of another kind.
     """
-    for index, layer in enumerate(model.layers):
-        if layer.name == name:
-            if type(layer).__name__ not in SPATIAL_KINDS:
-                raise ValueError(f"layer {name!r} is a {type(layer).__name__}; steps are shown for "
-                                 f"conv and pooling layers.")
-            return index
-    known = ", ".join(layer.name for layer in model.layers if type(layer).__name__ in SPATIAL_KINDS)
-    raise ValueError(f"no layer named {name!r}; conv and pooling layers: {known}.")
+    from convscope.explain._model import graph_nodes
+
+    nodes = graph_nodes(model)
+    for node in nodes:
+        if node.name == name:
+            if node.kind not in kinds:
+                what = "conv, pooling and merge layers" if kinds == STEP_KINDS else "conv and pooling layers"
+                raise ValueError(f"layer {name!r} is a {node.kind}; steps are shown for {what}.")
+            return node
+    known = ", ".join(node.name for node in nodes if node.kind in kinds)
+    raise ValueError(f"no layer named {name!r}; layers to pick from: {known}.")
 
 
 def encode_maps(item: Any) -> dict[str, Any]:
@@ -169,7 +190,8 @@ def encode_maps(item: Any) -> dict[str, Any]:
     span = np.where(high > low, high - low, 1.0)
     levels = np.rint((values - low) / span * 255).astype(np.uint8)
     channels_first = np.ascontiguousarray(np.moveaxis(levels, -1, 0))   # (C, H, W) or (C, L)
-    return {"layer": item.layer, "kind": item.kind, "index": item.index, "shape": list(values.shape),
+    return {"layer": item.layer, "kind": item.kind, "index": item.index, "sources": list(item.sources),
+            "shape": list(values.shape),
             "min": np.round(low, 5).tolist(), "max": np.round(high, 5).tolist(),
             "scale": item.color_scale.to_dict(),
             "data": base64.b64encode(channels_first.tobytes()).decode("ascii")}
@@ -210,22 +232,55 @@ def pool_answer(steps: Any) -> dict[str, Any]:
             "stages": [stage_summary(stage) for stage in steps.stages]}
 
 
+def merge_answer(steps: Any) -> dict[str, Any]:
+    """A merge cell: every input's value there and the result (element-wise), or which input
+    each output channel range copies (Concatenate)."""
+    return {"layer": steps.layer, "kind": steps.kind, "position": list(steps.position), "channel": steps.channel,
+            "operation": steps.operation,
+            "terms": [{"source": term.source, "index": list(term.index), "value": term.value} for term in steps.terms],
+            "pieces": [{"source": piece.source, "start": piece.start, "stop": piece.stop} for piece in steps.pieces],
+            "output": steps.output, "engine_output": steps.engine_output, "agrees": steps.agrees,
+            "text": steps.text()}
+
+
 def receptive_field(model: Any, index: int, position: Sequence[int]) -> list[list[int]]:
-    """[[first, last], ...] per spatial axis: the input cells that cell `position` of layer
-    `index` depends on (clipped to the input), found by walking the windows back to the input."""
-    spans = [[int(p), int(p)] for p in position]
-    for layer in reversed(model.layers[:index + 1]):
-        if type(layer).__name__ not in SPATIAL_KINDS:
+    """[[first, last], ...] per spatial axis: the input cells that cell `position` of node
+    `index` depends on (clipped to the input), found by walking the windows back to the input
+    along every path; in a graph, the union over the branches (a skip connection's path sees
+    less than the path through the convolutions)."""
+    from convscope.explain._model import graph_nodes
+
+    nodes = graph_nodes(model)
+    spans: dict[int, list[list[int]]] = {index: [[int(p), int(p)] for p in position]}
+    found: list[list[int]] | None = None
+    for node in reversed(nodes[:index + 1]):  # every reader comes after what it reads
+        span = spans.pop(node.index, None)
+        if span is None:
             continue
-        kernel = getattr(layer, "kernel_size", None) or layer.pool_size
-        dilation = getattr(layer, "dilation_rate", (1,) * len(kernel))
-        sizes = layer.input_shape[1:-1]
-        for axis, span in enumerate(spans):
-            before = _padding_before(layer.padding, sizes[axis], kernel[axis], layer.strides[axis], dilation[axis])
-            span[0] = span[0] * layer.strides[axis] - before
-            span[1] = span[1] * layer.strides[axis] - before + (kernel[axis] - 1) * dilation[axis]
+        if node.kind in SPATIAL_KINDS:
+            span = _window_back(node.layer, span)
+        if not node.inputs:  # the model's input
+            found = span if found is None else [[min(a[0], b[0]), max(a[1], b[1])] for a, b in zip(found, span)]
+        for source in node.inputs:
+            known = spans.get(source)
+            spans[source] = span if known is None else [[min(a[0], b[0]), max(a[1], b[1])]
+                                                         for a, b in zip(known, span)]
     shape = model.input_shape[1:-1]
-    return [[max(0, first), min(int(size) - 1, last)] for (first, last), size in zip(spans, shape)]
+    assert found is not None, "every node leads back to the model's input"
+    return [[max(0, first), min(int(size) - 1, last)] for (first, last), size in zip(found, shape)]
+
+
+def _window_back(layer: Any, spans: list[list[int]]) -> list[list[int]]:
+    """The spans of a conv or pooling layer's input that its output `spans` read."""
+    kernel = getattr(layer, "kernel_size", None) or layer.pool_size
+    dilation = getattr(layer, "dilation_rate", (1,) * len(kernel))
+    sizes = layer.input_shape[1:-1]
+    result = []
+    for axis, (first, last) in enumerate(spans):
+        before = _padding_before(layer.padding, sizes[axis], kernel[axis], layer.strides[axis], dilation[axis])
+        result.append([first * layer.strides[axis] - before,
+                       last * layer.strides[axis] - before + (kernel[axis] - 1) * dilation[axis]])
+    return result
 
 
 def _padding_before(padding: str, size: int, kernel: int, stride: int, dilation: int) -> int:

@@ -1,12 +1,15 @@
 """The local web app: a page to draw or upload an image and watch the network work, and the
 JSON API it uses (documented at /docs and /openapi.json).
 
-    GET  /api/model     the model: classes, layers, shape journey, input preprocessing
+    GET  /api/model     the model: classes, layers, shape journey, input preprocessing, and its
+                        graph (nodes with name, kind, shape and depth; edges), which the page
+                        draws, skip connections and branches included
     POST /api/predict   an image (multipart field `file`) or JSON {"pixels": [[...]]}
                         -> class probabilities, top-k, conversion notes, the input as seen
-    POST /api/explain   the same inputs -> feature maps of every conv and pooling layer, each
-                        with one colour scale for all its channels; with "layer", "position"
-                        and "channel", how that one cell was computed
+    POST /api/explain   the same inputs -> feature maps of every conv, pooling and merge layer
+                        (of a functional model: every node with maps), each with one colour
+                        scale for all its channels; with "layer", "position" and "channel", how
+                        that one cell was computed (a merge layer: the values it combined)
     POST /api/slide     the same inputs with "layer" and "channel" -> what a sliding-window
                         player shows: one input channel, kernel, stride, padding, the output,
                         the colour scales of the layer's input and output
@@ -189,8 +192,9 @@ def explain(predictor: Predictor, pixels: np.ndarray, notes: list[str], options:
         position = options.get("position")
         if isinstance(position, str):
             position = [part for part in position.split(",") if part.strip()]
-        if not isinstance(position, list) or not position or not all(str(p).lstrip("-").isdigit() for p in position):
-            raise InputError("'position' must be a list of integers, e.g. [5, 7].", 422)
+        if not isinstance(position, list) or not all(str(p).lstrip("-").isdigit() for p in position):
+            raise InputError("'position' must be a list of integers, e.g. [5, 7] ([] for a merge of flat vectors).",
+                             422)
         answer["steps"] = answers.steps(predictor, pixels, str(options["layer"]), [int(p) for p in position],
                                         _int_option(options, "channel", 0))
     return answer

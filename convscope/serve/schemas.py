@@ -31,10 +31,11 @@ class PredictPixels(BaseModel):
 
 
 class ExplainPixels(PredictPixels):
-    layer: str | None = Field(None, description="a conv or pooling layer's name, to work out one cell")
+    layer: str | None = Field(None, description="a conv, pooling or merge layer's name, to work out one cell")
     position: list[int] | None = Field(None, description="output cell (row, col) or (step,) in that layer")
-    channel: int = Field(0, description="the filter (conv) or channel (pooling)")
-    maps: bool = Field(True, description="include every conv/pooling layer's feature maps")
+    channel: int = Field(0, description="the filter (conv) or channel (pooling, merge)")
+    maps: bool = Field(True, description="include every conv/pooling/merge layer's feature maps (in a graph, "
+                                         "every node's with spatial maps)")
 
 
 def request_body(json_model: type[BaseModel]) -> dict[str, Any]:
@@ -142,7 +143,8 @@ class Prediction(BaseModel):
 class FeatureMaps(BaseModel):
     layer: str
     kind: str
-    index: int
+    index: int = Field(description="the node's position in computing order")
+    sources: list[str] = Field([], description="the layers it reads")
     shape: list[int] = Field(description="(H, W, C) or (L, C)")
     min: list[float] = Field(description="per channel: the value of grey level 0")
     max: list[float] = Field(description="per channel: the value of grey level 255")
@@ -161,9 +163,35 @@ class JourneyStep(BaseModel):
     index: int
     layer: str
     kind: str
-    input_shape: list[int | None]
+    input_shape: list[int | None] = Field(description="the shape it reads (a merge layer: its first input's)")
     output_shape: list[int | None]
     arithmetic: list[str]
+    sources: list[str] = Field([], description='the layers it reads ("input": the model\'s input)')
+    input_shapes: list[list[int | None]] = Field([], description="the shape of each layer it reads")
+
+
+class GraphNode(BaseModel):
+    index: int = Field(description="position in computing order; -1 for a Sequential model's input")
+    name: str = Field(description='the layer\'s name ("name[1]": a shared layer\'s second call)')
+    kind: str = Field(description='the layer\'s class, e.g. "Conv2D", "Add"; "Input" for a Sequential\'s input')
+    shape: list[int | None] = Field(description="its output shape without the batch axis")
+    depth: int = Field(description="the longest path from the input: the column to draw it in")
+    inputs: list[str] = Field(description="the names of the nodes it reads")
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    span: int = Field(description="columns between the two nodes; more than 1 is a skip connection")
+
+
+class ModelGraph(BaseModel):
+    """The model as a graph: one node per layer call, an edge per tensor read."""
+
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    chain: bool = Field(description="true when the layers run one after another (no branches or merges)")
+    steps: list[str] = Field(description="the nodes whose cells /api/explain works out (conv, pooling, merge)")
 
 
 class ModelInfo(BaseModel):
@@ -175,6 +203,7 @@ class ModelInfo(BaseModel):
     parameters: int
     layers: list[dict[str, Any]]
     shape_journey: list[JourneyStep]
+    graph: ModelGraph
     metrics: dict[str, Any]
     dataset: str = Field(description="the training data's name, as the run recorded it")
     input_kind: str = Field(description="drawing (canvas and upload), image (upload only) or signal (1D values)")

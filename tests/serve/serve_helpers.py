@@ -72,3 +72,12 @@ def make_linear_run(folder: Path, seed: int = 0) -> Path:
     model = Sequential([layers.Conv2D(4, 3, input_shape=(28, 28, 1)), layers.Conv2D(4, 3, activation="relu"),
                         layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
     return runs.save_model_run(model, folder, preprocessing=MNIST_INPUT, class_names=DIGITS, source="mnist")
+
+
+def make_graph_run(folder: Path, build: str = "residual_cnn", seed: int = 0) -> Path:
+    """A run folder holding one of tests/graph_models.py's functional models (seeded, untrained)
+    with MNIST's input settings."""
+    import graph_models
+
+    model = getattr(graph_models, build)(seed=seed)
+    return runs.save_model_run(model, folder, preprocessing=MNIST_INPUT, class_names=DIGITS, source="mnist")

@@ -1,5 +1,6 @@
 // The page only displays: the server converts inputs, predicts and works out each step.
 import { $, api, el, postJSON } from "./common.js";
+import { drawGraph } from "./graph.js";
 import { setupLesson, run as runLesson } from "./lesson.js";
 import { load as loadPlayer, setupPlayer } from "./player.js";
 import { channelValue, colour, legend, scaleOf } from "./scale.js";
@@ -41,9 +42,12 @@ async function loadModel() {
   const journey = $("journey");
   journey.innerHTML = "";
   journey.appendChild(el("li", {}, `input ${model.input.shape.join("x")}`));
-  for (const step of model.shape_journey) {
-    journey.appendChild(el("li", { title: `${step.kind}: ${step.arithmetic.join("; ")}` }, `${step.layer} ${step.output_shape.join("x")}`));
+  for (const step of model.shape_journey.filter((one) => one.kind !== "InputLayer")) {  // "input" says it
+    const from = model.graph.chain || !step.sources.length ? "" : ` \u2190 ${step.sources.join(" + ")}`;
+    journey.appendChild(el("li", { title: `${step.kind}${from}: ${step.arithmetic.join("; ")}` }, `${step.layer} ${step.output_shape.join("x")}`));
   }
+  $("graph-panel").hidden = model.graph.chain;  // a chain is its shape journey; a graph is drawn
+  if (!model.graph.chain) drawGraph($("graph"), model.graph, pickNode);
   setupInput(model);
   setupPlayer(model, () => state.input);
   showView();
@@ -226,6 +230,28 @@ function drawSeen(field) {
   }
 }
 
+// A layer picked in the graph: its maps scroll into view, and a cell near its centre is worked out.
+function pickNode(node) {
+  const note = $("graph-note");
+  const block = document.querySelector(`#maps .layer[data-layer="${CSS.escape(node.name)}"]`);
+  document.querySelectorAll("#maps .layer.picked").forEach((other) => other.classList.remove("picked"));
+  if (block) {
+    block.classList.add("picked");
+    block.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+  const worked = state.model.graph.steps.includes(node.name);
+  if (!state.input) {
+    note.textContent = `${node.name} (${node.kind}): give the network an input first; its maps and steps then show here.`;
+    return;
+  }
+  note.textContent = worked ? `${node.name} (${node.kind}): the steps show how its centre cell, channel 0, was computed.`
+    : `${node.name} (${node.kind}) \u2192 ${node.shape.join("x")}` + (block ? "; its maps are below." : "; it has no maps to show.");
+  if (worked) {
+    const spatial = node.shape.slice(0, -1);
+    explainCell(node.name, spatial.map((size) => Math.floor(size / 2)), 0);
+  }
+}
+
 function decodeLevels(base64) {
   const text = atob(base64);
   const levels = new Uint8Array(text.length);
@@ -246,14 +272,17 @@ function showMaps(featureMaps) {
     const [height, width, channels] = layer.shape;
     const scale = Math.max(2, Math.floor(56 / Math.max(height, width)));
     for (let channel = 0; channel < channels; channel++) grid.appendChild(mapCanvas(layer, levels, channel, height, width, scale));
+    const from = state.model.graph.chain ? "" : ` \u2190 ${(layer.sources || []).join(" + ")}`;
     container.appendChild(el("div", { className: "layer", dataset: { layer: layer.layer } },
-      el("h3", {}, `${layer.layer} (${layer.kind}) ${layer.shape.join("x")}`), legend(layer.scale), grid));
+      el("h3", {}, `${layer.layer} (${layer.kind}) ${layer.shape.join("x")}${from}`), legend(layer.scale), grid));
   }
 }
 
 function mapCanvas(layer, levels, channel, height, width, scale) {
-  const canvas = el("canvas", { className: "fmap", dataset: { layer: layer.layer, channel },
-    title: `${layer.layer}, channel ${channel}: values ${layer.min[channel]} to ${layer.max[channel]}` });
+  const worked = state.model.graph.steps.includes(layer.layer);
+  const canvas = el("canvas", { className: worked ? "fmap" : "fmap no-steps", dataset: { layer: layer.layer, channel },
+    title: `${layer.layer}, channel ${channel}: values ${layer.min[channel]} to ${layer.max[channel]}` +
+      (worked ? "" : " (steps are worked out for conv, pooling and merge layers)") });
   canvas.width = width; canvas.height = height;
   canvas.style.width = `${width * scale}px`;
   canvas.style.height = `${height * scale}px`;
@@ -265,6 +294,7 @@ function mapCanvas(layer, levels, channel, height, width, scale) {
   }
   context.putImageData(image, 0, 0);
   canvas.addEventListener("click", (event) => {
+    if (!worked) return;
     const box = canvas.getBoundingClientRect();
     const column = Math.min(width - 1, Math.floor((event.clientX - box.left) / box.width * width));
     const row = Math.min(height - 1, Math.floor((event.clientY - box.top) / box.height * height));

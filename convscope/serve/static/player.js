@@ -12,8 +12,9 @@ export function setupPlayer(model, getInput) {
   player.getInput = getInput;
   const select = $("player-layer");
   select.innerHTML = "";
-  for (const layer of model.layers.filter((l) => SPATIAL.includes(l.kind))) {
-    select.append(el("option", { value: layer.name }, `${layer.name} (${layer.kind})`));
+  for (const node of model.graph.nodes.filter((n) => SPATIAL.includes(n.kind))) {  // a shared layer: each call
+    const from = model.graph.chain ? "" : ` \u2190 ${node.inputs.join(", ")}`;
+    select.append(el("option", { value: node.name }, `${node.name} (${node.kind})${from}`));
   }
   select.addEventListener("change", () => { $("player-channel").value = 0; load(); });
   $("player-channel").addEventListener("change", () => load());

@@ -1,5 +1,7 @@
 // One cell's computation as labelled stages: window x weights -> products -> per-channel sums ->
-// total -> + bias -> activation -> output (conv), or window -> winner/mean -> output (pooling).
+// total -> + bias -> activation -> output (conv), window -> winner/mean -> output (pooling), or
+// the inputs' values -> their sum (or product, mean, ...) -> output, and for Concatenate which input
+// each channel range copies (merge layers).
 
 import { el, fmt, numberTable, range, rows2d } from "./common.js";
 
@@ -128,14 +130,46 @@ function poolStages(steps) {
           stage("reduce", steps.reduction === "max" ? "2. Max: the winner" : "2. Average", reduce)];
 }
 
+function mergeStages(steps) {
+  if (steps.operation === "concatenation") {
+    const term = steps.terms[0];
+    const table = el("table", { className: "numbers pieces" });
+    table.append(el("caption", {}, "output channels and the layer each range is copied from"));
+    const head = table.createTHead().insertRow();
+    for (const title of ["output channels", "from", "its channels"]) head.append(el("th", { scope: "col" }, title));
+    const body = table.createTBody();
+    for (const piece of steps.pieces) {
+      const row = body.insertRow();
+      const here = piece.start <= steps.channel && steps.channel < piece.stop;
+      for (const text of [`${piece.start}\u2013${piece.stop - 1}`, piece.source, `0\u2013${piece.stop - piece.start - 1}`]) {
+        row.append(el("td", { className: here ? "this" : "" }, text));
+      }
+    }
+    return [stage("pieces", "1. Where each channel comes from", table),
+            stage("copy", "2. The copied value", el("p", {}, `channel ${steps.channel} is ${term.source}'s channel ` +
+              `${term.index[term.index.length - 1]} at the same position: `, el("strong", { className: "value" }, fmt(term.value))))];
+  }
+  const table = numberTable([steps.terms.map((term) => term.value)], { caption: `the ${steps.terms.length} inputs at this cell`,
+    rowLabels: ["value"], columnLabels: steps.terms.map((term) => term.source), className: "merge-inputs" });
+  const symbol = { sum: " + ", difference: " \u2212 ", product: " \u00d7 " }[steps.operation];
+  const values = steps.terms.map((term) => fmt(term.value));
+  const formula = symbol ? values.join(symbol) : steps.operation === "mean" ? `(${values.join(" + ")}) / ${values.length}`
+    : `${steps.operation}(${values.join(", ")})`;
+  return [stage("inputs", "1. The same cell of every input", table),
+          stage("combine", `2. Their ${steps.operation}`, el("p", { className: "merge-sum" }, `${formula} = `,
+            el("strong", { className: "value" }, fmt(steps.output))))];
+}
+
 // Fill `parts` ({title, verdict, body, text}) with the stages of `steps` (an /api/explain answer).
 export function renderSteps(steps, parts) {
   const isConv = steps.kind.includes("Conv");
+  const isMerge = steps.operation !== undefined;
+  const where = steps.position.length ? `position (${steps.position.join(", ")})` : "flat output";
   parts.title.textContent = `${steps.kind} '${steps.layer}', ${isConv ? "filter" : "channel"} ${steps.channel}, ` +
-    `position (${steps.position.join(", ")}) = ${Number(steps.output).toPrecision(5)}`;
+    `${where} = ${Number(steps.output).toPrecision(5)}`;
   parts.verdict.textContent = steps.agrees ? "(the engine agrees)" : "(the engine DISAGREES)";
   parts.verdict.className = steps.agrees ? "agrees" : "disagrees";
-  const list = el("ol", { className: "stages" }, ...(isConv ? convStages(steps) : poolStages(steps)));
+  const list = el("ol", { className: "stages" }, ...(isMerge ? mergeStages(steps) : isConv ? convStages(steps) : poolStages(steps)));
   const number = list.children.length + 1;
   list.append(stage("output", `${number}. Output`, el("p", {}, el("strong", { className: "value output" }, fmt(steps.output)),
     ` \u2014 the model computed ${Number(steps.engine_output).toPrecision(7)}`)));
