@@ -1,4 +1,4 @@
-"""`convscope explain conv|pool|shapes|maps|filters|edges|interpret`: show what a CNN computes.
+"""`convscope explain conv|pool|merge|shapes|maps|filters|edges|interpret`: show what a CNN computes.
 
 Each action calls `convscope.explain`, prints readable text and, with --out, writes PNGs through
 `convscope.plots`. `conv` and `pool` also work on plain matrices (--matrix, --kernel) without a
@@ -9,6 +9,7 @@ action runs.
         --kernel "[[-1,0,-2],[0.5,4.5,-1.5],[1.5,2,-3]]"
     convscope explain shapes --model runs/mnist/model
     convscope explain maps --model runs/mnist/model --data mnist --index 0 --out maps/
+    convscope explain merge --model runs/residual --data mnist --layer add --position 5,7
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from convscope.cli import CommandError, dataset_not_found
 
-ACTIONS = ("conv", "pool", "shapes", "maps", "filters", "edges", "interpret")
+ACTIONS = ("conv", "pool", "merge", "shapes", "maps", "filters", "edges", "interpret")
 MODEL_HELP = "run folder from `convscope train`, a saved model folder or a built-in model name"
 
 
@@ -33,6 +34,7 @@ def register(subparsers: Any) -> None:
     helps = {
         "conv": "one conv output value as a sum of input x weight terms",
         "pool": "one pooling window and its result",
+        "merge": "one cell of a merge layer (Add, Concatenate, ...): the values it combined",
         "shapes": "each layer's output shape and the arithmetic behind it",
         "maps": "PNGs of every layer's feature maps for one input",
         "filters": "PNG of a conv layer's learned filters",
@@ -42,13 +44,17 @@ def register(subparsers: Any) -> None:
     sub = {name: actions.add_parser(name, help=helps[name], description=helps[name]) for name in ACTIONS}
     for name in ("conv", "pool", "maps", "filters", "interpret"):
         sub[name].add_argument("--model", help=MODEL_HELP)
-    for name in ("conv", "pool", "maps", "edges"):
+    sub["merge"].add_argument("--model", required=True, help=MODEL_HELP)
+    for name in ("conv", "pool", "merge", "maps", "edges"):
         _add_input_arguments(sub[name])
     for name in ACTIONS:
         if name != "shapes":
             sub[name].add_argument("--out", help="folder for PNG (and JSON) files (none written without it)")
     _add_conv_arguments(sub["conv"])
     _add_pool_arguments(sub["pool"])
+    sub["merge"].add_argument("--layer", help="merge layer name or index (default: the first)")
+    sub["merge"].add_argument("--position", help="output position, e.g. 5,7 (default: the centre)")
+    sub["merge"].add_argument("--channel", type=int, default=0, help="which output channel")
     sub["shapes"].add_argument("--model", required=True, help=MODEL_HELP)
     sub["shapes"].add_argument("--input-shape", help="one example's shape, e.g. 28,28,1 (default: the model's)")
     sub["maps"].add_argument("--layers", help="comma-separated layer names or indices (default: all)")
@@ -289,11 +295,32 @@ def _write_pool(steps: Any, out: Path, model: Any, example: Any, index: int) -> 
                plot_pool_steps(steps, out / "pool_steps.png")]
     if model is not None:
         from convscope.explain import feature_maps
+        from convscope.explain._model import find_node
         from convscope.plots.explain import plot_all_feature_maps
 
-        chosen = [index - 1, index] if index > 0 else [index]
+        node = find_node(model, index)
+        chosen = [*node.inputs, index]  # in a graph, the layer it reads need not be the one listed before
         written += plot_all_feature_maps(feature_maps(model, example, layers=chosen), out)
     return written
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from convscope import explain
+    from convscope.explain.merges import MERGE_KINDS
+
+    model = _load_model(args.model)
+    example = _example(args, model)
+    index, merge = _find(model, _layer_argument(args.layer), MERGE_KINDS)
+    position = _ints(args.position, "--position") or _centre(tuple(merge.output_shape[1:-1]))
+    steps = explain.merge_steps(model, example, position=position, channel=args.channel, layer=index)
+    print(steps.text())
+    out = _out(args)
+    if out is not None:
+        from convscope._atomic import write_json_atomic
+
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {write_json_atomic(out / 'merge_steps.json', steps.to_dict())}")
+    return 0 if steps.agrees else 1
 
 
 def run_shapes(args: argparse.Namespace) -> int:
@@ -307,13 +334,16 @@ def run_shapes(args: argparse.Namespace) -> int:
 
 def run_maps(args: argparse.Namespace) -> int:
     from convscope.explain import feature_maps
+    from convscope.explain._model import is_graph
 
     model, run = _load_run(args.model)
     chosen = None if not args.layers else [_layer_argument(item) for item in args.layers.split(",")]
     all_maps = feature_maps(model, _example(args, model), layers=chosen)
+    graph = is_graph(model)
     for maps in all_maps:
         values = maps.maps
-        print(f"{maps.index:>2} {maps.kind} '{maps.layer}': {tuple(values.shape)}, "
+        reads = f" <- {', '.join(maps.sources)}" if graph and maps.sources else ""
+        print(f"{maps.index:>2} {maps.kind} '{maps.layer}'{reads}: {tuple(values.shape)}, "
               f"min {values.min():.4g}, max {values.max():.4g}, mean {values.mean():.4g}")
     out = _out(args)
     if out is not None:

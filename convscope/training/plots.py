@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from convscope.models.sequential import Sequential
+    from convscope.models.model import Model
     from convscope.training.data import Data
 
 
-def write_plots(folder: Path, model: Sequential, data: Data, x_test: np.ndarray,
+def write_plots(folder: Path, model: Model, data: Data, x_test: np.ndarray,
                 history: dict[str, list[float]]) -> None:
     """curves.png (when there is a history), confusion.png and samples.png under plots/.
 

@@ -27,7 +27,7 @@ from convscope.training.specs import build_model, is_spec_file
 
 if TYPE_CHECKING:
     from convscope.inference.preprocessing import Preprocessing
-    from convscope.models.sequential import Sequential
+    from convscope.models.model import Model
     from convscope.runs.recorder import RunRecorder
 
 
@@ -126,7 +126,7 @@ def train_process(settings: TrainSettings, folder: Path, resume: bool, checkpoin
 
 
 def run_config(settings: TrainSettings, folder: Path, data: Data, preprocessing: Preprocessing,
-               model: Sequential) -> dict[str, Any]:
+               model: Model) -> dict[str, Any]:
     """config.json of a run as training starts: settings, the command, the data, the inputs'
     preprocessing, the model and the environment."""
     import platform
@@ -150,7 +150,7 @@ def run_config(settings: TrainSettings, folder: Path, data: Data, preprocessing:
     }
 
 
-def finish_run(folder: Path, model: Sequential, data: Data, preprocessing: Preprocessing,
+def finish_run(folder: Path, model: Model, data: Data, preprocessing: Preprocessing,
                config: dict[str, Any], recorder: RunRecorder, stream: TextIO) -> None:
     """Evaluate on the test set, save the model, plots and report, and print the result."""
     from convscope import runs
