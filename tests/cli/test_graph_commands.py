@@ -183,6 +183,8 @@ GRAPH_SPEC_ERRORS = [
      "input 'input' needs a shape, e.g. [28, 28, 1] (or pass --input-shape)"),
     ("an Add of one tensor", {"input_shape": [8, 8, 1], "layers": [{"Add": {}, "inputs": ["input"]}]},
      "a merge layer should be called on a list of inputs"),
+    ("an enormous layer, refused before anything is allocated", {"input_shape": [8, 8, 1], "layers": [
+        {"Conv2D": {"filters": 10 ** 7, "kernel_size": 3}, "inputs": "input"}]}, "values a model file may ask for"),
     ("an unknown output", {"input_shape": [8, 8, 1], "layers": [{"ReLU": {}, "inputs": "input"}], "outputs": ["x"]},
      "`outputs` ['x'] must name layers of the spec"),
 ]
