@@ -349,8 +349,9 @@ class BatchNormalization(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         axis = self.channel_axis(inputs.dim())
         x = inputs.movedim(axis, 1)
+        # A frozen layer normalises with its moving statistics and leaves them be, as in Keras 3.
         outputs = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
-                               self.training, 1.0 - self.momentum, self.epsilon)
+                               self.training and self.trainable, 1.0 - self.momentum, self.epsilon)
         return outputs.movedim(1, axis)
 
     def get_config(self) -> dict[str, Any]:

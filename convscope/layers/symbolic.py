@@ -78,9 +78,11 @@ class Node:
     """One call of a layer on symbolic tensors.
 
     `arguments` is what the layer was called on, as given: one tensor, or a list of them for a
-    merge layer; an InputLayer's node has none. Creating a node appends it to the layer's
-    `inbound_nodes` and to the `outbound_nodes` of every layer whose tensor it consumes, and sets
-    the `history` of its output tensors.
+    merge layer; an InputLayer's node has none. `training` is what the call asked for
+    (`base_model(x, training=False)`), kept for the config: a graph runs every node in the
+    model's mode, as Keras 3 does. Creating a node appends it to the layer's `inbound_nodes` and
+    to the `outbound_nodes` of every layer whose tensor it consumes, and sets the `history` of
+    its output tensors.
     """
 
     def __init__(self, layer: Any, arguments: Any, outputs: SymbolicTensor | list[SymbolicTensor]) -> None:
@@ -89,6 +91,7 @@ class Node:
         self.input_tensors: list[SymbolicTensor] = list(flatten(arguments))
         self.outputs = outputs
         self.output_tensors: list[SymbolicTensor] = list(flatten(outputs))
+        self.training: bool | None = None
         layer.inbound_nodes.append(self)
         for tensor in self.input_tensors:
             if tensor.history is not None:

@@ -8,6 +8,7 @@ unpickles or runs code from a config.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import torch
 from safetensors import SafetensorError
 
 from convscope import layers as layers_module
+from convscope.models import registry
+from convscope.models.nested import ModelLayer
 
 MAX_PARAMS = 2_000_000_000  # refuse configs asking for more weights than any sane CNN
 MAX_AXIS = 1 << 20  # largest size of one axis (height, width, steps, channels, units)
@@ -42,8 +45,10 @@ def layer_from_entry(entry: Any, index: int) -> layers_module.Layer:
     class_name = entry.get("class_name")
     if not isinstance(class_name, str):
         raise ValueError(f"model config: layer {index} needs a string 'class_name'; got {class_name!r}.")
-    layer_class = layers_module.get(class_name)
     settings = dict(entry.get("config", {}))
+    if registry.is_registered(class_name):
+        return model_from_entry(class_name, settings, index)
+    layer_class = layers_module.get(class_name)
     if isinstance(settings.get("input_shape"), (list, tuple)):
         check_shape(settings["input_shape"], f"layer {index} ({class_name}) input_shape")
     try:
@@ -54,13 +59,27 @@ def layer_from_entry(entry: Any, index: int) -> layers_module.Layer:
         raise ValueError(f"model config: layer {index} ({class_name}): {type(error).__name__}: {error}.") from error
 
 
+def model_from_entry(class_name: str, settings: dict[str, Any], index: int) -> layers_module.Layer:
+    """A model used as a layer (`Sequential([model, ...])`), from its config entry: checked
+    first, like any model config."""
+    model_class = registry.get(class_name)
+    try:
+        model_class.check_config(settings)
+        model = model_class.from_checked_config(settings)
+    except ValueError as error:
+        raise ValueError(f"model config: layer {index} ({class_name} '{settings.get('name')}'): {error}") from error
+    assert isinstance(model, layers_module.Layer), f"{class_name} models are layers"
+    return model
+
+
 def probe_layer(layer: layers_module.Layer, settings: dict[str, Any], shape: tuple[int | None, ...],
                 index: int) -> tuple[tuple[int | None, ...], dict[str, tuple[int, ...]]]:
     """(output shape, the Keras-layout shape of each weight) of a layer, found by building a twin
     on the meta device, which records sizes but allocates no memory and draws no random numbers."""
     label = f"model config: layer {index} ({type(layer).__name__} '{layer.name}')"
     try:
-        twin = type(layer).from_config(dict(settings))
+        # a model used as a layer was made on the meta device already (`preflight`)
+        twin = layer if isinstance(layer, ModelLayer) else type(layer).from_config(dict(settings))
         with torch.device("meta"):
             twin.build(shape)
         assert twin.output_shape is not None  # `build` sets it
@@ -112,7 +131,9 @@ def preflight(config: Any, stored: StoredShapes | None = None) -> None:
         shape = (None, *check_shape(config["input_shape"], "input_shape"))
     total = 0
     for index, entry in enumerate(config["layers"]):
-        layer = layer_from_entry(entry, index)
+        nested = isinstance(entry, dict) and registry.is_registered(entry.get("class_name"))
+        with torch.device("meta") if nested else contextlib.nullcontext():  # a model builds as it is made
+            layer = layer_from_entry(entry, index)
         if isinstance(layer, layers_module.InputLayer):
             shape = (None, *check_shape(list(layer.shape), f"layer {index} (Input) shape"))
             continue

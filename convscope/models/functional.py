@@ -32,11 +32,14 @@ from convscope.models import graph as graph_module
 from convscope.models import graph_config, registry
 from convscope.models.config import StoredShapes
 from convscope.models.model import Model
+from convscope.models.nested import ModelLayer
 
 
 def final_activation_name(layer: Layer) -> str | None:
     """The activation `layer` ends with ("softmax", "sigmoid", ...) when a loss may take the
     output before it (`Layer.forward_logits`); None otherwise."""
+    if isinstance(layer, Model):  # a model used as a layer ends as its own output does
+        return layer.output_activation_name()
     if layer.activity_regularizer is not None:  # its penalty is computed on the activated output
         return None
     if isinstance(layer, Softmax):
@@ -51,13 +54,15 @@ def final_activation_name(layer: Layer) -> str | None:
 
 
 @registry.register
-class Functional(Model):
+class Functional(Model, ModelLayer):  # type: ignore[override]  # a model computes `built`, a layer sets it
     """A model made of the layer calls between `inputs` and `outputs` (see the module text).
+    It may be called like a layer inside another model (`convscope.models.nested`).
 
     Args:
         inputs: a symbolic tensor from `Input(...)`, or a list or dict of them.
         outputs: symbolic tensors made by calling layers on the inputs: one, a list or a dict.
         name: the model's name ("functional" by default).
+        trainable: False freezes every layer (as `model.trainable = False` does).
 
     Raises:
         ValueError: for values that are not symbolic tensors, outputs the inputs do not lead to
@@ -66,6 +71,7 @@ class Functional(Model):
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True) -> None:
         super().__init__(name or "functional")
+        self.auto_named = name is None
         self.graph = graph_module.map_graph(inputs, outputs)
         graph_module.name_layers(self.graph.layers)
         self.inputs_structure = inputs if isinstance(inputs, (SymbolicTensor, dict)) else list(inputs)
@@ -74,8 +80,7 @@ class Functional(Model):
         shapes = [tensor.shape for tensor in self.graph.inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes  # type: ignore[assignment]  # Keras's list
         if not trainable:
-            for layer in self.graph.layers:
-                layer.trainable = False
+            self.trainable = False
 
     # -- structure ------------------------------------------------------------------------
     @property
@@ -102,7 +107,7 @@ class Functional(Model):
         return self.outputs_structure
 
     @property
-    def output_shape(self) -> Any:
+    def output_shape(self) -> Any:  # type: ignore[override]  # computed from the layers
         """(None, 10) for one output; a list of shapes for several, as in Keras."""
         shapes = [tensor.shape for tensor in self.graph.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
@@ -200,6 +205,16 @@ class Functional(Model):
         return [value if isinstance(value, torch.Tensor)
                 else torch.as_tensor(np.asarray(value, dtype=np.float32), device=self._device) for value in given]
 
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """The output shape(s), as built: a functional model's shapes are fixed when it is made."""
+        return self.output_shape
+
+    def symbolic_outputs(self, inputs: list[SymbolicTensor]) -> Any:
+        """Symbolic tensors for the outputs, in the structure the model was made with (a list
+        of one becomes its item, as `forward` returns it)."""
+        made = map_structure(lambda tensor: SymbolicTensor(tensor.shape, tensor.dtype), self.outputs_structure)
+        return made[0] if isinstance(made, list) and len(made) == 1 else made
+
     def output_activation_name(self) -> str | None:
         if len(self.graph.outputs) != 1:
             return None
@@ -218,7 +233,7 @@ class Functional(Model):
     def get_config(self) -> dict[str, Any]:
         """Keras's functional config: layers with their inbound nodes, input and output layers."""
         return graph_config.graph_config(self.graph, self.name, self.inputs_structure, self.outputs_structure,
-                                         graph_config.own_layer_config)
+                                         graph_config.own_layer_config, trainable=self.trainable)
 
     @classmethod
     def check_config(cls, config: Any, stored: StoredShapes | None = None) -> None:

@@ -228,8 +228,11 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
     """The output tensors of `graph` for real `inputs` (one per graph input, in order).
 
     `logits_of` holds ids of output tensors whose producing layer should stop before its final
-    activation (`Layer.forward_logits`), as a model does for a numerically stable loss.
-    Intermediate tensors are dropped once their last reader has run.
+    activation (`Layer.forward_logits`), as a model does for a numerically stable loss. Every
+    node runs in the model's mode, as in Keras 3, whose fit and predict pass their `training`
+    to every call in the graph: a node's own `training=False` is kept for the config only (a
+    frozen model's BatchNormalization uses its moving statistics anyway). Intermediate tensors
+    are dropped once their last reader has run.
     """
     values: dict[int, torch.Tensor] = {}
     for tensor, value in zip(graph.inputs, inputs):
@@ -248,7 +251,9 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
         arguments = map_structure(lambda tensor: values[id(tensor)], node.arguments)
         produced = node.output_tensors[0]
         pool = graph.pooled.get(id(node))
-        if pool is not None and not (logits_of and id(pool.output_tensors[0]) in logits_of):
+        if len(node.output_tensors) > 1:  # a model with several outputs, used as a layer
+            values.update(zip(map(id, node.output_tensors), flatten(node.layer(arguments))))
+        elif pool is not None and not (logits_of and id(pool.output_tensors[0]) in logits_of):
             values[id(pool.output_tensors[0])] = fusion.run([node.layer, pool.layer], arguments)
             done.add(id(pool))
         elif logits_of and id(produced) in logits_of:

@@ -48,11 +48,13 @@ def reference(graph: Graph, tensor: SymbolicTensor) -> list[Any]:
 
 
 def node_config(graph: Graph, node: Node) -> dict[str, Any]:
-    return {"args": [map_structure(lambda tensor: tensor_config(graph, tensor), node.arguments)], "kwargs": {}}
+    """A node as Keras writes it: what the layer was called on, and `training` when the call set it."""
+    kwargs = {} if node.training is None else {"training": node.training}
+    return {"args": [map_structure(lambda tensor: tensor_config(graph, tensor), node.arguments)], "kwargs": kwargs}
 
 
 def graph_config(graph: Graph, name: str, inputs: Any, outputs: Any,
-                 layer_config: Callable[[Layer], dict[str, Any]]) -> dict[str, Any]:
+                 layer_config: Callable[[Layer], dict[str, Any]], trainable: bool = True) -> dict[str, Any]:
     """The config of the model `graph` describes; `layer_config(layer)` gives each layer's
     {"class_name", "config", ...} entry, to which its name and inbound nodes are added."""
     entries = []
@@ -60,7 +62,7 @@ def graph_config(graph: Graph, name: str, inputs: Any, outputs: Any,
         nodes = [node_config(graph, node) for node in layer.inbound_nodes
                  if id(node) in graph.depths and not node.is_input]
         entries.append({**layer_config(layer), "name": layer.name, "inbound_nodes": nodes})
-    return {"name": name, "trainable": True, "layers": entries,
+    return {"name": name, "trainable": trainable, "layers": entries,
             "input_layers": map_structure(lambda tensor: reference(graph, tensor), inputs),
             "output_layers": map_structure(lambda tensor: reference(graph, tensor), outputs)}
 
@@ -109,6 +111,16 @@ def node_arguments(node_data: Any, where: str) -> Any:
     return parse_tensor(argument, where)
 
 
+def node_training(node_data: Any) -> bool | None:
+    """The `training` a saved node's call set (`base_model(x, training=False)`), or None."""
+    if isinstance(node_data, dict):
+        kwargs = node_data.get("kwargs")
+    else:  # Keras 2: [[name, node, tensor, kwargs], ...]
+        kwargs = next((item[3] for item in node_data if isinstance(item, list) and len(item) > 3), None)
+    training = kwargs.get("training") if isinstance(kwargs, dict) else None
+    return training if isinstance(training, bool) else None
+
+
 def parse_tensor(value: Any, where: str) -> Reference:
     if isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR and isinstance(value.get("config"), dict):
         return parse_reference(value["config"].get("keras_history"), where)
@@ -147,7 +159,7 @@ def rebuild(config: dict[str, Any]) -> tuple[Any, Any]:
         ValueError: for a malformed config, an unknown layer, a loop or a node nothing feeds.
     """
     layers: dict[str, Layer] = {}
-    pending: dict[str, list[tuple[int, Any]]] = {}
+    pending: dict[str, list[tuple[int, Any, bool | None]]] = {}
     for index, entry in enumerate(config["layers"]):
         layer = config_checks.layer_from_entry(entry, index)
         if layer.name in layers:
@@ -156,18 +168,18 @@ def rebuild(config: dict[str, Any]) -> tuple[Any, Any]:
         if not isinstance(nodes, list) or (not nodes and not isinstance(layer, InputLayer)):
             raise ValueError(f"model config: layer {index} ({layer.label}) needs a list of inbound_nodes.")
         layers[layer.name] = layer
-        pending[layer.name] = [(i, node_arguments(node, f"layer {index} ({layer.label}) node {i}"))
-                               for i, node in enumerate(nodes)]
+        pending[layer.name] = [(i, node_arguments(node, f"layer {index} ({layer.label}) node {i}"),
+                                node_training(node)) for i, node in enumerate(nodes)]
     while any(pending.values()):
         progressed = False
         for name, waiting in pending.items():
             while waiting:
-                position, refs = waiting[0]
+                position, refs, training = waiting[0]
                 where = f"layer '{name}' node {position}"
                 if any(created_tensor(layers, ref, where) is None for ref in flatten(refs)):
                     break
                 tensors = map_structure(lambda ref, where=where: created_tensor(layers, ref, where), refs)
-                layers[name](tensors)
+                layers[name](tensors, **({} if training is None else {"training": training}))
                 waiting.pop(0)
                 progressed = True
         if not progressed:

@@ -1,11 +1,14 @@
 """Reading and writing Keras's own model files.
 
-Three formats, all for Sequential models made of the layers convscope has:
+Three formats, for Sequential and functional models made of the layers convscope has:
     NAME.keras       Keras 3: a zip of config.json, metadata.json and model.weights.h5
     NAME.h5          Keras 2 / tf.keras (legacy): attrs model_config and training_config, and
                      the weights under model_weights/<layer>/<weight_names...>
     NAME.weights.h5  Keras 3 weights alone: layers/<snake_case class>[_N]/vars/<index>
 Weights are in Keras's layout (HWIO kernels), which `Layer.get_weights`/`set_weights` use too.
+A model used as a layer is written as Keras nests it: its config inside the outer one, its
+weights under layers/<its group>/layers/... (Keras 3) or in its one group, trainable weights
+first (legacy .h5).
 Only configs and arrays are read, never pickles or code. This module turns files into configs
 and weights and back; building a model from a file is `saving.load_model` / `load_keras_file`.
 """
@@ -26,6 +29,7 @@ import numpy as np
 
 from convscope._atomic import atomic_path
 from convscope.models import graph_config
+from convscope.models.nested import ModelLayer
 from convscope.models.protocol import LayeredModel
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "RandomZoom", "RandomTranslation", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
                     "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D")
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
+MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 KERAS_VERSION = "3.15.1"  # the Keras whose files these match; written into metadata
 # Keras config keys with no convscope counterpart that never change a prediction.
@@ -105,6 +110,9 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: a layer entry must be an object with 'class_name' and 'config'; "
                          f"got {keras_layer!r:.200}.")
     class_name, config = keras_layer.get("class_name"), dict(keras_layer["config"])
+    if class_name in MODEL_CLASSES:  # a model used as a layer
+        return {"class_name": "Sequential" if class_name == "Sequential" else "Functional",
+                "config": convscope_config(keras_layer, path)}
     if class_name not in SUPPORTED_LAYERS:
         raise ValueError(f"{path}: layer '{config.get('name')}' is a {class_name}, which convscope cannot read. "
                          f"Supported layers: {', '.join(SUPPORTED_LAYERS)}.")
@@ -151,7 +159,12 @@ def convscope_config(keras_config: Any, path: Path) -> dict[str, Any]:
             entries.append(entry)
     if input_shape is None and isinstance(inner, dict) and isinstance(inner.get("build_input_shape"), list):
         input_shape = list(inner["build_input_shape"][1:])
-    return {"name": name, "input_shape": input_shape, "layers": entries}
+    build_shape = (keras_config.get("build_config") or {}).get("input_shape") \
+        if isinstance(keras_config.get("build_config"), dict) else None
+    if input_shape is None and isinstance(build_shape, list) and build_shape:  # a nested Sequential
+        input_shape = list(build_shape[1:])
+    trainable = inner.get("trainable", True) is not False if isinstance(inner, dict) else True
+    return {"name": name, "trainable": trainable, "input_shape": input_shape, "layers": entries}
 
 
 def read_archive(path: Path) -> tuple[dict[str, Any], bytes]:
@@ -174,18 +187,25 @@ def read_archive(path: Path) -> tuple[dict[str, Any], bytes]:
 
 
 def keras3_weights(model: LayeredModel, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
-    """Each layer's datasets in a Keras 3 weights store (layers/<group>/vars/<index>)."""
+    """Each layer's datasets in a Keras 3 weights store (layers/<group>/vars/<index>); a model
+    used as a layer holds its layers' datasets (layers/<group>/layers/<inner group>/...)."""
     if "layers" not in store:
         raise ValueError(f"{path}: no 'layers' group; not a Keras 3 weights file.")
     groups = weight_group_names([type(layer).__name__ for layer in model.layers])
-    datasets: list[list[h5py.Dataset]] = []
-    for layer, group in zip(model.layers, groups):
-        variables = store["layers"].get(f"{group}/vars")
-        if variables is None:
-            raise ValueError(f"{path}: no weights group 'layers/{group}' for {layer.label}; the file is from a "
-                             "different model.")
-        datasets.append([variables[key] for key in sorted(variables, key=int)])
-    return datasets
+    return [layer_datasets(layer, store, f"layers/{group}", path) for layer, group in zip(model.layers, groups)]
+
+
+def layer_datasets(layer: Any, store: h5py.Group, where: str, path: Path) -> list[h5py.Dataset]:
+    """The datasets of `layer` under the group `where` of a Keras 3 weights store."""
+    if isinstance(layer, ModelLayer):
+        groups = weight_group_names([type(inner).__name__ for inner in layer.layers])
+        return [dataset for inner, group in zip(layer.layers, groups)
+                for dataset in layer_datasets(inner, store, f"{where}/layers/{group}", path)]
+    variables = store.get(f"{where}/vars")
+    if variables is None:
+        raise ValueError(f"{path}: no weights group '{where}' for {layer.label}; the file is from a "
+                         "different model.")
+    return [variables[key] for key in sorted(variables, key=int)]
 
 
 def decoded(names: Any) -> list[str]:
@@ -209,26 +229,45 @@ def legacy_weights(model: LayeredModel, store: h5py.Group, path: Path) -> list[l
     return datasets
 
 
-def set_layer_weights(model: LayeredModel, datasets: list[list[h5py.Dataset]], path: Path) -> None:
-    """Check every dataset's shape against the model's before reading any, then set them."""
-    for layer, stored in zip(model.layers, datasets):
-        expected = [tuple(weight.shape) for weight in layer.get_weights()]
+def legacy_order(layer: Any) -> list[int]:
+    """The positions of `layer`'s weights in the order a legacy .h5 file lists them: trainable
+    ones first, then the rest (moving statistics, frozen layers' weights), as Keras lists
+    `layer.trainable_weights + layer.non_trainable_weights`. For a plain layer that is its own
+    order; a model used as a layer may interleave them."""
+    trainable = [layer.trainable and tensor.requires_grad for _, tensor, _ in layer.keras_weights()]
+    return [index for index, flag in enumerate(trainable) if flag] + \
+        [index for index, flag in enumerate(trainable) if not flag]
+
+
+def set_layer_weights(model: LayeredModel, datasets: list[list[h5py.Dataset]], path: Path,
+                      legacy: bool = False) -> None:
+    """Check every dataset's shape against the model's before reading any, then set them;
+    `legacy` datasets are in `legacy_order`."""
+    orders = [legacy_order(layer) if legacy else list(range(len(layer.keras_weights()))) for layer in model.layers]
+    for layer, stored, order in zip(model.layers, datasets, orders):
+        weights = layer.get_weights()
+        expected = [tuple(weights[index].shape) for index in order] if len(order) == len(weights) else \
+            [tuple(weight.shape) for weight in weights]
         found = [tuple(dataset.shape) for dataset in stored]
         if found != expected:
             raise ValueError(f"{path}: {layer.label} expects weights of shapes {expected}; the file holds "
                              f"{found}. The file is from a different model.")
-    for layer, stored in zip(model.layers, datasets):
-        layer.set_weights([np.asarray(dataset, dtype=np.float32) for dataset in stored])
+    for layer, stored, order in zip(model.layers, datasets, orders):
+        arrays: list[np.ndarray] = [np.empty(0)] * len(order)
+        for index, dataset in zip(order, stored):
+            arrays[index] = np.asarray(dataset, dtype=np.float32)
+        layer.set_weights(arrays)
 
 
 def read_weights(model: LayeredModel, store: h5py.Group, path: Path) -> None:
     """Set `model`'s weights from an open Keras weights file of either layout."""
     try:
-        if "layers" in store:
+        legacy = "layers" not in store
+        if not legacy:
             datasets = keras3_weights(model, store, path)
         else:
             datasets = legacy_weights(model, store["model_weights"] if "model_weights" in store else store, path)
-        set_layer_weights(model, datasets, path)
+        set_layer_weights(model, datasets, path, legacy)
     except (KeyError, TypeError, AttributeError, OSError) as error:
         raise ValueError(f"{path}: malformed Keras weights ({type(error).__name__}: {error}).") from error
 
@@ -291,6 +330,8 @@ def keras_object(value: Any, module: str, with_module: bool) -> Any:
 
 
 def keras_layer_config(layer: Any, with_module: bool) -> dict[str, Any]:
+    if isinstance(layer, ModelLayer):  # a model used as a layer: its whole config, nested
+        return keras_model_config(layer, with_module)
     config = {key: value for key, value in layer.get_config().items() if key != "input_shape"}
     for key, value in config.items():
         kind = key.rsplit("_", 1)[-1]
@@ -312,7 +353,8 @@ def keras_model_config(model: LayeredModel, with_module: bool = True) -> dict[st
     if with_module:
         input_layer = {"module": "keras.layers", **input_layer, "registered_name": None}
     layer_list = [input_layer, *(keras_layer_config(layer, with_module) for layer in model.layers)]
-    config = {"name": model.name, "trainable": True, "dtype": "float32", "layers": layer_list}
+    config = {"name": model.name, "trainable": getattr(model, "trainable", True), "dtype": "float32",
+              "layers": layer_list}
     if not with_module:
         return {"class_name": "Sequential", "config": config}
     return {"module": "keras", "class_name": "Sequential", "config": config, "registered_name": None,
@@ -388,11 +430,15 @@ def keras_compile_parts(model: LayeredModel) -> tuple[dict[str, Any], Any, list[
     return optimizer, loss, [metric for metric, _ in compiled.metrics]
 
 
-def write_weights_store(model: LayeredModel, store: h5py.Group) -> None:
-    """Keras 3's weights layout: layers/<group>/vars/<index>, and an empty model-level vars."""
+def write_weights_store(model: LayeredModel | ModelLayer, store: h5py.Group) -> None:
+    """Keras 3's weights layout: layers/<group>/vars/<index>, and an empty model-level vars; a
+    model used as a layer writes its own layers under layers/<group>/layers/..."""
     store.create_group("vars").attrs["name"] = model.name
     layers_group = store.create_group("layers")
     for layer, group in zip(model.layers, weight_group_names([type(layer).__name__ for layer in model.layers])):
+        if isinstance(layer, ModelLayer):
+            write_weights_store(layer, layers_group.create_group(group))
+            continue
         variables = layers_group.create_group(f"{group}/vars")
         variables.attrs["name"] = layer.name
         for index, array in enumerate(layer.get_weights()):
@@ -405,10 +451,12 @@ def write_legacy_weights(model: LayeredModel, group: h5py.Group) -> None:
     group.attrs["backend"], group.attrs["keras_version"] = "tensorflow", KERAS_VERSION
     for layer in model.layers:
         layer_group = group.create_group(layer.name)
-        names = [f"{model.name}/{layer.name}/{name}" for name, _, _ in layer.keras_weights()]
+        order = legacy_order(layer)
+        slots, arrays = layer.keras_weights(), layer.get_weights()
+        names = [f"{model.name}/{layer.name}/{slots[index][0]}" for index in order]
         layer_group.attrs["weight_names"] = [name.encode("utf8") for name in names]
-        for name, array in zip(names, layer.get_weights()):
-            layer_group.create_dataset(name, data=array.astype(np.float32))
+        for name, index in zip(names, order):
+            layer_group.create_dataset(name, data=arrays[index].astype(np.float32))
     group.create_group("top_level_model_weights").attrs["weight_names"] = np.array([], dtype="S1")
 
 

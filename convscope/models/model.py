@@ -386,7 +386,7 @@ class Model(nn.Module, abc.ABC):
     def trainable_weights(self) -> list[torch.Tensor]:
         """The weights the optimizer updates: parameters of trainable layers."""
         return [tensor for layer in self.layers if layer.trainable
-                for _, tensor, _ in layer.keras_weights() if isinstance(tensor, nn.Parameter)]
+                for _, tensor, _ in layer.keras_weights() if isinstance(tensor, nn.Parameter) and tensor.requires_grad]
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:

@@ -37,6 +37,12 @@ def register(model_class: type[ModelT]) -> type[ModelT]:
     return model_class
 
 
+def is_registered(class_name: Any) -> bool:
+    """Whether a model class is registered under `class_name` (a config entry naming a model
+    where a layer could be: a model used as a layer)."""
+    return isinstance(class_name, str) and class_name in _CLASSES
+
+
 def get(class_name: str) -> type[RegisteredModel]:
     """The registered model class called `class_name`.
 

@@ -17,30 +17,37 @@ import torch
 from torch import nn
 
 from convscope import activations
-from convscope.layers import InputLayer, Layer, Softmax
+from convscope.layers import InputLayer, Layer, Softmax, input_spec
 from convscope.layers.input_spec import Shape
 from convscope.layers.symbolic import SymbolicTensor
 from convscope.models import fusion, graph, registry
 from convscope.models.config import layer_from_entry
 from convscope.models.model import Model
+from convscope.models.nested import ModelLayer, on_meta_device
 
 
 @registry.register
-class Sequential(Model):
-    """A linear stack of layers.
+class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model computes `built`, a layer sets it
+    """A linear stack of layers. A model may be one of them, and the stack may be a layer of
+    another model (`convscope.models.nested`).
 
     >>> model = Sequential([layers.Conv2D(64, 3, activation="relu", input_shape=(28, 28, 1)),
     ...                     layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
     >>> model.output_shape
     (None, 10)
+    >>> Sequential([model, layers.Softmax()]).layers  # [model, softmax]: the model is one layer
     """
 
-    def __init__(self, layers: Iterable[Layer | SymbolicTensor] | None = None, name: str | None = None) -> None:
+    def __init__(self, layers: Iterable[Layer | SymbolicTensor] | None = None, name: str | None = None,
+                 trainable: bool = True) -> None:
         super().__init__(name or "sequential")
+        self.auto_named = name is None
         self.stack = nn.ModuleList()
         self.chain = graph.Chain()  # the layers' nodes once the input shape is known (layer.output)
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     # -- structure ------------------------------------------------------------------------
     @property
@@ -49,19 +56,23 @@ class Sequential(Model):
         return cast("list[Layer]", list(self.stack))
 
     @property
-    def output_shape(self) -> Shape | None:
+    def output_shape(self) -> Shape | None:  # type: ignore[override]  # computed from the layers
         if self.input_shape is None:
             return None
         return self.layers[-1].output_shape if len(self.stack) else self.input_shape
 
     def add(self, layer: Layer | SymbolicTensor) -> None:
         """Append a layer, name it uniquely and, when the input shape is known, build it.
-        `Input(shape)` (or an InputLayer) may come first: it declares the input shape."""
+        `Input(shape)` (or an InputLayer) may come first: it declares the input shape; so does
+        a built model coming first (`Sequential([model, layers.Softmax()])`)."""
         if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, InputLayer):
             layer = layer.layer
         if not isinstance(layer, Layer):
-            raise ValueError(f"Sequential.add expects a convscope layer (e.g. layers.Dense(10)); got "
+            raise ValueError(f"Sequential.add expects a convscope layer (e.g. layers.Dense(10)) or model; got "
                              f"{type(layer).__name__}.")
+        if layer is self or any(layer is existing for existing in self.stack):
+            raise ValueError(f"Sequential '{self.name}': {layer.label} is already in the model; a layer (or "
+                             "model) appears once in a Sequential model.")
         if isinstance(layer, InputLayer):
             if len(self.stack) or self.input_shape is not None:
                 raise ValueError("Input(...) must come first in a Sequential model, before any layer.")
@@ -76,12 +87,16 @@ class Sequential(Model):
         if layer.declared_input_shape is not None:
             if not len(self.stack) and self.input_shape is None:
                 self.input_shape = layer.declared_input_shape
-            elif tuple(layer.declared_input_shape[1:]) != tuple((self.output_shape or (None,))[1:]):
+            elif not isinstance(layer, Model) and \
+                    tuple(layer.declared_input_shape[1:]) != tuple((self.output_shape or (None,))[1:]):
                 warnings.warn(f"{layer.label}: input_shape={layer.declared_input_shape[1:]} is ignored; only "
                               "the first layer's input_shape counts.", stacklevel=2)
         if self.output_shape is not None:
+            if isinstance(layer, Model) and layer.input_shape is not None:  # a built model keeps its shape
+                input_spec.check_compatible(layer.label, layer.input_shape, self.output_shape)
             layer.build(self.output_shape)
-            layer.to(self._device)
+            if not on_meta_device(layer):  # a config checked on the meta device stays there
+                layer.to(self._device)
             self.chain.append(layer, self.require_built("add"))
         self.stack.append(layer)
 
@@ -103,7 +118,11 @@ class Sequential(Model):
         return layer
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
-        """Build every layer for `input_shape` (batch axis included, e.g. (None, 28, 28, 1))."""
+        """Build every layer for `input_shape` (batch axis included, e.g. (None, 28, 28, 1)).
+        A model built for that shape already is left as it is (its nodes in other graphs too)."""
+        if self.input_shape is not None and tuple(input_shape) == tuple(self.input_shape) and self.layers \
+                and all(layer.built for layer in self.layers):
+            return
         self.input_shape = tuple(input_shape)
         shape = self.input_shape
         for layer in self.layers:
@@ -111,7 +130,8 @@ class Sequential(Model):
             assert layer.output_shape is not None  # `build` sets it
             shape = layer.output_shape
         self.chain.connect(self.input_shape, self.layers)
-        self.to(self._device)
+        if not on_meta_device(self):
+            self.to(self._device)
 
     @property
     def inputs(self) -> list[SymbolicTensor]:
@@ -153,11 +173,23 @@ class Sequential(Model):
         x = fusion.run(body, inputs)
         return last.forward_logits(x) if logits else last(x)
 
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """The output shape for `input_shape` (batch axis included), through every layer."""
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    def symbolic_outputs(self, inputs: list[SymbolicTensor]) -> SymbolicTensor:
+        return SymbolicTensor(self.compute_output_shape(inputs[0].shape), inputs[0].dtype)
+
     def output_activation_name(self) -> str | None:
         """The activation the last layer ends with, when it can be split off."""
         if not len(self.stack):
             return None
         last = self.layers[-1]
+        if isinstance(last, Model):
+            return last.output_activation_name()
         if last.activity_regularizer is not None:  # its penalty is computed on the activated output
             return None
         if isinstance(last, Softmax):
@@ -174,6 +206,7 @@ class Sequential(Model):
     def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "trainable": self.trainable,
             "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
             "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
         }
@@ -181,8 +214,8 @@ class Sequential(Model):
     @classmethod
     def from_checked_config(cls, config: dict[str, Any]) -> Self:
         """The model `config` describes (checked by `check_config` already)."""
-        name = config.get("name") or "sequential"
-        model = cls(name=name if isinstance(name, str) else "sequential")
+        name = config.get("name")
+        model = cls(name=name if isinstance(name, str) and name else None)
         input_shape = config.get("input_shape")
         if input_shape is not None:
             model.add(InputLayer(tuple(input_shape)))
@@ -195,4 +228,6 @@ class Sequential(Model):
             except Exception as error:
                 raise ValueError(f"model config: layer {index} ({layer.label}): {type(error).__name__}: "
                                  f"{error}.") from error
+        if config.get("trainable", True) is False:
+            model.trainable = False
         return model
