@@ -141,6 +141,16 @@ def test_inception_branches_get_rows_and_a_concatenated_cell_shows_its_source(op
     assert "branch3_5x5's channel 2" in page.locator("#steps-body").inner_text()
     page.screenshot(path=str(ARTIFACTS / "serve-graph-inception-page.png"), full_page=True)
 
+    # the sliding-window player lists each conv and pooling layer with what it reads, and slides over that
+    page.goto(page.url.split("#")[0] + "#player")
+    options = page.eval_on_selector_all("#player-layer option", "all => all.map(o => o.textContent)")
+    assert "branch4_1x1 (Conv2D) \u2190 branch4_pool" in options and options[0] == "stem (Conv2D) \u2190 input_layer"
+    with page.expect_response("**/api/slide") as response_info:
+        page.select_option("#player-layer", "branch4_1x1")
+    assert response_info.value.json()["input_from"] == "branch4_pool"
+    page.wait_for_function("document.querySelector('#player-about').textContent.startsWith(\"Conv2D 'branch4_1x1'\")")
+    assert "'branch4_pool', any of its 8 channels" in page.locator("#player-input-scale").inner_text()
+
 
 def test_a_sequential_model_shows_its_shape_journey_and_no_graph(browser, seed_run: Path) -> None:
     with bench_serve.server(seed_run) as url:
