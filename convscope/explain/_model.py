@@ -196,11 +196,6 @@ def run_nodes(model: Any, batch: torch.Tensor, stop: int | None = None) -> list[
     return outputs
 
 
-def run_layers(model: Any, batch: torch.Tensor, stop: int | None = None) -> list[torch.Tensor]:
-    """Outputs of the nodes 0..stop-1 for `batch` (a Sequential's layers, in order)."""
-    return run_nodes(model, batch, stop)
-
-
 def node_values(model: Any, example: np.ndarray, index: int) -> tuple[list[torch.Tensor], torch.Tensor]:
     """(input tensors, output tensor) of node `index` for one example, each with a batch of one:
     a node's input is what its inbound nodes made (the model's input for the first)."""
