@@ -7,6 +7,11 @@ channels), unless `data_format="channels_first"`. The kernel is stored in PyTorc
 Output size along each spatial axis (n input, k kernel, s stride, d dilation):
     valid:        floor((n - d*(k-1) - 1) / s) + 1
     same, causal: ceil(n / s)
+
+`groups=g` splits the input channels and the filters into g groups, each group of filters
+seeing only its own group of channels (as Keras and PyTorch split them: the first C_in/g
+channels feed the first filters/g filters, and so on). The Keras-layout kernel is then
+(*kernel_size, C_in/g, filters): g times fewer weights.
 """
 
 from __future__ import annotations
@@ -45,13 +50,16 @@ class Conv(KernelLayer):
 
     rank = 2
     # The compiled convolution + pooling kernel computes this class's convolution; a subclass
-    # that computes another in `pre_activation` (a transposed convolution) is never fused.
+    # that computes another in `pre_activation` (a transposed convolution) is never fused, and
+    # takes no `groups` (Keras's transposed convolutions have none).
     fuses_with_pooling = True
+    takes_groups = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "pre_activation" in vars(cls):
             cls.fuses_with_pooling = False
+            cls.takes_groups = False
 
     def __init__(self, filters: int, kernel_size: int | tuple[int, ...], strides: int | tuple[int, ...] = 1,
                  padding: str = "valid", data_format: str | None = None,
@@ -60,12 +68,14 @@ class Conv(KernelLayer):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
+        groups = kwargs.pop("groups", 1) if self.takes_groups else 1  # a transposed conv refuses it as unknown
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = type(self).__name__ if self.auto_named else self.label
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"{owner}: filters must be a positive integer; got {filters!r}. "
                              "It is the number of feature maps the layer outputs, e.g. 32 or 64.")
         self.filters = filters
+        self.groups = check_groups(groups, filters, owner)
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", owner)
         self.strides = normalize_tuple(strides, self.rank, "strides", owner)
         allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
@@ -107,7 +117,12 @@ class Conv(KernelLayer):
         _, channels = self.spatial_and_channels(input_shape)
         if channels is None:
             raise ValueError(f"{self.label}: the channel axis of the input must be known; got {input_shape}.")
-        keras_shape = (*self.kernel_size, channels, self.filters)
+        if channels % self.groups:
+            raise ValueError(f"{self.label}: the number of input channels must be evenly divisible by the number "
+                             f"of groups. Received groups={self.groups}, but the input has {channels} channels "
+                             f"(full input shape is {tuple(input_shape)}). Use a groups value that divides both "
+                             f"{channels} and filters={self.filters}.")
+        keras_shape = (*self.kernel_size, channels // self.groups, self.filters)
         to_torch = (self.rank + 1, self.rank, *range(self.rank))
         self.kernel = nn.Parameter(self.kernel_initializer(keras_shape).permute(*to_torch).contiguous())
         self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
@@ -140,15 +155,17 @@ class Conv(KernelLayer):
             x = F.pad(x, [side for pair in reversed(pads) for side in pair])
             symmetric = (0,) * self.rank
         conv = F.conv1d if self.rank == 1 else F.conv2d
-        outputs = conv(x, self.kernel, self.bias, self.strides, symmetric, self.dilation_rate)
+        outputs = conv(x, self.kernel, self.bias, self.strides, symmetric, self.dilation_rate, self.groups)
         return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
 
     def fusable_with_pool(self, pool: PoolingWindow) -> bool:
         """Whether this convolution and the max pooling `pool` after it may run as one compiled
         kernel (`convscope.ops.conv2d_max_pool`, relu included): a built channels-last 2-D
-        convolution with stride 1, no dilation and few input channels or a 3x3 kernel, then 2x2/2
-        pooling. Fixed once both are built; what depends on the data, ops decides per call."""
-        return (self.fuses_with_pooling and self.built and pool.built and self.rank == 2 and pool.reduction == "max"
+        convolution with stride 1, no dilation, one group and few input channels or a 3x3 kernel,
+        then 2x2/2 pooling (the kernels convolve every channel with every filter). Fixed once both
+        are built; what depends on the data, ops decides per call."""
+        return (self.fuses_with_pooling and self.built and pool.built and self.rank == 2 and self.groups == 1
+                and pool.reduction == "max"
                 and self.data_format == pool.data_format == "channels_last"
                 and conv_pool_fusable(int(self.kernel.shape[1]), self.kernel_size, self.strides, self.dilation_rate,
                                       self.padding, pool.pool_size, pool.strides, pool.padding))
@@ -162,12 +179,24 @@ class Conv(KernelLayer):
             "padding": self.padding,
             "data_format": self.data_format,
             "dilation_rate": list(self.dilation_rate),
+            **({"groups": self.groups} if self.takes_groups else {}),
             **self.kernel_options_config(),
         }
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, filters={self.filters}, kernel_size={self.kernel_size}, "
                 f"strides={self.strides}, padding={self.padding!r}")
+
+
+def check_groups(groups: Any, filters: int, owner: str) -> int:
+    """`groups` as Keras accepts it: a positive int dividing `filters`; a ValueError naming `owner`."""
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
+        raise ValueError(f"{owner}: groups must be a positive integer; got {groups!r}. It is the number of groups "
+                         "the input channels and the filters are split into (1 for an ordinary convolution).")
+    if filters % groups:
+        raise ValueError(f"{owner}: the number of filters must be evenly divisible by the number of groups. "
+                         f"Received: groups={groups}, filters={filters}.")
+    return groups
 
 
 def to_channels_first(x: torch.Tensor) -> torch.Tensor:
@@ -198,6 +227,7 @@ class Conv2D(Conv):
     padding gives 26x26.
 
     >>> Conv2D(64, (3, 3), activation="relu", input_shape=(28, 28, 1))
+    >>> Conv2D(64, 3, groups=4)  # 4 groups: kernel (3, 3, C_in / 4, 64)
     """
 
     rank = 2

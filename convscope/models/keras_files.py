@@ -43,6 +43,7 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "UpSampling2D", "LeakyReLU", "PReLU", "ELU", "Rescaling", "Resizing", "RandomFlip", "RandomRotation",
                     "RandomZoom", "RandomTranslation", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
                     "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D")
+GROUPED_LAYERS = ("Conv1D", "Conv2D")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -116,13 +117,15 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
     if class_name not in SUPPORTED_LAYERS:
         raise ValueError(f"{path}: layer '{config.get('name')}' is a {class_name}, which convscope cannot read. "
                          f"Supported layers: {', '.join(SUPPORTED_LAYERS)}.")
-    if config.get("groups", 1) != 1:
+    grouped = class_name in GROUPED_LAYERS
+    if not grouped and config.get("groups", 1) != 1:
         raise ValueError(f"{path}: {class_name} '{config.get('name')}' uses groups={config['groups']}; "
-                         "convscope convolutions have groups=1 only.")
+                         f"convscope's {class_name} has no groups (Conv1D and Conv2D do).")
     if config.get("renorm"):
         raise ValueError(f"{path}: BatchNormalization '{config.get('name')}' uses renorm=True, which convscope "
                          "does not implement.")
-    settings = {key: value for key, value in config.items() if key not in IGNORED_KEYS | {"groups", "renorm"}
+    dropped = IGNORED_KEYS | {"renorm"} | (set() if grouped else {"groups"})
+    settings = {key: value for key, value in config.items() if key not in dropped
                 and not (value is None and key.endswith(("_regularizer", "_constraint")))}
     for key, value in settings.items():
         if key.endswith(("_initializer", "_regularizer", "_constraint")):
