@@ -4,7 +4,7 @@
 // `graph`; clicking a layer calls onPick(node).
 
 const SVG = "http://www.w3.org/2000/svg";
-const SIZE = { width: 128, height: 44, column: 168, row: 62, margin: 14 };
+const SIZE = { width: 144, height: 44, column: 182, row: 62, margin: 14 };
 const FAMILY = [["Conv", "conv"], ["Pooling", "pool"], ["Input", "input"], ["Dense", "dense"]];
 const MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"];
 
@@ -104,7 +104,7 @@ export function drawGraph(container, graph, onPick) {
       svg("title", {}, `${node.name} (${node.kind}) \u2192 ${shapeText(node.shape)}` +
         (node.inputs.length ? `, reads ${node.inputs.join(", ")}` : "")),
       svg("rect", { width: SIZE.width, height: SIZE.height, rx: 6 }),
-      svg("text", { x: 8, y: 17, class: "name" }, node.name.length > 17 ? `${node.name.slice(0, 16)}\u2026` : node.name),
+      svg("text", { x: 8, y: 17, class: "name" }, node.name.length > 19 ? `${node.name.slice(0, 18)}\u2026` : node.name),
       svg("text", { x: 8, y: 34, class: "detail" }, `${node.kind} ${shapeText(node.shape)}`));
     const pick = () => {
       picture.querySelectorAll(".node.selected").forEach((other) => other.classList.remove("selected"));
