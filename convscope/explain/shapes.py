@@ -17,6 +17,7 @@ Shape = tuple[int | None, ...]
 
 CONV = ("Conv1D", "Conv2D")
 POOL = ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
+UNCHANGED = "shape unchanged"
 GLOBAL_POOL = ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
                "GlobalAveragePooling2D")
 
@@ -97,7 +98,7 @@ def step_shape(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, 
     if kind == "Reshape":
         target = tuple(config["target_shape"])
         return target, [f"reshape {' x '.join(map(str, shape))} -> {' x '.join(map(str, target))}"]
-    return shape, ["shape unchanged"]
+    return shape, [UNCHANGED]
 
 
 def shape_journey(model: Any, input_shape: Sequence[int | None] | None = None) -> list[ShapeStep]:
@@ -138,9 +139,11 @@ def shape_journey(model: Any, input_shape: Sequence[int | None] | None = None) -
             output, lines = merge_shape(node.kind, _model.config_of(node.layer), inputs)
         else:
             output, lines = step_shape(node.kind, _model.config_of(node.layer), inputs[0])
+        engine = engine_shape(node.layer, inputs if node.takes_list else inputs[0])
+        if lines == [UNCHANGED] and engine is not None and tuple(engine) != tuple(output):
+            output, lines = engine, [f"computed by the layer: {_shape_text(engine)}"]  # no arithmetic of our own
         shapes.append(tuple(output))
-        steps.append(ShapeStep(node.index, node.name, node.kind, inputs[0], tuple(output), lines,
-                               engine_shape(node.layer, inputs if node.takes_list else inputs[0]),
+        steps.append(ShapeStep(node.index, node.name, node.kind, inputs[0], tuple(output), lines, engine,
                                node.sources, tuple(inputs)))
     return steps
 
@@ -241,7 +244,7 @@ def format_graph_journey(steps: Sequence[ShapeStep]) -> str:
     indent = " " * (widths[0] + 4)
     for step, row in zip(steps, rows, strict=True):
         lines.append(line(row))
-        if step.arithmetic != ["shape unchanged"] and step.kind != "InputLayer":
+        if step.arithmetic != [UNCHANGED] and step.kind != "InputLayer":
             lines.extend(indent + text for text in step.arithmetic)
         if not step.agrees:
             lines.append(f"{indent}engine says {_shape_text(step.engine_output_shape or ())}: MISMATCH")

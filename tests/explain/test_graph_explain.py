@@ -281,3 +281,19 @@ def test_the_zoos_residual_cnn_explains_end_to_end() -> None:
         position = tuple(n // 2 for n in conv.maps.shape[:-1])
         assert conv_steps(model, x, position=position, layer=conv.layer).agrees, conv.layer
     assert grad_cam(model, x).layer == convs[-1].layer
+
+
+def test_layers_without_arithmetic_take_the_shape_the_layer_computes() -> None:
+    from convscope import Sequential
+
+    inner = Sequential([layers.Conv2D(4, 3, activation="relu", input_shape=(12, 12, 1)), layers.MaxPooling2D(2)],
+                       name="features")
+    inputs = Input((12, 12, 1))
+    padded = layers.ZeroPadding2D(1, name="pad")(inner(inputs))
+    model = Model(inputs, layers.Dense(3, name="scores")(layers.Flatten(name="flat")(padded)))
+    steps = {step.layer: step for step in shape_journey(model)}
+    assert steps["features"].output_shape == (5, 5, 4) and steps["pad"].output_shape == (7, 7, 4)
+    assert steps["pad"].arithmetic == ["computed by the layer: (7, 7, 4)"]
+    assert steps["flat"].arithmetic == ["7 x 7 x 4 = 196"] and all(step.agrees for step in steps.values())
+    maps = maps_by_name(model, example((12, 12, 1)))
+    assert maps["features"].shape == (5, 5, 4) and maps["pad"].shape == (7, 7, 4)
