@@ -297,3 +297,18 @@ def test_layers_without_arithmetic_take_the_shape_the_layer_computes() -> None:
     assert steps["flat"].arithmetic == ["7 x 7 x 4 = 196"] and all(step.agrees for step in steps.values())
     maps = maps_by_name(model, example((12, 12, 1)))
     assert maps["features"].shape == (5, 5, 4) and maps["pad"].shape == (7, 7, 4)
+
+
+def test_a_one_channel_map_draws_with_its_caption(tmp_path, recwarn) -> None:
+    from convscope.plots.explain import feature_maps_figure, plot_feature_maps
+
+    maps = feature_maps(residual_cnn(), example((28, 28, 1)), layers=["input_layer", "block1_add"])
+    written = [plot_feature_maps(item, tmp_path / f"{item.layer}.png") for item in maps]
+    assert all(path.stat().st_size > 1000 for path in written)
+    assert not [warning for warning in recwarn if "constrained_layout" in str(warning.message)]
+    caption = " ".join(feature_maps_figure(maps[0])._supxlabel.get_text().split())
+    assert caption.startswith("Each panel is one channel of the model's input, as the network sees it.")
+    merged = feature_maps_figure(maps[1])
+    assert merged._suptitle.get_text() == "Add 'block1_add' output (28, 28, 8) from stem, block1_conv2"
+    assert " ".join(merged._supxlabel.get_text().split()).startswith(
+        "Each panel is one channel of what the Add layer made of its 2 inputs, cell by cell.")
