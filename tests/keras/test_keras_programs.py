@@ -43,12 +43,7 @@ def has_functional_models() -> bool:
 
 # Programs that fail for reasons outside the data pipeline; each turns the test red (strict)
 # once it passes, so the mark is removed with the fix.
-EXPECTED_TO_FAIL = {
-    "conv2d_arguments": "Conv2D(groups=...) is not supported: ValueError: Conv2D: unknown argument(s) groups.",
-    "fashion_mnist_classes": "a model cannot be a layer of a Sequential (keras.Sequential([model, Softmax()])): "
-                             "ValueError: Sequential.add expects a convscope layer (e.g. layers.Dense(10)); got "
-                             "Sequential.",
-}
+EXPECTED_TO_FAIL: dict[str, str] = {}
 
 
 def marks(name: str) -> list[pytest.MarkDecorator]:
