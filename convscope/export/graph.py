@@ -1,7 +1,8 @@
 """The inference graph both exporters trace: the layer stack alone, channels-last in and out.
 
 Tracing the `Sequential` itself would also touch its Python-only attributes (compile state,
-properties that raise when the model is not compiled); this small module holds just the layers.
+properties that raise when the model is not compiled); this small module holds just the layers,
+and, for a model used as a layer, an inference graph of its own layers in its place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import nn
 
 from convscope.models.graph import Graph
 from convscope.models.graph import run as run_graph
+from convscope.models.nested import ModelLayer
 
 if TYPE_CHECKING:
     from convscope.models.model import Model
@@ -26,9 +28,11 @@ class InferenceGraph(nn.Module):
     """`model`'s layers applied in order, or along its graph for a functional model (residual
     and branching CNNs): (N, *input_shape[1:]) -> (N, *output_shape[1:])."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model | ModelLayer) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(model.layers)
+        self.layers = nn.ModuleList(InferenceGraph(layer) if isinstance(layer, ModelLayer) else layer
+                                    for layer in model.layers)
+        self.stand_ins = {id(layer): traced for layer, traced in zip(model.layers, self.layers) if traced is not layer}
         self.graph: Graph | None = getattr(model, "graph", None)
         if self.graph is not None and (len(self.graph.inputs) != 1 or len(self.graph.outputs) != 1):
             raise ValueError(f"export: model '{model.name}' has {len(self.graph.inputs)} inputs and "
@@ -36,7 +40,7 @@ class InferenceGraph(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.graph is not None:
-            (outputs,) = run_graph(self.graph, [inputs])
+            (outputs,) = run_graph(self.graph, [inputs], stand_ins=self.stand_ins)
             return outputs
         x = inputs
         for layer in self.layers:

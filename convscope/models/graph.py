@@ -10,7 +10,7 @@ the graph on real tensors.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,15 +224,17 @@ def nodes_in_order(graph: Graph) -> Iterator[tuple[Layer, list[SymbolicTensor], 
         yield node.layer, list(node.input_tensors), list(node.output_tensors)
 
 
-def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None = None) -> list[torch.Tensor]:
+def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None = None,
+        stand_ins: Mapping[int, Callable[[Any], Any]] | None = None) -> list[torch.Tensor]:
     """The output tensors of `graph` for real `inputs` (one per graph input, in order).
 
     `logits_of` holds ids of output tensors whose producing layer should stop before its final
     activation (`Layer.forward_logits`), as a model does for a numerically stable loss. Every
     node runs in the model's mode, as in Keras 3, whose fit and predict pass their `training`
     to every call in the graph: a node's own `training=False` is kept for the config only (a
-    frozen model's BatchNormalization uses its moving statistics anyway). Intermediate tensors
-    are dropped once their last reader has run.
+    frozen model's BatchNormalization uses its moving statistics anyway). `stand_ins` maps a
+    layer's id to what runs in its place (an exporter's traceable copy of a model used as a
+    layer). Intermediate tensors are dropped once their last reader has run.
     """
     values: dict[int, torch.Tensor] = {}
     for tensor, value in zip(graph.inputs, inputs):
@@ -251,7 +253,9 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
         arguments = map_structure(lambda tensor: values[id(tensor)], node.arguments)
         produced = node.output_tensors[0]
         pool = graph.pooled.get(id(node))
-        if len(node.output_tensors) > 1:  # a model with several outputs, used as a layer
+        if stand_ins and id(node.layer) in stand_ins:
+            values[id(produced)] = stand_ins[id(node.layer)](arguments)
+        elif len(node.output_tensors) > 1:  # a model with several outputs, used as a layer
             values.update(zip(map(id, node.output_tensors), flatten(node.layer(arguments))))
         elif pool is not None and not (logits_of and id(pool.output_tensors[0]) in logits_of):
             values[id(pool.output_tensors[0])] = fusion.run([node.layer, pool.layer], arguments)

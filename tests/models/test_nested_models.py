@@ -296,3 +296,22 @@ def test_keras_file_round_trip_of_a_nested_model(tmp_path: Path) -> None:
         loaded = load_model(tmp_path / f"m{suffix}")
         assert isinstance(loaded, Model) and isinstance(loaded.get_layer("base"), Functional)
         np.testing.assert_allclose(loaded.predict(x), model.predict(x), atol=1e-6)
+
+
+# -- export --------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:.*torch.jit.* is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("name", ["probability", "transfer"])
+def test_nested_models_export_to_torchscript_and_onnx(name: str, tmp_path: Path) -> None:
+    from convscope.export import onnx_predict
+
+    if name == "probability":
+        model: Model = Sequential([seed_cnn(4), layers.Softmax()])
+        x = images(5)
+    else:
+        model = transfer_model(small_base())
+        x = images(5, (12, 12, 3))
+    expected = model.predict(x)
+    with torch.no_grad():
+        traced = torch.jit.load(str(model.export(tmp_path / "m.pt")))(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(traced, expected, atol=1e-6)
+    np.testing.assert_allclose(onnx_predict(model.export(tmp_path / "m.onnx"), x), expected, atol=1e-5)
