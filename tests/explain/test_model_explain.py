@@ -179,7 +179,10 @@ def test_gradient_saliency_matches_captum() -> None:
     ours = gradient_saliency(model, example, target=4)
     inputs = torch.from_numpy(example[None]).requires_grad_(True)
     attribution = captum.Saliency(lambda t: model(t, logits=True)).attribute(inputs, target=4, abs=True)
-    np.testing.assert_allclose(ours.heatmap, attribution[0].amax(dim=-1).numpy(), rtol=1e-5, atol=1e-9)
+    theirs = attribution[0].amax(dim=-1).numpy()
+    # Two float32 backward passes (kernels and thread counts may order the sums differently):
+    # equal to float32 rounding of the largest gradient.
+    np.testing.assert_allclose(ours.heatmap, theirs, rtol=1e-5, atol=1e-5 * float(theirs.max()))
     assert ours.heatmap.shape == (28, 28)
     assert ours.score == pytest.approx(float(model(inputs, logits=True)[0, 4].detach()), rel=1e-5)
 
