@@ -12,6 +12,7 @@ from typing import Any
 from convscope.layers import Conv1D, Conv2D, Dense
 from convscope.layers.pooling import Pooling
 from convscope.models import graph as graph_module
+from convscope.models.nested import ModelLayer
 from convscope.models.protocol import LayeredModel
 
 WIDTHS = (29, 26, 10)
@@ -24,8 +25,11 @@ def format_shape(shape: tuple[int | None, ...] | None) -> str:
 def layer_macs(layer: Any) -> int:
     """Multiply-accumulates for one sample: conv = out positions x filters x kernel x in.
 
-    0 for layers without a kernel, unbuilt layers, and sizes left unknown (None) by the input.
+    0 for layers without a kernel, unbuilt layers, and sizes left unknown (None) by the input;
+    a model used as a layer counts its own layers'.
     """
+    if isinstance(layer, ModelLayer):
+        return sum(layer_macs(inner) for inner in layer.layers)
     if isinstance(layer, (Conv1D, Conv2D)) and layer.input_shape is not None and layer.output_shape is not None:
         _, channels = layer.spatial_and_channels(layer.input_shape)
         out_spatial, _ = layer.spatial_and_channels(layer.output_shape)

@@ -315,3 +315,23 @@ def test_nested_models_export_to_torchscript_and_onnx(name: str, tmp_path: Path)
         traced = torch.jit.load(str(model.export(tmp_path / "m.pt")))(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(traced, expected, atol=1e-6)
     np.testing.assert_allclose(onnx_predict(model.export(tmp_path / "m.onnx"), x), expected, atol=1e-5)
+
+
+def test_model_with_two_inputs_called_in_a_graph_and_rebuilt_from_its_config() -> None:
+    left, right = keras.Input((3,)), keras.Input((4,))
+    pair = keras.Model([left, right], layers.Dense(2)(layers.Concatenate()([left, right])), name="pair")
+    x, y = keras.Input((3,)), keras.Input((4,))
+    outer = keras.Model([x, y], layers.Dense(1)(pair([x, y])))
+    assert [row["connected_to"] for row in outer.summary_data()["rows"]][2] == "input_layer[0][0], input_layer_1[0][0]"
+    arrays = [RNG.normal(size=(5, 3)).astype(np.float32), RNG.normal(size=(5, 4)).astype(np.float32)]
+    rebuilt = Functional.from_config(outer.get_config())
+    rebuilt.set_weights(outer.get_weights())
+    np.testing.assert_allclose(rebuilt.predict(arrays), outer.predict(arrays), atol=1e-6)
+    with pytest.raises(ValueError, match="Functional 'pair' takes 2 input"):
+        pair(x)
+
+
+def test_summary_counts_the_inner_models_multiply_accumulates() -> None:
+    model = seed_cnn(4)
+    outer = Sequential([model, layers.Softmax()])
+    assert outer.summary_data()["total_macs"] == model.summary_data()["total_macs"] > 0
