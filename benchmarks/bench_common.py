@@ -32,6 +32,18 @@ FORWARD_FLOPS_PER_IMAGE = (
 )  # 10.1 MFLOP
 TRAIN_FLOPS_PER_IMAGE = 3 * FORWARD_FLOPS_PER_IMAGE  # backward costs about twice the forward
 
+# The residual model (zoo "residual-cnn"), 'same' padding: a 3x3 stem on 28x28, 2x2 max pooling,
+# then one basic block per stage at 14x14x32, 7x7x64 and 4x4x128 (strided, with 1x1 projections).
+RESIDUAL_FORWARD_FLOPS_PER_IMAGE = (
+    28 * 28 * 32 * (3 * 3 * 1) * 2  # stem conv
+    + 2 * 14 * 14 * 32 * (3 * 3 * 32) * 2  # stage 1: two convs
+    + 7 * 7 * 64 * (3 * 3 * 32 + 3 * 3 * 64 + 32) * 2  # stage 2: strided conv, conv, projection
+    + 4 * 4 * 128 * (3 * 3 * 64 + 3 * 3 * 128 + 64) * 2  # stage 3
+    + 128 * 10 * 2  # dense 10
+)  # 20.6 MFLOP (BatchNormalization, relu and the additions not counted)
+MODELS = ("seed", "residual")
+FORWARD_FLOPS = {"seed": FORWARD_FLOPS_PER_IMAGE, "residual": RESIDUAL_FORWARD_FLOPS_PER_IMAGE}
+
 # The harness exports its wall-clock time just before launching a peer, so "since start"
 # covers interpreter start-up, imports and data loading, as a user would see them.
 _T0 = float(os.environ.get("BENCH_T0", time.time()))
@@ -128,6 +140,8 @@ def time_predict_batches(predict: Callable[[int | None], Any], batches: list[int
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every peer takes, so the harness drives them alike."""
+    parser.add_argument("--model", choices=MODELS, default="seed",
+                        help="seed: the seed CNN; residual: the zoo's residual-cnn and its Keras twin")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-images", type=int, default=60000)

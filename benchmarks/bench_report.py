@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench_common import FORWARD_FLOPS_PER_IMAGE, TARGET_ACCURACY, TRAIN_FLOPS_PER_IMAGE
+from bench_common import FORWARD_FLOPS, TARGET_ACCURACY
 
 Run = dict[str, Any]
 
@@ -56,7 +56,7 @@ def cells(report: dict[str, Any], peer: str) -> dict[str, str]:
         column[f"test accuracy per epoch, batch {batch}"] = " / ".join(f"{a:.4f}" for a in run["test_accuracy"])
         peak = peak_for(report, run.get("precision", "unknown"))
         if peak:
-            used = run["images_per_s"] * TRAIN_FLOPS_PER_IMAGE / 1e9
+            used = run["images_per_s"] * 3 * forward_flops(report) / 1e9  # backward costs about twice the forward
             column[f"% of peak FLOP/s, batch {batch}"] = f"{100 * used / peak:.1f}% of {peak:.0f}"
         for predict_batch, speed in run.get("predict_images_per_s_by_batch", {}).items():
             column[f"predict images/s, batch {predict_batch}"] = f"{speed:,.0f}"
@@ -115,6 +115,12 @@ def column_order(report: dict[str, Any]) -> tuple[list[str], list[str]]:
     return mine + others, mine
 
 
+def forward_flops(report: dict[str, Any]) -> float:
+    """FLOPs of one forward pass of the report's model (the seed CNN in reports made before
+    the harness had --model)."""
+    return FORWARD_FLOPS[report.get("model", "seed")]
+
+
 def render_table(report: dict[str, Any]) -> str:
     """A Markdown table: one row per metric, one column per peer, then convscope's ratios."""
     peers, mine = column_order(report)
@@ -130,9 +136,13 @@ def render_table(report: dict[str, Any]) -> str:
         row += [ratio(columns[own].get(metric), columns[p].get(metric), metric) for own, p in pairs]
         lines.append("| " + " | ".join(row) + " |")
     errors = [f"- {r['peer']} ({r['kind']}): {r['error']}" for r in report["runs"] if "error" in r]
+    if report.get("params_error"):
+        errors.append(f"- {report['params_error']}")
+    counts = report.get("params") or {}
+    params = f" ({next(iter(counts.values())):,} parameters in every peer)" if len(set(counts.values())) == 1 else ""
     notes = [
-        f"Model cost: {TRAIN_FLOPS_PER_IMAGE / 1e6:.1f} MFLOP per training image, "
-        f"{FORWARD_FLOPS_PER_IMAGE / 1e6:.1f} per predicted image. Peak (measured): "
+        f"Model: {report.get('model', 'seed')}{params}. Cost: {3 * forward_flops(report) / 1e6:.1f} MFLOP per "
+        f"training image, {forward_flops(report) / 1e6:.1f} per predicted image. Peak (measured): "
         + ", ".join(f"{k} {v}" for k, v in report.get("peak", {}).items() if k.endswith("gflops")) + ".",
         f"Load average before/after: {report['load_before']} / {report['load_after']}.",
     ]

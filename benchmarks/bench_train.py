@@ -1,16 +1,18 @@
 """Side-by-side training benchmark: convscope vs a plain PyTorch loop vs Keras/TensorFlow.
 
 The same seed model (Conv2D 64 3x3 -> MaxPool 2 -> Conv2D 64 3x3 -> MaxPool 2 -> Flatten ->
-Dense 128 -> Dense 10) on the same Fashion-MNIST arrays. Every peer runs in its own process,
-one at a time, so each has the machine to itself and its peak RSS is its own. Prints one
-table with the ratios of convscope to each peer and the fraction of this machine's measured
-matmul peak, and appends the run to benchmarks/RESULTS.md.
+Dense 128 -> Dense 10) on the same Fashion-MNIST arrays; with --model residual, the zoo's
+residual-cnn and its Keras twin (convscope and Keras only; their parameter counts must agree).
+Every peer runs in its own process, one at a time, so each has the machine to itself and its
+peak RSS is its own. Prints one table with the ratios of convscope to each peer and the
+fraction of this machine's measured matmul peak, and appends the run to benchmarks/RESULTS.md.
 
     python benchmarks/bench_train.py                 # full run (about 10 minutes on 2 cores)
     python benchmarks/bench_train.py --quick         # seconds: 4,096 images, 1 epoch
     python benchmarks/bench_train.py --peers convscope torch --no-write
     python benchmarks/bench_train.py --busy 0 1 2    # also with 1 and 2 competing busy processes
     python benchmarks/bench_train.py --precisions float32 bfloat16   # one convscope column each
+    python benchmarks/bench_train.py --model residual --rounds 2     # the residual CNN vs Keras
     convscope bench ...                              # the same, from the CLI
 
 The Keras peer needs benchmarks/.keras-env (run benchmarks/setup_keras.sh); without it the
@@ -139,7 +141,7 @@ def load_average() -> str:
 
 
 def common_options(args: argparse.Namespace, seed: int | None = None) -> list[str]:
-    return ["--train-images", str(args.train_images), "--test-images", str(args.test_images),
+    return ["--model", args.model, "--train-images", str(args.train_images), "--test-images", str(args.test_images),
             "--seed", str(args.seed if seed is None else seed), "--predict-batch", *map(str, args.predict_batch)]
 
 
@@ -175,7 +177,8 @@ def run_throughput(args: argparse.Namespace, batch: int, busy: int) -> list[dict
 
 def run_all(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(),
-                              "command": shlex.join(["python", *sys.argv]), "load_before": load_average()}
+                              "command": shlex.join(["python", *sys.argv]), "load_before": load_average(),
+                              "model": args.model}
     log(f"machine: {report['machine']['cpu']} ({report['machine']['cores']} cores), load {report['load_before']}")
     report["peak"] = measure_peak(args.quick)
     log(f"peak: {report['peak']}")
@@ -207,7 +210,21 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             log(f"  {brief(result)}")
     report["runs"] = runs
     report["load_after"] = load_average()
+    report["params"], report["params_error"] = parameter_counts(runs)
     return report
+
+
+def parameter_counts(runs: list[dict[str, Any]]) -> tuple[dict[str, int], str | None]:
+    """Each peer's parameter count, and an error when two peers built models of different sizes
+    (then they did not train the same architecture, and the comparison means nothing)."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        if "params" in run:
+            counts.setdefault(run["peer"], run["params"])
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{peer} {count:,}" for peer, count in counts.items())
+        return counts, f"the peers' models differ: parameter counts {listed}"
+    return counts, None
 
 
 def merge_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -249,6 +266,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The harness's options (shared with `convscope bench`)."""
     parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
+    parser.add_argument("--model", choices=("seed", "residual"), default="seed",
+                        help="seed: the seed CNN (every peer); residual: the zoo's residual-cnn and its Keras "
+                             "twin (convscope and keras)")
     parser.add_argument("--batches", nargs="+", type=int, default=[32, 128])
     parser.add_argument("--precisions", nargs="+", choices=["auto", "float32", "bfloat16"], default=["auto"],
                         help="convscope's compile(precision=...) for its throughput runs; several give one "
@@ -281,6 +301,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def finish_args(args: argparse.Namespace) -> argparse.Namespace:
+    if args.model != "seed" and "torch" in args.peers:
+        log(f"the torch peer builds the seed model only; --model {args.model} runs without it")
+        args.peers = [peer for peer in args.peers if peer != "torch"]
     if args.quick:
         args.train_images, args.test_images, args.epochs, args.target_epochs = 4096, 1000, 1, 0
         args.accuracy_seeds = 1
@@ -304,7 +327,8 @@ def main_with_args(args: argparse.Namespace) -> int:
         with args.results.open("a") as handle:
             handle.write(render_markdown(report, table))
         log(f"appended to {args.results}")
-    return 0 if not any("error" in run for run in report["runs"] if run["peer"] != "keras") else 1
+    failed = any("error" in run for run in report["runs"] if run["peer"] != "keras") or report["params_error"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

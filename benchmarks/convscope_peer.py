@@ -1,11 +1,14 @@
-"""The convscope peer: the seed model through convscope's public API; prints one JSON line.
+"""The convscope peer: the seed model (or, with --model residual, the zoo's residual-cnn) through
+convscope's public API; prints one JSON line.
 
     python benchmarks/convscope_peer.py --batch 128 --epochs 2 [--precision auto]
+    python benchmarks/convscope_peer.py --model residual --batch 32 --epochs 2
     python benchmarks/convscope_peer.py --recipe --until-target
 
-With --recipe the run trains as `convscope train seed-cnn --data fashion_mnist` does by default
-(its batch size, optimizer, learning-rate schedule, epochs and validation split; the test
-accuracy is still measured after every epoch): the recipe a user gets, for the time-to-91% run.
+With --recipe the run trains as `convscope train seed-cnn --data fashion_mnist` (or
+`residual-cnn`) does by default (its batch size, optimizer, learning-rate schedule, epochs and
+validation split; the test accuracy is still measured after every epoch): the recipe a user
+gets, for the time-to-91% run.
 """
 
 from __future__ import annotations
@@ -20,8 +23,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_common  # noqa: E402
 
+ZOO_NAMES = {"seed": "seed-cnn", "residual": "residual-cnn"}
 
-def build_model(convscope: Any) -> Any:
+
+def build_model(convscope: Any, model: str = "seed") -> Any:
+    """The seed CNN as a user writes it, or the zoo's residual CNN (keras_peer.py builds its twin)."""
+    if model == "residual":
+        from convscope import zoo
+
+        return zoo.build(ZOO_NAMES[model])
     layers = convscope.layers
     return convscope.Sequential([
         layers.Input((28, 28, 1)),
@@ -91,10 +101,10 @@ def main() -> None:
     convscope.set_seed(args.seed)
     x_train, y_train, x_test, y_test = bench_common.load_fashion(args.train_images, args.test_images)
     loaded_s = bench_common.since_start()
-    model = build_model(convscope)
+    model = build_model(convscope, args.model)
     clock = EpochClock(x_test, y_test, args.until_target, args.max_seconds)
     if args.recipe:
-        fit_recipe(model, x_train, y_train, clock)
+        fit_recipe(model, x_train, y_train, clock, ZOO_NAMES[args.model])
     else:
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                       precision=args.precision)
@@ -102,6 +112,7 @@ def main() -> None:
     batch = clock.params.get("batch_size") or args.batch
     result = {"peer": "convscope", "version": f"convscope {getattr(convscope, '__version__', '?')}",
               "precision": resolved_precision(model, args), "data_loaded_s": round(loaded_s, 2),
+              "model": args.model, "params": model.count_params(),
               **bench_common.summarize_epochs(clock.epochs, batch)}
     if args.predict:
         result.update(bench_common.time_predict_batches(
@@ -109,11 +120,12 @@ def main() -> None:
     bench_common.emit(result)
 
 
-def fit_recipe(model: Any, x_train: Any, y_train: Any, clock: EpochClock) -> None:
-    """Compile and fit exactly as `convscope train` does with its defaults."""
+def fit_recipe(model: Any, x_train: Any, y_train: Any, clock: EpochClock, name: str) -> None:
+    """Compile and fit exactly as `convscope train NAME` does with its defaults."""
     from convscope.training import TrainSettings, compile_recipe, recipe_callbacks
+    from convscope.training.recipe import recipe_defaults
 
-    settings = TrainSettings(model="seed-cnn", data="fashion_mnist")
+    settings = TrainSettings(model=name, data="fashion_mnist", **recipe_defaults(name))
     compile_recipe(model, settings)
     model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
               validation_split=settings.validation_split, verbose=0,

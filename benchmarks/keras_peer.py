@@ -1,8 +1,10 @@
-"""The Keras/TensorFlow peer: the seed model trained the Keras way; prints one JSON line.
+"""The Keras/TensorFlow peer: the seed model (or, with --model residual, the twin of convscope's
+zoo residual-cnn) trained the Keras way; prints one JSON line.
 
 Runs in benchmarks/.keras-env (made by setup_keras.sh), never in the project's environment.
 
     benchmarks/.keras-env/bin/python benchmarks/keras_peer.py --batch 128 --epochs 2
+    benchmarks/.keras-env/bin/python benchmarks/keras_peer.py --model residual --batch 32
 """
 
 from __future__ import annotations
@@ -19,7 +21,41 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import bench_common  # noqa: E402
 
 
-def build_model(keras: Any) -> Any:
+def residual_block(keras: Any, x: Any, filters: int, strides: int = 1) -> Any:
+    """convscope.zoo.residual_block in Keras: two 3x3 conv + BatchNormalization layers added to
+    the input or to its 1x1 projection, then relu; the layers made in the same order."""
+    layers = keras.layers
+
+    def normalized(tensor: Any) -> Any:
+        return layers.BatchNormalization(momentum=0.9)(tensor)  # as convscope.zoo.BATCH_NORM_MOMENTUM
+
+    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+    y = layers.ReLU()(normalized(y))
+    y = normalized(layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+    shortcut = x
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = normalized(layers.Conv2D(filters, 1, strides=strides, use_bias=False)(x))
+    return layers.ReLU()(layers.Add()([y, shortcut]))
+
+
+def residual_cnn(keras: Any, input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int = 10,
+                 widths: tuple[int, ...] = (32, 64, 128)) -> Any:
+    """The twin of convscope.zoo.residual_cnn: same layers, shapes and parameter count."""
+    layers = keras.layers
+    inputs = keras.Input(input_shape)
+    x = layers.RandomFlip("horizontal")(inputs)
+    x = layers.Conv2D(widths[0], 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    for stage, filters in enumerate(widths):
+        x = residual_block(keras, x, filters, strides=2 if stage else 1)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="residual_cnn")
+
+
+def build_model(keras: Any, model: str = "seed") -> Any:
+    if model == "residual":
+        return residual_cnn(keras)
     layers = keras.layers
     return keras.Sequential([
         keras.Input((28, 28, 1)),
@@ -44,7 +80,7 @@ def main() -> None:
     keras.utils.set_random_seed(args.seed)
     x_train, y_train, x_test, y_test = bench_common.load_fashion(args.train_images, args.test_images)
     loaded_s = bench_common.since_start()
-    model = build_model(keras)
+    model = build_model(keras, args.model)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     epochs: list[dict[str, Any]] = []
@@ -72,6 +108,7 @@ def main() -> None:
               validation_data=(x_test, y_test), validation_batch_size=1000, callbacks=[Clock()])
     result = {"peer": "keras", "version": f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
               "precision": "float32", "data_loaded_s": round(loaded_s, 2),
+              "model": args.model, "params": model.count_params(),
               **bench_common.summarize_epochs(epochs, args.batch)}
     if args.predict:
         result.update(bench_common.time_predict_batches(

@@ -1,15 +1,17 @@
-"""Built-in models: small, well-known CNNs by name, each a function returning a `Sequential`.
+"""Built-in models: small, well-known CNNs by name, each a function returning a model (a
+`Sequential` stack, or a functional graph for the residual CNN).
 
     >>> from convscope import zoo
     >>> zoo.names()
-    ['lenet5', 'mnist-convnet', 'mnist1d-cnn', 'seed-cnn', 'spectrum-cnn']
+    ['lenet5', 'mnist-convnet', 'mnist1d-cnn', 'residual-cnn', 'seed-cnn', 'spectrum-cnn']
     >>> model = zoo.build("seed-cnn")              # 28x28x1 in, 10 classes out
     >>> model.output_shape
     (None, 10)
 
 Every builder takes `input_shape` (one example, channels-last) and `num_classes`, so the same
 architecture can be fitted to another dataset; the defaults are the ones the model is known by.
-Torch is imported only when a model is built.
+An entry may also say how many epochs `convscope train` gives it by default (`epochs`; the
+recipe's own default otherwise). Torch is imported only when a model is built.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from convscope.layers.symbolic import SymbolicTensor
+    from convscope.models.functional import Functional
+    from convscope.models.model import Model
     from convscope.models.sequential import Sequential
 
 Shape = tuple[int, ...]
@@ -26,13 +31,15 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class ZooModel:
-    """A named architecture: its builder, default input shape and a one-line description."""
+    """A named architecture: its builder, default input shape, a one-line description, and the
+    epochs `convscope train` gives it unless told otherwise (None: the recipe's default)."""
 
     name: str
-    builder: Callable[[Shape, int], Sequential]
+    builder: Callable[[Shape, int], Model]
     input_shape: Shape
     description: str
     num_classes: int = 10
+    epochs: int | None = None
 
 
 def seed_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10) -> Sequential:
@@ -124,11 +131,71 @@ def spectrum_cnn(input_shape: Shape = (128, 1), num_classes: int = 2) -> Sequent
     ], name="spectrum_cnn")
 
 
+# BatchNormalization's moving averages follow the batch statistics with momentum 0.9 (PyTorch's
+# default; Keras's is 0.99): within tens of steps rather than hundreds, so a model trained for a
+# few hundred steps, or whose weights still move fast at the end of a short run, evaluates with
+# statistics of its final weights.
+BATCH_NORM_MOMENTUM = 0.9
+
+
+def residual_block(x: SymbolicTensor, filters: int, strides: int = 1) -> SymbolicTensor:
+    """Two 3x3 conv + BatchNormalization layers (the first with `strides`) added to a shortcut,
+    then relu: He et al. (2016)'s basic block. The shortcut is `x` itself, or a 1x1 convolution
+    with BatchNormalization (a projection) where the block changes the size or the channels."""
+    from convscope import layers
+
+    def normalized(tensor: SymbolicTensor) -> SymbolicTensor:
+        return layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(tensor)
+
+    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+    y = layers.ReLU()(normalized(y))
+    y = normalized(layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+    shortcut = x
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = normalized(layers.Conv2D(filters, 1, strides=strides, use_bias=False)(x))
+    return layers.ReLU()(layers.Add()([y, shortcut]))
+
+
+def residual_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10,
+                 widths: Sequence[int] = (32, 64, 128)) -> Functional:
+    """A small ResNet: a 3x3 relu conv stem with 2x2 max pooling, one residual block per width
+    (each after the first halves the size: a strided block with a projection shortcut), global
+    average pooling and a softmax Dense layer.
+
+    28x28 -> 28 (stem) -> 14 (pool) -> 14 -> 7 -> 4 -> 128 features, for the default widths;
+    32x32x3 (CIFAR-10) -> 16 -> 16 -> 8 -> 4. Global pooling makes any image of 2x2 or more fit.
+    The stem's convolution and pooling run as one fused kernel where the CPU kernels apply.
+
+    Raises:
+        ValueError: for an input that is not an image (height, width, channels).
+    """
+    from convscope import layers
+    from convscope.models.functional import Functional
+
+    if len(input_shape) != 3:
+        raise ValueError(f"residual-cnn takes images (height, width, channels); got input shape {tuple(input_shape)}. "
+                         "For signals (length, channels) use mnist1d-cnn or spectrum-cnn.")
+    inputs = layers.Input(tuple(input_shape))
+    x = layers.RandomFlip("horizontal")(inputs)  # while training only: mirrored clothes and photos are the same class
+    x = layers.Conv2D(widths[0], 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    for stage, filters in enumerate(widths):
+        x = residual_block(x, filters, strides=2 if stage else 1)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return Functional(inputs, outputs, name="residual_cnn")
+
+
+RESIDUAL_EPOCHS = 10  # see residual_cnn: its accuracy against epochs on Fashion-MNIST
+
 MODELS: dict[str, ZooModel] = {entry.name: entry for entry in (
     ZooModel("lenet5", lenet5, (28, 28, 1), "LeNet-5: tanh conv 6/16 5x5, average pooling, Dense 120/84"),
     ZooModel("mnist-convnet", mnist_convnet, (28, 28, 1),
              "keras.io simple MNIST convnet: conv 32/64 3x3, max pooling, dropout 0.5"),
     ZooModel("mnist1d-cnn", mnist1d_cnn, (40, 1), "1D CNN for MNIST-1D signals (40 steps)"),
+    ZooModel("residual-cnn", residual_cnn, (28, 28, 1),
+             "small ResNet: conv stem + max pool, residual stages 32/64/128 with BatchNormalization, "
+             f"global average pooling; trains {RESIDUAL_EPOCHS} epochs by default", epochs=RESIDUAL_EPOCHS),
     ZooModel("seed-cnn", seed_cnn, (28, 28, 1),
              "conv 64 3x3, max pool 2, conv 64 3x3, max pool 2, Dense 128, Dense 10 (Fashion-MNIST)"),
     ZooModel("spectrum-cnn", spectrum_cnn, (128, 1), "small 1D CNN for spectra of any length", 2),
@@ -153,7 +220,7 @@ def lookup(name: str) -> ZooModel:
     return MODELS[key]
 
 
-def build(name: str, input_shape: Sequence[int] | None = None, num_classes: int | None = None) -> Sequential:
+def build(name: str, input_shape: Sequence[int] | None = None, num_classes: int | None = None) -> Model:
     """Build zoo model `name` for `input_shape` (one example) and `num_classes`.
 
     Raises:

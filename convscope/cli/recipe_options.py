@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from convscope.training.recipe import DEFAULT, OPTIMIZERS, PRECISIONS, SCHEDULES
 
     parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
-    parser.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULT.epochs})")
+    parser.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULT.epochs}, or the "
+                                                   "built-in model's own: convscope summary --list)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT.batch_size,
                         help=f"samples per step (default {DEFAULT.batch_size})")
     parser.add_argument("--lr", type=float, default=DEFAULT.learning_rate,
@@ -46,10 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     """The recipe options as `TrainSettings`, checked."""
     from convscope.training import DEFAULT, TrainSettings
+    from convscope.training.recipe import recipe_defaults
 
     settings = TrainSettings(
         model=args.model, data=args.data, data_path=args.data_path,
-        epochs=DEFAULT.epochs if args.epochs is None else args.epochs,
+        epochs=recipe_defaults(args.model).get("epochs", DEFAULT.epochs) if args.epochs is None else args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, optimizer=args.optimizer, beta_2=args.beta_2,
         schedule=args.schedule, validation_split=args.validation_split, seed=args.seed, device=args.device,
         precision=args.precision, limit=args.limit, test_limit=args.test_limit)

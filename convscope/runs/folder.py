@@ -156,7 +156,7 @@ class Run:
         if self.kind == "built-in model":
             from convscope import zoo
 
-            model = zoo.build(self.config["name"], self.preprocessing.shape, self.config.get("classes"))
+            model = cast("Sequential", zoo.build(self.config["name"], self.preprocessing.shape, self.config.get("classes")))
             if device is not None:
                 model.to_device(device)
         else:

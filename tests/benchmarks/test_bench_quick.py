@@ -163,3 +163,60 @@ def test_each_precision_gets_a_convscope_column_compared_with_every_peer() -> No
                         "| convscope bfloat16 / keras |")
     row = next(line for line in lines if line.startswith("| train images/s, batch 128 |"))
     assert row.endswith("| 3.00x | 4.00x |")
+
+
+def test_the_residual_models_cost_is_convscopes_count_of_its_multiply_adds() -> None:
+    sys.path.insert(0, str(HARNESS.parent))
+    import bench_common
+
+    from convscope import zoo
+    from convscope.models.summary import layer_macs
+
+    for name, model in (("seed", "seed-cnn"), ("residual", "residual-cnn")):
+        macs = sum(layer_macs(layer) for layer in zoo.build(model).layers)
+        assert bench_common.FORWARD_FLOPS[name] == 2 * macs
+
+
+def test_the_residual_model_runs_without_the_torch_peer_and_peers_must_agree_on_parameters() -> None:
+    sys.path.insert(0, str(HARNESS.parent))
+    from bench_report import render_table
+    from bench_train import parameter_counts, parse_args
+
+    assert parse_args(["--model", "residual"]).peers == ["convscope", "keras"]
+    assert parse_args([]).peers == ["convscope", "torch", "keras"]
+
+    def run(peer: str, params: int) -> dict[str, object]:
+        return {"peer": peer, "kind": "throughput", "batch": 128, "images_per_s": 1000.0, "epoch_train_s": [1.0],
+                "test_accuracy": [0.9], "peak_rss_mb": 100.0, "precision": "float32", "params": params}
+
+    assert parameter_counts([run("convscope", 309_322), run("keras", 309_322)]) == (
+        {"convscope": 309_322, "keras": 309_322}, None)
+    counts, error = parameter_counts([run("convscope", 309_322), run("keras", 309_898)])
+    assert error == "the peers' models differ: parameter counts convscope 309,322, keras 309,898"
+
+    runs = [run("convscope", 309_322), run("keras", 309_322)]
+    report = {"peak": {"peak_float32_gflops": 100.0}, "load_before": "0", "load_after": "0", "model": "residual",
+              "runs": runs, "params": counts, "params_error": error}
+    table = render_table(report)
+    assert "Model: residual. Cost: 61.9 MFLOP per training image, 20.6 per predicted image" in table
+    assert "- the peers' models differ" in table
+    assert "| % of peak FLOP/s, batch 128 | 61.9% of 100 |" in table  # 1,000 img/s x 61.9 MFLOP
+    report.update(params={"convscope": 309_322, "keras": 309_322}, params_error=None)
+    assert "Model: residual (309,322 parameters in every peer)." in render_table(report)
+
+
+KERAS_PYTHON = REPO / "benchmarks" / ".keras-env" / "bin" / "python"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
+def test_both_peers_build_the_residual_model_with_the_same_parameters(fashion_dir: Path) -> None:
+    options = ["--model", "residual", "--train-images", "512", "--test-images", "200", "--epochs", "1"]
+    results = {}
+    for peer, python in (("convscope", sys.executable), ("keras", str(KERAS_PYTHON))):
+        proc = subprocess.run([python, str(REPO / "benchmarks" / f"{peer}_peer.py"), *options], capture_output=True,
+                              text=True, timeout=600, check=True, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        results[peer] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert results["convscope"]["model"] == results["keras"]["model"] == "residual"
+    assert results["convscope"]["params"] == results["keras"]["params"] == 309_322
+    assert all(result["images_per_s"] > 0 for result in results.values())
