@@ -1,4 +1,5 @@
-"""The plan `Sequential` runs its layers by: exact rewrites of relu followed by max pooling.
+"""The plan `Sequential` runs its layers by, and a functional graph each layer whose only reader
+is a max pooling: exact rewrites of relu followed by max pooling.
 
 A layer that ends in relu followed by a max pooling layer (the pattern of nearly every small
 CNN: `Conv2D(..., activation="relu")`, `MaxPooling2D(2)`) computes max(relu(x)) over each
@@ -6,8 +7,13 @@ window. Max commutes with relu, so `relu(max(x))` gives the same values, and the
 the same cell wins every window and relu's derivative at that cell is the same. Pooling first
 leaves relu and its backward a quarter of the cells for 2x2 windows. Training the seed CNN at
 batch 128 on a 2-core CPU, this gave 15% more images/s in bfloat16 and 8% in float32
-(`benchmarks/LEVERS.md`). Where the layer is a first convolution the compiled kernels take, the
+(`benchmarks/LEVERS.md`). Where the layer is a convolution the compiled kernels take, the
 convolution, its pooling and the relu run as one (`convscope.ops.conv2d_max_pool`).
+
+A functional graph (`convscope.models.graph`) pairs a node with the pooling node that alone
+reads its output (no other layer, and not a model output); it runs each pair as a stack of two
+by this module's plan, so the stem of `zoo.residual_cnn` runs as the same fused kernel as the
+seed CNN's first convolution.
 
 The plan is made once for a stack of layers, by asking them (`ends_in_relu`, `fuses_relu`,
 `fusable_with_pool`, `observed`), and made again only when the stack changes: a layer added or

@@ -1,17 +1,20 @@
-"""Sequential pools before relu where that is exact: same outputs, same gradients, and never
-where a hook or an activity regularizer would see the difference. The plan is made once per
-stack of layers and again only when the stack changes."""
+"""Sequential and functional models pool before relu where that is exact: same outputs, same
+gradients, and never where a hook or an activity regularizer would see the difference. The
+plan is made once per stack of layers and again only when the stack changes. A convolution
+whose only reader is a 2x2 max pooling runs fused with it, in a stack or in a graph."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 
-from convscope import Sequential, layers, regularizers, zoo
-from convscope.models import fusion
+from convscope import Model, Sequential, layers, regularizers, zoo
+from convscope.models import Functional, fusion
+from convscope.models import graph as graph_module
 from convscope.ops import cpu_kernels, winograd
 from convscope.ops import pooling as ops_pooling
 from convscope.ops.device import autocast
@@ -286,3 +289,131 @@ def test_fused_convolutions_give_the_plain_paths_outputs_and_gradients(name: str
         scale = float(theirs.abs().max())
         assert scale > 0, label
         torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5 * scale, msg=label)
+
+
+# -- functional graphs: the same rewrites wherever a layer's only reader is its max pooling ------------
+
+def graph_unfused(model: Functional, x: torch.Tensor) -> torch.Tensor:
+    """The model's logits with every node run whole, in order (no pairs, no plan)."""
+    whole = dataclasses.replace(model.graph, pooled={})
+    (out,) = graph_module.run(whole, [x], {id(model.graph.outputs[0])})
+    return out
+
+
+def graph_pairs(model: Functional) -> list[tuple[str, str]]:
+    return [(node.layer.name, model.graph.pooled[id(node)].layer.name) for node in model.graph.nodes
+            if id(node) in model.graph.pooled]
+
+
+def relu_pool_graph() -> Functional:
+    """Conv -> BatchNormalization -> ReLU -> max pool; a conv whose relu output a max pooling and
+    an Add both read (so it is not paired); a relu layer before max pooling; a 3x3 relu conv
+    before 2x2 max pooling deep in the graph (its input needs a gradient)."""
+    inputs = layers.Input((16, 16, 2))
+    x = layers.ReLU(name="stem_relu")(layers.BatchNormalization()(layers.Conv2D(6, 3, padding="same")(inputs)))
+    x = layers.MaxPooling2D(2, name="stem_pool")(x)
+    y = layers.Conv2D(6, 3, padding="same", activation="relu", name="shared_output")(x)
+    x = layers.Add()([layers.MaxPooling2D(1, name="side_pool")(y), y])
+    x = layers.Activation("relu", name="act")(x)
+    x = layers.MaxPooling2D(2, name="act_pool")(x)
+    x = layers.Conv2D(5, 3, padding="same", activation="relu", name="deep")(x)
+    x = layers.MaxPooling2D(2, name="deep_pool")(x)
+    outputs = layers.Dense(3, activation="softmax")(layers.GlobalAveragePooling2D()(x))
+    return Model(inputs, outputs)
+
+
+def steady(model: Functional) -> Functional:
+    """`model` with its augmentation layers (the residual CNN's RandomFlip) passing images
+    through, so that two runs in training mode see the same images."""
+    for layer in model.layers:
+        if isinstance(layer, layers.RandomFlip):
+            layer.eval()
+    return model
+
+
+GRAPHS: dict[str, Callable[[], Functional]] = {
+    "residual CNN": lambda: zoo.build("residual-cnn"),
+    "residual CNN on RGB": lambda: zoo.build("residual-cnn", (32, 32, 3)),
+    "relu layers and a shared output": relu_pool_graph,
+}
+
+
+def test_a_graph_pairs_each_relu_whose_only_reader_is_a_max_pooling() -> None:
+    assert graph_pairs(zoo.build("residual-cnn")) == [("conv2d", "max_pooling2d")]
+    assert graph_pairs(relu_pool_graph()) == [("stem_relu", "stem_pool"), ("act", "act_pool"), ("deep", "deep_pool")]
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16], ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_a_fused_graph_matches_the_graph_run_node_by_node_exactly(name: str, dtype: torch.dtype | None,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rewrite alone is exact; the fused kernels' rounding is checked against the plain path below.
+    monkeypatch.setattr(ops_pooling, "conv_pool_path", lambda *args: "torch")
+    torch.manual_seed(0)
+    model = GRAPHS[name]().to_device("cpu")
+    steady(model.train())  # BatchNormalization with batch statistics: the gradients reach every layer
+    x = torch.randint(-3, 4, (8, *model.input_shape[1:])).float()
+    fused = outputs_and_grads(model, x, dtype, lambda model, x: model(x, logits=True))
+    plain = outputs_and_grads(model, x, dtype, graph_unfused)
+    for a, b in zip(fused, plain, strict=True):
+        assert torch.equal(a, b)
+
+
+@kernels_built
+@pytest.mark.parametrize(("name", "training_plan", "prediction_plan"), [
+    ("residual CNN", ["few 1"], ["few 1"]), ("residual CNN on RGB", ["few 3"], ["few 3"]),
+    ("relu layers and a shared output", ["winograd 6"], ["winograd 6"]),
+])
+def test_which_convolutions_of_a_graph_run_fused_with_their_pooling(
+        name: str, training_plan: list[str], prediction_plan: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    model = GRAPHS[name]().to_device("cpu")
+    x = torch.rand(2, *model.input_shape[1:])
+    with cpu_kernels.enabled(True):
+        assert fused_input_channels(model, x, monkeypatch, training=True) == training_plan
+        assert fused_input_channels(model, x, monkeypatch, training=False) == prediction_plan
+        predicted = model.predict(x.numpy(), verbose=0)
+    with cpu_kernels.enabled(False):
+        assert fused_input_channels(model, x, monkeypatch, training=True) == []
+        np.testing.assert_allclose(model.predict(x.numpy(), verbose=0), predicted, rtol=1e-5, atol=1e-6)
+
+
+@kernels_built
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_residual_cnns_fused_stem_gives_the_plain_paths_outputs_and_gradients(
+        threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    torch.manual_seed(0)
+    model = steady(zoo.build("residual-cnn").to_device("cpu"))
+    x = torch.rand(5, 28, 28, 1)
+    with cpu_kernels.enabled(True):
+        fused = outputs_and_parameter_grads(model, x)
+    with cpu_kernels.enabled(False):
+        plain = outputs_and_parameter_grads(model, x)
+    names = ["training output", "predicted output", *(label for label, _ in model.named_parameters())]
+    for label, ours, theirs in zip(names, fused, plain, strict=True):
+        scale = float(theirs.abs().max())
+        assert scale > 0, label
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5 * scale, msg=label)
+
+
+@kernels_built
+def test_a_hook_on_a_graphs_stem_keeps_it_whole_until_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    model = steady(zoo.build("residual-cnn").to_device("cpu"))
+    stem, pool = model.get_layer("conv2d"), model.get_layer("max_pooling2d")
+    x = torch.rand(3, 28, 28, 1)
+    with cpu_kernels.enabled(True):
+        expected = model(x).detach()
+        seen: list[torch.Tensor] = []
+        handle = stem.register_forward_hook(lambda layer, args, output: seen.append(output))
+        assert fused_input_channels(model, x, monkeypatch, training=False) == []  # observed: run whole
+        (output,) = seen
+        assert output.shape == (3, 28, 28, 32) and float(output.min()) == 0.0  # the relu'd full map
+        torch.testing.assert_close(model(x).detach(), expected, rtol=1e-5, atol=1e-6)
+        handle.remove()
+        assert fused_input_channels(model, x, monkeypatch, training=False) == ["few 1"]
+        pool_handle = pool.register_forward_pre_hook(lambda layer, args: None)
+        assert fused_input_channels(model, x, monkeypatch, training=False) == []
+        pool_handle.remove()
+    assert len(seen) == 2  # the hook saw both whole runs, and nothing after its removal
