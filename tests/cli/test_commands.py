@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,15 +25,15 @@ layers:
 """
 
 
-def test_help_is_fast_and_imports_nothing_heavy() -> None:
-    code = ("import sys, time; t = time.perf_counter(); from convscope.cli import build_parser; "
-            "build_parser().format_help(); print(time.perf_counter() - t); "
-            "print(sorted(m for m in ('torch', 'matplotlib', 'fastapi', 'PIL') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
-    assert float(out[0]) < 0.5 and out[1] == "[]"
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "convscope", "--help"], capture_output=True, check=True)
-    assert time.perf_counter() - started < 3.0  # interpreter start included, on a shared machine
+def test_help_imports_nothing_heavy() -> None:
+    """`convscope --help` stays fast by importing no torch, matplotlib, FastAPI or Pillow (their
+    import times, not a wall-clock bound that a busy machine would break, are what it saves)."""
+    code = ("import sys; from convscope.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'fastapi', 'PIL', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    shown = subprocess.run([sys.executable, "-m", "convscope", "--help"], capture_output=True, text=True, check=True)
+    assert "train" in shown.stdout and "explain" in shown.stdout
 
 
 @pytest.mark.parametrize("options", [(), ("--details", "--macs")])
