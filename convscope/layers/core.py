@@ -350,8 +350,17 @@ class BatchNormalization(Layer):
         axis = self.channel_axis(inputs.dim())
         x = inputs.movedim(axis, 1)
         # A frozen layer normalises with its moving statistics and leaves them be, as in Keras 3.
-        outputs = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
-                               self.training and self.trainable, 1.0 - self.momentum, self.epsilon)
+        updating = self.training and self.trainable
+        # torch moves the variance towards the batch's unbiased variance (x n / (n - 1)), Keras
+        # towards the biased one it normalised with: v = v_torch (1 - 1/n) + momentum v_old / n.
+        # torch updates a copy (its backward keeps the tensor it was given).
+        variance = self.moving_variance.clone() if updating else self.moving_variance
+        outputs = F.batch_norm(x, self.moving_mean, variance, self.gamma, self.beta,
+                               updating, 1.0 - self.momentum, self.epsilon)
+        if updating:
+            count = x.numel() // x.shape[1]
+            with torch.no_grad():
+                self.moving_variance.mul_(self.momentum / count).add_(variance, alpha=1.0 - 1.0 / count)
         return outputs.movedim(1, axis)
 
     def get_config(self) -> dict[str, Any]:

@@ -152,6 +152,21 @@ def test_activations_and_batchnorm_inference() -> None:
     np.testing.assert_allclose(run_layer(bn, x), gamma * (x - mean) / np.sqrt(var + 1e-3) + beta, rtol=1e-5, atol=1e-6)
 
 
+
+def test_batchnorm_training_moves_statistics_as_keras() -> None:
+    """Keras moves the variance towards the biased batch variance it normalised with (torch's
+    own update uses the unbiased one, n / (n - 1) larger)."""
+    x = RNG.normal(loc=1.0, scale=2.0, size=(8, 5, 5, 3)).astype(np.float32)
+    bn = layers.BatchNormalization(momentum=0.9)
+    bn.build((None, 5, 5, 3))
+    bn.train()
+    out = run_layer(bn, x)
+    mean, variance = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    np.testing.assert_allclose(out, (x - mean) / np.sqrt(variance + 1e-3), rtol=1e-4, atol=1e-5)
+    _, _, moving_mean, moving_variance = bn.get_weights()
+    np.testing.assert_allclose(moving_mean, 0.1 * mean, rtol=1e-5)
+    np.testing.assert_allclose(moving_variance, 0.9 + 0.1 * variance, rtol=1e-6)
+
 def test_dropout_is_identity_in_inference_and_scales_in_training() -> None:
     layer = layers.Dropout(0.5)
     x = np.ones((1000, 10), dtype=np.float32)
