@@ -6,6 +6,7 @@ parameters are known (`build`). A ready `torch.optim.Optimizer` can be passed to
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from collections.abc import Callable
@@ -122,6 +123,10 @@ class Optimizer:
     # a hook before each step does (see `before_step`).
     torch_decouples_weight_decay = False
 
+    # True where Keras adds epsilon before the bias correction and torch after it, so the
+    # epsilon torch gets changes with the step (see `Adam.before_step`).
+    epsilon_follows_step = False
+
     def __init__(self, learning_rate: Any = 0.001, name: str | None = None, *,
                  extra: dict[str, Any] | None = None, **options: Any) -> None:
         kind = type(self).__name__
@@ -130,6 +135,7 @@ class Optimizer:
         learning_rate = _keras2_arguments(kind, learning_rate, extra)
         self.name = name or kind.lower()
         self.torch_optimizer: torch.optim.Optimizer | None = None
+        self.steps_counted = 0  # updates since `build` (or restored from a file); see `iterations`
         self._learning_rate = _check_rate(kind, learning_rate)
         decay = options.get("weight_decay")
         if decay is not None and (not _is_number(decay) or _number(decay) < 0):
@@ -145,6 +151,20 @@ class Optimizer:
         self.set_learning_rate(value)
 
     lr = learning_rate  # Keras 2's name (model.optimizer.lr)
+
+    @property
+    def iterations(self) -> int:
+        """Updates applied so far (Keras's `optimizer.iterations`), counted after each step and
+        set again when a saved state is loaded (`count_from_state`)."""
+        return self.steps_counted
+
+    def count_from_state(self) -> None:
+        """Take the step count from the torch optimizer's state just loaded: torch's
+        per-parameter `step`, where the optimizer keeps one (SGD keeps none)."""
+        state = self.torch_optimizer.state.values() if self.torch_optimizer is not None else []
+        steps = [int(entries["step"]) for entries in state if "step" in entries]
+        if steps:
+            self.steps_counted = max(steps)
 
     def current_learning_rate(self) -> float:
         """The rate now: the built optimizer's first param group's, else the one given."""
@@ -167,7 +187,9 @@ class Optimizer:
         # alone), so that model gets one empty parameter group.
         groups = list(parameters) or [{"params": []}]
         self.torch_optimizer = self.make(groups, self.current_learning_rate())
-        if self.clipping or (self.options.get("weight_decay") and not self.torch_decouples_weight_decay):
+        self.torch_optimizer.register_step_post_hook(self.after_step)
+        if self.clipping or self.epsilon_follows_step or (
+                self.options.get("weight_decay") and not self.torch_decouples_weight_decay):
             self.torch_optimizer.register_step_pre_hook(self.before_step)
         return self.torch_optimizer
 
@@ -183,6 +205,9 @@ class Optimizer:
             params = [p for p in group["params"] if p.grad is not None]
             if params:
                 torch._foreach_mul_(params, 1.0 - group["lr"] * decay)
+
+    def after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self.steps_counted += 1
 
     def make(self, parameters: list[Any], learning_rate: float) -> torch.optim.Optimizer:
         return self.torch_class(parameters, lr=learning_rate, **self.torch_options())
@@ -289,6 +314,7 @@ class Adam(Optimizer):
 
     torch_class: Callable[..., torch.optim.Optimizer] = torch.optim.Adam
     torch_decouples_weight_decay = True
+    epsilon_follows_step = True
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None,
@@ -300,6 +326,17 @@ class Adam(Optimizer):
         o = self.options
         return {"betas": (o["beta_1"], o["beta_2"]), "eps": o["epsilon"], "amsgrad": o["amsgrad"],
                 "weight_decay": o["weight_decay"] or 0.0}
+
+    @torch.no_grad()
+    def before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        """Keras's Adam divides by sqrt(v) + epsilon and bias-corrects the step size; torch's
+        divides by sqrt(v / (1 - beta_2^t)) + eps. They agree when eps = epsilon / sqrt(1 - beta_2^t)
+        at step t, which matters where gradients are tiny (|g| near epsilon)."""
+        super().before_step(optimizer, args, kwargs)
+        step = self.steps_counted + 1
+        eps = self.options["epsilon"] / math.sqrt(1.0 - self.options["beta_2"] ** step)
+        for group in optimizer.param_groups:
+            group["eps"] = eps
 
     def make(self, parameters: list[Any], learning_rate: float) -> torch.optim.Optimizer:
         # The fused kernel updates every tensor in one pass (+20-27% per step at batch 32 on a

@@ -179,6 +179,8 @@ def load_optimizer(model: LayeredModel, path: Path) -> None:
             state.setdefault(int(index), {}).update(scalars)
         compiled.optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
         follow_parameter_layout(compiled.optimizer)
+        if compiled.optimizer_recipe is not None:
+            compiled.optimizer_recipe.count_from_state()  # Keras's iterations; Adam's epsilon follows it
         restore_rng(tensors, meta)
     except (SafetensorError, OSError, KeyError, TypeError, ValueError, RuntimeError) as error:
         if isinstance(error, FileNotFoundError):

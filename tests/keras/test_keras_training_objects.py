@@ -70,6 +70,36 @@ def test_optimizer_steps_match_keras(case: str) -> None:
     np.testing.assert_allclose(np.stack(steps), load("optimizers")[case], rtol=1e-5, atol=1e-5)
 
 
+
+def keras_adam(start: np.ndarray, grads: list[np.ndarray], learning_rate: float, amsgrad: bool) -> np.ndarray:
+    """Keras 3's Adam.update_step in float64: epsilon is added to sqrt(v), and the step size
+    carries the bias corrections."""
+    weights, m, v, v_hat, steps = start.astype(np.float64), 0.0, 0.0, 0.0, []
+    for t, grad in enumerate(grads, start=1):
+        alpha = learning_rate * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        m, v = m + (grad - m) * 0.1, v + (grad ** 2 - v) * 0.001
+        v_hat = np.maximum(v_hat, v)
+        weights = weights - m * alpha / (np.sqrt(v_hat if amsgrad else v) + 1e-7)
+        steps.append(weights)
+    return np.stack(steps)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_epsilon_is_keras_where_gradients_are_tiny(amsgrad: bool) -> None:
+    """torch adds eps after bias-correcting sqrt(v); with gradients near epsilon that moves a
+    weight several times further than Keras does, unless eps follows the step."""
+    grads = [np.random.default_rng(step).normal(scale=1e-6, size=6) for step in range(6)]
+    weights = torch.nn.Parameter(torch.zeros(6))  # near 0, float32 resolves each step's size
+    recipe = optimizers.Adam(learning_rate=0.01, amsgrad=amsgrad)
+    torch_optimizer = recipe.build([weights])
+    steps = []
+    for grad in grads:
+        weights.grad = torch.tensor(grad, dtype=torch.float32)
+        torch_optimizer.step()
+        steps.append(weights.detach().numpy().copy())
+    np.testing.assert_allclose(np.stack(steps), keras_adam(np.zeros(6), grads, 0.01, amsgrad), rtol=1e-5, atol=1e-9)
+    assert recipe.iterations == 6
+
 def test_optimizer_defaults_are_keras() -> None:
     assert optimizers.AdamW().get_config()["weight_decay"] == 0.004
     for recipe in (optimizers.Nadam(), optimizers.Adamax()):
