@@ -6,14 +6,22 @@ torch modules, run as a chain. Both kinds become a list of `GraphNode`s in an or
 computes every input before its use, so the rest of explain/ asks one question, "what does
 this node read?", instead of "which layer came before?".
 
-A Sequential model's nodes are its layers (node i is `model.layers[i]`, reading node i - 1;
-node 0 reads the model's input). A functional model's nodes are its layer calls, InputLayers
-included, as `model.nodes_in_order()` gives them; a layer called twice (shared) gives two
-nodes, the second named "name[1]".
+A Sequential model's nodes are its layers (node i reads node i - 1; node 0 reads the model's
+input). A functional model's nodes are its layer calls, InputLayers included, as
+`model.nodes_in_order()` gives them; a layer called twice (shared) gives two nodes, the second
+named "name[1]".
+
+A model used as a layer of another (`Sequential([base_model, Softmax()])`, `x = base(inputs)`)
+is walked into: its layers become nodes named "<model>/<layer>" (Keras's
+`model.get_layer("sequential").get_layer("conv2d")` is node "sequential/conv2d"), each with the
+nested model in its `scope`; its first layers read what the model reads, and the layers after
+it read its last. `find_node` also takes an inner layer's own name when no other node has it,
+and the nested model's name for the node that makes its output.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +31,8 @@ import torch
 
 MODEL_INPUT = "input"  # what a chain's first node reads, in the "from" column
 
+Shape = tuple[int | None, ...]
+
 
 @dataclass(frozen=True)
 class GraphNode:
@@ -30,11 +40,16 @@ class GraphNode:
 
     Attributes:
         index: position in the model's node order (inputs first; every node after what it reads).
-        name: the layer's name; "name[k]" for call k >= 1 of a shared layer.
+        name: the layer's name; "name[k]" for call k >= 1 of a shared layer; "model/name" for a
+            layer of a nested model.
         layer: the layer object.
         inputs: indices of the nodes it reads, in call order; () for an InputLayer, and for the
             first layer of a chain, which reads the model's input.
         sources: names of what it reads ("input" for the model's input of a chain).
+        scope: the nested models it lies in, outermost first, by node name (e.g. ("sequential",));
+            () for a layer of the model itself.
+        ends: the nested models whose output this node makes (e.g. ("sequential",)).
+        output_shape: its output's shape without the batch axis, when known.
     """
 
     index: int
@@ -42,6 +57,9 @@ class GraphNode:
     layer: Any
     inputs: tuple[int, ...]
     sources: tuple[str, ...]
+    scope: tuple[str, ...] = ()
+    ends: tuple[str, ...] = ()
+    output_shape: Shape | None = None
 
     @property
     def kind(self) -> str:
@@ -57,12 +75,50 @@ class GraphNode:
         """A merge layer, called on a list of tensors."""
         return bool(getattr(self.layer, "takes_list", False))
 
+    @property
+    def own_name(self) -> str:
+        """The name inside its own model: "conv2d" for "sequential/conv2d"."""
+        return self.name.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class NestedModel:
+    """A model used as a layer: its node `name` (as a layer of its parent), the model, the
+    scope it lies in, the nodes it spans (first, last index) and those making its outputs."""
+
+    name: str
+    model: Any
+    scope: tuple[str, ...]
+    nodes: range
+    outputs: tuple[int, ...]
+
+    @property
+    def kind(self) -> str:
+        return layer_kind(self.model)
+
+
+@dataclass
+class ModelWalk:
+    """Every node of a model (nested models walked into), its nested models, and the nodes
+    making its outputs."""
+
+    nodes: list[GraphNode]
+    nested: list[NestedModel]
+    outputs: tuple[int, ...] = ()
+
 
 def is_graph(model: Any) -> bool:
     """Whether `model` is a functional model (its layers are a graph, not a chain)."""
     from convscope.models.graph import Graph
 
     return isinstance(getattr(model, "graph", None), Graph)
+
+
+def is_nested_model(layer: Any) -> bool:
+    """Whether `layer` is a model used as a layer (a Sequential or functional model)."""
+    from convscope.models.nested import ModelLayer
+
+    return isinstance(layer, ModelLayer)
 
 
 def model_layers(model: Any) -> list[torch.nn.Module]:
@@ -76,25 +132,77 @@ def model_layers(model: Any) -> list[torch.nn.Module]:
     return list(layers)
 
 
+def walk(model: Any) -> ModelWalk:
+    """The nodes of `model` in computing order, nested models walked into (see the module text)."""
+    found = ModelWalk([], [])
+    found.outputs = _add_model(found, model, "", (), None)
+    return found
+
+
 def graph_nodes(model: Any) -> list[GraphNode]:
     """Every node of `model` in computing order (see the module text)."""
+    return walk(model).nodes
+
+
+def _source_names(found: ModelWalk, read: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(found.nodes[index].name for index in read) if read else (MODEL_INPUT,)
+
+
+def _shape(shape: Any) -> Shape | None:
+    return None if shape is None or isinstance(shape, list) else tuple(shape)[1:]
+
+
+def _add_node(found: ModelWalk, name: str, layer: Any, read: tuple[int, ...], scope: tuple[str, ...],
+              shape: Shape | None, input_node: bool = False) -> int:
+    index = len(found.nodes)
+    sources = () if input_node else _source_names(found, read)
+    found.nodes.append(GraphNode(index, name, layer, read, sources, scope, (), shape))
+    return index
+
+
+def _add_model(found: ModelWalk, model: Any, prefix: str, scope: tuple[str, ...],
+               feeds: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Add `model`'s nodes (names prefixed) reading `feeds` (None: the model is the one walked;
+    (): it reads the outer chain's input); returns the nodes making its outputs."""
     if not is_graph(model):
-        layers = model_layers(model)
-        return [GraphNode(index, layer_name(layer, index), layer, () if index == 0 else (index - 1,),
-                          (MODEL_INPUT,) if index == 0 else (layer_name(layers[index - 1], index - 1),))
-                for index, layer in enumerate(layers)]
+        read: tuple[int, ...] = feeds or ()
+        for position, layer in enumerate(model_layers(model)):
+            name = prefix + layer_name(layer, position)
+            if is_nested_model(layer):
+                read = _add_nested(found, layer, name, scope, read)
+            else:
+                read = (_add_node(found, name, layer, read, scope, _shape(getattr(layer, "output_shape", None))),)
+        return read
     made_by: dict[int, int] = {}  # tensor id -> index of the node that made it
+    if feeds:  # a nested model's inputs are what its caller reads
+        made_by.update((id(tensor), feed) for tensor, feed in zip(model.inputs, feeds, strict=True))
     calls: dict[int, int] = {}    # layer id -> calls seen so far
-    nodes: list[GraphNode] = []
-    for index, (layer, inputs, outputs) in enumerate(model.nodes_in_order()):
+    for layer, inputs, outputs in model.nodes_in_order():
+        if not inputs and feeds:
+            continue  # a nested model's InputLayer: its tensor is the caller's
         call = calls.get(id(layer), 0)
         calls[id(layer)] = call + 1
+        name = prefix + (layer.name if call == 0 else f"{layer.name}[{call}]")
         read = tuple(made_by[id(tensor)] for tensor in inputs)
-        nodes.append(GraphNode(index, layer.name if call == 0 else f"{layer.name}[{call}]", layer, read,
-                               tuple(nodes[i].name for i in read)))
-        for tensor in outputs:
-            made_by[id(tensor)] = index
-    return nodes
+        if is_nested_model(layer):
+            made = _add_nested(found, layer, name, scope, read)
+        else:
+            made = (_add_node(found, name, layer, read, scope, _shape((None, *outputs[0].shape[1:])),
+                              input_node=not inputs),) * len(outputs)
+        made_by.update((id(tensor), index) for tensor, index in zip(outputs, made, strict=True))
+    return tuple(made_by[id(tensor)] for tensor in model.outputs)
+
+
+def _add_nested(found: ModelWalk, model: Any, name: str, scope: tuple[str, ...],
+                read: tuple[int, ...]) -> tuple[int, ...]:
+    """Walk into a model used as a layer, named `name` where it is used; returns its output nodes."""
+    first = len(found.nodes)
+    outputs = _add_model(found, model, name + "/", (*scope, name), read)
+    for index in set(outputs):
+        node = found.nodes[index]
+        found.nodes[index] = dataclasses.replace(node, ends=(*node.ends, name))
+    found.nested.append(NestedModel(name, model, scope, range(first, len(found.nodes)), outputs))
+    return outputs
 
 
 def layer_kind(layer: Any) -> str:
@@ -107,30 +215,69 @@ def layer_name(layer: Any, index: int) -> str:
 
 
 def find_node(model: Any, layer: Any, kinds: tuple[str, ...] | None = None) -> GraphNode:
-    """The node of a layer given by name (or "name[k]" for a shared layer's call k), node index,
-    layer object, or None (the first node of `kinds`).
+    """The node of a layer given by name, node index, layer object, or None (the first node of
+    `kinds`). A name is a node's ("name[k]" for a shared layer's call k, "model/name" for a layer
+    of a nested model), a nested model's layer's own name when no other node has it, or a
+    nested model's (the node making its output, when `kinds` is None).
 
     Raises:
-        ValueError: when no such node exists, listing the model's nodes.
+        ValueError: when no such node exists, a name is ambiguous, or the node is not one of
+            `kinds`, listing the model's nodes.
     """
-    nodes = graph_nodes(model)
+    found = walk(model)
+    nodes = found.nodes
     available = ", ".join(f"{node.index}:{node.name} ({node.kind})" for node in nodes)
     if layer is None:
         matches = [node for node in nodes if kinds is None or node.kind in kinds]
     elif isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
         matches = [nodes[int(layer)]] if -len(nodes) <= layer < len(nodes) else []
     elif isinstance(layer, str):
-        matches = [node for node in nodes if node.name == layer]
+        matches = named_nodes(found, layer, kinds)
     else:
-        matches = [node for node in nodes if node.layer is layer]
+        matches = [node for node in nodes if node.layer is layer] or [
+            nodes[nested.outputs[0]] for nested in found.nested if nested.model is layer and kinds is None]
     if not matches:
-        wanted = " or ".join(kinds) if kinds else "layer"
+        wanted = (", ".join(kinds[:-1]) + " or " if len(kinds) > 1 else "") + kinds[-1] if kinds else "layer"
         raise ValueError(f"explain: no {wanted} {layer!r} in the model. Layers: {available}.")
     node = matches[0]
     if kinds is not None and node.kind not in kinds:
-        raise ValueError(f"explain: layer {node.name!r} is a {node.kind}; expected one of {', '.join(kinds)}. "
-                         f"Layers: {available}.")
+        raise ValueError(f"explain: layer {node.name!r} is a {node.kind}; expected one of {', '.join(kinds)}."
+                         f"{_kind_hint(node.kind)} Layers: {available}.")
     return node
+
+
+def named_nodes(found: ModelWalk, name: str, kinds: tuple[str, ...] | None) -> list[GraphNode]:
+    """The node called `name` (see `find_node`).
+
+    Raises:
+        ValueError: for an inner name several nested layers share, or a nested model's name
+            where a layer of `kinds` is wanted.
+    """
+    exact = [node for node in found.nodes if node.name == name]
+    if exact:
+        return exact
+    for nested in found.nested:
+        if nested.name == name:
+            inside = [found.nodes[index] for index in nested.nodes]
+            if kinds is None and len(nested.outputs) == 1:
+                return [found.nodes[nested.outputs[0]]]
+            chosen = [node for node in inside if kinds is None or node.kind in kinds] or inside
+            raise ValueError(f"explain: {name!r} is a {nested.kind} model used as a layer; name one of its "
+                             f"layers: {', '.join(node.name for node in chosen)}.")
+    inner = [node for node in found.nodes if node.scope and node.name.endswith("/" + name)]
+    if len(inner) > 1:
+        raise ValueError(f"explain: {name!r} names {len(inner)} layers of nested models: "
+                         f"{', '.join(node.name for node in inner)}. Fix: give the path, e.g. {inner[0].name!r}.")
+    return inner
+
+
+def _kind_hint(kind: str) -> str:
+    """A sentence on why a layer kind has no steps, or ""."""
+    if kind.startswith("SeparableConv"):
+        return (f" A {kind} is a depthwise convolution followed by a 1x1 convolution, two steps in one "
+                "layer; explain works out one convolution at a time. Fix: build it as DepthwiseConv2D "
+                "then Conv2D(filters, 1) to see each step.")
+    return ""
 
 
 def find_layer(model: Any, layer: Any, kinds: tuple[str, ...] | None = None) -> tuple[int, Any]:
@@ -221,17 +368,25 @@ def output_node(model: Any) -> GraphNode:
     Raises:
         ValueError: for a model with several outputs.
     """
-    nodes = graph_nodes(model)
-    if not is_graph(model):
-        return nodes[-1]
-    outputs = list(model.outputs)
-    if len(outputs) != 1:
-        raise ValueError(f"explain: model {model.name!r} has {len(outputs)} outputs; class scores need one. "
+    found = walk(model)
+    if len(found.outputs) != 1:
+        raise ValueError(f"explain: model {model.name!r} has {len(found.outputs)} outputs; class scores need one. "
                          "Fix: build Model(model.inputs, model.outputs[k]) for output k.")
-    for node, (_, _, made) in zip(nodes, model.nodes_in_order(), strict=True):
-        if any(tensor is outputs[0] for tensor in made):
-            return node
-    raise AssertionError("the model's output is made by none of its nodes")
+    return found.nodes[found.outputs[0]]
+
+
+def conv_weights(layer: Any) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """(kernel, bias, groups) of a convolution as a grouped convolution computes it: the kernel
+    (*k, C_in / groups, C_out) in Keras's layout. A DepthwiseConv's kernel (*k, C_in, multiplier)
+    becomes (*k, 1, C_in * multiplier) with groups = C_in: output channel c * multiplier + m
+    filters input channel c alone, as Keras computes it."""
+    weights = layer.get_weights()
+    kernel = np.asarray(weights[0])
+    bias = np.asarray(weights[1]) if len(weights) > 1 else None
+    if layer_kind(layer).startswith("DepthwiseConv"):
+        *size, channels, multiplier = kernel.shape
+        return kernel.reshape(*size, 1, channels * multiplier), bias, channels
+    return kernel, bias, int(getattr(layer, "groups", 1))
 
 
 def config_of(layer: Any) -> dict[str, Any]:

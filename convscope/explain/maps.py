@@ -26,6 +26,7 @@ class LayerMaps:
     maps: np.ndarray = field(repr=False)   # (H, W, C), (L, C) or (units,)
     activation: str | None = None          # the layer's activation, e.g. "relu", "softmax"
     sources: tuple[str, ...] = ()          # the layers it reads ("input": the model's input)
+    scope: tuple[str, ...] = ()            # the nested models it lies in, outermost first
 
     @property
     def values_are(self) -> str:
@@ -56,7 +57,8 @@ def feature_maps(model: Any, example: Any, layers: Sequence[Any] | None = None) 
 
     A functional model's nodes are its layer calls in computing order, InputLayers and merge
     layers (Add, Concatenate, ...) included; each map says which layers it was made from
-    (`sources`). `{maps.layer: maps.maps for maps in feature_maps(model, x)}` keys them by name.
+    (`sources`). A model used as a layer gives a map per layer inside it ("model/layer"); its
+    own name in `layers` keeps the map of its output. `{maps.layer: maps.maps for maps in feature_maps(model, x)}` keys them by name.
 
     Args:
         model: a Sequential, a functional Model (one input) or a list of channels-last layers.
@@ -80,7 +82,7 @@ def feature_maps(model: Any, example: Any, layers: Sequence[Any] | None = None) 
         outputs = _model.run_nodes(model, _model.as_batch(model, example))
     return [
         LayerMaps(node.index, node.name, node.kind, outputs[node.index][0].detach().cpu().numpy(),
-                  _activation_name(node.layer), node.sources)
+                  _activation_name(node.layer), node.sources, node.scope)
         for node in nodes if keep is None or node.index in keep
     ]
 
@@ -95,25 +97,36 @@ def _activation_name(layer: Any) -> str | None:
 
 @dataclass(frozen=True)
 class LearnedFilters:
-    """A conv layer's kernel in Keras layout: (kh, kw, C_in, C_out) or (k, C_in, C_out)."""
+    """A conv layer's kernel in Keras layout: (kh, kw, C_in / groups, C_out) or
+    (k, C_in / groups, C_out). With `groups` > 1 filter o reads only the input channels of its
+    group (`input_channels(o)`); a DepthwiseConv's kernel is shown so, with groups = C_in."""
 
     layer: str
     kind: str
     kernel: np.ndarray = field(repr=False)
     bias: np.ndarray | None = field(default=None, repr=False)
+    groups: int = 1
 
     @property
     def count(self) -> int:
         return int(self.kernel.shape[-1])
 
     def filter(self, index: int) -> np.ndarray:
-        """Filter `index` as (kh, kw, C_in) or (k, C_in)."""
+        """Filter `index` as (kh, kw, C_in / groups) or (k, C_in / groups): its weights on
+        `input_channels(index)`, in order."""
         return self.kernel[..., index]
 
+    def input_channels(self, index: int) -> range:
+        """The input channels filter `index` reads (all of them for one group)."""
+        per_group = int(self.kernel.shape[-2])
+        group = index // (self.count // self.groups)
+        return range(group * per_group, (group + 1) * per_group)
+
     def strongest_input(self, index: int) -> int:
-        """The input channel whose weights in filter `index` are largest (sum of |weight|)."""
-        one = np.abs(np.asarray(self.filter(index), dtype=np.float64))    # (*k, C_in)
-        return int(one.reshape(-1, one.shape[-1]).sum(axis=0).argmax())
+        """The input channel whose weights in filter `index` are largest (sum of |weight|), by its
+        number in the layer's input."""
+        one = np.abs(np.asarray(self.filter(index), dtype=np.float64))    # (*k, C_in / groups)
+        return self.input_channels(index)[int(one.reshape(-1, one.shape[-1]).sum(axis=0).argmax())]
 
     @property
     def color_scale(self) -> ColorScale:
@@ -122,15 +135,17 @@ class LearnedFilters:
 
 
 def learned_filters(model: Any, layer: Any = None) -> LearnedFilters:
-    """The kernel and bias of a Conv1D/Conv2D layer (default the first one).
+    """The kernel and bias of a Conv1D/Conv2D (grouped or not) or DepthwiseConv1D/2D layer
+    (default the first one).
 
     Raises:
         ValueError: when the model has no such conv layer.
     """
-    node = _model.find_node(model, layer, ("Conv1D", "Conv2D"))
-    weights = node.layer.get_weights()
-    return LearnedFilters(node.name, node.kind,
-                          np.asarray(weights[0]), np.asarray(weights[1]) if len(weights) > 1 else None)
+    from convscope.explain.steps import CONV_KINDS
+
+    node = _model.find_node(model, layer, CONV_KINDS)
+    kernel, bias, groups = _model.conv_weights(node.layer)
+    return LearnedFilters(node.name, node.kind, kernel, bias, groups)
 
 
 # --------------------------------------------------------------------------- colour scales

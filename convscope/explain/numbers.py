@@ -16,3 +16,8 @@ def number(value: float) -> str:
 def position_text(position: tuple[int, ...] | None) -> str:
     """A position as the text writes it: (3, 5), or (3) for a signal."""
     return "none" if position is None else "(" + ", ".join(str(p) for p in position) + ")"
+
+
+def count_text(count: int, noun: str) -> str:
+    """A count with its noun: "1 value", "4 values"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

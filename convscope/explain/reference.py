@@ -4,6 +4,11 @@ Pure NumPy (no torch): these functions explain what the layers compute and check
 tests. Arrays are channels-last, as in Keras: a 2-D input is (H, W) or (H, W, C), a 1-D input is
 (L,) or (L, C); kernels use the Keras layout (kh, kw, C_in, C_out) and (k, C_in, C_out).
 
+A grouped convolution (`groups=g`, Keras's Conv2D(groups=g)) splits the input channels and the
+filters into g groups: filter o reads only the C_in/g input channels of its group,
+o // (C_out/g), so its kernel is (kh, kw, C_in/g, C_out). groups = C_in is a depthwise
+convolution (each filter reads one channel).
+
 Output size along one axis, for input length n, kernel k, stride s, dilation d and padding p
 on each side::
 
@@ -31,12 +36,14 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from convscope.explain.numbers import count_text
+
 IntOrPair = int | Sequence[int]
 Padding = str | int | Sequence[int | Sequence[int]]
 Mode = Literal["correlation", "convolution"]
 
 __all__ = [
-    "output_size", "same_padding", "resolve_padding",
+    "output_size", "same_padding", "resolve_padding", "check_groups",
     "conv1d", "conv2d", "dense", "relu",
     "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
 ]
@@ -197,9 +204,37 @@ def _windows(
 # --------------------------------------------------------------------------- convolution
 
 
+def check_groups(groups: int, x_shape: tuple[int, ...], kernel_channels: int, filters: int, op: str) -> int:
+    """`groups` when it splits the input channels (the last axis of `x_shape`) and `filters`
+    filters evenly and the kernel holds `kernel_channels` = channels / groups per filter.
+
+    Raises:
+        ValueError: naming what does not fit and the likely `groups`.
+    """
+    channels = x_shape[-1]
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int; got {groups!r}.")
+    groups = int(groups)
+    if channels % groups or filters % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the {channels} input channels and the "
+                         f"{filters} filters. Fix: pass the layer's own groups (Conv2D(groups=...)).")
+    if kernel_channels * groups != channels:
+        if groups == 1:
+            hint = (f" Fix: pass groups={channels // kernel_channels} for a grouped kernel." if
+                    kernel_channels and channels % kernel_channels == 0 and channels > kernel_channels
+                    else " Fix: match C_in of x and kernel.")
+            raise ValueError(f"{op}: x and kernel do not fit: kernel expects "
+                             f"{count_text(kernel_channels, 'input channel')}; x has {channels} (shape {x_shape}).{hint}")
+        raise ValueError(f"{op}: with groups={groups} the kernel needs {channels // groups} input channels "
+                         f"per filter (x has {channels}); it has {kernel_channels}. Fix: pass the kernel in "
+                         f"Keras's layout (*kernel, C_in / groups, C_out).")
+    return groups
+
+
 def _conv(
     x: np.ndarray, w: np.ndarray, bias: np.ndarray | float | None, rank: int,
     stride: IntOrPair, padding: Padding, dilation: IntOrPair, mode: str, op: str, layout: str,
+    groups: int = 1,
 ) -> np.ndarray:
     """Shared body of conv1d and conv2d."""
     if mode not in ("correlation", "convolution"):
@@ -216,9 +251,7 @@ def _conv(
     else:
         raise ValueError(f"{op}: kernel must have shape {'(k,)' if rank == 1 else '(kh, kw)'} or "
                          f"the Keras layout (*kernel, C_in, C_out); got shape {w.shape}.")
-    if kernel.shape[rank] != x.shape[-1]:
-        raise ValueError(f"{op}: kernel expects {kernel.shape[rank]} input channels; x has "
-                         f"{x.shape[-1]} (shape {x.shape}). Fix: match C_in of x and kernel.")
+    groups = check_groups(groups, x.shape, kernel.shape[rank], kernel.shape[-1], op)
     if mode == "convolution":  # convolution = correlation with the kernel rotated 180 degrees
         kernel = np.flip(kernel, axis=tuple(range(rank)))
     size = kernel.shape[:rank]
@@ -230,8 +263,13 @@ def _conv(
     taps: tuple[slice | EllipsisType, ...] = (..., *(slice(None, None, d) for d in dilations))
     windows = _windows(padded, extent, strides, op)[taps]  # (*out, C_in, *kernel)
     spatial = "ab"[:rank]
-    # out[..., o] = sum over kernel taps and input channels of window * weight
-    out = np.einsum(f"...c{spatial},{spatial}co->...o", windows, kernel)
+    per_group, filters = kernel.shape[rank], kernel.shape[-1] // groups
+    # out[..., o] = sum over kernel taps and the input channels of o's group of window * weight
+    by_channel = np.moveaxis(windows, -rank - 1, 0)  # (C_in, *out, *kernel), a view
+    out = np.concatenate([
+        np.einsum(f"c...{spatial},{spatial}co->...o", by_channel[g * per_group:(g + 1) * per_group],
+                  kernel[..., g * filters:(g + 1) * filters])
+        for g in range(groups)], axis=-1)
     if bias is not None:
         out = out + np.asarray(bias, dtype=np.float64)
     return out[..., 0] if squeeze_out else out
@@ -246,18 +284,24 @@ def conv2d(
     padding: Padding = "valid",
     dilation: IntOrPair = 1,
     mode: Mode = "correlation",
+    groups: int = 1,
 ) -> np.ndarray:
     """2-D convolution of one image, as a Conv2D layer computes it (before its activation).
 
-    out[i, j, o] = bias[o] + sum_{a, b, c} x_pad[i*sh + a*dh, j*sw + b*dw, c] * w[a, b, c, o]
+    out[i, j, o] = bias[o] + sum_{a, b, c} x_pad[i*sh + a*dh, j*sw + b*dw, g*n + c] * w[a, b, c, o]
+
+    where n = C_in / groups is the channels per group and g = o // (C_out / groups) is o's group
+    (g = 0 and n = C_in for an ordinary convolution).
 
     Args:
         x: (H, W) or (H, W, C_in).
-        w: (kh, kw) for one filter on a one-channel x, or (kh, kw, C_in, C_out) (Keras layout).
+        w: (kh, kw) for one filter on a one-channel x, or (kh, kw, C_in / groups, C_out) (Keras layout).
         bias: scalar or (C_out,); None adds nothing.
         stride, dilation: int or (vertical, horizontal).
         padding: "valid", "same" (Keras), an int, or ((top, bottom), (left, right)).
         mode: "correlation" (what layers compute) or "convolution" (kernel flipped).
+        groups: filter o reads only the input channels of its group (see the module text);
+            C_in and C_out must both divide by it.
 
     Returns:
         (H', W') for a 2-D kernel, else (H', W', C_out); float64.
@@ -269,8 +313,11 @@ def conv2d(
     >>> conv2d(f, [[1, 0.5], [0.5, 1]])
     array([[4., 4.],
            [4., 3.]])
+    >>> two = np.stack([np.ones((3, 3)), 10 * np.ones((3, 3))], axis=-1)   # (3, 3, 2)
+    >>> conv2d(two, np.ones((2, 2, 1, 2)), groups=2)[0, 0]   # filter 0 reads channel 0, filter 1 channel 1
+    array([ 4., 40.])
     """
-    return _conv(x, w, bias, 2, stride, padding, dilation, mode, "conv2d", "(H, W) or (H, W, C_in)")
+    return _conv(x, w, bias, 2, stride, padding, dilation, mode, "conv2d", "(H, W) or (H, W, C_in)", groups)
 
 
 def conv1d(
@@ -282,15 +329,17 @@ def conv1d(
     padding: Padding = "valid",
     dilation: int | Sequence[int] = 1,
     mode: Mode = "correlation",
+    groups: int = 1,
 ) -> np.ndarray:
     """1-D convolution of one signal, as a Conv1D layer computes it (before its activation).
 
-    out[i, o] = bias[o] + sum_{a, c} x_pad[i*s + a*d, c] * w[a, c, o]
+    out[i, o] = bias[o] + sum_{a, c} x_pad[i*s + a*d, g*n + c] * w[a, c, o]   (n, g as in conv2d)
 
     Args:
         x: (L,) or (L, C_in).
-        w: (k,) for one filter on a one-channel x, or (k, C_in, C_out) (Keras layout).
+        w: (k,) for one filter on a one-channel x, or (k, C_in / groups, C_out) (Keras layout).
         bias: scalar or (C_out,).
+        groups: as in `conv2d`.
         padding: "valid", "same", "causal" ((k - 1)*d zeros on the left only), an int, or
             (before, after).
         mode: "correlation" or "convolution" (kernel reversed).
@@ -301,7 +350,7 @@ def conv1d(
     >>> conv1d([1, 2, 3, 4], [1, 0, -1])
     array([-2., -2.])
     """
-    return _conv(x, w, bias, 1, stride, padding, dilation, mode, "conv1d", "(L,) or (L, C_in)")
+    return _conv(x, w, bias, 1, stride, padding, dilation, mode, "conv1d", "(L,) or (L, C_in)", groups)
 
 
 def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:

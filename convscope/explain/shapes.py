@@ -16,6 +16,7 @@ from convscope.explain import reference
 Shape = tuple[int | None, ...]
 
 CONV = ("Conv1D", "Conv2D")
+DEPTHWISE = ("DepthwiseConv1D", "DepthwiseConv2D")
 POOL = ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
 UNCHANGED = "shape unchanged"
 GLOBAL_POOL = ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
@@ -35,6 +36,7 @@ class ShapeStep:
     engine_output_shape: Shape | None = None
     sources: tuple[str, ...] = ()        # what the node reads: layer names, or "input"
     input_shapes: tuple[Shape, ...] = ()  # the shape of each, in order (several for a merge)
+    scope: tuple[str, ...] = ()          # the nested models it lies in, outermost first
 
     @property
     def agrees(self) -> bool:
@@ -61,7 +63,7 @@ def _windowed(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, l
     """Conv and pooling layers: spatial axes by formula, channels from filters or kept."""
     spatial, channels = shape[:-1], shape[-1]
     rank = len(spatial)
-    is_conv = kind in CONV
+    is_conv = kind in CONV or kind in DEPTHWISE
     kernel = config["kernel_size"] if is_conv else config["pool_size"]
     kernel = (kernel,) * rank if isinstance(kernel, int) else tuple(kernel)
     strides = config.get("strides") or kernel
@@ -74,8 +76,17 @@ def _windowed(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, l
         out, text = _axis_text(n, k, s, config.get("padding", "valid"), d)
         outputs.append(out)
         lines.append(f"{name}: {text}")
+    if kind in DEPTHWISE:
+        multiplier = int(config.get("depth_multiplier", 1))
+        made = None if channels is None else channels * multiplier
+        lines.append(f"channels: {channels} x depth_multiplier {multiplier} = {made} (one filter per channel "
+                     f"and multiplier)")
+        return (*outputs, made), lines
     if is_conv:
-        lines.append(f"channels: filters = {config['filters']}")
+        groups = int(config.get("groups", 1))
+        split = (f", in {groups} groups: each filter reads {channels // groups} of the {channels} input channels"
+                 if groups > 1 and channels is not None else "")
+        lines.append(f"channels: filters = {config['filters']}{split}")
         return (*outputs, config["filters"]), lines
     lines.append(f"channels: kept = {channels}")
     return (*outputs, channels), lines
@@ -83,7 +94,7 @@ def _windowed(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, l
 
 def step_shape(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, list[str]]:
     """Output shape and arithmetic lines of one layer given its input `shape` (no batch)."""
-    if kind in CONV or kind in POOL:
+    if kind in CONV or kind in POOL or kind in DEPTHWISE:
         return _windowed(kind, config, shape)
     if kind == "Flatten":
         known = [n for n in shape if n is not None]
@@ -144,7 +155,7 @@ def shape_journey(model: Any, input_shape: Sequence[int | None] | None = None) -
             output, lines = engine, [f"computed by the layer: {_shape_text(engine)}"]  # no arithmetic of our own
         shapes.append(tuple(output))
         steps.append(ShapeStep(node.index, node.name, node.kind, inputs[0], tuple(output), lines, engine,
-                               node.sources, tuple(inputs)))
+                               node.sources, tuple(inputs), node.scope))
     return steps
 
 
@@ -215,16 +226,29 @@ def format_shape_journey(steps: Sequence[ShapeStep], input_shape: Shape | None =
         return format_graph_journey(steps)
     start = input_shape if input_shape is not None else steps[0].input_shape
     lines = [f"input {_shape_text(start)}"]
+    scope: tuple[str, ...] = ()
     for step in steps:
-        lines.append(f"{step.index:>2} {step.kind} '{step.layer}': {_shape_text(step.input_shape)} "
+        lines.extend(_entered(scope, step.scope))
+        scope = step.scope
+        indent = "  " * len(scope)
+        lines.append(f"{step.index:>2} {indent}{step.kind} '{step.layer}': {_shape_text(step.input_shape)} "
                      f"-> {_shape_text(step.output_shape)}")
-        lines.extend(f"     {line}" for line in step.arithmetic)
+        lines.extend(f"     {indent}{line}" for line in step.arithmetic)
         if not step.agrees:
-            lines.append(f"     engine says {_shape_text(step.engine_output_shape or ())}: MISMATCH")
+            lines.append(f"     {indent}engine says {_shape_text(step.engine_output_shape or ())}: MISMATCH")
     sizes = [str(start[0])] + [str(s.output_shape[0]) for s in steps if s.output_shape[0] != _first(s.input_shape)
                                or s.kind == "Flatten"]
     lines.append("journey: " + " -> ".join(sizes))
     return "\n".join(lines)
+
+
+def _entered(before: tuple[str, ...], now: tuple[str, ...]) -> list[str]:
+    """A line for each nested model the journey enters between two steps."""
+    shared = 0
+    while shared < min(len(before), len(now)) and before[shared] == now[shared]:
+        shared += 1
+    return [f"   {'  ' * depth}{name}: a model used as a layer; its layers:" for depth, name in
+            enumerate(now) if depth >= shared]
 
 
 def format_graph_journey(steps: Sequence[ShapeStep]) -> str:

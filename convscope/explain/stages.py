@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from convscope.explain.numbers import number, position_text
+from convscope.explain.numbers import count_text, number, position_text
 
 
 class Term(Protocol):
@@ -49,6 +49,12 @@ class ConvCell(Protocol):
     def position(self) -> tuple[int, ...]: ...
     @property
     def filter(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+    @property
+    def input_channels(self) -> range: ...
+    @property
+    def group_text(self) -> str: ...
     @property
     def terms(self) -> Sequence[Term]: ...
     @property
@@ -165,15 +171,16 @@ def conv_arrays(steps: ConvCell) -> tuple[np.ndarray, np.ndarray]:
 
 
 def channel_table(steps: ConvCell) -> list[ChannelPart]:
-    """Every input channel's part, largest |partial sum| first (ties: lower channel first).
+    """Every input channel's part, largest |partial sum| first (ties: lower channel first); of a
+    grouped convolution, the channels of the filter's group, by their own numbers.
 
     The partial sums add up to `steps.weighted_sum`, the total before the bias.
     """
     window, weights = conv_arrays(steps)
     shape = (len(steps.channel_sums), *kernel_shape(steps))
     padded = np.moveaxis(np.array([term.padded for term in steps.terms], dtype=bool).reshape(shape), 0, -1)
-    parts = [ChannelPart(channel, window[..., channel], weights[..., channel], float(partial),
-                         padded[..., channel]) for channel, partial in enumerate(steps.channel_sums)]
+    parts = [ChannelPart(channel, window[..., offset], weights[..., offset], float(partial), padded[..., offset])
+             for offset, (channel, partial) in enumerate(zip(steps.input_channels, steps.channel_sums, strict=True))]
     return sorted(parts, key=lambda part: (-abs(part.partial_sum), part.channel))
 
 
@@ -202,9 +209,10 @@ def conv_stages(steps: ConvCell) -> list[Stage]:
     count = window.size
     per_channel = (f"{channels} partial sums, one per input channel" if channels > 1
                    else f"sum of the {count} products = {_format(steps.channel_sums[0])}")
+    read = f"; {steps.group_text}" if steps.groups > 1 else ""
     return [
-        Stage("window", "input window", f"{size} input values under the filter, {channels} channel(s)",
-              values=window),
+        Stage("window", "input window", f"{size} input values under the filter, "
+                                        f"{count_text(channels, 'channel')}{read}", values=window),
         Stage("weights", "x weights", f"filter {steps.filter}'s {size}x{channels} weights", values=weights),
         Stage("products", "= products", f"{count} products input x weight", values=window * weights),
         Stage("channel_sums", "sum per input channel", per_channel, values=np.asarray(steps.channel_sums)),
@@ -233,12 +241,12 @@ def pool_stages(steps: PoolCell) -> list[Stage]:
     padded = len(steps.values) - len(real)
     note = f", {padded} on padding (ignored)" if padded else ""
     if steps.reduction == "max":
-        reduce = Stage("reduce", "the winner", f"largest of {len(real)} values = {_format(steps.output)}, "
+        reduce = Stage("reduce", "the winner", f"largest of {count_text(len(real), 'value')} = {_format(steps.output)}, "
                                                f"at input position {position_text(steps.winner)}", value=steps.output)
     else:
         added = " + ".join(_format(v) for v in real)
         reduce = Stage("reduce", "the mean", f"({added}) / {len(real)} = {_format(steps.output)}",
                        value=steps.output)
-    return [Stage("window", "window", f"{size} window, {len(real)} values{note}", values=window), reduce,
+    return [Stage("window", "window", f"{size} window, {count_text(len(real), 'value')}{note}", values=window), reduce,
             Stage("output", "output", _output_text(steps.output, steps.engine_output, steps.agrees),
                   value=steps.output)]

@@ -2,6 +2,8 @@
 
 `conv_steps` lists every input value x weight of one filter at one output position (per
 channel), their sum, the bias, the activation, and the engine's own output for the same cell;
+a filter of a grouped convolution (Conv2D(groups=g), DepthwiseConv2D) reads only the input
+channels of its group, and its steps list only those;
 `pool_steps` does the same for one pooling window and `dense_steps` for one Dense unit. The
 arithmetic is done here in float64 from the layer's real input and weights, so `agrees` tells
 whether the engine computes what the maths says. `stages`, `channel_table` and `to_dict()` give
@@ -23,13 +25,13 @@ from typing import Any
 import numpy as np
 
 from convscope.explain import reference, stages
-from convscope.explain.numbers import number, position_text
+from convscope.explain.numbers import count_text, number, position_text
 
 #: Largest difference accepted between our arithmetic and the engine: absolute up to 1,
 #: relative above (float32 carries about 7 significant digits).
 TOLERANCE = 1e-5
 
-CONV_KINDS = ("Conv1D", "Conv2D")
+CONV_KINDS = ("Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D")
 POOL_KINDS = ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
 
 
@@ -58,8 +60,10 @@ class ConvTerm:
 class ConvSteps:
     """How one conv output cell is computed.
 
-    `channel_sums[c]` adds the terms of input channel c; `weighted_sum` adds all channels;
-    `pre_activation = weighted_sum + bias`; `output = activation(pre_activation)`.
+    `channel_sums[i]` adds the terms of input channel `input_channels[i]` (channel i, unless the
+    convolution is grouped); `weighted_sum` adds all channels; `pre_activation = weighted_sum +
+    bias`; `output = activation(pre_activation)`. With `groups` > 1 the filter reads only the
+    input channels of its `group` (0-based): `input_channels`, a contiguous range.
     """
 
     layer: str
@@ -74,6 +78,24 @@ class ConvSteps:
     activation: str
     output: float
     engine_output: float | None = None
+    groups: int = 1
+    group: int = 0
+
+    @property
+    def input_channels(self) -> range:
+        """The input channels the filter reads (all of them for an ordinary convolution)."""
+        count = len(self.channel_sums)
+        return range(self.group * count, (self.group + 1) * count)
+
+    @property
+    def group_text(self) -> str:
+        """e.g. "filter 5 reads input channels 32-63 (group 2 of 2)"; "" for one group."""
+        if self.groups == 1:
+            return ""
+        channels = self.input_channels
+        which = (f"input channel {channels[0]}" if len(channels) == 1
+                 else f"input channels {channels[0]}-{channels[-1]}")
+        return f"filter {self.filter} reads {which} (group {self.group + 1} of {self.groups})"
 
     @property
     def difference(self) -> float | None:
@@ -102,6 +124,7 @@ class ConvSteps:
         document = dataclasses.asdict(self)
         table = self.channel_table
         return {**document, "agrees": self.agrees, "difference": self.difference,
+                "input_channels": list(self.input_channels), "group_text": self.group_text,
                 "stages": [stage.to_dict() for stage in self.stages], "channel_count": len(table),
                 "channels": [part.to_dict() for part in table[:max_channels]]}
 
@@ -110,8 +133,10 @@ class ConvSteps:
         it. Many: a table of partial sums, largest first, with the top channels' products."""
         where = ", ".join(str(p) for p in self.position)
         lines = [f"{self.kind} '{self.layer}', filter {self.filter}, output position ({where})"]
+        if self.groups > 1:
+            lines.append(f"{self.group_text}: a grouped convolution's filter sees only its group's channels")
         if len(self.channel_sums) == 1:
-            lines.append(f"New pixel = {self._products_text(0, max_terms)}")
+            lines.append(f"New pixel = {self._products_text(self.input_channels[0], max_terms)}")
             lines.append(f"  = {number(self.channel_sums[0])}")
         else:
             lines.extend(self._channel_table_text(max_terms, max_channels))
@@ -173,18 +198,26 @@ def conv_steps_from_arrays(
     activation: str | Callable[[np.ndarray], np.ndarray] = "linear",
     layer: str = "arrays",
     kind: str | None = None,
+    groups: int = 1,
 ) -> ConvSteps:
     """Work out conv output cell `position` of filter `filter` from plain arrays.
 
     Args:
         layer_input: (H, W) / (H, W, C_in) or (L,) / (L, C_in), one example.
-        kernel: (kh, kw) / (kh, kw, C_in, C_out) or (k,) / (k, C_in, C_out) (Keras layout).
+        kernel: (kh, kw) / (kh, kw, C_in / groups, C_out) or (k,) / (k, C_in / groups, C_out)
+            (Keras layout).
         bias: None, a scalar or (C_out,).
         position: output index (row, col) or (step,).
         activation: "linear", "relu" or a callable on the (C_out,) pre-activation vector.
+        groups: a grouped convolution's groups (Conv2D(groups=...)); the filter then reads only
+            the input channels of its group, and the steps list only those.
 
     Returns:
         ConvSteps whose `output` equals `reference.conv2d` (or `conv1d`) at that cell.
+
+    Raises:
+        ValueError: for shapes that do not fit (naming the likely groups), a position outside
+            the output or a filter that does not exist.
     """
     x = np.asarray(layer_input, dtype=np.float64)
     w = np.asarray(kernel, dtype=np.float64)
@@ -193,9 +226,10 @@ def conv_steps_from_arrays(
         w = w[..., np.newaxis, np.newaxis]
     if x.ndim == rank:
         x = x[..., np.newaxis]
-    if x.ndim != rank + 1 or w.ndim != rank + 2 or w.shape[rank] != x.shape[-1]:
+    if x.ndim != rank + 1 or w.ndim != rank + 2:
         raise ValueError(f"conv_steps: input {np.shape(layer_input)} and kernel {np.shape(kernel)} "
-                         f"do not fit; expected input (*spatial, C_in) and kernel (*k, C_in, C_out).")
+                         f"do not fit; expected input (*spatial, C_in) and kernel (*k, C_in / groups, C_out).")
+    groups = reference.check_groups(groups, x.shape, w.shape[rank], w.shape[-1], "conv_steps")
     size = w.shape[:rank]
     strides = reference._as_tuple(stride, rank, "stride", "conv_steps")
     dilations = reference._as_tuple(dilation, rank, "dilation", "conv_steps")
@@ -210,10 +244,14 @@ def conv_steps_from_arrays(
         raise ValueError(f"conv_steps: filter {filter} does not exist; the kernel has "
                          f"{w.shape[-1]} filters (0..{w.shape[-1] - 1}).")
     biases = np.zeros(w.shape[-1]) if bias is None else np.broadcast_to(np.asarray(bias, np.float64), (w.shape[-1],))
-    terms, window = _window_terms(x, w[..., filter], position, strides, dilations, pads)
-    channel_sums = [float(sum(t.product for t in terms if t.channel == c)) for c in range(x.shape[-1])]
+    per_group = w.shape[rank]
+    group = filter // (w.shape[-1] // groups)
+    window, inside = _window(x, size, position, strides, dilations, pads)
+    channels = range(group * per_group, (group + 1) * per_group)
+    terms = _window_terms(window, inside, w[..., filter], channels, position, strides, dilations, pads)
+    channel_sums = [float(sum(t.product for t in terms if t.channel == c)) for c in channels]
     # every filter's pre-activation at this position, for activations that mix channels
-    all_pre = np.einsum(f"{'ab'[:rank]}c,{'ab'[:rank]}co->o", window, w) + biases
+    all_pre = _all_filters(window, w, groups) + biases
     weighted_sum = float(sum(channel_sums))
     all_pre[filter] = weighted_sum + float(biases[filter])
     name = activation if isinstance(activation, str) else getattr(activation, "__name__", "activation")
@@ -221,28 +259,51 @@ def conv_steps_from_arrays(
         layer=layer, kind=kind or f"Conv{rank}D", position=position, filter=int(filter), terms=terms,
         channel_sums=channel_sums, weighted_sum=weighted_sum, bias=float(biases[filter]),
         pre_activation=float(all_pre[filter]), activation=str(name),
-        output=float(_activate(all_pre, activation)[filter]),
+        output=float(_activate(all_pre, activation)[filter]), groups=groups, group=group,
     )
 
 
-def _window_terms(
-    x: np.ndarray, w: np.ndarray, position: tuple[int, ...], strides: tuple[int, ...],
-    dilations: tuple[int, ...], pads: tuple[tuple[int, int], ...],
-) -> tuple[list[ConvTerm], np.ndarray]:
-    """Terms of one filter w (*k, C_in) at `position`, channel by channel, taps row-major;
-    also the window (*k, C_in) read from the zero-padded input."""
+def _window(x: np.ndarray, size: tuple[int, ...], position: tuple[int, ...], strides: tuple[int, ...],
+            dilations: tuple[int, ...], pads: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(window (*k, C_in), inside (*k,)): the input under the kernel at output `position`, every
+    input channel, 0 where it covers padding; `inside` is False there."""
     rank = len(position)
-    window = np.zeros((*w.shape[:rank], x.shape[-1]))
+    window = np.zeros((*size, x.shape[-1]))
+    inside = np.zeros(size, dtype=bool)
+    for tap in np.ndindex(*size):
+        where = _tap_position(position, tap, strides, dilations, pads)
+        if all(0 <= i < n for i, n in zip(where, x.shape[:rank], strict=True)):
+            window[tap], inside[tap] = x[where], True
+    return window, inside
+
+
+def _tap_position(position: tuple[int, ...], tap: tuple[int, ...], strides: tuple[int, ...],
+                  dilations: tuple[int, ...], pads: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """Where kernel tap `tap` reads the (unpadded) input for output `position`."""
+    return tuple(p * s + a * d - pad[0] for p, s, a, d, pad in zip(position, strides, tap, dilations, pads, strict=True))
+
+
+def _window_terms(
+    window: np.ndarray, inside: np.ndarray, w: np.ndarray, channels: range, position: tuple[int, ...],
+    strides: tuple[int, ...], dilations: tuple[int, ...], pads: tuple[tuple[int, int], ...],
+) -> list[ConvTerm]:
+    """Terms of one filter w (*k, len(channels)) over input `channels` of the `window`
+    (*k, C_in), channel by channel, taps row-major; where not `inside`, the term is padding."""
     terms = []
-    for channel in range(x.shape[-1]):
-        for tap in np.ndindex(*w.shape[:rank]):
-            where = tuple(p * s + a * d - pad[0] for p, s, a, d, pad
-                          in zip(position, strides, tap, dilations, pads, strict=True))
-            inside = all(0 <= i < n for i, n in zip(where, x.shape[:rank], strict=True))
-            value = float(x[(*where, channel)]) if inside else 0.0
-            window[(*tap, channel)] = value
-            terms.append(ConvTerm(tuple(tap), where, channel, value, float(w[(*tap, channel)]), not inside))
-    return terms, window
+    for offset, channel in enumerate(channels):
+        for tap in np.ndindex(*inside.shape):
+            where = _tap_position(position, tap, strides, dilations, pads)
+            terms.append(ConvTerm(tuple(tap), where, channel, float(window[(*tap, channel)]),
+                                  float(w[(*tap, offset)]), not bool(inside[tap])))
+    return terms
+
+
+def _all_filters(window: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
+    """Every filter's weighted sum over the `window` (*k, C_in): (C_out,), group by group."""
+    spatial = "ab"[:w.ndim - 2]
+    per_group, filters = w.shape[-2], w.shape[-1] // groups
+    return np.concatenate([np.einsum(f"{spatial}c,{spatial}co->o", window[..., g * per_group:(g + 1) * per_group],
+                                     w[..., g * filters:(g + 1) * filters]) for g in range(groups)])
 
 
 def _torch_activation(layer: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -269,7 +330,8 @@ def _check_channels_last(layer: Any, index: int, config: dict[str, Any]) -> None
 
 def conv_steps(model: Any, example: Any, *, position: Sequence[int], filter: int = 0,
                layer: Any = None) -> ConvSteps:
-    """Work out one output cell of a model's Conv1D/Conv2D layer for one input example.
+    """Work out one output cell of a model's Conv1D/Conv2D layer (grouped or not) or
+    DepthwiseConv1D/2D layer for one input example.
 
     Args:
         model: a Sequential, a functional Model or a list of layers. In a graph the layer's
@@ -293,12 +355,11 @@ def conv_steps(model: Any, example: Any, *, position: Sequence[int], filter: int
     _check_channels_last(conv, node.index, config)
     _model.eval_mode(model)
     inputs, outputs = _model.layer_input(model, example, node.index)
-    weights = conv.get_weights()
+    kernel, bias, groups = _model.conv_weights(conv)
     steps = conv_steps_from_arrays(
-        inputs[0].numpy(), weights[0], weights[1] if len(weights) > 1 else None,
-        position=position, filter=filter, stride=tuple(config["strides"]), padding=config["padding"],
-        dilation=tuple(config.get("dilation_rate", 1)), activation=_torch_activation(conv),
-        layer=node.name, kind=node.kind,
+        inputs[0].numpy(), kernel, bias, position=position, filter=filter, stride=tuple(config["strides"]),
+        padding=config["padding"], dilation=tuple(config.get("dilation_rate", 1)),
+        activation=_torch_activation(conv), layer=node.name, kind=node.kind, groups=groups,
     )
     engine = float(outputs[0][(*steps.position, steps.filter)])
     return _replace(steps, engine_output=engine, activation=str(config.get("activation", "linear")))
@@ -362,7 +423,7 @@ class PoolSteps:
         shown = ", ".join("pad" if np.isnan(v) else number(v) for v in self.values)
         first, last = position_text(self.window_positions[0]), position_text(self.window_positions[-1])
         lines = [f"{self.kind} '{self.layer}', channel {self.channel}, output position ({where})",
-                 f"Window: input positions {first} to {last}, {len(self.real_values)} values"]
+                 f"Window: input positions {first} to {last}, {count_text(len(self.real_values), 'value')}"]
         if self.reduction == "max":
             lines.append(f"max({shown}) = {number(self.output)}   (the winner, at input position "
                          f"{position_text(self.winner)})")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from convscope.explain.numbers import count_text
 from convscope.plots._figures import (
     add_colorbar,
     colour_words,
@@ -162,19 +163,19 @@ def filters_figure(filters: Any, max_filters: int = 64) -> Any:
         one = kernel[..., index]
         if kernel.ndim == 3:
             _filter_lines(axes, one, scale)
-        elif one.shape[-1] == 3:
+        elif one.shape[-1] == 3 and filters.groups == 1:
             hide_axes(axes)
             axes.imshow((one - one.min()) / (np.ptp(one) or 1.0))
         else:
             hide_axes(axes)
-            channel = 0 if one.shape[-1] == 1 else filters.strongest_input(index)
-            image = axes.imshow(one[..., channel], **image_style(scale))
-            note = "" if one.shape[-1] == 1 else f" (in {channel})"
+            channel = filters.strongest_input(index)  # the input channel, by its number in the layer's input
+            image = axes.imshow(one[..., channel - filters.input_channels(index)[0]], **image_style(scale))
+            note = "" if one.shape[-1] == 1 and filters.groups == 1 else f" (in {channel})"
         axes.set_title(f"{index}{note}", fontsize=7)
     if image is not None:
         add_colorbar(figure, image, list(grid.flat), "weight", scale)
     describe(figure, f"Filters of {filters.kind} '{filters.layer}', kernel {tuple(kernel.shape)}",
-             _filters_caption(kernel, scale), width=15 * columns)
+             _filters_caption(kernel, scale, filters.groups), width=15 * columns)
     return figure
 
 
@@ -186,18 +187,22 @@ def _filter_lines(axes: Any, one: np.ndarray, scale: Any) -> None:
     axes.tick_params(labelsize=5)
 
 
-def _filters_caption(kernel: np.ndarray, scale: Any) -> str:
+def _filters_caption(kernel: np.ndarray, scale: Any, groups: int = 1) -> str:
     clipped = (f" The scale ends at the 99th percentile of |weight| ({scale.high:.3g}); the "
                f"{scale.clipped:.1%} of weights beyond it show in the end colours." if scale.clipped else "")
     if kernel.ndim == 3:
         return ("Each panel is one filter: its weights along the window, one line per input channel "
                 "(first 8); y: weight, one scale for all filters.")
-    if kernel.shape[2] == 3:
+    if kernel.shape[2] == 3 and groups == 1:
         return ("Each panel is one filter's weights on the red, green and blue input channels, "
                 "stretched to full brightness per filter.")
     which = ("" if kernel.shape[2] == 1 else
              f" Each filter reads {kernel.shape[2]} input channels; a panel shows its weights on the input "
              f"channel where they are largest ('5 (in 12)' = filter 5, input channel 12).")
+    if groups > 1:
+        which = (f" The convolution has {groups} groups: each filter reads only the "
+                 f"{count_text(kernel.shape[2], 'input channel')} of its group; '5 (in 12)' = filter 5, shown "
+                 "on input channel 12.")
     return (f"Each panel is one filter's weights, one colour scale for the layer: red = positive weight, "
             f"blue = negative, white = 0.{which}{clipped}")
 

@@ -117,7 +117,7 @@ def conv_steps_figure(steps: Any) -> Any:
     for row, part in zip(grid, shown, strict=True):
         images = _panel_row(row, part, scales)
         row[2].set_xlabel(f"sum = {part.partial_sum:.4g}", fontsize=8)
-        if many:
+        if many or steps.groups > 1:  # a grouped filter's one channel need not be channel 0
             row[0].set_ylabel(f"channel {part.channel}\npartial sum {part.partial_sum:.3g}", fontsize=8)
     for column, (title, label) in enumerate(zip(COLUMN_TITLES, COLUMN_LABELS, strict=True)):
         grid[0, column].set_title(title, fontsize=9)
@@ -134,7 +134,8 @@ def conv_steps_figure(steps: Any) -> Any:
 
 def _conv_caption(steps: Any, channels: int, shown: int) -> str:
     pad = "; 'pad' = zero padding outside the input" if any(term.padded for term in steps.terms) else ""
-    text = ("Each product is an input value times the weight at the same place (red = positive, "
+    group = f"{steps.group_text[:1].upper()}{steps.group_text[1:]}, its group's share. " if steps.groups > 1 else ""
+    text = (f"{group}Each product is an input value times the weight at the same place (red = positive, "
             f"blue = negative, white = 0; grey input: black = lowest, white = highest{pad}). ")
     if channels == 1:
         return text + "The products add up to the total; the bias is added, then the activation gives the output."

@@ -147,7 +147,7 @@ def test_steps_errors_name_the_layer_and_fix() -> None:
         conv_steps(model, example, position=(26, 0))
     with pytest.raises(ValueError, match="'dense' is a Dense; expected one of Conv1D, Conv2D"):
         conv_steps(model, example, position=(0, 0), layer="dense")
-    with pytest.raises(ValueError, match="no Conv1D or Conv2D 'nope'.*Layers: 0:conv2d"):
+    with pytest.raises(ValueError, match="no Conv1D, Conv2D, .* 'nope'.*Layers: 0:conv2d"):
         conv_steps(model, example, position=(0, 0), layer="nope")
     with pytest.raises(ValueError, match=r"expected one example shaped \(28, 28, 1\)"):
         conv_steps(model, np.zeros((2, 28, 28, 1)), position=(0, 0))
