@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,8 @@ def register(subparsers: Any) -> None:
     sub["shapes"].add_argument("--input-shape", help="one example's shape, e.g. 28,28,1 (default: the model's)")
     sub["maps"].add_argument("--layers", help="comma-separated layer names or indices (default: all)")
     sub["maps"].add_argument("--max-channels", type=int, default=32, help="channels drawn per layer")
-    sub["filters"].add_argument("--layer", help="conv layer name or index (default: the first)")
+    sub["filters"].add_argument("--layer", help="conv layer name or index (default: the first); "
+                                                "a nested model's layer: model/layer")
     _add_interpret_arguments(sub["interpret"])
     for name in ACTIONS:
         sub[name].set_defaults(func=globals()[f"run_{name}"])
@@ -82,7 +84,8 @@ def _add_conv_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--padding", default="valid", help="valid, same or an int (with --matrix)")
     parser.add_argument("--mode", choices=("correlation", "convolution"), default="correlation",
                         help="correlation (what layers compute) or convolution (flipped kernel)")
-    parser.add_argument("--layer", help="conv layer name or index (default: the first)")
+    parser.add_argument("--layer", help="conv layer name or index (default: the first); a nested model's "
+                                        "layer: model/layer, or its own name when unique")
     parser.add_argument("--position", help="output position, e.g. 5,7 (default: the centre)")
     parser.add_argument("--filter", type=int, default=0, help="which filter (output channel)")
 
@@ -229,12 +232,13 @@ def run_conv(args: argparse.Namespace) -> int:
             print("(convolution flips the kernel; the steps below use the flipped kernel)")
         print(_format_matrix(full))
     else:
+        from convscope.explain.steps import CONV_KINDS
+
         model = _load_model(args.model)
         example = _example(args, model)
-        layer = _layer_argument(args.layer)
-        index, conv = _find(model, layer, ("Conv1D", "Conv2D"))
-        position = _ints(args.position, "--position") or _centre(tuple(conv.output_shape[1:-1]))
-        steps = explain.conv_steps(model, example, position=position, filter=args.filter, layer=index)
+        node = _find(model, _layer_argument(args.layer), CONV_KINDS)
+        position = _ints(args.position, "--position") or _centre(node.output_shape[:-1])
+        steps = explain.conv_steps(model, example, position=position, filter=args.filter, layer=node.index)
     print(steps.text())
     out = _out(args)
     if out is not None:
@@ -277,10 +281,10 @@ def _pool_of_model(args: argparse.Namespace) -> tuple[Any, Any, Any, int]:
 
     model = _load_model(args.model)
     example = _example(args, model)
-    index, pool = _find(model, _layer_argument(args.layer), POOL_KINDS)
-    position = _ints(args.position, "--position") or _centre(tuple(pool.output_shape[1:-1]))
-    steps = explain.pool_steps(model, example, position=position, channel=args.channel, layer=index)
-    return steps, model, example, index
+    node = _find(model, _layer_argument(args.layer), POOL_KINDS)
+    position = _ints(args.position, "--position") or _centre(node.output_shape[:-1])
+    steps = explain.pool_steps(model, example, position=position, channel=args.channel, layer=node.index)
+    return steps, model, example, node.index
 
 
 def _write_pool(steps: Any, out: Path, model: Any, example: Any, index: int) -> list[Path]:
@@ -310,9 +314,9 @@ def run_merge(args: argparse.Namespace) -> int:
 
     model = _load_model(args.model)
     example = _example(args, model)
-    index, merge = _find(model, _layer_argument(args.layer), MERGE_KINDS)
-    position = _ints(args.position, "--position") or _centre(tuple(merge.output_shape[1:-1]))
-    steps = explain.merge_steps(model, example, position=position, channel=args.channel, layer=index)
+    node = _find(model, _layer_argument(args.layer), MERGE_KINDS)
+    position = _ints(args.position, "--position") or _centre(node.output_shape[:-1])
+    steps = explain.merge_steps(model, example, position=position, channel=args.channel, layer=node.index)
     print(steps.text())
     out = _out(args)
     if out is not None:
@@ -361,15 +365,19 @@ def run_filters(args: argparse.Namespace) -> int:
     kernel = filters.kernel
     print(f"{filters.kind} '{filters.layer}': kernel {tuple(kernel.shape)} (Keras layout), "
           f"weights from {kernel.min():.4g} to {kernel.max():.4g}")
+    if filters.groups > 1:
+        print(f"{filters.groups} groups: each filter reads {filters.kernel.shape[-2]} of the layer's "
+              f"{filters.kernel.shape[-2] * filters.groups} input channels, those of its group")
     for index in range(min(filters.count, 4)):
         one = filters.filter(index)
-        print(f"filter {index} (input channel 0):")
+        print(f"filter {index} (input channel {filters.input_channels(index)[0]}):")
         print(_format_matrix(one[..., 0]))
     out = _out(args)
     if out is not None:
         from convscope.plots.explain import plot_filters
 
-        print(f"wrote {plot_filters(filters, out / f'filters_{filters.layer}.png')}")
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", filters.layer)  # a nested model's "base/conv2d" is one file
+        print(f"wrote {plot_filters(filters, out / f'filters_{name}.png')}")
     return 0
 
 
@@ -417,8 +425,11 @@ def run_interpret(args: argparse.Namespace) -> int:
     written = [plots.plot_confusion_matrix(result, out / "confusion_matrix.png"),
                plots.plot_per_class_accuracy(result, out / "per_class_accuracy.png"),
                plots.plot_top_losses(result, x, out / "top_losses.png", k=args.top)]
+    from convscope.explain._model import graph_nodes
+    from convscope.explain.steps import CONV_KINDS
+
     worst = result.top_losses(1)
-    if worst and any(type(layer).__name__ in ("Conv1D", "Conv2D") for layer in model.layers):
+    if worst and any(node.kind in CONV_KINDS for node in graph_nodes(model)):  # nested models' convs too
         example = x[worst[0].index]
         names = result.class_names
         print(f"saliency: example {worst[0].index} (the worst top loss), actual class '{names[worst[0].actual]}', "
@@ -449,10 +460,12 @@ def _layer_argument(text: str | None) -> Any:
     return int(text) if text.lstrip("-").isdigit() else text
 
 
-def _find(model: Any, layer: Any, kinds: tuple[str, ...]) -> tuple[int, Any]:
-    from convscope.explain._model import find_layer
+def _find(model: Any, layer: Any, kinds: tuple[str, ...]) -> Any:
+    """The node (`convscope.explain._model.GraphNode`) of --layer, one of `kinds`; a layer of a
+    nested model is "model/layer", or its own name when no other layer has it."""
+    from convscope.explain._model import find_node
 
-    return find_layer(model, layer, kinds)
+    return find_node(model, layer, kinds)
 
 
 def _format_matrix(values: Any) -> str:
