@@ -75,7 +75,7 @@ class Compiled:
         return self.autocast_dtype if self.precision == "bfloat16" else None
 
     # -- one output: what the loop's fast path and older callers read ----------------------------
-    @property
+    @cached_property
     def single(self) -> bool:
         return len(self.heads) == 1
 
@@ -96,7 +96,7 @@ class Compiled:
     def use_logits(self) -> bool:
         return any(head.use_logits for head in self.heads)
 
-    @property
+    @cached_property
     def logits(self) -> bool | list[bool]:
         """What the loop passes as the model's `logits` argument: one flag, or one per output."""
         return self.heads[0].use_logits if self.single else [head.use_logits for head in self.heads]

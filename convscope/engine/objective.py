@@ -96,6 +96,11 @@ def batch_values(compiled: Compiled, outputs: list[torch.Tensor], targets: Targe
     layout = compiled.layout
     if len(layout.columns) == 1 and not layout.stateful:
         return total.detach().reshape(1)
+    if compiled.single and not layout.stateful and not layout.ratios:  # the common case, kept short
+        head = compiled.heads[0]
+        scored = head.output_activation(outputs[0]) if head.use_logits else outputs[0]
+        scorers: list[Any] = [metric for _, metric in head.metrics]
+        return torch.stack([total, *(scorer.batch(scored, targets).mean() for scorer in scorers)]).detach()
     pieces = [total, *(parts if len(parts) > 1 else [])]
     count = len(outputs)
     target_list, weight_list = as_list(targets, count), as_list(weights, count)
@@ -119,4 +124,4 @@ def batch_values(compiled: Compiled, outputs: list[torch.Tensor], targets: Targe
                 pieces += [scores.mean(), torch.ones((), device=scores.device)]
             else:
                 pieces += [(scores * weight).sum() / len(scores), weight.sum() / len(scores)]
-    return torch.stack([piece.float() for piece in pieces]).detach()
+    return torch.stack(pieces).detach()
