@@ -3,8 +3,11 @@ feature maps of every conv, pooling and merge layer, one cell's worked arithmeti
 the data of a sliding-window player (all computed by `convscope.explain`, shaped here for the page).
 
 Layers are named as `convscope.explain` names a model's nodes: a Sequential model's layers, or a
-functional model's layer calls (a shared layer's second call is "name[1]"). A node's input is what
-the nodes it reads made, so a residual block's second conv reads the first, and an Add reads both.
+functional model's layer calls (a shared layer's second call is "name[1]"), and a nested model's
+layers "model/layer" (its layer's own name works too when no other layer has it). A node's input
+is what the nodes it reads made, so a residual block's second conv reads the first, and an Add
+reads both. A grouped convolution's filter reads only its group's input channels, and the steps
+and the player show only those.
 
 Each function takes the app's `Predictor` and holds its lock while the model runs: the model
 is shared between requests and CPU inference already uses every core.
@@ -20,8 +23,8 @@ import numpy as np
 
 from convscope.inference.predictor import Predictor, dataset_name
 
-SPATIAL_KINDS = ("Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
-CONV_KINDS = ("Conv1D", "Conv2D")
+CONV_KINDS = ("Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D")  # as convscope.explain.steps
+SPATIAL_KINDS = (*CONV_KINDS, "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
 MERGE_KINDS = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
 STEP_KINDS = SPATIAL_KINDS + MERGE_KINDS  # the layers whose cells the page works out
 MAX_CHANNELS_SHOWN = 8  # channels whose window and weights a step answer lists in full
@@ -45,7 +48,8 @@ def describe(predictor: Predictor) -> dict[str, Any]:
         "shape_journey": [{"index": step.index, "layer": step.layer, "kind": step.kind,
                            "input_shape": list(step.input_shape), "output_shape": list(step.output_shape),
                            "arithmetic": step.arithmetic, "sources": list(step.sources),
-                           "input_shapes": [list(shape) for shape in step.input_shapes]} for step in journey],
+                           "input_shapes": [list(shape) for shape in step.input_shapes],
+                           "scope": list(step.scope)} for step in journey],
         "graph": {**graph.to_dict(), "chain": graph.is_chain,
                   "steps": [node.name for node in graph.nodes if node.kind in STEP_KINDS]},
         "metrics": run.metrics(),
@@ -101,8 +105,9 @@ def slide(predictor: Predictor, pixels: np.ndarray, layer: str, channel: int,
     the colour scales of the whole input and output (every channel, as the Network view
     draws them) and the layer the input comes from (None: the model's input).
 
-    For a conv layer the input channels come ordered by the size of the filter's weights on
-    them (`input_channels`); `input_channel` picks the one shown (default the first).
+    For a conv layer the input channels the filter reads (of a grouped convolution: its group's)
+    come ordered by the size of the filter's weights on them (`input_channels`); `input_channel`
+    picks the one shown (default the first).
 
     Raises:
         ValueError: an unknown layer or channel, or an input channel too large to send.
@@ -127,8 +132,7 @@ def slide(predictor: Predictor, pixels: np.ndarray, layer: str, channel: int,
     shown = order[0] if input_channel is None else input_channel
     if shown not in order:
         raise ValueError(f"input channel {shown} does not feed channel {channel} of {layer!r}; "
-                         f"choose one of 0..{layer_input.shape[-1] - 1}" +
-                         ("." if kind in CONV_KINDS else f" (pooling keeps channels apart: {channel})."))
+                         f"choose one of {min(order)}..{max(order)}" + _feeds_why(module, kind, channel))
     if layer_input[..., shown].size > MAX_PLAYER_VALUES:
         raise ValueError(f"layer {layer!r} reads {layer_input.shape[:-1]} cells a channel; the player "
                          f"shows at most {MAX_PLAYER_VALUES}.")
@@ -144,9 +148,13 @@ def slide(predictor: Predictor, pixels: np.ndarray, layer: str, channel: int,
         "input_from": None if source is None or source.kind == "InputLayer" else source.layer,
         "input_scale": color_scale(layer_input).to_dict(), "output_scale": color_scale(output).to_dict()}
     if kind in CONV_KINDS:
-        weights, *rest = module.get_weights()                     # (*k, C_in, C_out), (C_out,)
-        answer["weights"] = np.round(np.asarray(weights[..., shown, channel], np.float64), 5).tolist()
-        answer["bias"] = round(float(rest[0][channel]), 6) if rest else 0.0
+        from convscope.explain._model import conv_weights
+
+        weights, bias, groups = conv_weights(module)              # (*k, C_in / groups, C_out), (C_out,)
+        first = min(order)                                         # the filter's group starts here
+        answer["weights"] = np.round(np.asarray(weights[..., shown - first, channel], np.float64), 5).tolist()
+        answer["bias"] = round(float(bias[channel]), 6) if bias is not None else 0.0
+        answer["groups"] = groups
     return answer
 
 
@@ -155,28 +163,43 @@ def _window(module: Any, kind: str, config: dict[str, Any], channel: int,
     """(kernel, dilation, input channels feeding `channel`, strongest weights first)."""
     if kind not in CONV_KINDS:
         return tuple(config["pool_size"]), (1,) * rank, [channel]
-    weights = module.get_weights()[0]                             # (*k, C_in, C_out)
-    strength = np.abs(weights[..., channel]).reshape(-1, weights.shape[-2]).sum(axis=0)
-    order = [int(c) for c in np.argsort(-strength, kind="stable")]
+    from convscope.explain._model import conv_weights
+
+    weights, _, groups = conv_weights(module)                     # (*k, C_in / groups, C_out)
+    per_group = weights.shape[-2]
+    first = channel // (weights.shape[-1] // groups) * per_group  # the filter's group's first channel
+    strength = np.abs(weights[..., channel]).reshape(-1, per_group).sum(axis=0)
+    order = [first + int(c) for c in np.argsort(-strength, kind="stable")]
     return tuple(config["kernel_size"]), tuple(config.get("dilation_rate") or (1,) * rank), order
 
 
+def _feeds_why(module: Any, kind: str, channel: int) -> str:
+    """Why only some input channels feed output `channel`: "." for an ordinary convolution."""
+    if kind not in CONV_KINDS:
+        return f" (pooling keeps channels apart: {channel})."
+    from convscope.explain._model import conv_weights
+
+    groups = conv_weights(module)[2]
+    return f" (the convolution has {groups} groups; a filter reads its group's channels only)." if groups > 1 else "."
+
+
 def find_node(model: Any, name: str, kinds: tuple[str, ...]) -> Any:
-    """The node (`convscope.explain._model.GraphNode`) of layer `name`, one of `kinds`.
+    """The node (`convscope.explain._model.GraphNode`) of layer `name`, one of `kinds`: a node's
+    name, or a nested model's layer's own name when no other layer has it.
 
     Raises:
-        ValueError: no such layer, or a layer of another kind.
+        ValueError: no such layer, a name several nested layers share, a nested model's name, or
+            a layer of another kind.
     """
-    from convscope.explain._model import graph_nodes
+    from convscope.explain._model import named_nodes, walk
 
-    nodes = graph_nodes(model)
-    for node in nodes:
-        if node.name == name:
-            if node.kind not in kinds:
-                what = "conv, pooling and merge layers" if kinds == STEP_KINDS else "conv and pooling layers"
-                raise ValueError(f"layer {name!r} is a {node.kind}; steps are shown for {what}.")
-            return node
-    known = ", ".join(node.name for node in nodes if node.kind in kinds)
+    found = walk(model)
+    for node in named_nodes(found, name, kinds):
+        if node.kind not in kinds:
+            what = "conv, pooling and merge layers" if kinds == STEP_KINDS else "conv and pooling layers"
+            raise ValueError(f"layer {name!r} is a {node.kind}; steps are shown for {what}.")
+        return node
+    known = ", ".join(node.name for node in found.nodes if node.kind in kinds)
     raise ValueError(f"no layer named {name!r}; layers to pick from: {known}.")
 
 
@@ -206,10 +229,11 @@ def conv_answer(steps: Any) -> dict[str, Any]:
     table = [{"channel": part.channel, "sum": part.partial_sum, "inputs": part.window.tolist(),
               "weights": part.weights.tolist(), "products": part.products.tolist(),
               "padded": None if part.padded is None else part.padded.tolist()} for part in steps.channel_table]
-    first = [t for t in steps.terms if t.channel == 0]
+    first = [t for t in steps.terms if t.channel == steps.input_channels[0]]
     window = [[first[0].input_position[axis], first[-1].input_position[axis]] for axis in range(rank)]
     return {"layer": steps.layer, "kind": steps.kind, "position": list(steps.position), "channel": steps.filter,
             "channel_count": len(steps.channel_sums), "kernel": list(np.shape(table[0]["inputs"])), "window": window,
+            "groups": steps.groups, "input_channels": list(steps.input_channels), "group_text": steps.group_text,
             "channels": [{key: entry[key] for key in ("channel", "sum", "inputs", "weights")}
                          for entry in table[:MAX_CHANNELS_SHOWN]],
             "channel_table": table, "stages": [stage_summary(stage) for stage in steps.stages],

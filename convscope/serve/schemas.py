@@ -74,7 +74,8 @@ class Slide(BaseModel):
     kind: str
     channel: int
     input_channel: int
-    input_channels: list[int] = Field(description="input channels feeding `channel`, the most weighted first")
+    input_channels: list[int] = Field(description="input channels feeding `channel` (a grouped convolution: its "
+                                                  "group's), the most weighted first")
     input_shape: list[int] = Field(description="the layer's input (H, W, C) or (L, C)")
     output_shape: list[int]
     kernel: list[int] = Field(description="window size per spatial axis")
@@ -86,6 +87,7 @@ class Slide(BaseModel):
     output: list[Any] = Field(description="the layer's output for `channel`, as the engine computed it")
     weights: list[Any] | None = Field(None, description="the filter's weights on the input channel shown")
     bias: float | None = None
+    groups: int | None = Field(None, description="a convolution's groups: each filter reads C_in / groups channels")
     input_from: str | None = Field(None, description="the layer whose output is the input; null: the model's input")
     input_scale: ColorScale = Field(description="colour scale of the whole input, every channel")
     output_scale: ColorScale = Field(description="colour scale of the layer's output, every channel")
@@ -168,15 +170,24 @@ class JourneyStep(BaseModel):
     arithmetic: list[str]
     sources: list[str] = Field([], description='the layers it reads ("input": the model\'s input)')
     input_shapes: list[list[int | None]] = Field([], description="the shape of each layer it reads")
+    scope: list[str] = Field([], description="the nested models (models used as layers) it lies in, outermost first")
 
 
 class GraphNode(BaseModel):
     index: int = Field(description="position in computing order; -1 for a Sequential model's input")
-    name: str = Field(description='the layer\'s name ("name[1]": a shared layer\'s second call)')
+    name: str = Field(description='the layer\'s name ("name[1]": a shared layer\'s second call; "model/name": '
+                                  'a layer of a nested model)')
     kind: str = Field(description='the layer\'s class, e.g. "Conv2D", "Add"; "Input" for a Sequential\'s input')
     shape: list[int | None] = Field(description="its output shape without the batch axis")
     depth: int = Field(description="the longest path from the input: the column to draw it in")
     inputs: list[str] = Field(description="the names of the nodes it reads")
+    scope: list[str] = Field([], description="the nested models it lies in, outermost first")
+
+
+class GraphGroup(BaseModel):
+    name: str = Field(description="a model used as a layer, named as its parent names it")
+    kind: str = Field(description='its class, e.g. "Sequential", "Functional"')
+    nodes: list[str] = Field(description="the nodes it holds (those of models nested in it too)")
 
 
 class GraphEdge(BaseModel):
@@ -190,6 +201,7 @@ class ModelGraph(BaseModel):
 
     nodes: list[GraphNode]
     edges: list[GraphEdge]
+    groups: list[GraphGroup] = Field([], description="the nested models, each a frame around its nodes")
     chain: bool = Field(description="true when the layers run one after another (no branches or merges)")
     steps: list[str] = Field(description="the nodes whose cells /api/explain works out (conv, pooling, merge)")
 

@@ -61,7 +61,7 @@ def test_model_describes_the_graph(residual: TestClient) -> None:
     graph = info["graph"]
     nodes = {node["name"]: node for node in graph["nodes"]}
     assert nodes["input_layer"] == {"index": 0, "name": "input_layer", "kind": "InputLayer", "shape": [28, 28, 1],
-                                    "depth": 0, "inputs": []}
+                                    "depth": 0, "inputs": [], "scope": []}
     assert nodes["block1_add"]["inputs"] == ["stem", "block1_conv2"] and nodes["block1_add"]["depth"] == 4
     assert nodes["block2_shortcut"]["depth"] == nodes["block2_conv1"]["depth"] == 7
     skips = [(edge["source"], edge["target"]) for edge in graph["edges"] if edge["span"] > 1]

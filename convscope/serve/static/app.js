@@ -46,8 +46,9 @@ async function loadModel() {
     const from = model.graph.chain || !step.sources.length ? "" : ` \u2190 ${step.sources.join(" + ")}`;
     journey.appendChild(el("li", { title: `${step.kind}${from}: ${step.arithmetic.join("; ")}` }, `${step.layer} ${step.output_shape.join("x")}`));
   }
-  $("graph-panel").hidden = model.graph.chain;  // a chain is its shape journey; a graph is drawn
-  if (!model.graph.chain) drawGraph($("graph"), model.graph, pickNode);
+  const drawn = !model.graph.chain || model.graph.groups.length > 0;  // a plain chain is its shape journey
+  $("graph-panel").hidden = !drawn;  // a graph, or a chain holding a nested model (drawn in its frame), is drawn
+  if (drawn) drawGraph($("graph"), model.graph, pickNode);
   setupInput(model);
   setupPlayer(model, () => state.input);
   showView();

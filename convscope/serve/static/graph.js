@@ -1,10 +1,12 @@
 // The model as a graph: a column per depth (the longest path from the input), a row per branch,
 // a line per edge. An edge that spans more than one column (a skip connection) arcs over the
-// columns between, so it never runs through the layers it skips. Drawn as SVG from /api/model's
-// `graph`; clicking a layer calls onPick(node).
+// columns between, so it never runs through the layers it skips. A model used as a layer is drawn
+// as its layers inside a dashed frame named after it (`graph.groups`); each box there shows the
+// layer's own name, its title the full "model/layer". Drawn as SVG from /api/model's `graph`;
+// clicking a layer calls onPick(node).
 
 const SVG = "http://www.w3.org/2000/svg";
-const SIZE = { width: 144, height: 44, column: 182, row: 62, margin: 14 };
+const SIZE = { width: 144, height: 44, column: 182, row: 62, margin: 14, frame: 9, label: 16 };
 const FAMILY = [["Conv", "conv"], ["Pooling", "pool"], ["Input", "input"], ["Dense", "dense"]];
 const MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"];
 
@@ -49,6 +51,22 @@ export function layoutGraph(graph) {
   return { nodes, byName, columns: columns.length, rows: Math.max(...nodes.map((node) => node.row)) + 1 };
 }
 
+// A frame per nested model around its nodes' boxes, its name on top; frames of models nested
+// deeper sit inside (a smaller margin per level).
+export function groupFrames(groups, layout) {
+  return (groups || []).map((group) => {
+    const members = group.nodes.map((name) => layout.byName.get(name)).filter(Boolean);
+    if (!members.length) return null;
+    const level = Math.max(0, ...members.map((node) => (node.scope || []).indexOf(group.name)));
+    const pad = SIZE.frame * Math.max(1, 2 - level);
+    const left = Math.min(...members.map((node) => node.x)) - pad;
+    const top = Math.min(...members.map((node) => node.y)) - pad - SIZE.label * (level === 0 ? 1 : 0.8);
+    const right = Math.max(...members.map((node) => node.x + SIZE.width)) + pad;
+    const bottom = Math.max(...members.map((node) => node.y + SIZE.height)) + pad;
+    return { group, x: left, y: top, width: right - left, height: bottom - top };
+  }).filter(Boolean);
+}
+
 function shapeText(shape) {
   return shape.map((size) => (size === null ? "?" : size)).join("\u00d7");
 }
@@ -70,6 +88,12 @@ function edgePath(source, target, layout, headroom) {
   return `M ${from[0]} ${from[1]} C ${from[0]} ${lift}, ${to[0]} ${lift}, ${to[0]} ${to[1]}`;
 }
 
+// The name in a box: a nested model's layer by its own name (its frame names the model), cut to fit.
+function shortName(node) {
+  const name = (node.scope || []).length ? node.name.slice(node.name.lastIndexOf("/") + 1) : node.name;
+  return name.length > 19 ? `${name.slice(0, 18)}\u2026` : name;
+}
+
 // Draw `graph` into `container`; onPick(node) runs when a layer is clicked (or picked by keyboard).
 export function drawGraph(container, graph, onPick) {
   const layout = layoutGraph(graph);
@@ -78,17 +102,24 @@ export function drawGraph(container, graph, onPick) {
     return layout.nodes.some((node) => node.depth > source.depth && node.depth < target.depth &&
                              Math.abs(node.row - source.row) < 0.5);
   });
-  const headroom = arcs ? SIZE.row * 0.8 : 0;
+  const framed = (graph.groups || []).length ? SIZE.frame * 2 + SIZE.label : 0;  // room for the frames' names
+  const headroom = (arcs ? SIZE.row * 0.8 : 0) + framed;
   for (const node of layout.nodes) {
-    node.x = SIZE.margin + node.depth * SIZE.column;
+    node.x = SIZE.margin + SIZE.frame * 2 * Boolean(framed) + node.depth * SIZE.column;
     node.y = SIZE.margin + headroom + node.row * SIZE.row;
   }
-  const width = 2 * SIZE.margin + (layout.columns - 1) * SIZE.column + SIZE.width;
-  const height = 2 * SIZE.margin + headroom + (layout.rows - 1) * SIZE.row + SIZE.height;
+  const width = 2 * SIZE.margin + 4 * SIZE.frame * Boolean(framed) + (layout.columns - 1) * SIZE.column + SIZE.width;
+  const height = 2 * SIZE.margin + headroom + (layout.rows - 1) * SIZE.row + SIZE.height + SIZE.frame * 2 * Boolean(framed);
   const picture = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", class: "graph-svg",
     "aria-label": `the model's graph: ${graph.nodes.length} layers, ${graph.edges.length} connections` });
   picture.append(svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 7,
     markerHeight: 7, orient: "auto-start-reverse" }, svg("path", { d: "M 0 0 L 8 4 L 0 8 z", class: "arrow-head" }))));
+  for (const frame of groupFrames(graph.groups, layout)) {
+    picture.append(svg("g", { class: "nested", "data-group": frame.group.name },
+      svg("title", {}, `${frame.group.name}: a ${frame.group.kind} model used as a layer (${frame.group.nodes.length} layers)`),
+      svg("rect", { x: frame.x, y: frame.y, width: frame.width, height: frame.height, rx: 10 }),
+      svg("text", { x: frame.x + 8, y: frame.y + 12, class: "group-name" }, `${frame.group.name} (${frame.group.kind})`)));
+  }
   const edges = svg("g", { class: "edges" });
   for (const edge of graph.edges) {
     const source = layout.byName.get(edge.source), target = layout.byName.get(edge.target);
@@ -104,7 +135,7 @@ export function drawGraph(container, graph, onPick) {
       svg("title", {}, `${node.name} (${node.kind}) \u2192 ${shapeText(node.shape)}` +
         (node.inputs.length ? `, reads ${node.inputs.join(", ")}` : "")),
       svg("rect", { width: SIZE.width, height: SIZE.height, rx: 6 }),
-      svg("text", { x: 8, y: 17, class: "name" }, node.name.length > 19 ? `${node.name.slice(0, 18)}\u2026` : node.name),
+      svg("text", { x: 8, y: 17, class: "name" }, shortName(node)),
       svg("text", { x: 8, y: 34, class: "detail" }, `${node.kind} ${shapeText(node.shape)}`));
     const pick = () => {
       picture.querySelectorAll(".node.selected").forEach((other) => other.classList.remove("selected"));

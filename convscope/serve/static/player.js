@@ -5,7 +5,8 @@ import { $, el, fmt, numberTable, postJSON, stepper } from "./common.js";
 import { colour, legend, textColour } from "./scale.js";
 import { renderSteps } from "./steps.js";
 
-const SPATIAL = ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"];
+const SPATIAL = ["Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "MaxPooling1D", "MaxPooling2D",
+                 "AveragePooling1D", "AveragePooling2D"];
 const player = { data: null, step: 0, timer: null, getInput: null, requests: 0 };
 
 export function setupPlayer(model, getInput) {
@@ -85,7 +86,13 @@ function describe(data) {
     `stride ${data.strides.join("\u00d7")}, padding (cells before/after) ` +
     `${data.padding.map((p, axis) => `${axes[axis]} ${p[0]}/${p[1]}`).join(", ")}` +
     (conv ? `, bias ${fmt(data.bias)}, activation ${data.activation}.` : ".")));
-  if (conv && data.input_shape[data.input_shape.length - 1] > 1) {
+  const grouped = conv && data.groups > 1;
+  if (grouped) {
+    const first = Math.min(...data.input_channels), last = Math.max(...data.input_channels);
+    about.append(el("p", { className: "small muted group-note" }, `The convolution has ${data.groups} groups: filter ${data.channel} ` +
+      `reads only input channel${first === last ? ` ${first}` : `s ${first}\u2013${last}`} (its group), adds their products; ` +
+      `shown is input channel ${data.input_channel}.`));
+  } else if (conv && data.input_shape[data.input_shape.length - 1] > 1) {
     about.append(el("p", { className: "small muted" }, `The window covers all ${data.input_shape[data.input_shape.length - 1]} input ` +
       `channels at once and adds their products; shown is input channel ${data.input_channel} (the list puts the channels this filter weighs most first).`));
   }

@@ -174,6 +174,8 @@ export function renderSteps(steps, parts) {
   list.append(stage("output", `${number}. Output`, el("p", {}, el("strong", { className: "value output" }, fmt(steps.output)),
     ` \u2014 the model computed ${Number(steps.engine_output).toPrecision(7)}`)));
   parts.body.innerHTML = "";
+  if (isConv && steps.groups > 1) parts.body.append(el("p", { className: "group-note" }, `${steps.group_text}: a grouped ` +
+    "convolution's filter sees only its group's input channels."));
   parts.body.append(list);
   if (parts.text) parts.text.textContent = steps.text;
 }
