@@ -3,6 +3,9 @@ feature maps, filters, edge filters, saliency, interpretation and the model's gr
 
 Sequential models and functional graphs (residual connections, Inception-style branches) are
 explained alike: each layer call is a node, and a node's input is what the nodes it reads made.
+A model used as a layer of another is walked into: its layers are nodes named "model/layer".
+A grouped convolution's filter (Conv2D(groups=g), DepthwiseConv2D) is worked out over the input
+channels of its group only.
 
 Everything here returns arrays and dataclasses; `convscope.plots`, the CLI and the web app
 display them. `convscope.explain.reference` is pure NumPy; the other modules import torch

@@ -261,3 +261,20 @@ def test_the_graph_frames_each_nested_model() -> None:
     chain = model_graph(nested_seed_cnn())
     assert chain.is_chain and [group.name for group in chain.groups] == ["base"]
     assert chain.to_dict()["groups"][0]["nodes"][0] == "base/conv2d"
+
+
+def test_pictures_of_grouped_filters_name_the_channels_they_read() -> None:
+    from convscope.plots.explain import conv_steps_figure, filters_figure
+
+    x = example((28, 28, 1))
+    steps = conv_steps(grouped_seed_cnn(64), x, position=(5, 5), filter=9, layer="conv2d_1")
+    figure = conv_steps_figure(steps)
+    caption = " ".join(figure._supxlabel.get_text().split())
+    assert caption.startswith("Filter 9 reads input channel 9 (group 10 of 64), its group's share.")
+    assert any(axes.get_ylabel().startswith("channel 9\n") for axes in figure.axes)
+    filters = learned_filters(grouped_seed_cnn(4), "conv2d_1")
+    titles = [axes.get_title() for axes in filters_figure(filters).axes if axes.get_title()]
+    assert len(titles) == 64 and all(
+        int(title.split("(in ")[1].rstrip(")")) in filters.input_channels(int(title.split()[0])) for title in titles)
+    assert "4 groups: each filter reads only the 16 input channels of its group" in " ".join(
+        filters_figure(filters)._supxlabel.get_text().split())
