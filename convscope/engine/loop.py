@@ -3,6 +3,9 @@
 The dataset lives on the device as one tensor; each step slices a shuffled batch from it, so no
 per-sample Python runs. Losses and metrics accumulate as device tensors and are read only when
 someone looks (the progress bar at a few Hz, and the end of each epoch): no per-step host sync.
+A model with several inputs or outputs gets lists of such tensors, and sample weights ride
+along, sliced by the same index (`engine/arrays.py`); `engine/objective.py` computes each
+batch's loss and logs.
 
 Under torch.distributed (see `convscope.distributed`) the model is wrapped in
 DistributedDataParallel and every global batch is split across the ranks, so N processes take
