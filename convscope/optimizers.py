@@ -285,6 +285,19 @@ def _user_stacklevel() -> int:
     return level
 
 
+def follow_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give every per-element state tensor its parameter's memory layout, after a state was
+    loaded from a file (convscope's optimizer.safetensors or a Keras file's slots).
+
+    Files hold state in logical (contiguous) order; a channels-last conv kernel needs its
+    moments channels-last too, because fused optimizer steps pair parameter and state by memory
+    position, not by index."""
+    for param, entries in optimizer.state.items():
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                entries[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 class TorchOptimizer(Optimizer):
     """A ready `torch.optim.Optimizer` given to compile, seen through the Keras interface."""
 

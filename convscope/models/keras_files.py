@@ -5,12 +5,13 @@ Three formats, for Sequential and functional models made of the layers convscope
     NAME.h5          Keras 2 / tf.keras (legacy): attrs model_config and training_config, and
                      the weights under model_weights/<layer>/<weight_names...>
     NAME.weights.h5  Keras 3 weights alone: layers/<snake_case class>[_N]/vars/<index>
-Weights are in Keras's layout (HWIO kernels), which `Layer.get_weights`/`set_weights` use too.
-A model used as a layer is written as Keras nests it: its config inside the outer one, its
-weights under layers/<its group>/layers/... (Keras 3) or in its one group, trainable weights
-first (legacy .h5).
-Only configs and arrays are read, never pickles or code. This module turns files into configs
-and weights and back; building a model from a file is `saving.load_model` / `load_keras_file`.
+A compiled model's .keras and .h5 also hold its compile settings (`keras_compile`) and its
+optimizer's variables (`keras_optimizer`); where the weights sit is `keras_weights`. A model
+used as a layer is written as Keras nests it: its config inside the outer one, its weights
+under layers/<its group>/layers/... (Keras 3) or in its one group (legacy .h5).
+Only configs and arrays are read, never pickles or code. This module turns files into configs,
+weights and optimizer state and back; building a model from a file is `saving.load_model` /
+`load_keras_file`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import datetime
 import io
 import json
 import os
-import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from convscope._atomic import atomic_path
-from convscope.models import graph_config
+from convscope.models import graph_config, keras_compile, keras_optimizer
+from convscope.models.keras_weights import (
+    KERAS_VERSION,
+    decoded,
+    read_weights,
+    to_snake_case,
+    write_legacy_weights,
+    write_weights_store,
+)
 from convscope.models.nested import ModelLayer
 from convscope.models.protocol import LayeredModel
 
@@ -47,37 +55,15 @@ GROUPED_LAYERS = ("Conv1D", "Conv2D")  # the layers whose `groups` convscope imp
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
-KERAS_VERSION = "3.15.1"  # the Keras whose files these match; written into metadata
 # Keras config keys with no convscope counterpart that never change a prediction.
 IGNORED_KEYS = {"dtype", "synchronized", "sparse", "ragged", "optional", "batch_shape", "batch_input_shape",
                 "noise_shape", "lora_rank", "lora_alpha", "quantization_config", "renorm_momentum",
                 "renorm_clipping", "autocast", "input_dtype"}
-OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-                   "nadam": "Nadam", "adamax": "Adamax"}
 
 
 def is_keras_file(path: str | os.PathLike[str]) -> bool:
     """True for a path whose suffix names a Keras file (.keras, .h5, .hdf5)."""
     return Path(path).suffix.lower() in KERAS_SUFFIXES
-
-
-def to_snake_case(name: str) -> str:
-    """Keras's name for a class in files: "Conv2D" -> "conv2d", "ReLU" -> "re_lu"."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def weight_group_names(class_names: list[str]) -> list[str]:
-    """The group each layer's weights sit in inside a Keras 3 weights file: the class name in
-    snake case, numbered from the second of a kind ("conv2d", "conv2d_1", ...)."""
-    used: dict[str, int] = {}
-    names = []
-    for class_name in class_names:
-        base = to_snake_case(class_name)
-        used[base] = used.get(base, -1) + 1
-        names.append(base if used[base] == 0 else f"{base}_{used[base]}")
-    return names
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -189,118 +175,13 @@ def read_archive(path: Path) -> tuple[dict[str, Any], bytes]:
     return document, weights
 
 
-def keras3_weights(model: LayeredModel, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
-    """Each layer's datasets in a Keras 3 weights store (layers/<group>/vars/<index>); a model
-    used as a layer holds its layers' datasets (layers/<group>/layers/<inner group>/...)."""
-    if "layers" not in store:
-        raise ValueError(f"{path}: no 'layers' group; not a Keras 3 weights file.")
-    groups = weight_group_names([type(layer).__name__ for layer in model.layers])
-    return [layer_datasets(layer, store, f"layers/{group}", path) for layer, group in zip(model.layers, groups)]
-
-
-def layer_datasets(layer: Any, store: h5py.Group, where: str, path: Path) -> list[h5py.Dataset]:
-    """The datasets of `layer` under the group `where` of a Keras 3 weights store."""
-    if isinstance(layer, ModelLayer):
-        groups = weight_group_names([type(inner).__name__ for inner in layer.layers])
-        return [dataset for inner, group in zip(layer.layers, groups)
-                for dataset in layer_datasets(inner, store, f"{where}/layers/{group}", path)]
-    variables = store.get(f"{where}/vars")
-    if variables is None:
-        raise ValueError(f"{path}: no weights group '{where}' for {layer.label}; the file is from a "
-                         "different model.")
-    return [variables[key] for key in sorted(variables, key=int)]
-
-
-def decoded(names: Any) -> list[str]:
-    return [name.decode("utf8") if isinstance(name, bytes) else str(name) for name in names]
-
-
-def legacy_weights(model: LayeredModel, store: h5py.Group, path: Path) -> list[list[h5py.Dataset]]:
-    """Each layer's datasets in a Keras 2 weights group (attrs layer_names and weight_names)."""
-    if "layer_names" not in store.attrs:
-        raise ValueError(f"{path}: no 'layer_names' attribute; not a Keras weights file.")
-    stored = set(decoded(store.attrs["layer_names"]))
-    datasets: list[list[h5py.Dataset]] = []
-    for layer in model.layers:
-        if layer.name not in stored:
-            if layer.keras_weights():
-                raise ValueError(f"{path}: no weights for {layer.label}; the file is from a different model.")
-            datasets.append([])
-            continue
-        group = store[layer.name]
-        datasets.append([group[name] for name in decoded(group.attrs.get("weight_names", []))])
-    return datasets
-
-
-def legacy_order(layer: Any) -> list[int]:
-    """The positions of `layer`'s weights in the order a legacy .h5 file lists them: trainable
-    ones first, then the rest (moving statistics, frozen layers' weights), as Keras lists
-    `layer.trainable_weights + layer.non_trainable_weights`. For a plain layer that is its own
-    order; a model used as a layer may interleave them."""
-    trainable = [layer.trainable and tensor.requires_grad for _, tensor, _ in layer.keras_weights()]
-    return [index for index, flag in enumerate(trainable) if flag] + \
-        [index for index, flag in enumerate(trainable) if not flag]
-
-
-def set_layer_weights(model: LayeredModel, datasets: list[list[h5py.Dataset]], path: Path,
-                      legacy: bool = False) -> None:
-    """Check every dataset's shape against the model's before reading any, then set them;
-    `legacy` datasets are in `legacy_order`."""
-    orders = [legacy_order(layer) if legacy else list(range(len(layer.keras_weights()))) for layer in model.layers]
-    for layer, stored, order in zip(model.layers, datasets, orders):
-        weights = layer.get_weights()
-        expected = [tuple(weights[index].shape) for index in order] if len(order) == len(weights) else \
-            [tuple(weight.shape) for weight in weights]
-        found = [tuple(dataset.shape) for dataset in stored]
-        if found != expected:
-            raise ValueError(f"{path}: {layer.label} expects weights of shapes {expected}; the file holds "
-                             f"{found}. The file is from a different model.")
-    for layer, stored, order in zip(model.layers, datasets, orders):
-        arrays: list[np.ndarray] = [np.empty(0)] * len(order)
-        for index, dataset in zip(order, stored):
-            arrays[index] = np.asarray(dataset, dtype=np.float32)
-        layer.set_weights(arrays)
-
-
-def read_weights(model: LayeredModel, store: h5py.Group, path: Path) -> None:
-    """Set `model`'s weights from an open Keras weights file of either layout."""
-    try:
-        legacy = "layers" not in store
-        if not legacy:
-            datasets = keras3_weights(model, store, path)
-        else:
-            datasets = legacy_weights(model, store["model_weights"] if "model_weights" in store else store, path)
-        set_layer_weights(model, datasets, path, legacy)
-    except (KeyError, TypeError, AttributeError, OSError) as error:
-        raise ValueError(f"{path}: malformed Keras weights ({type(error).__name__}: {error}).") from error
-
-
-def compile_settings(optimizer: Any, loss: Any, metrics: Any) -> dict[str, Any]:
-    """Keras's compile settings as `Sequential.compile` arguments (optimizer name and learning rate)."""
-    settings: dict[str, Any] = {}
-    if isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
-        options = optimizer.get("config")
-        rate = options.get("learning_rate") if isinstance(options, dict) else None
-        name = optimizer["class_name"].lower()
-        settings["optimizer"] = {"class_name": name, "config": {"learning_rate": float(rate)}} \
-            if isinstance(rate, (int, float)) else name
-    elif isinstance(optimizer, str):
-        settings["optimizer"] = optimizer.lower()
-    settings["loss"] = to_snake_case(str(loss.get("class_name"))) if isinstance(loss, dict) else loss
-    metrics = metrics if isinstance(metrics, list) else []
-    flat = [item for entry in metrics for item in (entry if isinstance(entry, list) else [entry])]
-    settings["metrics"] = [item for item in flat if isinstance(item, str)] or None
-    return settings
-
-
 def read_keras_config(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(convscope config, compile settings or None) of a .keras or .h5 file, without its weights."""
+    """(convscope config, compile settings as the file holds them or None) of a .keras or .h5
+    file, without its weights; `keras_compile.compile_arguments` makes compile's arguments of
+    the settings."""
     if path.suffix.lower() == ".keras":
         document, _ = read_archive(path)
-        compiled = document.get("compile_config")
-        settings = compile_settings(compiled.get("optimizer"), compiled.get("loss"), compiled.get("metrics")) \
-            if isinstance(compiled, dict) else None
-        return convscope_config(document, path), settings
+        return convscope_config(document, path), keras_compile.read_settings(document.get("compile_config"), "optimizer")
     with open_h5(path, path) as file:
         if "model_config" not in file.attrs:
             raise ValueError(f"{path}: no 'model_config' attribute, so no architecture to build; it may be a "
@@ -310,9 +191,7 @@ def read_keras_config(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None
             training = json.loads(file.attrs["training_config"]) if "training_config" in file.attrs else None
         except (json.JSONDecodeError, TypeError) as error:
             raise ValueError(f"{path}: unreadable model_config/training_config JSON ({error}).") from error
-    settings = compile_settings(training.get("optimizer_config"), training.get("loss"), training.get("metrics")) \
-        if isinstance(training, dict) else None
-    return convscope_config(config, path), settings
+    return convscope_config(config, path), keras_compile.read_settings(training, "optimizer_config")
 
 
 def load_keras_weights(model: LayeredModel, path: str | os.PathLike[str]) -> None:
@@ -323,6 +202,33 @@ def load_keras_weights(model: LayeredModel, path: str | os.PathLike[str]) -> Non
     with open_h5(path, path) as store:
         read_weights(model, store, path)
 
+
+def optimizer_variables(path: Path) -> tuple[list[str] | None, list[np.ndarray]]:
+    """(names or None, values) of the optimizer variables a .keras or .h5 file holds: a .keras
+    archive's optimizer/vars/<index> (no names), a legacy .h5's optimizer_weights."""
+    if path.suffix.lower() == ".keras":
+        _, weights = read_archive(path)
+        with open_h5(io.BytesIO(weights), path) as store:
+            group = store.get("optimizer/vars")
+            return None, [] if group is None else [np.asarray(group[key]) for key in sorted(group, key=int)]
+    with open_h5(path, path) as file:
+        group = file.get("optimizer_weights")
+        if group is None:
+            return [], []
+        names = decoded(group.attrs.get("weight_names", []))
+        return names, [np.asarray(group[name]) for name in names]
+
+
+def restore_optimizer(model: LayeredModel, path: Path, keras_entry: Any) -> None:
+    """Give the compiled model's optimizer the state saved in the Keras file at `path` by the
+    optimizer `keras_entry` ({"class_name", "config"}) names; see `keras_optimizer.restore_state`."""
+    try:
+        names, arrays = optimizer_variables(path)
+    except (KeyError, TypeError, ValueError, OSError) as error:
+        raise ValueError(f"{path}: malformed optimizer variables ({type(error).__name__}: {error}); load with "
+                         "compile=False to skip them.") from error
+    config = keras_entry.get("config") if isinstance(keras_entry.get("config"), dict) else {}
+    keras_optimizer.restore_state(model, str(keras_entry["class_name"]), config, names, arrays, path)
 
 # -- writing ----------------------------------------------------------------------------------
 def keras_object(value: Any, module: str, with_module: bool) -> Any:
@@ -418,75 +324,31 @@ def keras_functional_config(model: LayeredModel, own: dict[str, Any], with_modul
             "registered_name": "Functional", "build_config": {"input_shape": None}}
 
 
-def keras_compile_parts(model: LayeredModel) -> tuple[dict[str, Any], Any, list[str]] | None:
-    """(optimizer {"class_name", "config"}, loss name, metric names) as Keras names them, or None."""
-    compiled = model.compiled
-    if compiled is None or compiled.optimizer_recipe is None or not compiled.single:
-        return None  # several outputs: the file is written without compile settings and loads uncompiled
-    from convscope import losses, optimizers
-
-    recipe = optimizers.serialize(compiled.optimizer_recipe)
-    name = OPTIMIZER_NAMES.get(recipe["class_name"], recipe["class_name"])
-    optimizer = {"class_name": name, "config": {"name": recipe["class_name"],
-                                                "learning_rate": float(compiled.optimizer.param_groups[0]["lr"])}}
-    loss = losses.serialize(compiled.loss)["class_name"]
-    return optimizer, loss, [metric for metric, _ in compiled.metrics]
-
-
-def write_weights_store(model: LayeredModel | ModelLayer, store: h5py.Group) -> None:
-    """Keras 3's weights layout: layers/<group>/vars/<index>, and an empty model-level vars; a
-    model used as a layer writes its own layers under layers/<group>/layers/..."""
-    store.create_group("vars").attrs["name"] = model.name
-    layers_group = store.create_group("layers")
-    for layer, group in zip(model.layers, weight_group_names([type(layer).__name__ for layer in model.layers])):
-        if isinstance(layer, ModelLayer):
-            write_weights_store(layer, layers_group.create_group(group))
-            continue
-        variables = layers_group.create_group(f"{group}/vars")
-        variables.attrs["name"] = layer.name
-        for index, array in enumerate(layer.get_weights()):
-            variables.create_dataset(str(index), data=array.astype(np.float32))
-
-
-def write_legacy_weights(model: LayeredModel, group: h5py.Group) -> None:
-    """Keras 2's layout: attrs layer_names; per layer, weight_names and the arrays they name."""
-    group.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
-    group.attrs["backend"], group.attrs["keras_version"] = "tensorflow", KERAS_VERSION
-    for layer in model.layers:
-        layer_group = group.create_group(layer.name)
-        order = legacy_order(layer)
-        slots, arrays = layer.keras_weights(), layer.get_weights()
-        names = [f"{model.name}/{layer.name}/{slots[index][0]}" for index in order]
-        layer_group.attrs["weight_names"] = [name.encode("utf8") for name in names]
-        for name, index in zip(names, order):
-            layer_group.create_dataset(name, data=arrays[index].astype(np.float32))
-    group.create_group("top_level_model_weights").attrs["weight_names"] = np.array([], dtype="S1")
-
-
-def weights_h5_bytes(model: LayeredModel) -> bytes:
+def weights_h5_bytes(model: LayeredModel, optimizer: bool = False) -> bytes:
+    """Keras 3's model.weights.h5: the weights, and with `optimizer` the compiled optimizer's
+    variables (optimizer/vars/<index>, Keras's `optimizer.variables` order)."""
     import h5py
 
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as store:
         write_weights_store(model, store)
+        variables = keras_optimizer.keras_variables(model) if optimizer else None
+        if variables is not None:
+            keras_optimizer.write_keras3_variables(variables, store)
     return buffer.getvalue()
 
 
 def write_keras_archive(model: LayeredModel, target: Path) -> None:
     document = keras_model_config(model)
-    parts = keras_compile_parts(model)
-    if parts is not None:
-        optimizer, loss, metrics = parts
-        document["compile_config"] = {
-            "optimizer": {"module": "keras.optimizers", **optimizer, "registered_name": None}, "loss": loss,
-            "loss_weights": None, "metrics": metrics or None, "weighted_metrics": None, "run_eagerly": False,
-            "steps_per_execution": 1, "jit_compile": False}
+    compile_config = keras_compile.keras_compile_config(model, with_module=True)
+    if compile_config is not None:
+        document["compile_config"] = compile_config
     metadata = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "producer": "convscope"}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("metadata.json", json.dumps(metadata))
         archive.writestr("config.json", json.dumps(document))
-        archive.writestr("model.weights.h5", weights_h5_bytes(model))
+        archive.writestr("model.weights.h5", weights_h5_bytes(model, optimizer=compile_config is not None))
 
 
 def write_legacy_h5(model: LayeredModel, target: Path) -> None:
@@ -495,13 +357,13 @@ def write_legacy_h5(model: LayeredModel, target: Path) -> None:
     with h5py.File(target, "w") as file:
         file.attrs["backend"], file.attrs["keras_version"] = "tensorflow", KERAS_VERSION
         file.attrs["model_config"] = json.dumps(keras_model_config(model, with_module=False))
-        parts = keras_compile_parts(model)
-        if parts is not None:
-            optimizer, loss, metrics = parts
-            file.attrs["training_config"] = json.dumps({
-                "loss": loss, "metrics": metrics or None, "weighted_metrics": None, "loss_weights": None,
-                "optimizer_config": optimizer})
+        training_config = keras_compile.keras_compile_config(model, with_module=False)
+        if training_config is not None:
+            file.attrs["training_config"] = json.dumps(training_config)
         write_legacy_weights(model, file.create_group("model_weights"))
+        variables = keras_optimizer.keras_variables(model) if training_config is not None else None
+        if variables is not None:
+            keras_optimizer.write_legacy_variables(variables, file)
 
 
 def save_keras_file(model: LayeredModel, path: str | os.PathLike[str]) -> None:

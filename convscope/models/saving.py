@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from convscope.engine.checkpoint import ResumePoint, latest_good, read_resume_point
-from convscope.models import graph_config, keras_files, registry
+from convscope.models import graph_config, keras_compile, keras_files, keras_weights, registry
 from convscope.models.config import StoredShapes
 from convscope.models.model import Model
 from convscope.models.storage import (
@@ -119,7 +119,8 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: st
 # -- Keras files and JSON ------------------------------------------------------------------------
 def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None) -> Model:
     """A Sequential model from a Keras .keras or legacy .h5 file: architecture, weights and (when
-    `compile` and the file has them) the compile settings. Predictions match Keras's.
+    `compile` and the file has them) the compile settings and the optimizer's state, so `fit`
+    continues as Keras would. Predictions match Keras's.
 
     Raises:
         ValueError: naming the file, for a malformed file, a non-Sequential model or a layer type
@@ -139,10 +140,10 @@ def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, devic
     if path.suffix.lower() == ".keras":
         _, weights = keras_files.read_archive(path)
         with keras_files.open_h5(io.BytesIO(weights), path) as store:
-            keras_files.read_weights(model, store, path)
+            keras_weights.read_weights(model, store, path)
     else:
         with keras_files.open_h5(path, path) as store:
-            keras_files.read_weights(model, store, path)
+            keras_weights.read_weights(model, store, path)
     if compile:
         apply_compile(model, settings, path, device)
     if device is not None and model.compiled is None:
@@ -151,16 +152,20 @@ def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, devic
 
 
 def apply_compile(model: Model, settings: dict[str, Any] | None, path: Path, device: str | None) -> None:
-    """Compile `model` with a Keras file's settings; a warning, and no compile, when they do not fit."""
-    if not settings or not isinstance(settings.get("loss"), str):
+    """Compile `model` with a Keras file's settings (optimizer, loss, loss_weights, metrics) and
+    give its optimizer the file's state; a warning, and no compile, when they do not fit."""
+    if not settings:
         return
     try:
+        arguments, optimizer_entry = keras_compile.compile_arguments(settings, len(model.data_keys()[1]), path)
         # float32, as Keras computes: predictions then match the file's maker to 1e-5
-        model.compile(optimizer=settings.get("optimizer") or "rmsprop", loss=settings["loss"],
-                      metrics=settings.get("metrics"), precision="float32", device=device)
-    except (ValueError, TypeError) as error:
+        model.compile(**arguments, precision="float32", device=device)
+    except (ValueError, TypeError, KeyError) as error:
         warnings.warn(f"{path}: its compile settings could not be used ({error}); the model is loaded "
                       "uncompiled.", stacklevel=3)
+        return
+    if optimizer_entry is not None:
+        keras_files.restore_optimizer(model, path, optimizer_entry)
 
 
 def model_from_json(text: str) -> Model:

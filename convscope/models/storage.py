@@ -178,7 +178,7 @@ def load_optimizer(model: LayeredModel, path: Path) -> None:
         for index, scalars in json.loads(meta.get("scalars", "{}")).items():
             state.setdefault(int(index), {}).update(scalars)
         compiled.optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-        follow_parameter_layout(compiled.optimizer)
+        optimizers.follow_parameter_layout(compiled.optimizer)
         if compiled.optimizer_recipe is not None:
             compiled.optimizer_recipe.count_from_state()  # Keras's iterations; Adam's epsilon follows it
         restore_rng(tensors, meta)
@@ -188,14 +188,3 @@ def load_optimizer(model: LayeredModel, path: Path) -> None:
         raise ValueError(f"{path}: not a readable optimizer state for this model ({type(error).__name__}: "
                          f"{error}). Load with compile=False to skip it, or delete the file.") from error
 
-
-def follow_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
-    """Give every per-element state tensor its parameter's memory layout.
-
-    The file holds state in logical (contiguous) order; a channels-last conv kernel needs its
-    moments channels-last too, because fused optimizer steps pair parameter and state by memory
-    position, not by index."""
-    for param, entries in optimizer.state.items():
-        for key, value in entries.items():
-            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
-                entries[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)

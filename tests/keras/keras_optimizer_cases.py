@@ -1,0 +1,58 @@
+"""Optimizer-state cases compared with real Keras: a model, its optimizer and compile settings,
+trained one epoch, saved, then trained one more epoch on the same batches. Read by the fixture
+writer (under real Keras, make_keras_optimizer_fixtures.py) and by test_keras_optimizer_state.py
+(under convscope). NumPy only.
+
+A loss or metric with arguments is written as ("object", class name, arguments), which each side
+builds as its own object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+BATCH_SIZE = 8
+SPARSE_LOGITS = ("object", "SparseCategoricalCrossentropy", {"from_logits": True})
+
+# name: (model, (Keras optimizer class, arguments), compile arguments)
+OPTIMIZER_STATE_CASES: dict[str, tuple[str, tuple[str, dict[str, Any]], dict[str, Any]]] = {
+    "seed_cnn_adam": ("seed_cnn", ("Adam", {"learning_rate": 0.002}),
+                      {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}),
+    "seed_cnn_sgd": ("seed_cnn", ("SGD", {"learning_rate": 0.05, "momentum": 0.9}),
+                     {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}),
+    "dense_adam": ("dense", ("Adam", {"learning_rate": 0.01, "beta_1": 0.85, "amsgrad": True, "clipnorm": 1.0}),
+                   {"loss": SPARSE_LOGITS,
+                    "metrics": [("object", "SparseTopKCategoricalAccuracy", {"k": 2}), "accuracy"]}),
+    "dense_sgd": ("dense", ("SGD", {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True}),
+                  {"loss": SPARSE_LOGITS, "loss_weights": [0.5], "metrics": ["accuracy"]}),
+    "two_heads_adam": ("two_heads", ("Adam", {"learning_rate": 0.005}),
+                       {"loss": {"class_out": ("object", "SparseCategoricalCrossentropy", {}), "reg_out": "mse"},
+                        "loss_weights": {"class_out": 1.0, "reg_out": 0.5},
+                        "metrics": {"class_out": ["accuracy"],
+                                    "reg_out": ["mae", ("object", "MeanSquaredError", {"name": "mse_metric"})]},
+                        "weighted_metrics": {"class_out": ["accuracy"]}}),
+}
+
+
+def case_data(model: str) -> tuple[Any, Any]:
+    """(x, y) the case's model trains on, as the model takes them (lists for two_heads)."""
+    rng = np.random.default_rng(5)
+    if model == "seed_cnn":
+        return rng.normal(size=(24, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 24)
+    if model == "dense":
+        return rng.normal(size=(32, 12)).astype("float32"), rng.integers(0, 4, 32)
+    image, extra = rng.normal(size=(24, 8, 8, 1)).astype("float32"), rng.normal(size=(24, 3)).astype("float32")
+    return [image, extra], [rng.integers(0, 3, 24), rng.normal(size=(24, 1)).astype("float32")]
+
+
+def build_objects(value: Any, make: Any) -> Any:
+    """`value` with each ("object", class, arguments) made by `make(class, arguments)`."""
+    if isinstance(value, tuple) and value and value[0] == "object":
+        return make(value[1], value[2])
+    if isinstance(value, dict):
+        return {key: build_objects(item, make) for key, item in value.items()}
+    if isinstance(value, list):
+        return [build_objects(item, make) for item in value]
+    return value

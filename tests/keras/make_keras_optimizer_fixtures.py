@@ -1,0 +1,98 @@
+"""Write the Keras files with optimizer state that test_keras_optimizer_state.py reads, with
+real Keras.
+
+Run with the Keras venv, from the repository root:
+    benchmarks/.keras-env/bin/python tests/keras/make_keras_optimizer_fixtures.py
+For each case of keras_optimizer_cases.py the model is compiled, trained one epoch on the case's
+data (batches of 8, not shuffled) and saved as opt_<case>.keras and opt_<case>.h5; then it trains
+one more epoch. opt_<case>.npz holds the weights before the first epoch ("initial_<i>") and after
+the second ("after_<i>"), in get_weights order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from keras_optimizer_cases import BATCH_SIZE, OPTIMIZER_STATE_CASES, build_objects, case_data  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def seed_cnn() -> keras.Model:
+    """The seed CNN's shape (two convs, pooling, dense softmax) with few filters."""
+    return keras.Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(4, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(8, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ], name="seed_cnn")
+
+
+def dense() -> keras.Model:
+    """Dense layers around a BatchNormalization (whose moving statistics the optimizer skips),
+    ending in logits."""
+    return keras.Sequential([
+        layers.Input((12,)),
+        layers.Dense(16, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Dense(4),
+    ], name="dense_logits")
+
+
+def two_heads() -> keras.Model:
+    """Two inputs, a shared trunk, a softmax and a regression output."""
+    image, extra = keras.Input((8, 8, 1), name="image"), keras.Input((3,), name="extra")
+    x = layers.Conv2D(4, 3, activation="relu", name="conv")(image)
+    x = layers.MaxPooling2D(2, name="pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Concatenate(name="joined")([x, layers.Dense(4, activation="relu", name="extra_dense")(extra)])
+    x = layers.Dense(8, activation="relu", name="trunk")(x)
+    class_out = layers.Dense(3, activation="softmax", name="class_out")(x)
+    reg_out = layers.Dense(1, name="reg_out")(x)
+    return keras.Model([image, extra], [class_out, reg_out], name="two_heads")
+
+
+def compiled(case: str) -> keras.Model:
+    model_name, (optimizer_class, optimizer_arguments), arguments = OPTIMIZER_STATE_CASES[case]
+    model = {"seed_cnn": seed_cnn, "dense": dense, "two_heads": two_heads}[model_name]()
+    settings: dict[str, Any] = dict(arguments)
+    settings["loss"] = build_objects(settings["loss"], lambda name, config: getattr(keras.losses, name)(**config))
+    for key in ("metrics", "weighted_metrics"):
+        settings[key] = build_objects(settings.get(key), lambda name, config: getattr(keras.metrics, name)(**config))
+    model.compile(optimizer=getattr(keras.optimizers, optimizer_class)(**optimizer_arguments), **settings)
+    return model
+
+
+def main() -> None:
+    FIXTURES.mkdir(exist_ok=True)
+    for case, (model_name, _, _) in OPTIMIZER_STATE_CASES.items():
+        keras.utils.set_random_seed(0)
+        model = compiled(case)
+        x, y = case_data(model_name)
+        initial = model.get_weights()
+        model.fit(x, y, epochs=1, batch_size=BATCH_SIZE, shuffle=False, verbose=0)
+        model.save(FIXTURES / f"opt_{case}.keras")
+        model.save(FIXTURES / f"opt_{case}.h5")
+        model.fit(x, y, epochs=1, batch_size=BATCH_SIZE, shuffle=False, verbose=0)
+        arrays = {f"initial_{index}": array for index, array in enumerate(initial)}
+        arrays.update({f"after_{index}": array for index, array in enumerate(model.get_weights())})
+        np.savez_compressed(FIXTURES / f"opt_{case}.npz", **arrays)
+        print(case, len(model.optimizer.variables), "optimizer variables")
+
+
+if __name__ == "__main__":
+    main()
