@@ -91,3 +91,16 @@ def weight_data() -> dict[str, np.ndarray]:
     y = rng.integers(0, 10, 16)
     return {"x": rng.random((16, 28, 28, 1)).astype("float32"), "y": y,
             "y_one_hot": np.eye(10, dtype="float32")[y], "w": rng.uniform(0.1, 2.0, 16).astype("float32")}
+
+
+def resolve(value: Any, data: dict[str, np.ndarray]) -> Any:
+    """`value` with each string "@name" replaced by data["name"], inside lists, tuples and dicts too."""
+    if isinstance(value, str) and value.startswith("@"):
+        return data[value[1:]]
+    if isinstance(value, list):
+        return [resolve(item, data) for item in value]
+    if isinstance(value, tuple):
+        return tuple(resolve(item, data) for item in value)
+    if isinstance(value, dict):
+        return {key: resolve(item, data) for key, item in value.items()}
+    return value

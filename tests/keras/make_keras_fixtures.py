@@ -9,6 +9,7 @@ Keras's predictions for them ("y").
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -18,20 +19,15 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+import keras_twins  # noqa: E402
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def seed_cnn() -> keras.Sequential:
     """The seed CNN's shape (two convs, pooling, dense softmax) with few filters."""
-    model = keras.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(4, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(8, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
-    ], name="seed_cnn")
+    model = keras_twins.small_seed_cnn(keras)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.002), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model

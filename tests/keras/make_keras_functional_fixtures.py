@@ -2,7 +2,7 @@
 
 Run with the Keras venv, from the repository root:
     benchmarks/.keras-env/bin/python tests/keras/make_keras_functional_fixtures.py
-For each model NAME (residual, inception, merges) it writes:
+For each model NAME (residual, inception, merges; built by tests/keras_twins.py) it writes:
     NAME.keras, NAME.h5       the model as Keras saves it
     NAME.npz                  inputs x0.. (one per model input), Keras's predictions y0.. (one
                               per output) and the weights w0.. in `model.get_weights()` order
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -24,77 +25,17 @@ os.environ["COLUMNS"] = "250"  # rich sizes the summary table to the console
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
+
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
+import keras_twins  # noqa: E402
+from keras_fixture_files import write_model_files  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def residual() -> keras.Model:
-    """A stem, an identity residual block and a downsampling block with a 1x1 projection."""
-    inputs = keras.Input((16, 16, 3))
-    x = layers.Conv2D(8, 3, padding="same", use_bias=False)(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.Activation("relu")(x)
-    y = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
-    y = layers.Conv2D(8, 3, padding="same")(y)
-    x = layers.ReLU()(layers.Add()([x, y]))
-    y = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
-    y = layers.Conv2D(16, 3, padding="same")(y)
-    shortcut = layers.Conv2D(16, 1, strides=2)(x)
-    x = layers.Activation("relu")(layers.add([shortcut, y]))
-    x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(5, activation="softmax")(x)
-    model = keras.Model(inputs, outputs, name="residual")
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def inception() -> keras.Model:
-    """One Inception block: 1x1, 1x1-3x3, 1x1-5x5 and pool-1x1 branches joined on the channels."""
-    inputs = keras.Input((12, 12, 4))
-    branch1 = layers.Conv2D(4, 1, activation="relu")(inputs)
-    branch2 = layers.Conv2D(3, 1, activation="relu")(inputs)
-    branch2 = layers.Conv2D(6, 3, padding="same", activation="relu")(branch2)
-    branch3 = layers.Conv2D(2, 1, activation="relu")(inputs)
-    branch3 = layers.Conv2D(4, 5, padding="same", activation="relu")(branch3)
-    branch4 = layers.MaxPooling2D(3, strides=1, padding="same")(inputs)
-    branch4 = layers.Conv2D(4, 1, activation="relu")(branch4)
-    x = layers.Concatenate()([branch1, branch2, branch3, branch4])
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
-    outputs = layers.Dense(3, activation="softmax")(x)
-    model = keras.Model(inputs, outputs, name="inception")
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    return model
-
-
-def merges() -> keras.Model:
-    """Two inputs through one shared Dense, every element-wise merge, and two outputs."""
-    left, right = keras.Input((6,), name="left"), keras.Input((6,), name="right")
-    shared = layers.Dense(4, activation="tanh", name="shared")
-    a, b = shared(left), shared(right)
-    merged = [layers.Subtract()([a, b]), layers.Multiply()([a, b]), layers.Average()([a, b]),
-              layers.Maximum()([a, b]), layers.Minimum()([a, b]), layers.Add()([a, b, a])]
-    x = layers.Concatenate()(merged)
-    scores = layers.Dense(3, activation="softmax", name="scores")(x)
-    value = layers.Dense(1, name="value")(x)
-    return keras.Model([left, right], [scores, value], name="merges")
-
-
-def seed_cnn() -> keras.Sequential:
-    """The seed CNN: two 64-filter convolutions, pooling, Dense 128 and Dense 10."""
-    return keras.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax"),
-    ])
-
-
-def summary_text(model: keras.Model) -> str:
-    lines: list[str] = []
-    model.summary(line_length=240, print_fn=lines.append)
-    return "\n".join(lines)
+# What Keras compiles the models with before their short training (saved in their files).
+COMPILE = {"residual": {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+           "inception": {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy"}}
 
 
 def write_model(name: str, model: keras.Model) -> None:
@@ -106,20 +47,14 @@ def write_model(name: str, model: keras.Model) -> None:
     x = [np.random.default_rng(3).normal(size=(4, *tensor.shape[1:])).astype("float32") for tensor in model.inputs]
     predictions = model.predict(x if len(x) > 1 else x[0], verbose=0)
     predictions = predictions if isinstance(predictions, list) else [predictions]
-    model.save(FIXTURES / f"{name}.keras")
-    model.save(FIXTURES / f"{name}.h5")
-    arrays = {f"x{i}": value for i, value in enumerate(x)}
-    arrays.update({f"y{i}": value for i, value in enumerate(predictions)})
-    arrays.update({f"w{i}": value for i, value in enumerate(model.get_weights())})
-    np.savez(FIXTURES / f"{name}.npz", **arrays)
-    (FIXTURES / f"{name}_summary.txt").write_text(summary_text(model) + "\n")
+    write_model_files(FIXTURES, name, model, x, predictions)
     print(name, model.count_params(), "params")
 
 
 def write_feature_maps() -> None:
     """The feature-map idiom on the seed CNN (shapes) and on seed_cnn.keras (values)."""
     keras.backend.clear_session()
-    model = seed_cnn()
+    model = keras_twins.seed_cnn(keras)
     maps = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers])
     shapes = [list(tensor.shape) for tensor in maps.outputs]
     (FIXTURES / "seed_feature_maps.json").write_text(json.dumps({"shapes": shapes}) + "\n")
@@ -132,10 +67,13 @@ def write_feature_maps() -> None:
 
 def main() -> None:
     FIXTURES.mkdir(exist_ok=True)
-    for name, build in (("residual", residual), ("inception", inception), ("merges", merges)):
+    for name in ("residual", "inception", "merges"):
         keras.backend.clear_session()  # layer names start again at conv2d, as in a fresh script
         keras.utils.set_random_seed(0)
-        write_model(name, build())
+        model = getattr(keras_twins, name)(keras)
+        if name in COMPILE:
+            model.compile(**COMPILE[name])
+        write_model(name, model)
     write_feature_maps()
 
 

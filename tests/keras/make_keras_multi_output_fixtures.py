@@ -23,43 +23,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
+import keras_twins  # noqa: E402
 from keras_multi_output_cases import (  # noqa: E402
     MULTI_OUTPUT_CASES,
     WEIGHT_CASES,
     multi_output_data,
+    resolve,
     weight_data,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def two_heads() -> keras.Model:
-    """Two inputs (an image and a vector), a shared trunk, a softmax and a regression output."""
-    image, extra = keras.Input((8, 8, 1), name="image"), keras.Input((3,), name="extra")
-    x = layers.Conv2D(4, 3, activation="relu", name="conv")(image)
-    x = layers.MaxPooling2D(2, name="pool")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Concatenate(name="joined")([x, layers.Dense(4, activation="relu", name="extra_dense")(extra)])
-    x = layers.Dense(8, activation="relu", name="trunk")(x)
-    class_out = layers.Dense(3, activation="softmax", name="class_out")(x)
-    reg_out = layers.Dense(1, name="reg_out")(x)
-    return keras.Model([image, extra], [class_out, reg_out], name="two_heads")
-
-
-def seed_cnn() -> keras.Sequential:
-    """The seed CNN's shape (two convs, pooling, dense softmax) with few filters."""
-    return keras.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(4, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(8, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
-    ], name="seed_cnn")
 
 
 def logs(values: dict[str, Any]) -> dict[str, Any]:
@@ -86,35 +61,22 @@ def run_calls(model: keras.Model, calls: list[tuple[str, dict[str, Any]]], data:
     return results
 
 
-def resolve(value: Any, data: dict[str, Any]) -> Any:
-    """Strings starting with "@" name data arrays; lists, tuples and dicts are resolved inside."""
-    if isinstance(value, str) and value.startswith("@"):
-        return data[value[1:]]
-    if isinstance(value, list):
-        return [resolve(item, data) for item in value]
-    if isinstance(value, tuple):
-        return tuple(resolve(item, data) for item in value)
-    if isinstance(value, dict):
-        return {key: resolve(item, data) for key, item in value.items()}
-    return value
-
-
 def main() -> None:
     arrays: dict[str, np.ndarray] = {}
     described: dict[str, Any] = {}
-    for cases, build, make_data, prefix in ((MULTI_OUTPUT_CASES, two_heads, multi_output_data, "two_heads"),
-                                            (WEIGHT_CASES, seed_cnn, weight_data, "seed_cnn")):
+    for cases, build, make_data, prefix in ((MULTI_OUTPUT_CASES, keras_twins.two_heads, multi_output_data, "two_heads"),
+                                            (WEIGHT_CASES, keras_twins.small_seed_cnn, weight_data, "seed_cnn")):
         data = make_data()
         for key, value in data.items():
             arrays[f"{prefix}/data/{key}"] = value
         keras.backend.clear_session()
         keras.utils.set_random_seed(0)
-        start = build().get_weights()
+        start = build(keras).get_weights()
         for index, weight in enumerate(start):
             arrays[f"{prefix}/w{index}"] = weight
         for case, (compile_arguments, calls) in cases.items():
             keras.backend.clear_session()
-            model = build()
+            model = build(keras)
             model.set_weights(start)
             model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), **compile_arguments)
             described[case] = run_calls(model, calls, data, arrays, case)

@@ -12,10 +12,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import keras_twins
 import numpy as np
 import pytest
 
-from convscope import Model, Sequential, keras, layers
+from convscope import Model, keras
 from convscope.models import Functional, load_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,50 +26,8 @@ needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmark
 NAMES = ("residual", "inception", "merges")
 
 
-# The fixtures' models written again with convscope's API: same layers, made in the same order.
-def residual() -> Model:
-    inputs = keras.Input((16, 16, 3))
-    x = layers.Conv2D(8, 3, padding="same", use_bias=False)(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.Activation("relu")(x)
-    y = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
-    y = layers.Conv2D(8, 3, padding="same")(y)
-    x = layers.ReLU()(layers.Add()([x, y]))
-    y = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
-    y = layers.Conv2D(16, 3, padding="same")(y)
-    shortcut = layers.Conv2D(16, 1, strides=2)(x)
-    x = layers.Activation("relu")(layers.add([shortcut, y]))
-    x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, layers.Dense(5, activation="softmax")(x), name="residual")
-
-
-def inception() -> Model:
-    inputs = keras.Input((12, 12, 4))
-    branch1 = layers.Conv2D(4, 1, activation="relu")(inputs)
-    branch2 = layers.Conv2D(3, 1, activation="relu")(inputs)
-    branch2 = layers.Conv2D(6, 3, padding="same", activation="relu")(branch2)
-    branch3 = layers.Conv2D(2, 1, activation="relu")(inputs)
-    branch3 = layers.Conv2D(4, 5, padding="same", activation="relu")(branch3)
-    branch4 = layers.MaxPooling2D(3, strides=1, padding="same")(inputs)
-    branch4 = layers.Conv2D(4, 1, activation="relu")(branch4)
-    x = layers.Concatenate()([branch1, branch2, branch3, branch4])
-    x = layers.Flatten()(layers.MaxPooling2D(2)(x))
-    return keras.Model(inputs, layers.Dense(3, activation="softmax")(x), name="inception")
-
-
-def merges() -> Model:
-    left, right = keras.Input((6,), name="left"), keras.Input((6,), name="right")
-    shared = layers.Dense(4, activation="tanh", name="shared")
-    a, b = shared(left), shared(right)
-    merged = [layers.Subtract()([a, b]), layers.Multiply()([a, b]), layers.Average()([a, b]),
-              layers.Maximum()([a, b]), layers.Minimum()([a, b]), layers.Add()([a, b, a])]
-    x = layers.Concatenate()(merged)
-    scores = layers.Dense(3, activation="softmax", name="scores")(x)
-    value = layers.Dense(1, name="value")(x)
-    return keras.Model([left, right], [scores, value], name="merges")
-
-
-BUILDERS = {"residual": residual, "inception": inception, "merges": merges}
+# The fixtures' models, built by the same code under convscope as under Keras.
+BUILDERS = {name: getattr(keras_twins, name) for name in NAMES}
 
 
 def fixture_arrays(name: str) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
@@ -119,7 +78,7 @@ def our_summary_rows(model: Model) -> list[list[str]]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_summary_rows_and_counts_equal_keras(name: str) -> None:
-    model = BUILDERS[name]()
+    model = BUILDERS[name](keras)
     expected, counts = keras_summary_rows(name)
     assert our_summary_rows(model) == expected
     data = model.summary_data()
@@ -129,7 +88,7 @@ def test_summary_rows_and_counts_equal_keras(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_set_weights_from_keras_gives_keras_predictions(name: str) -> None:
-    model = BUILDERS[name]()
+    model = BUILDERS[name](keras)
     x, expected, weights = fixture_arrays(name)
     assert [weight.shape for weight in model.get_weights()] == [weight.shape for weight in weights]
     model.set_weights(weights)
@@ -142,7 +101,7 @@ def test_set_weights_from_keras_gives_keras_predictions(name: str) -> None:
 def test_keras_written_file_predicts_as_keras(name: str, suffix: str) -> None:
     model = load_model(FIXTURES / f"{name}{suffix}")
     assert isinstance(model, Functional) and model.name == name
-    assert model.get_config() == BUILDERS[name]().get_config()
+    assert model.get_config() == BUILDERS[name](keras).get_config()
     x, expected, _ = fixture_arrays(name)
     for ours, theirs in zip(predictions(model, x), expected, strict=True):
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
@@ -151,10 +110,7 @@ def test_keras_written_file_predicts_as_keras(name: str, suffix: str) -> None:
 
 
 def test_feature_map_idiom_gives_keras_shapes_and_values() -> None:
-    seed = Sequential([keras.Input((28, 28, 1)),
-                       layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-                       layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-                       layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")])
+    seed = keras_twins.seed_cnn(keras)
     maps = keras.Model(inputs=seed.inputs, outputs=[layer.output for layer in seed.layers])
     shapes = json.loads((FIXTURES / "seed_feature_maps.json").read_text())["shapes"]
     assert [list(tensor.shape) for tensor in maps.outputs] == shapes
@@ -196,7 +152,7 @@ KERAS_CHECK = textwrap.dedent("""
 @needs_keras
 @pytest.mark.parametrize("name", NAMES)
 def test_real_keras_reads_convscope_functional_files(name: str, tmp_path: Path) -> None:
-    model = BUILDERS[name]()
+    model = BUILDERS[name](keras)
     x, _, weights = fixture_arrays(name)
     model.set_weights([weight + 0.01 for weight in weights])  # not the weights Keras saved
     model.save(tmp_path / "m.keras")

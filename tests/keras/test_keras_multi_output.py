@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from keras_multi_output_cases import MULTI_OUTPUT_CASES, WEIGHT_CASES
+from keras_multi_output_cases import MULTI_OUTPUT_CASES, WEIGHT_CASES, resolve
+from keras_twins import small_seed_cnn, two_heads
 
-from convscope import Model, Sequential, keras, layers, optimizers
+from convscope import keras, optimizers
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RESULTS = json.loads((FIXTURES / "multi_output.json").read_text())
@@ -21,47 +22,10 @@ ARRAYS = np.load(FIXTURES / "multi_output.npz")
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
 
-def two_heads() -> Model:
-    """The fixture's model: an image and a vector in, a softmax and a regression output out."""
-    image, extra = keras.Input((8, 8, 1), name="image"), keras.Input((3,), name="extra")
-    x = layers.Conv2D(4, 3, activation="relu", name="conv")(image)
-    x = layers.MaxPooling2D(2, name="pool")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Concatenate(name="joined")([x, layers.Dense(4, activation="relu", name="extra_dense")(extra)])
-    x = layers.Dense(8, activation="relu", name="trunk")(x)
-    class_out = layers.Dense(3, activation="softmax", name="class_out")(x)
-    reg_out = layers.Dense(1, name="reg_out")(x)
-    return Model([image, extra], [class_out, reg_out], name="two_heads")
-
-
-def seed_cnn() -> Sequential:
-    return Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(4, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(8, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
-    ], name="seed_cnn")
-
-
 def fixture_arrays(prefix: str) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     data = {key.split("/")[-1]: ARRAYS[key] for key in ARRAYS.files if key.startswith(f"{prefix}/data/")}
     count = sum(1 for key in ARRAYS.files if key.startswith(f"{prefix}/w"))
     return data, [ARRAYS[f"{prefix}/w{index}"] for index in range(count)]
-
-
-def resolve(value: Any, data: dict[str, np.ndarray]) -> Any:
-    if isinstance(value, str) and value.startswith("@"):
-        return data[value[1:]]
-    if isinstance(value, list):
-        return [resolve(item, data) for item in value]
-    if isinstance(value, tuple):
-        return tuple(resolve(item, data) for item in value)
-    if isinstance(value, dict):
-        return {key: resolve(item, data) for key, item in value.items()}
-    return value
 
 
 def assert_logs(mine: dict[str, Any], theirs: dict[str, Any], where: str) -> None:
@@ -71,9 +35,10 @@ def assert_logs(mine: dict[str, Any], theirs: dict[str, Any], where: str) -> Non
 
 
 def replay(case: str, build: Any, prefix: str, cases: dict[str, Any]) -> None:
+    """Run the case on `build(keras)` (a tests/keras_twins.py builder) from the fixture's starting weights."""
     data, start = fixture_arrays(prefix)
     compile_arguments, calls = cases[case]
-    model = build()
+    model = build(keras)
     model.set_weights(start)
     model.compile(optimizer=optimizers.SGD(learning_rate=0.05), precision="float32", device="cpu",
                   **compile_arguments)
@@ -105,7 +70,7 @@ def test_two_inputs_and_two_outputs_train_as_keras_does(case: str) -> None:
 def test_the_seed_cnn_weighs_samples_as_keras_does(case: str) -> None:
     """sum(w * loss) / N for the loss, weighted_metrics weighted and metrics not, class weights
     from integer and one-hot labels, validation with and without weights."""
-    replay(case, seed_cnn, "seed_cnn", WEIGHT_CASES)
+    replay(case, small_seed_cnn, "seed_cnn", WEIGHT_CASES)
 
 
 def test_the_fixtures_hold_keras_names() -> None:

@@ -11,10 +11,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import keras_twins
 import numpy as np
 import pytest
 
-from convscope import Model, Sequential, keras, layers
+from convscope import Model, Sequential, keras
 from convscope.models import Functional, load_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,50 +25,8 @@ needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmark
 NAMES = ("probability", "transfer", "autoencoder")
 
 
-# The fixtures' models written again with convscope's API, as make_keras_nested_fixtures.py makes them.
-def probability() -> Model:
-    model = keras.Sequential([
-        layers.Input((28, 28)),
-        layers.Flatten(),
-        layers.Dense(16, activation="relu"),
-        layers.BatchNormalization(),
-        layers.Dense(10),
-    ])
-    return keras.Sequential([model, layers.Softmax()], name="probability")
-
-
-def transfer() -> Model:
-    base_inputs = keras.Input((16, 16, 3))
-    x = layers.Conv2D(8, 3, activation="relu")(base_inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(8, 3, padding="same")(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    base_model = keras.Model(base_inputs, x, name="base")
-    base_model.trainable = False
-    inputs = keras.Input((16, 16, 3), name="image")
-    x = base_model(inputs, training=False)
-    x = layers.Dropout(0.2)(x)
-    outputs = layers.Dense(3, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="transfer")
-
-
-def autoencoder() -> Model:
-    encoder = keras.Sequential([
-        layers.Input((8, 8, 1)),
-        layers.Conv2D(4, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(2),
-    ], name="encoder")
-    decoder = keras.Sequential([
-        layers.Input((4, 4, 4)),
-        layers.UpSampling2D(2),
-        layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="reconstruction"),
-    ], name="decoder")
-    inputs = keras.Input((8, 8, 1), name="image")
-    return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
-
-
-BUILDERS = {"probability": probability, "transfer": transfer, "autoencoder": autoencoder}
+# The fixtures' models, built by the same code under convscope as under Keras.
+BUILDERS = {name: getattr(keras_twins, name) for name in NAMES}
 
 
 def fixture_arrays(name: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -100,12 +59,12 @@ def our_summary(model: Model) -> tuple[list[list[str]], dict[str, int]]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_summary_shows_the_inner_model_as_one_row_as_keras_does(name: str) -> None:
-    assert our_summary(BUILDERS[name]()) == keras_summary(name)
+    assert our_summary(BUILDERS[name](keras)) == keras_summary(name)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_keras_weights_give_keras_predictions(name: str) -> None:
-    model = BUILDERS[name]()
+    model = BUILDERS[name](keras)
     x, expected, weights = fixture_arrays(name)
     assert [weight.shape for weight in model.get_weights()] == [weight.shape for weight in weights]
     model.set_weights(weights)
@@ -116,7 +75,7 @@ def test_keras_weights_give_keras_predictions(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_keras_written_nested_file_predicts_as_keras(name: str, suffix: str) -> None:
     model = load_model(FIXTURES / f"{name}{suffix}")
-    built = BUILDERS[name]()
+    built = BUILDERS[name](keras)
     assert type(model) is type(built) and model.name == name
     assert model.get_config() == built.get_config()
     assert [type(layer) for layer in model.layers] == [type(layer) for layer in built.layers]
@@ -148,7 +107,7 @@ def entry_outline(entry: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("name", NAMES)
 def test_nested_config_has_keras_layout(name: str) -> None:
     theirs = json.loads((FIXTURES / f"{name}_config.json").read_text())
-    ours = json.loads(BUILDERS[name]().to_json())
+    ours = json.loads(BUILDERS[name](keras).to_json())
     assert [entry_outline(entry) for entry in nested_entries(ours)] == \
         [entry_outline(entry) for entry in nested_entries(theirs)]
     if name == "transfer":
@@ -195,7 +154,7 @@ KERAS_CHECK = textwrap.dedent("""
 def test_real_keras_reads_convscope_nested_files(tmp_path: Path) -> None:
     ours = {}
     for name in NAMES:
-        model = BUILDERS[name]()
+        model = BUILDERS[name](keras)
         x, _, weights = fixture_arrays(name)
         model.set_weights([weight + 0.01 for weight in weights])  # not the weights Keras saved
         model.save(tmp_path / f"{name}.keras")

@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import keras_twins
 import numpy as np
 import pytest
 import torch
@@ -20,30 +21,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "keras" / "fixtures"
 RNG = np.random.default_rng(0)
 
 
-# The fixtures' models written with convscope's API (make_keras_groups_fixtures.py makes them in Keras).
-def conv2d_groups() -> Sequential:
-    return keras.Sequential([
-        layers.Input((10, 10, 4)),
-        layers.Conv2D(8, 3, groups=2, activation="relu"),
-        layers.Conv2D(6, 3, groups=2, padding="same", activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(6, (1, 2), strides=2, groups=6, use_bias=False),
-        layers.Flatten(),
-        layers.Dense(3, activation="softmax"),
-    ], name="conv2d_groups")
-
-
-def conv1d_groups() -> Sequential:
-    return keras.Sequential([
-        layers.Input((20, 6)),
-        layers.Conv1D(6, 5, groups=3, activation="relu"),
-        layers.Conv1D(4, 3, groups=2, padding="causal", dilation_rate=2),
-        layers.GlobalMaxPooling1D(),
-        layers.Dense(2),
-    ], name="conv1d_groups")
-
-
-BUILDERS = {"conv2d_groups": conv2d_groups, "conv1d_groups": conv1d_groups}
+# The fixtures' models, built by the same code under convscope as under Keras (make_keras_groups_fixtures.py).
+BUILDERS = {name: getattr(keras_twins, name) for name in ("conv2d_groups", "conv1d_groups")}
 
 
 def fixture_arrays(name: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -120,13 +99,13 @@ def test_grouped_convolution_is_each_group_convolved_alone(rank: int) -> None:
 
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_parameter_counts_equal_keras(name: str) -> None:
-    model = BUILDERS[name]()
+    model = BUILDERS[name](keras)
     assert [layer.count_params() for layer in model.layers] == keras_param_counts(name)
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_keras_weights_give_keras_outputs(name: str) -> None:
-    model = BUILDERS[name]()
+    model = BUILDERS[name](keras)
     x, expected, weights = fixture_arrays(name)
     assert [weight.shape for weight in model.get_weights()] == [weight.shape for weight in weights]
     model.set_weights(weights)
@@ -137,7 +116,7 @@ def test_keras_weights_give_keras_outputs(name: str) -> None:
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_keras_written_grouped_file_predicts_as_keras(name: str, suffix: str) -> None:
     model = load_model(FIXTURES / f"{name}{suffix}")
-    assert model.get_config() == BUILDERS[name]().get_config()
+    assert model.get_config() == BUILDERS[name](keras).get_config()
     x, expected, _ = fixture_arrays(name)
     np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
 
@@ -147,7 +126,7 @@ def test_groups_round_trip_through_configs_and_saved_files(tmp_path: Path) -> No
     layer = layers.Conv2D(8, 3, groups=4, name="grouped")
     assert layer.get_config()["groups"] == 4
     assert layers.Conv2D.from_config(layer.get_config()).groups == 4
-    model = conv2d_groups()
+    model = keras_twins.conv2d_groups(keras)
     x, _, weights = fixture_arrays("conv2d_groups")
     model.set_weights(weights)
     for path in (tmp_path / "folder", tmp_path / "m.keras", tmp_path / "m.h5"):
@@ -209,7 +188,7 @@ np.savez(os.path.join(folder, "keras.npz"), **results)
 @pytest.mark.keras
 @pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 def test_real_keras_reads_convscope_grouped_files(tmp_path: Path) -> None:
-    model = conv2d_groups()
+    model = keras_twins.conv2d_groups(keras)
     x, _, weights = fixture_arrays("conv2d_groups")
     model.set_weights([weight + 0.01 for weight in weights])
     model.save(tmp_path / "m.keras")
