@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,28 @@ def _out(args: argparse.Namespace) -> Path | None:
     return Path(args.out) if getattr(args, "out", None) else None
 
 
+def _chosen_layer(args: argparse.Namespace, kinds: tuple[str, ...]) -> tuple[Any, Any, Any, tuple[int, ...]]:
+    """(model, example, node, position) for --model, the input (--data or --image), --layer (one
+    of `kinds`) and --position (default: the centre of the layer's output)."""
+    model = _load_model(args.model)
+    example = _example(args, model)
+    node = _find(model, _layer_argument(args.layer), kinds)
+    position = _ints(args.position, "--position") or _centre(node.output_shape[:-1])
+    return model, example, node, position
+
+
+def _show_steps(steps: Any, args: argparse.Namespace, write: Callable[[Any, Path], list[Path]]) -> int:
+    """Print the steps; with --out, make the folder, `write(steps, out)` their files and name each.
+    Exit status 0 when the steps' result equals the layer's own output, 1 otherwise."""
+    print(steps.text())
+    out = _out(args)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for path in write(steps, out):
+            print(f"wrote {path}")
+    return 0 if steps.agrees else 1
+
+
 # --------------------------------------------------------------------------- actions
 
 
@@ -234,31 +257,22 @@ def run_conv(args: argparse.Namespace) -> int:
     else:
         from convscope.explain.steps import CONV_KINDS
 
-        model = _load_model(args.model)
-        example = _example(args, model)
-        node = _find(model, _layer_argument(args.layer), CONV_KINDS)
-        position = _ints(args.position, "--position") or _centre(node.output_shape[:-1])
+        model, example, node, position = _chosen_layer(args, CONV_KINDS)
         steps = explain.conv_steps(model, example, position=position, filter=args.filter, layer=node.index)
-    print(steps.text())
-    out = _out(args)
-    if out is not None:
-        from convscope._atomic import write_json_atomic
-        from convscope.plots.explain import plot_conv_steps
+    return _show_steps(steps, args, _write_conv)
 
-        out.mkdir(parents=True, exist_ok=True)
-        print(f"wrote {plot_conv_steps(steps, out / 'conv_steps.png')}")
-        print(f"wrote {write_json_atomic(out / 'conv_steps.json', steps.to_dict())}")
-    return 0 if steps.agrees else 1
+
+def _write_conv(steps: Any, out: Path) -> list[Path]:
+    from convscope._atomic import write_json_atomic
+    from convscope.plots.explain import plot_conv_steps
+
+    return [plot_conv_steps(steps, out / "conv_steps.png"),
+            write_json_atomic(out / "conv_steps.json", steps.to_dict())]
 
 
 def run_pool(args: argparse.Namespace) -> int:
     steps, model, example, index = _pool_of_matrix(args) if args.matrix is not None else _pool_of_model(args)
-    print(steps.text())
-    out = _out(args)
-    if out is not None:
-        for path in _write_pool(steps, out, model, example, index):
-            print(f"wrote {path}")
-    return 0 if steps.agrees else 1
+    return _show_steps(steps, args, lambda steps, out: _write_pool(steps, out, model, example, index))
 
 
 def _pool_of_matrix(args: argparse.Namespace) -> tuple[Any, None, None, int]:
@@ -279,10 +293,7 @@ def _pool_of_model(args: argparse.Namespace) -> tuple[Any, Any, Any, int]:
     from convscope import explain
     from convscope.explain.steps import POOL_KINDS
 
-    model = _load_model(args.model)
-    example = _example(args, model)
-    node = _find(model, _layer_argument(args.layer), POOL_KINDS)
-    position = _ints(args.position, "--position") or _centre(node.output_shape[:-1])
+    model, example, node, position = _chosen_layer(args, POOL_KINDS)
     steps = explain.pool_steps(model, example, position=position, channel=args.channel, layer=node.index)
     return steps, model, example, node.index
 
@@ -294,7 +305,6 @@ def _write_pool(steps: Any, out: Path, model: Any, example: Any, index: int) -> 
     from convscope._atomic import write_json_atomic
     from convscope.plots.explain import plot_pool_steps
 
-    out.mkdir(parents=True, exist_ok=True)
     written = [write_json_atomic(out / "pool_steps.json", steps.to_dict()),
                plot_pool_steps(steps, out / "pool_steps.png")]
     if model is not None:
@@ -312,19 +322,15 @@ def run_merge(args: argparse.Namespace) -> int:
     from convscope import explain
     from convscope.explain.merges import MERGE_KINDS
 
-    model = _load_model(args.model)
-    example = _example(args, model)
-    node = _find(model, _layer_argument(args.layer), MERGE_KINDS)
-    position = _ints(args.position, "--position") or _centre(node.output_shape[:-1])
+    model, example, node, position = _chosen_layer(args, MERGE_KINDS)
     steps = explain.merge_steps(model, example, position=position, channel=args.channel, layer=node.index)
-    print(steps.text())
-    out = _out(args)
-    if out is not None:
-        from convscope._atomic import write_json_atomic
+    return _show_steps(steps, args, _write_merge)
 
-        out.mkdir(parents=True, exist_ok=True)
-        print(f"wrote {write_json_atomic(out / 'merge_steps.json', steps.to_dict())}")
-    return 0 if steps.agrees else 1
+
+def _write_merge(steps: Any, out: Path) -> list[Path]:
+    from convscope._atomic import write_json_atomic
+
+    return [write_json_atomic(out / "merge_steps.json", steps.to_dict())]
 
 
 def run_shapes(args: argparse.Namespace) -> int:

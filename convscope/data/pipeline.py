@@ -32,15 +32,20 @@ class NumpyTensor(np.ndarray):
         return np.asarray(self)
 
 
-def as_tensors(value: Any) -> Any:
-    """Arrays and NumPy scalars in `value` (a tuple, list or dict of them) as `NumpyTensor`s."""
+def map_leaves(function: Callable[[Any], Any], value: Any) -> Any:
+    """`function` applied to each leaf of `value`: an element or batch, or a tuple or dict of
+    them (nested), with its structure kept."""
     if isinstance(value, tuple):
-        return tuple(as_tensors(item) for item in value)
+        return tuple(map_leaves(function, item) for item in value)
     if isinstance(value, dict):
-        return {key: as_tensors(item) for key, item in value.items()}
-    if isinstance(value, (np.ndarray, np.generic)):
-        return np.asarray(value).view(NumpyTensor)
-    return value
+        return {key: map_leaves(function, item) for key, item in value.items()}
+    return function(value)
+
+
+def as_tensors(value: Any) -> Any:
+    """Arrays and NumPy scalars in `value` (a tuple or dict of them) as `NumpyTensor`s."""
+    return map_leaves(lambda leaf: np.asarray(leaf).view(NumpyTensor) if isinstance(leaf, (np.ndarray, np.generic))
+                      else leaf, value)
 
 
 def stack(elements: list[Any]) -> Any:
@@ -62,11 +67,7 @@ def count_of(value: Any) -> int:
 
 def row(value: Any, index: int) -> Any:
     """Row `index` of every array in a batch, structure kept."""
-    if isinstance(value, tuple):
-        return tuple(row(item, index) for item in value)
-    if isinstance(value, dict):
-        return {key: row(item, index) for key, item in value.items()}
-    return value[index]
+    return map_leaves(lambda array: array[index], value)
 
 
 class Dataset:
@@ -111,7 +112,8 @@ class Dataset:
     def as_numpy_iterator(self) -> Iterator[Any]:
         """The elements as plain NumPy arrays."""
         for element in self:
-            yield _plain(element)
+            yield map_leaves(lambda leaf: np.asarray(leaf) if isinstance(leaf, np.ndarray) else leaf,
+                             element)  # a NumpyTensor as an ndarray
 
     def cardinality(self) -> int:
         """The number of elements (tf.data's `cardinality()`)."""
@@ -161,7 +163,7 @@ class Dataset:
 class TensorSlices(Dataset):
     def __init__(self, tensors: Any) -> None:
         super().__init__()
-        self.tensors = _as_arrays(tensors)
+        self.tensors = map_leaves(np.asarray, tensors)
         lengths = {len(array) for array in _leaves(self.tensors)}
         if len(lengths) != 1:
             raise ValueError(f"from_tensor_slices: all arrays must have the same length; got lengths {sorted(lengths)}.")
@@ -286,26 +288,9 @@ class Elements(Dataset):
         return self.read(index)
 
 
-def _as_arrays(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_as_arrays(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _as_arrays(item) for key, item in value.items()}
-    return np.asarray(value)
-
-
 def _leaves(value: Any) -> list[np.ndarray]:
     if isinstance(value, tuple):
         return [leaf for item in value for leaf in _leaves(item)]
     if isinstance(value, dict):
         return [leaf for item in value.values() for leaf in _leaves(item)]
     return [value]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_plain(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return np.asarray(value) if isinstance(value, np.ndarray) else value
-

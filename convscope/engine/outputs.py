@@ -150,34 +150,27 @@ def name_metrics(heads: list[OutputHead], plain: list[list[Identifier]], weighte
     """Make each head's metrics, logged as Keras 3 names them: "<output>_<name>", a repeated
     name gets "_1", "_2", ..., and a weighted metric whose name is taken becomes "weighted_<name>"."""
     taken: dict[str, int] = {}
-    for output, head in enumerate(heads):
-        kind = losses.kind(head.loss) if head.loss is not None else ""
-        for identifier in plain[output]:
-            name, metric = metrics_module.get(identifier, kind)
-            log = prefixed(head.key, name)
-            if log in taken:
-                taken[log] += 1
-                log = f"{log}_{taken[log] - 1}"
-            else:
-                taken[log] = 1
-            head.metrics.append((log, metric))
-            head.metric_names.append(name)
-    for output, head in enumerate(heads):
-        kind = losses.kind(head.loss) if head.loss is not None else ""
-        for identifier in weighted[output]:
-            name, metric = metrics_module.get(identifier, kind)
-            log = prefixed(head.key, name)
-            if log in taken:
-                log = prefixed(head.key, f"weighted_{name}")
-                if log in taken:
-                    taken[log] += 1
-                    log = f"{log}_{taken[log] - 1}"
-                else:
-                    taken[log] = 1
-            else:
-                taken[log] = 1
-            head.weighted_metrics.append((log, metric))
-            head.weighted_metric_names.append(name)
+    for weighted_pass, per_output in ((False, plain), (True, weighted)):
+        for output, head in enumerate(heads):
+            kind = losses.kind(head.loss) if head.loss is not None else ""
+            metrics, names = (head.weighted_metrics, head.weighted_metric_names) if weighted_pass else \
+                (head.metrics, head.metric_names)
+            for identifier in per_output[output]:
+                name, metric = metrics_module.get(identifier, kind)
+                log = prefixed(head.key, name)
+                if weighted_pass and log in taken:
+                    log = prefixed(head.key, f"weighted_{name}")
+                metrics.append((numbered(log, taken), metric))
+                names.append(name)
+
+
+def numbered(log: str, taken: dict[str, int]) -> str:
+    """`log` the first time, then "<log>_1", "<log>_2", ...: each use counted in `taken`."""
+    if log in taken:
+        taken[log] += 1
+        return f"{log}_{taken[log] - 1}"
+    taken[log] = 1
+    return log
 
 
 def prefixed(key: str | None, name: str) -> str:

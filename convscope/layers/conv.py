@@ -23,13 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convscope.layers.base import KernelLayer, WeightSlot
-from convscope.layers.conv_utils import (
-    conv_output_length,
-    normalize_data_format,
-    normalize_padding,
-    normalize_tuple,
-    same_padding,
-)
+from convscope.layers.conv_utils import check_filters, conv_output_length, conv_window, same_padding
 from convscope.layers.input_spec import Shape
 from convscope.ops import conv_pool_fusable
 
@@ -71,20 +65,11 @@ class Conv(KernelLayer):
         groups = kwargs.pop("groups", 1) if self.takes_groups else 1  # a transposed conv refuses it as unknown
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = type(self).__name__ if self.auto_named else self.label
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
-            raise ValueError(f"{owner}: filters must be a positive integer; got {filters!r}. "
-                             "It is the number of feature maps the layer outputs, e.g. 32 or 64.")
-        self.filters = filters
+        self.filters = check_filters(filters, owner)
         self.groups = check_groups(groups, filters, owner)
-        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", owner)
-        self.strides = normalize_tuple(strides, self.rank, "strides", owner)
         allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
-        self.padding = normalize_padding(padding, owner, allowed)
-        self.data_format = normalize_data_format(data_format, owner)
-        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", owner)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1 "
-                             f"(got strides={self.strides}, dilation_rate={self.dilation_rate}), as in Keras.")
+        self.kernel_size, self.strides, self.padding, self.data_format, self.dilation_rate = conv_window(
+            owner, self.rank, kernel_size, strides, padding, data_format, dilation_rate, allowed)
         self.set_kernel_options(owner, activation, use_bias, kernel_initializer, bias_initializer,
                                 kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         self.input_rank = self.rank + 2
@@ -117,15 +102,20 @@ class Conv(KernelLayer):
         _, channels = self.spatial_and_channels(input_shape)
         if channels is None:
             raise ValueError(f"{self.label}: the channel axis of the input must be known; got {input_shape}.")
+        to_torch = (self.rank + 1, self.rank, *range(self.rank))  # Keras's last two axes lead, reversed
+        self.kernel = nn.Parameter(self.kernel_initializer(self.kernel_shape(channels, input_shape))
+                                   .permute(*to_torch).contiguous())
+        self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
+
+    def kernel_shape(self, channels: int, input_shape: Shape) -> tuple[int, ...]:
+        """The kernel in Keras's layout, (*kernel_size, channels / groups, filters), for inputs of
+        `channels` channels; a ValueError when the groups do not divide them."""
         if channels % self.groups:
             raise ValueError(f"{self.label}: the number of input channels must be evenly divisible by the number "
                              f"of groups. Received groups={self.groups}, but the input has {channels} channels "
                              f"(full input shape is {tuple(input_shape)}). Use a groups value that divides both "
                              f"{channels} and filters={self.filters}.")
-        keras_shape = (*self.kernel_size, channels // self.groups, self.filters)
-        to_torch = (self.rank + 1, self.rank, *range(self.rank))
-        self.kernel = nn.Parameter(self.kernel_initializer(keras_shape).permute(*to_torch).contiguous())
-        self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
+        return (*self.kernel_size, channels // self.groups, self.filters)
 
     def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
         if not self.built:

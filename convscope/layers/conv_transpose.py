@@ -14,9 +14,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from convscope.layers.base import WeightSlot
 from convscope.layers.conv import Conv, to_channels_first, to_channels_last
 from convscope.layers.conv_utils import normalize_tuple
 from convscope.layers.input_spec import Shape
@@ -70,22 +68,10 @@ class ConvTranspose(Conv):
             return (input_shape[0], self.filters, *out)
         return (input_shape[0], *out, self.filters)
 
-    def build_weights(self, input_shape: Shape) -> None:
-        _, channels = self.spatial_and_channels(input_shape)
-        if channels is None:
-            raise ValueError(f"{self.label}: the channel axis of the input must be known; got {input_shape}.")
-        keras_shape = (*self.kernel_size, self.filters, channels)
-        to_torch = (self.rank + 1, self.rank, *range(self.rank))
-        self.kernel = nn.Parameter(self.kernel_initializer(keras_shape).permute(*to_torch).contiguous())
-        self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
-
-    def keras_weights(self) -> list[WeightSlot]:
-        if not self.built:
-            return []
-        slots: list[WeightSlot] = [("kernel", self.kernel, (*range(2, self.rank + 2), 1, 0))]
-        if self.bias is not None:
-            slots.append(("bias", self.bias, (0,)))
-        return slots
+    def kernel_shape(self, channels: int, input_shape: Shape) -> tuple[int, ...]:
+        """The kernel in Keras's layout, (*kernel_size, filters, channels); stored as PyTorch's
+        (channels, filters, *kernel_size)."""
+        return (*self.kernel_size, self.filters, channels)
 
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         # PyTorch's transposed convolution pads symmetrically only; compute the full output

@@ -40,6 +40,31 @@ def normalize_data_format(value: Any, owner: str) -> str:
     raise ValueError(f"{owner}: data_format must be 'channels_last' or 'channels_first'; got {value!r}.")
 
 
+def check_filters(filters: Any, owner: str) -> int:
+    """`filters` as Keras accepts it: a positive int; a ValueError naming `owner` otherwise."""
+    if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+        raise ValueError(f"{owner}: filters must be a positive integer; got {filters!r}. "
+                         "It is the number of feature maps the layer outputs, e.g. 32 or 64.")
+    return filters
+
+
+def conv_window(owner: str, rank: int, kernel_size: Any, strides: Any, padding: Any, data_format: Any,
+                dilation_rate: Any, paddings: tuple[str, ...] = PADDINGS,
+                ) -> tuple[tuple[int, ...], tuple[int, ...], str, str, tuple[int, ...]]:
+    """A convolution's window arguments checked as Keras checks them, in that order: (kernel_size,
+    strides, padding, data_format, dilation_rate), the sizes as `rank`-tuples. Strides > 1 with
+    dilation_rate > 1 is refused, as in Keras. Raises ValueError naming `owner`."""
+    kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", owner)
+    strides = normalize_tuple(strides, rank, "strides", owner)
+    padding = normalize_padding(padding, owner, paddings)
+    data_format = normalize_data_format(data_format, owner)
+    dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate", owner)
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1 "
+                         f"(got strides={strides}, dilation_rate={dilation_rate}), as in Keras.")
+    return kernel_size, strides, padding, data_format, dilation_rate
+
+
 def conv_output_length(length: int | None, kernel: int, padding: str, stride: int, dilation: int = 1) -> int | None:
     """Output length of a convolution or pooling window along one axis (Keras's rule).
 

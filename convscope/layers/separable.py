@@ -18,13 +18,7 @@ from torch import nn
 
 from convscope import constraints, initializers, regularizers
 from convscope.layers.base import KernelLayer, WeightSlot
-from convscope.layers.conv_utils import (
-    conv_output_length,
-    normalize_data_format,
-    normalize_padding,
-    normalize_tuple,
-    same_padding,
-)
+from convscope.layers.conv_utils import check_filters, conv_output_length, conv_window, same_padding
 from convscope.layers.input_spec import Shape
 
 CONV = {1: F.conv1d, 2: F.conv2d}
@@ -50,14 +44,8 @@ class DepthwiseConv(KernelLayer):
             raise ValueError(f"{owner}: depth_multiplier must be a positive integer; got {depth_multiplier!r}. "
                              "It is the number of filters per input channel, usually 1.")
         self.depth_multiplier = depth_multiplier
-        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", owner)
-        self.strides = normalize_tuple(strides, self.rank, "strides", owner)
-        self.padding = normalize_padding(padding, owner)
-        self.data_format = normalize_data_format(data_format, owner)
-        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", owner)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1 "
-                             f"(got strides={self.strides}, dilation_rate={self.dilation_rate}), as in Keras.")
+        self.kernel_size, self.strides, self.padding, self.data_format, self.dilation_rate = conv_window(
+            owner, self.rank, kernel_size, strides, padding, data_format, dilation_rate)
         self.set_kernel_options(owner, activation, use_bias, depthwise_initializer, bias_initializer,
                                 depthwise_regularizer, bias_regularizer, depthwise_constraint, bias_constraint)
         self.input_rank = self.rank + 2
@@ -174,10 +162,7 @@ class SeparableConv(DepthwiseConv):
                          use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
                          activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
         owner = type(self).__name__ if self.auto_named else self.label
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
-            raise ValueError(f"{owner}: filters must be a positive integer; got {filters!r}. "
-                             "It is the number of feature maps the layer outputs, e.g. 32 or 64.")
-        self.filters = filters
+        self.filters = check_filters(filters, owner)
         self.pointwise_initializer = initializers.get(pointwise_initializer, owner=f"{owner} pointwise_initializer")
         # Named after the weights, as Layer.regularization_penalty and apply_constraints look them up.
         self.pointwise_kernel_regularizer = regularizers.get(pointwise_regularizer,

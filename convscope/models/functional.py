@@ -24,33 +24,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope import activations
-from convscope.layers import Layer, Softmax
+from convscope.layers import Layer
 from convscope.layers.input_spec import Shape
 from convscope.layers.symbolic import SymbolicTensor, map_structure
 from convscope.models import graph as graph_module
 from convscope.models import graph_config, registry
 from convscope.models.config import StoredShapes
-from convscope.models.model import Model
+from convscope.models.model import Model, final_activation_name
 from convscope.models.nested import ModelLayer
-
-
-def final_activation_name(layer: Layer) -> str | None:
-    """The activation `layer` ends with ("softmax", "sigmoid", ...) when a loss may take the
-    output before it (`Layer.forward_logits`); None otherwise."""
-    if isinstance(layer, Model):  # a model used as a layer ends as its own output does
-        return layer.output_activation_name()
-    if layer.activity_regularizer is not None:  # its penalty is computed on the activated output
-        return None
-    if isinstance(layer, Softmax):
-        return "softmax" if layer.axis == -1 else None
-    function = getattr(layer, "activation", None)
-    if function is None:
-        return None
-    try:
-        return activations.name_of(function)
-    except ValueError:
-        return None
 
 
 @registry.register

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope import optimizers
+from convscope import activations, optimizers
 from convscope.engine import outputs as output_heads
 from convscope.engine.compiled import Compiled, check_threads
-from convscope.layers import Layer, input_spec
+from convscope.layers import Layer, Softmax, input_spec
 from convscope.layers.input_spec import Shape
 from convscope.models import config as config_checks
 from convscope.ops import device as device_policy
@@ -43,6 +43,24 @@ def keras_results(compiled: Compiled, logs: dict[str, float], return_dict: bool)
         return logs
     values = compiled.results_list(logs)
     return values[0] if len(values) == 1 else values
+
+
+def final_activation_name(layer: Layer) -> str | None:
+    """The activation `layer` ends with ("softmax", "sigmoid", ...) when a loss may take the
+    output before it (`Layer.forward_logits`); None otherwise."""
+    if isinstance(layer, Model):  # a model used as a layer ends as its own output does
+        return layer.output_activation_name()
+    if layer.activity_regularizer is not None:  # its penalty is computed on the activated output
+        return None
+    if isinstance(layer, Softmax):
+        return "softmax" if layer.axis == -1 else None
+    function = getattr(layer, "activation", None)
+    if function is None:
+        return None
+    try:
+        return activations.name_of(function)
+    except ValueError:
+        return None
 
 
 class Model(nn.Module, abc.ABC):

@@ -16,13 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope import activations
-from convscope.layers import InputLayer, Layer, Softmax, input_spec
+from convscope.layers import InputLayer, Layer, input_spec
 from convscope.layers.input_spec import Shape
 from convscope.layers.symbolic import SymbolicTensor
 from convscope.models import fusion, graph, registry
 from convscope.models.config import layer_from_entry
-from convscope.models.model import Model
+from convscope.models.model import Model, final_activation_name
 from convscope.models.nested import ModelLayer, on_meta_device
 
 
@@ -185,22 +184,7 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
 
     def output_activation_name(self) -> str | None:
         """The activation the last layer ends with, when it can be split off."""
-        if not len(self.stack):
-            return None
-        last = self.layers[-1]
-        if isinstance(last, Model):
-            return last.output_activation_name()
-        if last.activity_regularizer is not None:  # its penalty is computed on the activated output
-            return None
-        if isinstance(last, Softmax):
-            return "softmax" if last.axis == -1 else None
-        fn = getattr(last, "activation", None)
-        if fn is None:
-            return None
-        try:
-            return activations.name_of(fn)
-        except ValueError:
-            return None
+        return final_activation_name(self.layers[-1]) if len(self.stack) else None
 
     # -- config -----------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
