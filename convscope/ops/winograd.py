@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from convscope.ops import cpu_kernels
 
@@ -44,8 +45,8 @@ def conv3x3_max_pool_2x2(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tens
                          relu: bool = False) -> torch.Tensor:
     """max_pool2d(conv2d(x, kernel, bias), 2) for a channels-last (N, H, W, Ci) float32 `x` and a
     (C, Ci, 3, 3) kernel, 'valid', stride 1, then relu with `relu`; (N, (H-2)//2, (W-2)//2, C)."""
-    weights = [x, kernel] if bias is None else [x, kernel, bias]
-    if torch.is_grad_enabled() and any(t.requires_grad for t in weights):
+    operands = [x, kernel] if bias is None else [x, kernel, bias]
+    if torch.is_grad_enabled() and any(t.requires_grad for t in operands):
         return _WinogradConvMaxPool.apply(x, kernel, bias, relu)
     return forward(x, kernel, bias, relu, record=False)[0]
 
@@ -110,6 +111,7 @@ class _WinogradConvMaxPool(torch.autograd.Function):
         return out
 
     @staticmethod
+    @once_differentiable  # a second derivative (a gradient penalty) raises instead of coming out wrong
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         lib = cpu_kernels.library()
         assert lib is not None

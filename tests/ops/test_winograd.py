@@ -180,3 +180,12 @@ def test_its_outputs_skip_deterministic_modes_nan_fill() -> None:
     assert not [shape for shape in filled if shape in written]
     for tensor in (out, x.grad, kernel.grad, bias.grad):
         assert not torch.isnan(tensor).any()
+
+
+def test_a_second_derivative_raises_instead_of_coming_out_wrong() -> None:
+    x, kernel, bias = inputs(CASES["seed CNN second layer"], 12)
+    out = winograd.conv3x3_max_pool_2x2(x, kernel, bias, relu=True)
+    (input_grad,) = torch.autograd.grad(out.square().sum(), x, create_graph=True)  # a gradient penalty
+    penalty = input_grad.square().sum() + kernel.sum()  # the first term would silently add nothing
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        penalty.backward()
