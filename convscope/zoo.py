@@ -164,10 +164,21 @@ def residual_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10,
 
     28x28 -> 28 (stem) -> 14 (pool) -> 14 -> 7 -> 4 -> 128 features, for the default widths;
     32x32x3 (CIFAR-10) -> 16 -> 16 -> 8 -> 4. Global pooling makes any image of 2x2 or more fit.
-    The stem's convolution and pooling run as one fused kernel where the CPU kernels apply.
+    The stem's convolution and pooling run as one fused kernel where the CPU kernels apply, and
+    pooling early leaves the blocks a quarter of the positions: 20.6 MFLOP per 28x28 image, twice
+    the seed CNN's. A RandomFlip layer mirrors half the images while training (inference passes
+    them through).
+
+    `convscope train residual-cnn --data fashion-mnist` (the recipe's Adam and one-cycle rate,
+    batch 128, this model's 10 epochs) reached 93.35% and 93.43% test accuracy (seeds 0 and 1)
+    in 7-8 minutes on a busy 2-core CPU; without the flips 93.18%, with train accuracy at 99%
+    (benchmarks/RESULTS.md has the curves).
 
     Raises:
         ValueError: for an input that is not an image (height, width, channels).
+
+    >>> residual_cnn((32, 32, 3), 10).count_params()
+    309898
     """
     from convscope import layers
     from convscope.models.functional import Functional
@@ -186,7 +197,7 @@ def residual_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10,
     return Functional(inputs, outputs, name="residual_cnn")
 
 
-RESIDUAL_EPOCHS = 10  # see residual_cnn: its accuracy against epochs on Fashion-MNIST
+RESIDUAL_EPOCHS = 10  # 93.3-93.4% on Fashion-MNIST (see residual_cnn); 4 epochs gave 92.4%, 6 gave 92.8%
 
 MODELS: dict[str, ZooModel] = {entry.name: entry for entry in (
     ZooModel("lenet5", lenet5, (28, 28, 1), "LeNet-5: tanh conv 6/16 5x5, average pooling, Dense 120/84"),

@@ -83,7 +83,7 @@ def test_the_recipe_gives_it_its_own_epochs_and_the_others_the_default() -> None
     assert recipe_defaults("seed-cnn") == {} and recipe_defaults("model.py") == {} and recipe_defaults("nope") == {}
 
 
-def test_the_cli_trains_it_for_its_own_epochs_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_trains_it_for_its_own_epochs_unless_told() -> None:
     import argparse
 
     from convscope.cli.recipe_options import add_arguments, settings_from_args
@@ -120,6 +120,7 @@ def test_convscope_train_learns_fashion_mnist_on_a_subset(fashion_dir: Path, tmp
     assert len(losses) == 3 and losses[-1] < 0.6 * losses[0]
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.7 and metrics["test_samples"] == 500  # 10 classes: chance is 0.1
+    assert f"accuracy {metrics['test_accuracy']:.4f} (500 samples)" in output
     assert "residual_cnn" in (folder / "summary.txt").read_text()
     check_round_trips(folder, tmp_path, (28, 28, 1))
 
@@ -146,7 +147,7 @@ def test_convscope_train_learns_a_cifar10_shaped_stand_in(tmp_path: Path) -> Non
     folder = tmp_path / "run"
     history, output = train(["residual-cnn", "--data", "cifar10", "--path", str(data), "--epochs", "3",
                              "--batch-size", "64"], folder, env={"CONVSCOPE_DATA_DIR": str(tmp_path / "none")})
-    assert "32, 32, 3" in (folder / "summary.txt").read_text()
+    assert "32, 32, 3" in (folder / "summary.txt").read_text() and "Epoch 3/3" in output
     losses = [float(row["loss"]) for row in history]
     assert losses[-1] < 0.2 * losses[0] and losses[-1] < 0.5 * np.log(10)  # a guess among 10 costs log(10)
     assert json.loads((folder / "metrics.json").read_text())["test_accuracy"] > 0.6  # chance is 0.1
