@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", f"run_layer_test: {len(LAYER_CHECK_ROWS)} layer cases x checks")
         for line in layer_check_table(LAYER_CHECK_ROWS):
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def fresh_inference_thread_verdict() -> None:
+    """Each test starts with no remembered contention from predict calls of earlier tests."""
+    threads = sys.modules.get("convscope.ops.threads")
+    if threads is not None:
+        threads.InferenceThreads.contended_until = float("-inf")

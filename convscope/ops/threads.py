@@ -23,6 +23,7 @@ import torch
 
 WAIT_FRACTION = 0.10  # share of thread time spent waiting for a core that counts as contention
 PROBE_SECONDS = 0.05  # predict/evaluate: how long to watch before deciding
+REMEMBER_SECONDS = 5.0  # how long a contended predict/evaluate call makes the next ones start lower
 
 
 def usable_cores() -> int:
@@ -86,6 +87,10 @@ class InferenceThreads:
     ours waited for a core more than `WAIT_FRACTION` of their time. The count comes back at the
     end of the `with` block.
 
+    Calls too short to decide within (one large batch, a web request) are judged as a whole when
+    they end, and a contended call makes the calls of the next `REMEMBER_SECONDS` start on half
+    the threads; after that a call probes at the full count again.
+
     >>> with InferenceThreads(model.device, None) as threads:
     ...     for batch in batches:
     ...         run(batch); threads.after_batch()
@@ -102,23 +107,46 @@ class InferenceThreads:
         self.waited: float | None = None
         self.lowered = False
 
+    #: Clock time until which calls start on half the threads (a recent call waited for cores).
+    contended_until = float("-inf")
+
     def __enter__(self) -> InferenceThreads:
         self.before = torch.get_num_threads()
-        if self.watching:
-            self.started, self.waited = self.clock(), self.waiting()
+        if not self.watching:
+            return self
+        self.started, self.waited = self.clock(), self.waiting()
+        if self.started < InferenceThreads.contended_until:
+            self.watching = False
+            self.lower()
         return self
+
+    def lower(self) -> None:
+        torch.set_num_threads(max(1, self.before // 2))
+        self.lowered = True
+
+    def contended(self, now: float, elapsed: float) -> bool:
+        """Whether our threads waited for a core more than WAIT_FRACTION of their time so far;
+        a contended call is remembered for REMEMBER_SECONDS."""
+        waited = self.waiting()
+        if waited is None or self.waited is None or elapsed <= 0:
+            return False
+        if (waited - self.waited) / (elapsed * self.before) <= WAIT_FRACTION:
+            return False
+        InferenceThreads.contended_until = now + REMEMBER_SECONDS
+        return True
 
     def after_batch(self) -> None:
         if not self.watching:
             return
-        elapsed = self.clock() - self.started
-        if elapsed < PROBE_SECONDS:
+        now = self.clock()
+        if now - self.started < PROBE_SECONDS:
             return
         self.watching = False
-        now = self.waiting()
-        if now is not None and self.waited is not None and (now - self.waited) / (elapsed * self.before) > WAIT_FRACTION:
-            torch.set_num_threads(max(1, self.before // 2))
-            self.lowered = True
+        if self.contended(now, now - self.started):
+            self.lower()
 
     def __exit__(self, *exc: object) -> None:
+        if self.watching:  # ended before it could decide: judge the whole call for the next ones
+            now = self.clock()
+            self.contended(now, now - self.started)
         torch.set_num_threads(self.before)

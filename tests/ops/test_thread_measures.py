@@ -3,6 +3,8 @@ may use, its run-queue wait, and `InferenceThreads` deciding once within a predi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 
@@ -69,3 +71,34 @@ def test_inference_keeps_a_fixed_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     inference = threads_module.InferenceThreads(torch.device("cpu"), None, clock=lambda: 1.0, waiting=lambda: 9.0)
     assert not inference.watching
+
+
+@pytest.fixture
+def two_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("CONVSCOPE_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("waited_share", "next_starts_at"), [(0.3, 1), (0.05, 2)])
+def test_a_call_too_short_to_decide_sets_the_start_of_the_next_calls(
+        two_threads: None, waited_share: float, next_starts_at: int) -> None:
+    clock = {"now": 100.0, "waited": 0.0}
+
+    def one_call(seconds: float) -> int:
+        with threads_module.InferenceThreads(torch.device("cpu"), None, clock=lambda: clock["now"],
+                                             waiting=lambda: clock["waited"]):
+            used = torch.get_num_threads()
+            clock["now"] += seconds  # one batch: the call ends before the probe could decide
+            clock["waited"] += seconds * 2 * waited_share
+        assert torch.get_num_threads() == 2
+        return used
+
+    assert one_call(0.03) == 2
+    assert one_call(0.03) == next_starts_at
+    clock["now"] += threads_module.REMEMBER_SECONDS  # later, a call probes at the full count again
+    waited_share = 0.0
+    assert one_call(0.03) == 2
