@@ -29,7 +29,7 @@ os.environ["COLUMNS"] = "250"  # rich sizes the summary table to the console
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
+sys.path.insert(0, str(Path(__file__).parents[1]))
 import keras_twins  # noqa: E402
 from keras_fixture_files import write_model_files  # noqa: E402
 

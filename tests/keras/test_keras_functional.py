@@ -15,56 +15,24 @@ from typing import Any
 import keras_twins
 import numpy as np
 import pytest
+from keras_fixture_files import (
+    FIXTURES,
+    KERAS_PYTHON,
+    assert_predicts_as_keras,
+    keras_summary,
+    predictions,
+    saved_arrays,
+)
 
 from convscope import Model, keras
 from convscope.models import Functional, load_model
 
-FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parents[2]
-KERAS_PYTHON = REPO / "benchmarks" / ".keras-env" / "bin" / "python"
 needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 NAMES = ("residual", "inception", "merges")
 
 
 # The fixtures' models, built by the same code under convscope as under Keras.
 BUILDERS = {name: getattr(keras_twins, name) for name in NAMES}
-
-
-def fixture_arrays(name: str) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """(inputs, Keras's predictions, Keras's weights) saved beside the fixture."""
-    arrays = np.load(FIXTURES / f"{name}.npz")
-
-    def numbered(prefix: str) -> list[np.ndarray]:
-        return [arrays[f"{prefix}{i}"] for i in range(sum(key.startswith(prefix) for key in arrays))]
-
-    return numbered("x"), numbered("y"), numbered("w")
-
-
-def predictions(model: Model, x: list[np.ndarray]) -> list[np.ndarray]:
-    result = model.predict(x if len(x) > 1 else x[0])
-    return result if isinstance(result, list) else [result]
-
-
-def keras_summary_rows(name: str) -> tuple[list[list[str]], dict[str, int]]:
-    """The rows of Keras's printed summary (cells of a row that wrapped joined) and its counts."""
-    rows: list[list[str]] = []
-    current: list[list[str]] | None = None
-    counts: dict[str, int] = {}
-    for line in (FIXTURES / f"{name}_summary.txt").read_text().splitlines():
-        if line.startswith("│"):
-            cells = [cell.strip() for cell in line.strip("│").split("│")]
-            if current is None:
-                current = [[cell] for cell in cells]
-            else:
-                for parts, cell in zip(current, cells):
-                    parts.append(cell)
-        elif line.startswith(("├", "└")) and current is not None:
-            rows.append([" ".join(part for part in parts if part) for parts in current])
-            current = None
-        elif "params:" in line:
-            label, value = line.split(":")
-            counts[label.strip()] = int(value.split("(")[0].replace(",", ""))
-    return rows, counts
 
 
 def our_summary_rows(model: Model) -> list[list[str]]:
@@ -79,7 +47,7 @@ def our_summary_rows(model: Model) -> list[list[str]]:
 @pytest.mark.parametrize("name", NAMES)
 def test_summary_rows_and_counts_equal_keras(name: str) -> None:
     model = BUILDERS[name](keras)
-    expected, counts = keras_summary_rows(name)
+    expected, counts = keras_summary(name)
     assert our_summary_rows(model) == expected
     data = model.summary_data()
     assert data["trainable_params"] == counts["Trainable params"]
@@ -88,12 +56,7 @@ def test_summary_rows_and_counts_equal_keras(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_set_weights_from_keras_gives_keras_predictions(name: str) -> None:
-    model = BUILDERS[name](keras)
-    x, expected, weights = fixture_arrays(name)
-    assert [weight.shape for weight in model.get_weights()] == [weight.shape for weight in weights]
-    model.set_weights(weights)
-    for ours, theirs in zip(predictions(model, x), expected, strict=True):
-        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert_predicts_as_keras(BUILDERS[name](keras), name)
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -102,7 +65,7 @@ def test_keras_written_file_predicts_as_keras(name: str, suffix: str) -> None:
     model = load_model(FIXTURES / f"{name}{suffix}")
     assert isinstance(model, Functional) and model.name == name
     assert model.get_config() == BUILDERS[name](keras).get_config()
-    x, expected, _ = fixture_arrays(name)
+    x, expected, _ = saved_arrays(name)
     for ours, theirs in zip(predictions(model, x), expected, strict=True):
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
     if name == "residual":  # compiled by Keras with adam and sparse categorical cross-entropy
@@ -153,7 +116,7 @@ KERAS_CHECK = textwrap.dedent("""
 @pytest.mark.parametrize("name", NAMES)
 def test_real_keras_reads_convscope_functional_files(name: str, tmp_path: Path) -> None:
     model = BUILDERS[name](keras)
-    x, _, weights = fixture_arrays(name)
+    x, _, weights = saved_arrays(name)
     model.set_weights([weight + 0.01 for weight in weights])  # not the weights Keras saved
     model.save(tmp_path / "m.keras")
     model.save(tmp_path / "m.h5")

@@ -14,39 +14,23 @@ from typing import Any
 import keras_twins
 import numpy as np
 import pytest
+from keras_fixture_files import (
+    FIXTURES,
+    KERAS_PYTHON,
+    assert_predicts_as_keras,
+    keras_summary,
+    saved_arrays,
+)
 
 from convscope import Model, Sequential, keras
 from convscope.models import Functional, load_model
 
-FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parents[2]
-KERAS_PYTHON = REPO / "benchmarks" / ".keras-env" / "bin" / "python"
 needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 NAMES = ("probability", "transfer", "autoencoder")
 
 
 # The fixtures' models, built by the same code under convscope as under Keras.
 BUILDERS = {name: getattr(keras_twins, name) for name in NAMES}
-
-
-def fixture_arrays(name: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """(inputs, Keras's predictions, Keras's weights in get_weights order)."""
-    arrays = np.load(FIXTURES / f"{name}.npz")
-    weights = [arrays[f"w{i}"] for i in range(sum(key.startswith("w") for key in arrays))]
-    return arrays["x0"], arrays["y0"], weights
-
-
-def keras_summary(name: str) -> tuple[list[list[str]], dict[str, int]]:
-    """The rows of Keras's printed summary and its three counts."""
-    rows: list[list[str]] = []
-    counts: dict[str, int] = {}
-    for line in (FIXTURES / f"{name}_summary.txt").read_text().splitlines():
-        if line.startswith("│"):
-            rows.append([cell.strip() for cell in line.strip("│").split("│")])
-        elif "params:" in line:
-            label, value = line.split(":")
-            counts[label.strip()] = int(value.split("(")[0].replace(",", ""))
-    return rows, counts
 
 
 def our_summary(model: Model) -> tuple[list[list[str]], dict[str, int]]:
@@ -64,11 +48,7 @@ def test_summary_shows_the_inner_model_as_one_row_as_keras_does(name: str) -> No
 
 @pytest.mark.parametrize("name", NAMES)
 def test_keras_weights_give_keras_predictions(name: str) -> None:
-    model = BUILDERS[name](keras)
-    x, expected, weights = fixture_arrays(name)
-    assert [weight.shape for weight in model.get_weights()] == [weight.shape for weight in weights]
-    model.set_weights(weights)
-    np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
+    assert_predicts_as_keras(BUILDERS[name](keras), name)
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -79,7 +59,7 @@ def test_keras_written_nested_file_predicts_as_keras(name: str, suffix: str) -> 
     assert type(model) is type(built) and model.name == name
     assert model.get_config() == built.get_config()
     assert [type(layer) for layer in model.layers] == [type(layer) for layer in built.layers]
-    x, expected, weights = fixture_arrays(name)
+    (x,), (expected,), weights = saved_arrays(name)
     np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
     for ours, theirs in zip(model.get_weights(), weights, strict=True):
         np.testing.assert_array_equal(ours, theirs)
@@ -155,7 +135,7 @@ def test_real_keras_reads_convscope_nested_files(tmp_path: Path) -> None:
     ours = {}
     for name in NAMES:
         model = BUILDERS[name](keras)
-        x, _, weights = fixture_arrays(name)
+        (x,), _, weights = saved_arrays(name)
         model.set_weights([weight + 0.01 for weight in weights])  # not the weights Keras saved
         model.save(tmp_path / f"{name}.keras")
         model.save(tmp_path / f"{name}.h5")

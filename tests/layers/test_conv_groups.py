@@ -12,30 +12,23 @@ import keras_twins
 import numpy as np
 import pytest
 import torch
+from keras_fixture_files import (
+    FIXTURES,
+    KERAS_PYTHON,
+    assert_predicts_as_keras,
+    keras_summary,
+    saved_arrays,
+)
 
 from convscope import Sequential, keras, layers
 from convscope.models import fusion, load_model
 from convscope.ops import cpu_kernels
 
-FIXTURES = Path(__file__).resolve().parents[1] / "keras" / "fixtures"
 RNG = np.random.default_rng(0)
 
 
 # The fixtures' models, built by the same code under convscope as under Keras (make_keras_groups_fixtures.py).
 BUILDERS = {name: getattr(keras_twins, name) for name in ("conv2d_groups", "conv1d_groups")}
-
-
-def fixture_arrays(name: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    arrays = np.load(FIXTURES / f"{name}.npz")
-    weights = [arrays[f"w{i}"] for i in range(sum(key.startswith("w") for key in arrays))]
-    return arrays["x0"], arrays["y0"], weights
-
-
-def keras_param_counts(name: str) -> list[int]:
-    """The Param # column of Keras's printed summary."""
-    return [int(line.split("│")[3].strip().replace(",", ""))
-            for line in (FIXTURES / f"{name}_summary.txt").read_text().splitlines() if line.startswith("│ ")
-            and "Layer (type)" not in line]
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -100,16 +93,13 @@ def test_grouped_convolution_is_each_group_convolved_alone(rank: int) -> None:
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_parameter_counts_equal_keras(name: str) -> None:
     model = BUILDERS[name](keras)
-    assert [layer.count_params() for layer in model.layers] == keras_param_counts(name)
+    rows, _ = keras_summary(name)
+    assert [layer.count_params() for layer in model.layers] == [int(row[2].replace(",", "")) for row in rows]
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_keras_weights_give_keras_outputs(name: str) -> None:
-    model = BUILDERS[name](keras)
-    x, expected, weights = fixture_arrays(name)
-    assert [weight.shape for weight in model.get_weights()] == [weight.shape for weight in weights]
-    model.set_weights(weights)
-    np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
+    assert_predicts_as_keras(BUILDERS[name](keras), name)
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -117,7 +107,7 @@ def test_keras_weights_give_keras_outputs(name: str) -> None:
 def test_keras_written_grouped_file_predicts_as_keras(name: str, suffix: str) -> None:
     model = load_model(FIXTURES / f"{name}{suffix}")
     assert model.get_config() == BUILDERS[name](keras).get_config()
-    x, expected, _ = fixture_arrays(name)
+    (x,), (expected,), _ = saved_arrays(name)
     np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
 
 
@@ -127,7 +117,7 @@ def test_groups_round_trip_through_configs_and_saved_files(tmp_path: Path) -> No
     assert layer.get_config()["groups"] == 4
     assert layers.Conv2D.from_config(layer.get_config()).groups == 4
     model = keras_twins.conv2d_groups(keras)
-    x, _, weights = fixture_arrays("conv2d_groups")
+    (x,), _, weights = saved_arrays("conv2d_groups")
     model.set_weights(weights)
     for path in (tmp_path / "folder", tmp_path / "m.keras", tmp_path / "m.h5"):
         model.save(path)
@@ -172,7 +162,6 @@ def test_grouped_convolution_never_takes_the_fused_conv_pool_kernel(
         torch.testing.assert_close(model(x), expected, rtol=0, atol=1e-5)
 
 
-KERAS_PYTHON = Path(__file__).resolve().parents[2] / "benchmarks" / ".keras-env" / "bin" / "python"
 KERAS_CHECK = """
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -189,7 +178,7 @@ np.savez(os.path.join(folder, "keras.npz"), **results)
 @pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 def test_real_keras_reads_convscope_grouped_files(tmp_path: Path) -> None:
     model = keras_twins.conv2d_groups(keras)
-    x, _, weights = fixture_arrays("conv2d_groups")
+    (x,), _, weights = saved_arrays("conv2d_groups")
     model.set_weights([weight + 0.01 for weight in weights])
     model.save(tmp_path / "m.keras")
     model.save(tmp_path / "m.h5")
