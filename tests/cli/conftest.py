@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import write_bars_dataset
+from image_folders import write_bars_dataset
 
 from convscope import runs, utils, zoo
 

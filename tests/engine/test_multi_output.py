@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from crash_callbacks import StopAt
 
 from convscope import Model, keras, layers, load_model, optimizers, regularizers, set_seed
-from convscope.engine.callbacks import Callback
 from convscope.engine.checkpoint import Checkpointer, restore_latest
 from convscope.keras.utils import Sequence
 
@@ -192,15 +192,6 @@ def test_what_does_not_fit_is_named() -> None:
     nested = Model(nested_in, [[layers.Dense(1)(nested_in)], layers.Dense(1)(nested_in)])
     with pytest.raises(ValueError, match="has nested outputs"):
         nested.compile("sgd", "mse")
-
-
-class StopAt(Callback):
-    def __init__(self, global_step: int) -> None:
-        self.global_step = global_step
-
-    def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-        if self.params["position"].global_step == self.global_step:
-            self.model.stop_training = True
 
 
 def test_checkpoints_resume_and_saved_models_recompile(tmp_path: Path) -> None:

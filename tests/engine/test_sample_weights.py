@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from crash_callbacks import StopAt
 
 from convscope import Sequential, optimizers, set_seed, zoo
 from convscope.engine import loop
-from convscope.engine.callbacks import Callback
 from convscope.engine.checkpoint import Checkpointer, restore_latest
 from convscope.keras.utils import Sequence
 
@@ -182,17 +182,6 @@ def test_validation_split_splits_the_sample_weights_and_drops_class_weights() ->
     history = model.fit(x, y, class_weight={1: 5.0}, validation_split=0.25, epochs=1, verbose=0).history
     assert history["val_loss"][0] == pytest.approx(
         model.evaluate(x[cut:], y[cut:], verbose=0, return_dict=True)["loss"], rel=1e-5)
-
-
-class StopAt(Callback):
-    """Stop training after a given global step (a stand-in for a crash)."""
-
-    def __init__(self, global_step: int) -> None:
-        self.global_step = global_step
-
-    def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-        if self.params["position"].global_step == self.global_step:
-            self.model.stop_training = True
 
 
 def test_a_weighted_run_resumes_mid_epoch_to_the_same_weights(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from crash_callbacks import StopAt
 
 import convscope
 from convscope import Sequential, load_model, zoo
@@ -45,17 +46,6 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 
 def same_weights(a: Sequential, b: Sequential) -> bool:
     return all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights(), strict=True))
-
-
-class StopAt(Callback):
-    """Stop training after a given global step (a stand-in for a crash)."""
-
-    def __init__(self, global_step: int) -> None:
-        self.global_step = global_step
-
-    def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-        if self.params["position"].global_step == self.global_step:
-            self.model.stop_training = True
 
 
 @pytest.mark.parametrize(("kernels", "precision"), MODES)

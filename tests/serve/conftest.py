@@ -36,3 +36,32 @@ def browser() -> Iterator:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator:
+    """open_page(run, width=1280, path="/", wait_for=None) -> a page on `convscope serve RUN` at
+    `path`, once the network is idle (and `wait_for`, a CSS selector, shows); JavaScript errors
+    fail the test."""
+    import bench_serve
+
+    servers, pages, errors = [], [], []
+
+    def open_run(run: Path, width: int = 1280, path: str = "/", wait_for: str | None = None):
+        server = bench_serve.server(run)
+        url = server.__enter__()
+        servers.append(server)
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        pages.append(page)
+        page.goto(url + path, wait_until="networkidle")
+        if wait_for is not None:
+            page.wait_for_selector(wait_for)
+        return page
+
+    yield open_run
+    for page in pages:
+        page.close()
+    for server in servers:
+        server.__exit__(None, None, None)
+    assert errors == []

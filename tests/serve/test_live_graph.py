@@ -5,7 +5,6 @@ in tests/artifacts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import bench_serve
@@ -14,6 +13,7 @@ from serve_helpers import make_graph_run
 from test_live_server import draw_seven
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts"
+GRAPH_NODES = "#graph svg .node"
 pytestmark = pytest.mark.slow
 
 
@@ -21,30 +21,6 @@ pytestmark = pytest.mark.slow
 def graph_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("graph-runs")
     return {name: make_graph_run(folder / name, name) for name in ("residual_cnn", "inception_cnn")}
-
-
-@pytest.fixture
-def open_page(browser) -> Iterator:
-    """open_page(run) -> a page on `convscope serve RUN`; JavaScript errors fail the test."""
-    servers, pages, errors = [], [], []
-
-    def open_run(run: Path):
-        server = bench_serve.server(run)
-        url = server.__enter__()
-        servers.append(server)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        pages.append(page)
-        page.goto(url + "/", wait_until="networkidle")
-        page.wait_for_selector("#graph svg .node")
-        return page
-
-    yield open_run
-    for page in pages:
-        page.close()
-    for server in servers:
-        server.__exit__(None, None, None)
-    assert errors == []
 
 
 def shoot_graph(page, name: str) -> None:
@@ -62,7 +38,7 @@ def node_boxes(page) -> dict[str, dict]:
 
 
 def test_residual_graph_view_and_a_clicked_add(open_page, graph_runs: dict[str, Path]) -> None:
-    page = open_page(graph_runs["residual_cnn"])
+    page = open_page(graph_runs["residual_cnn"], wait_for=GRAPH_NODES)
     boxes = node_boxes(page)
     assert len(boxes) == 14
     columns = sorted({round(box["x"]) for box in boxes.values()})
@@ -109,7 +85,7 @@ def test_residual_graph_view_and_a_clicked_add(open_page, graph_runs: dict[str, 
 
 def test_inception_branches_get_rows_and_a_concatenated_cell_shows_its_source(open_page,
                                                                              graph_runs: dict[str, Path]) -> None:
-    page = open_page(graph_runs["inception_cnn"])
+    page = open_page(graph_runs["inception_cnn"], wait_for=GRAPH_NODES)
     boxes = node_boxes(page)
     branch_heads = ["branch2_1x1", "branch3_1x1", "branch4_pool", "branch1_1x1"]
     assert len({round(boxes[name]["x"]) for name in branch_heads}) == 1

@@ -4,10 +4,8 @@ against the real server; the numbers shown are checked against the NumPy referen
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import bench_serve
 import numpy as np
 import pytest
 from serve_helpers import make_fashion_run, make_linear_run, make_strided_run
@@ -19,29 +17,6 @@ from convscope.runs import Run
 
 SCREENSHOTS = Path("/tmp/t16w")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def open_page(browser) -> Iterator:
-    """open_page(run) -> a page on `convscope serve RUN`; JavaScript errors fail the test."""
-    with_servers, pages, errors = [], [], []
-
-    def open_run(run: Path, width: int = 1280, path: str = "/"):
-        server = bench_serve.server(run)
-        url = server.__enter__()
-        with_servers.append(server)
-        page = browser.new_page(viewport={"width": width, "height": 1000})
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        pages.append(page)
-        page.goto(url + path, wait_until="networkidle")
-        return page
-
-    yield open_run
-    for page in pages:
-        page.close()
-    for server in with_servers:
-        server.__exit__(None, None, None)
-    assert errors == []
 
 
 def shot(page, name: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from image_folders import write_bars_dataset
 from PIL import Image
 from workflow_helpers import Workflow, is_png, user_environment
 
@@ -64,23 +65,9 @@ layers:
 """
 
 
-def write_bars(root: Path, per_class: int = 12, classes: int = 4, seed: int = 0) -> Path:
-    """An image folder: class k is a bright bar at row 4 + 5k on a dark 28x28 frame, with noise."""
-    rng = np.random.default_rng(seed)
-    for label in range(classes):
-        folder = root / f"bar{label}"
-        folder.mkdir(parents=True)
-        for index in range(per_class):
-            pixels = rng.integers(0, 20, (28, 28)).astype(np.uint8)
-            start = int(rng.integers(4, 10))
-            pixels[4 + 5 * label: 7 + 5 * label, start:start + 14] = 230
-            Image.fromarray(pixels).save(folder / f"{index:03d}.png")
-    return root
-
-
 @pytest.fixture(scope="module")
 def bars(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_bars(tmp_path_factory.mktemp("graph-data") / "bars")
+    return write_bars_dataset(tmp_path_factory.mktemp("graph-data") / "bars")
 
 
 @pytest.fixture(scope="module", params=["python", "yaml"])
