@@ -1,5 +1,5 @@
 """The Keras/TensorFlow peer: the seed model (or, with --model residual, the twin of convscope's
-zoo residual-cnn) trained the Keras way; prints one JSON line.
+zoo residual-cnn, built by convscope/zoo.py's own code) trained the Keras way; prints one JSON line.
 
 Runs in benchmarks/.keras-env (made by setup_keras.sh), never in the project's environment.
 
@@ -10,9 +10,12 @@ Runs in benchmarks/.keras-env (made by setup_keras.sh), never in the project's e
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -20,37 +23,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import bench_common  # noqa: E402
 
+ZOO_FILE = Path(__file__).resolve().parents[1] / "convscope" / "zoo.py"
 
-def residual_block(keras: Any, x: Any, filters: int, strides: int = 1) -> Any:
-    """convscope.zoo.residual_block in Keras: two 3x3 conv + BatchNormalization layers added to
-    the input or to its 1x1 projection, then relu; the layers made in the same order."""
-    layers = keras.layers
 
-    def normalized(tensor: Any) -> Any:
-        return layers.BatchNormalization(momentum=0.9)(tensor)  # as convscope.zoo.BATCH_NORM_MOMENTUM
-
-    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-    y = layers.ReLU()(normalized(y))
-    y = normalized(layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
-    shortcut = x
-    if strides != 1 or x.shape[-1] != filters:
-        shortcut = normalized(layers.Conv2D(filters, 1, strides=strides, use_bias=False)(x))
-    return layers.ReLU()(layers.Add()([y, shortcut]))
+def load_zoo() -> ModuleType:
+    """convscope/zoo.py, loaded alone: it imports nothing of convscope until a model is built with
+    convscope's own layers, so it loads here, where there is no convscope (nor torch)."""
+    spec = importlib.util.spec_from_file_location("convscope_zoo", ZOO_FILE)
+    assert spec is not None and spec.loader is not None
+    zoo = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = zoo  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(zoo)
+    return zoo
 
 
 def residual_cnn(keras: Any, input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int = 10,
                  widths: tuple[int, ...] = (32, 64, 128)) -> Any:
-    """The twin of convscope.zoo.residual_cnn: same layers, shapes and parameter count."""
-    layers = keras.layers
-    inputs = keras.Input(input_shape)
-    x = layers.RandomFlip("horizontal")(inputs)
-    x = layers.Conv2D(widths[0], 3, padding="same", activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    for stage, filters in enumerate(widths):
-        x = residual_block(keras, x, filters, strides=2 if stage else 1)
-    x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="residual_cnn")
+    """The twin of convscope.zoo.residual_cnn: the zoo's own code, given Keras's layers."""
+    return load_zoo().residual_cnn(input_shape, num_classes, widths, keras=keras)
 
 
 def build_model(keras: Any, model: str = "seed") -> Any:

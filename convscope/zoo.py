@@ -11,14 +11,15 @@
 Every builder takes `input_shape` (one example, channels-last) and `num_classes`, so the same
 architecture can be fitted to another dataset; the defaults are the ones the model is known by.
 An entry may also say how many epochs `convscope train` gives it by default (`epochs`; the
-recipe's own default otherwise). Torch is imported only when a model is built.
+recipe's own default otherwise). Torch is imported only when a model is built, and the module
+imports nothing of convscope before: benchmarks/keras_peer.py loads it alone, under real Keras.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from convscope.layers.symbolic import SymbolicTensor
@@ -138,11 +139,12 @@ def spectrum_cnn(input_shape: Shape = (128, 1), num_classes: int = 2) -> Sequent
 BATCH_NORM_MOMENTUM = 0.9
 
 
-def residual_block(x: SymbolicTensor, filters: int, strides: int = 1) -> SymbolicTensor:
+def residual_block(x: SymbolicTensor, filters: int, strides: int = 1, *, keras: Any = None) -> SymbolicTensor:
     """Two 3x3 conv + BatchNormalization layers (the first with `strides`) added to a shortcut,
     then relu: He et al. (2016)'s basic block. The shortcut is `x` itself, or a 1x1 convolution
-    with BatchNormalization (a projection) where the block changes the size or the channels."""
-    from convscope import layers
+    with BatchNormalization (a projection) where the block changes the size or the channels.
+    `keras` is the namespace whose layers make it (convscope's by default; see `residual_cnn`)."""
+    layers = (keras or _convscope_namespace()).layers
 
     def normalized(tensor: SymbolicTensor) -> SymbolicTensor:
         return layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(tensor)
@@ -157,7 +159,7 @@ def residual_block(x: SymbolicTensor, filters: int, strides: int = 1) -> Symboli
 
 
 def residual_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10,
-                 widths: Sequence[int] = (32, 64, 128)) -> Functional:
+                 widths: Sequence[int] = (32, 64, 128), *, keras: Any = None) -> Functional:
     """A small ResNet: a 3x3 relu conv stem with 2x2 max pooling, one residual block per width
     (each after the first halves the size: a strided block with a projection shortcut), global
     average pooling and a softmax Dense layer.
@@ -174,27 +176,40 @@ def residual_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10,
     in 7-8 minutes on a busy 2-core CPU; without the flips 93.18%, with train accuracy at 99%
     (benchmarks/RESULTS.md has the curves).
 
+    `keras` is the namespace that makes the layers and the model: convscope's by default. Its
+    Keras twin (benchmarks/keras_peer.py, tests/models/make_zoo_fixtures.py) is this code given
+    real Keras, so the two cannot drift apart.
+
     Raises:
         ValueError: for an input that is not an image (height, width, channels).
 
     >>> residual_cnn((32, 32, 3), 10).count_params()
     309898
     """
-    from convscope import layers
-    from convscope.models.functional import Functional
-
+    keras = keras or _convscope_namespace()
+    layers = keras.layers
     if len(input_shape) != 3:
         raise ValueError(f"residual-cnn takes images (height, width, channels); got input shape {tuple(input_shape)}. "
                          "For signals (length, channels) use mnist1d-cnn or spectrum-cnn.")
-    inputs = layers.Input(tuple(input_shape))
+    inputs = keras.Input(tuple(input_shape))
     x = layers.RandomFlip("horizontal")(inputs)  # while training only: mirrored clothes and photos are the same class
     x = layers.Conv2D(widths[0], 3, padding="same", activation="relu")(x)
     x = layers.MaxPooling2D(2)(x)
     for stage, filters in enumerate(widths):
-        x = residual_block(x, filters, strides=2 if stage else 1)
+        x = residual_block(x, filters, strides=2 if stage else 1, keras=keras)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
-    return Functional(inputs, outputs, name="residual_cnn")
+    return cast("Functional", keras.Model(inputs, outputs, name="residual_cnn"))
+
+
+def _convscope_namespace() -> Any:
+    """convscope's layers and functional model under Keras's names (`layers`, `Input`, `Model`)."""
+    from types import SimpleNamespace
+
+    from convscope import layers
+    from convscope.models.functional import Functional
+
+    return SimpleNamespace(layers=layers, Input=layers.Input, Model=Functional)
 
 
 RESIDUAL_EPOCHS = 10  # 93.3-93.4% on Fashion-MNIST (see residual_cnn); 4 epochs gave 92.4%, 6 gave 92.8%
