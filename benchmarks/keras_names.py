@@ -67,6 +67,8 @@ DIFFERS: dict[tuple[str, str], str] = {
                                                "NumPy's generator",
     ("utils", "load_img"): DECODING,
     ("preprocessing.image", "load_img"): DECODING,
+    **{(path, name): CHANNELS_LAST for path in ("utils", "preprocessing.image")
+       for name in ("img_to_array", "array_to_img", "save_img")},
     ("backend", "clear_session"): "only frees memory: convscope keeps no global graph",
     ("datasets", "mnist"): DOWNLOAD,
     ("datasets", "fashion_mnist"): DOWNLOAD,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -110,3 +111,32 @@ def test_replace_section_needs_both_markers() -> None:
     assert generator.replace_section(text, "NEW") == "intro\nNEW\noutro\n"
     with pytest.raises(ValueError, match="markers"):
         generator.replace_section("no markers here", "NEW")
+
+
+# Names the page's "Not yet" section gives as gaps: each must still be missing, so the section is
+# corrected when one of them lands.
+NOT_YET = [("optimizers.schedules", "ExponentialDecay"), ("optimizers.schedules", "CosineDecay"),
+           ("optimizers.schedules", "PiecewiseConstantDecay"), ("layers", "Embedding"), ("layers", "SimpleRNN"),
+           ("layers", "LSTM"), ("layers", "GRU"), ("layers", "Bidirectional"), ("layers", "TimeDistributed"),
+           ("layers", "MultiHeadAttention"), ("layers", "Attention"), ("layers", "LayerNormalization"),
+           ("layers", "TextVectorization"), ("layers", "Lambda"), ("layers", "Conv3D"), ("layers", "Normalization"),
+           ("layers", "CenterCrop"), ("layers", "RandomCrop"), ("layers", "RandomContrast"),
+           ("layers", "RandomBrightness"), ("layers", "GaussianNoise"), ("losses", "Huber"), ("losses", "Hinge"),
+           ("losses", "KLDivergence"), ("losses", "CosineSimilarity"), ("losses", "LogCosh"), ("losses", "Poisson"),
+           ("metrics", "F1Score"), ("metrics", "RootMeanSquaredError"), ("metrics", "MeanIoU"),
+           ("metrics", "TruePositives"), ("metrics", "CategoricalCrossentropy"), ("optimizers", "Adadelta"),
+           ("optimizers", "Ftrl"), ("optimizers", "Lion"), ("optimizers", "Adafactor"),
+           ("optimizers", "LossScaleOptimizer"), ("models", "save_model"), ("utils", "plot_model"),
+           ("utils", "get_file"), ("utils", "Progbar"), ("utils", "register_keras_serializable"),
+           ("utils", "custom_object_scope"), ("utils", "pad_sequences"), ("utils", "timeseries_dataset_from_array"),
+           ("utils", "text_dataset_from_directory"), ("utils", "split_dataset"), ("callbacks", "BackupAndRestore"),
+           ("datasets", "cifar100"), ("datasets", "imdb"), ("datasets", "reuters"), ("datasets", "boston_housing"),
+           ("datasets", "california_housing"), ("", "Layer"), ("", "Loss"), ("", "Metric"), ("", "Optimizer")]
+
+
+def test_the_not_yet_section_names_only_missing_names() -> None:
+    text = generator.DOCS.read_text(encoding="utf-8")
+    not_yet = text[text.index("## Not yet"):text.index("## The program suite")]
+    for path, name in NOT_YET:
+        assert re.search(rf"`(?:[\w.]+\.)?{name}[`(]", not_yet), f"{name} is not in the Not yet section"
+        assert generator.status(path, name)[0] == "missing", f"keras.{path}.{name} is served now; update Not yet"
