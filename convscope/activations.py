@@ -11,11 +11,14 @@ channels-last layout.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from convscope import _registry
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -154,9 +157,12 @@ def get(identifier: str | Activation | None, *, owner: str = "activation") -> Ac
         return identifier
     if isinstance(identifier, str) and identifier.lower() in ACTIVATIONS:
         return ACTIVATIONS[identifier.lower()]
+    custom = _registry.get_registered_object(identifier)  # the user's own, named by a saved config
+    if callable(custom) and not isinstance(custom, type):
+        return custom  # type: ignore[no-any-return]
     raise ValueError(
         f"{owner}: unknown activation {identifier!r}. "
-        f"Expected one of: {', '.join(sorted(ACTIVATIONS))}."
+        f"Expected one of: {', '.join(sorted(ACTIVATIONS))}. {_registry.unknown_object_hint('activation', identifier)}"
     )
 
 
@@ -167,7 +173,11 @@ def name_of(fn: Activation) -> str:
     for name, candidate in ACTIVATIONS.items():
         if candidate is fn:
             return name
+    if _registry.is_registered(fn):
+        return _registry.get_registered_name(fn)
+    if isinstance(fn, types.FunctionType) and fn.__name__ != "<lambda>":
+        return fn.__name__  # the user's own function, as Keras names it; it loads with custom_objects
     raise ValueError(
         f"activation {fn!r} is not one of convscope's named activations, so it cannot be "
-        "saved in a config; pass its name instead (e.g. activation='relu')."
+        "saved in a config; pass its name instead (e.g. activation='relu'), or a named function."
     )

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convscope import _registry
 from convscope.layers.base import snake_case
 
 __all__ = [
@@ -448,11 +449,17 @@ def get(identifier: Any) -> Loss:
             (cls for cls in LOSSES.values() if cls.__name__ == identifier), None)
         if cls is not None:
             return cls(**config)
+        custom = _registry.get_registered_object(identifier)  # the user's own, named by a saved config
+        if isinstance(custom, type) and issubclass(custom, Loss):
+            return custom(**config)
+        if callable(custom) and not isinstance(custom, type):
+            return LossFunctionWrapper(custom, **config)
     elif callable(identifier) and not isinstance(identifier, type):
         return FUNCTIONS[identifier]() if identifier in FUNCTIONS else LossFunctionWrapper(identifier)
     raise ValueError(f"compile(loss=...): unknown loss {identifier!r}. Expected one of: {', '.join(LOSSES)}, "
-                     "a keras.losses.Loss or a function fn(y_true, y_pred). A model saved with a custom loss "
-                     "loads with load_model(path, compile=False); compile it again with that loss.")
+                     "a keras.losses.Loss or a function fn(y_true, y_pred). "
+                     f"{_registry.unknown_object_hint('loss', identifier)} Or load with compile=False and "
+                     "compile again with that loss.")
 
 
 def kind(loss: Loss) -> str:

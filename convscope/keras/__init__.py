@@ -19,10 +19,11 @@ from convscope.keras import (
     optimizers,
     preprocessing,
     regularizers,
+    saving,
     utils,
 )
 from convscope.layers import Input
 from convscope.models import Model, Sequential, load_model
 
 __all__ = ["Input", "Model", "Sequential", "load_model", "activations", "backend", "callbacks", "constraints", "datasets",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "utils"]
+           "initializers", "layers", "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "saving", "utils"]

@@ -1,5 +1,6 @@
 """Keras-style layers over `torch.nn`, channels-last in and out."""
 
+from convscope import _registry
 from convscope.layers.activation_layers import ELU, LeakyReLU, PReLU
 from convscope.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from convscope.layers.base import Layer
@@ -79,12 +80,24 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
 )}
 
 
-def get(class_name: str) -> type[Layer]:
-    """The layer class registered under `class_name` (as saved in model configs)."""
-    if class_name not in LAYERS:
-        known = dict.fromkeys(cls.__name__ for cls in LAYERS.values())  # "Input" is InputLayer's old name
-        raise ValueError(f"unknown layer type {class_name!r}. Known layer types: {', '.join(known)}.")
-    return LAYERS[class_name]
+def get(class_name: str, registered_name: str | None = None) -> type[Layer]:
+    """The layer class saved in model configs as `class_name` (or Keras 3's `registered_name`,
+    "package>Name"): convscope's own, else a custom object in scope or registered (see
+    `convscope.keras.saving`).
+
+    Raises:
+        ValueError: naming the unknown class and how to make it known.
+    """
+    custom = _registry.get_registered_object(registered_name) if registered_name else None
+    if custom is None:
+        custom = _registry.get_registered_object(class_name, by_plain_name=class_name not in LAYERS)
+    if isinstance(custom, type) and issubclass(custom, Layer):
+        return custom
+    if class_name in LAYERS:
+        return LAYERS[class_name]
+    known = dict.fromkeys(cls.__name__ for cls in LAYERS.values())  # "Input" is InputLayer's old name
+    raise ValueError(f"unknown layer type {registered_name or class_name!r}. Known layer types: {', '.join(known)}. "
+                     f"{_registry.unknown_object_hint('layer class', class_name)}")
 
 
 __all__ = [*LAYERS, "Input", "Layer", "get", "add", "subtract", "multiply", "average", "maximum", "minimum",

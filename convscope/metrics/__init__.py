@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from convscope import _registry
 from convscope.losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -107,12 +108,19 @@ def get(identifier: Any, loss_name: str = "") -> tuple[str, Metric]:
             return metric.name, metric
         if key in METRICS:
             return identifier, METRICS[key](name=identifier)
+        custom = _registry.get_registered_object(identifier)  # the user's own, named by a saved config
+        if isinstance(custom, type) and issubclass(custom, Metric):
+            metric = custom()
+            return metric.name, metric
+        if callable(custom) and not isinstance(custom, type):
+            return identifier.rsplit(">", 1)[-1], MeanMetricWrapper(custom, identifier.rsplit(">", 1)[-1])
     elif callable(identifier) and not isinstance(identifier, type):
         name = getattr(identifier, "__name__", type(identifier).__name__)
         metric = FUNCTIONS[identifier](name=name) if identifier in FUNCTIONS else MeanMetricWrapper(identifier, name)
         return name, metric
     raise ValueError(
         f"compile(metrics=...): unknown metric {identifier!r}. Expected one of: accuracy, "
-        f"{', '.join(METRICS)}, a keras.metrics.Metric or a function fn(y_true, y_pred). A model saved with a "
-        "custom metric loads with load_model(path, compile=False); compile it again with that metric.")
+        f"{', '.join(METRICS)}, a keras.metrics.Metric or a function fn(y_true, y_pred). "
+        f"{_registry.unknown_object_hint('metric', identifier)} Or load with compile=False and compile again "
+        "with that metric.")
 

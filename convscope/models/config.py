@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 
+from convscope import _registry
 from convscope import layers as layers_module
 from convscope.models import registry
 from convscope.models.nested import ModelLayer
@@ -38,6 +39,12 @@ def check_shape(shape: Any, where: str) -> tuple[int | None, ...]:
     return tuple(shape)
 
 
+def layer_entry(layer: layers_module.Layer) -> dict[str, Any]:
+    """A layer's entry in a model config: {"class_name", "config"}, and Keras 3's
+    "registered_name" ("package>Name") for a class filed by `register_keras_serializable`."""
+    return {"class_name": type(layer).__name__, **_registry.registration(type(layer)), "config": layer.get_config()}
+
+
 def layer_from_entry(entry: Any, index: int) -> layers_module.Layer:
     """One layer object (no weights yet) from a config entry, or a ValueError naming it."""
     if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
@@ -48,7 +55,8 @@ def layer_from_entry(entry: Any, index: int) -> layers_module.Layer:
     settings = dict(entry.get("config", {}))
     if registry.is_registered(class_name):
         return model_from_entry(class_name, settings, index)
-    layer_class = layers_module.get(class_name)
+    registered_name = entry.get("registered_name")
+    layer_class = layers_module.get(class_name, registered_name if isinstance(registered_name, str) else None)
     if isinstance(settings.get("input_shape"), (list, tuple)):
         check_shape(settings["input_shape"], f"layer {index} ({class_name}) input_shape")
     try:

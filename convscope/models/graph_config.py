@@ -68,7 +68,7 @@ def graph_config(graph: Graph, name: str, inputs: Any, outputs: Any,
 
 
 def own_layer_config(layer: Layer) -> dict[str, Any]:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return config_checks.layer_entry(layer)
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -16,11 +16,12 @@ arguments when the model is compiled, warning for what convscope cannot use.
 from __future__ import annotations
 
 import inspect
+import types
 import warnings
 from pathlib import Path
 from typing import Any
 
-from convscope import losses
+from convscope import _registry, losses
 from convscope import metrics as metrics_module
 from convscope.models import keras_optimizer
 from convscope.models.protocol import LayeredModel
@@ -87,7 +88,11 @@ def loss_entry(value: Any) -> Any:
     Keras 3's "sum_over_batch_size")."""
     if not is_object(value):
         return value
+    if value["class_name"] == "function":  # Keras 3's own function, by its registered name
+        return value.get("config")
     class_name = plain_class_name(value["class_name"])
+    if isinstance(value.get("registered_name"), str) and _registry.get_registered_object(value["registered_name"]):
+        class_name = value["registered_name"]  # the user's own loss class
     config = dict(value.get("config") or {})
     if config.get("reduction") == "auto":
         config["reduction"] = "sum_over_batch_size"
@@ -133,8 +138,13 @@ def metric_entry(value: Any, path: Path) -> Any:
     its arguments; a metric convscope lacks is dropped with a warning (None)."""
     if not is_object(value):
         return value
+    if value["class_name"] == "function":  # Keras 3's own function, by its registered name
+        return value.get("config")
     class_name = plain_class_name(value["class_name"])
     config = dict(value.get("config") or {})
+    custom = _registry.get_registered_object(value.get("registered_name") or value["class_name"])
+    if isinstance(custom, type) and issubclass(custom, metrics_module.Metric):
+        return custom(**config)
     if class_name == "MeanMetricWrapper" and isinstance(config.get("fn"), str):  # tf.keras 2: a named function
         return config.get("name") if config.get("name") in ("accuracy", "acc") else config["fn"]
     cls = metric_classes().get(class_name)
@@ -190,10 +200,25 @@ def keras_loss(loss: losses.Loss | None, with_module: bool) -> Any:
         return None
     name = next((key for key, cls in losses.LOSSES.items() if type(loss) is cls), None)
     if name is None:
-        return loss.name
+        return custom_loss(loss, with_module)
     if loss.get_config() == type(loss)().get_config():
         return name
     return keras_object({"class_name": type(loss).__name__, "config": loss.get_config()}, "keras.losses", with_module)
+
+
+def custom_loss(loss: losses.Loss, with_module: bool) -> Any:
+    """The user's own loss as Keras 3 writes it: a function as {"class_name": "function",
+    "config": its registered name}, a registered Loss class with its config and registered name;
+    anything else (and every custom loss in a legacy .h5) by its name."""
+    function = getattr(loss, "fn", None)
+    if type(loss) is losses.LossFunctionWrapper and isinstance(function, types.FunctionType):
+        name = _registry.get_registered_name(function)
+        return {"module": function.__module__, "class_name": "function", "config": name,
+                "registered_name": name} if with_module else name
+    if with_module and _registry.is_registered(type(loss)):
+        return {"module": type(loss).__module__, "class_name": type(loss).__name__, "config": loss.get_config(),
+                "registered_name": _registry.get_registered_name(type(loss))}
+    return loss.name
 
 
 def keras_metrics(names: list[str], metrics: list[tuple[str, metrics_module.Metric]], loss: losses.Loss | None,

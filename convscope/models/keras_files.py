@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from convscope import _registry
 from convscope._atomic import atomic_path
+from convscope.layers import LAYERS, Layer
 from convscope.models import graph_config, keras_compile, keras_optimizer
 from convscope.models.keras_weights import (
     KERAS_VERSION,
@@ -100,8 +102,14 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
     if class_name in MODEL_CLASSES:  # a model used as a layer
         return {"class_name": "Sequential" if class_name == "Sequential" else "Functional",
                 "config": convscope_config(keras_layer, path)}
+    registered_name = keras_layer.get("registered_name")
+    custom = custom_layer_class(class_name, registered_name)
+    if custom is not None:  # the user's own layer: its config is its own
+        settings = {key: value for key, value in config.items() if key not in IGNORED_KEYS}
+        return {"class_name": class_name, "registered_name": registered_name or class_name, "config": settings}
     if class_name not in SUPPORTED_LAYERS:
         raise ValueError(f"{path}: layer '{config.get('name')}' is a {class_name}, which convscope cannot read. "
+                         f"{_registry.unknown_object_hint('layer class', class_name)} "
                          f"Supported layers: {', '.join(SUPPORTED_LAYERS)}.")
     grouped = class_name in GROUPED_LAYERS
     if not grouped and config.get("groups", 1) != 1:
@@ -121,6 +129,15 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
         elif key == "axis" and isinstance(value, list) and len(value) == 1:  # tf.keras 2 wrote BN's axis as [3]
             settings[key] = value[0]
     return {"class_name": class_name, "config": settings}
+
+
+def custom_layer_class(class_name: Any, registered_name: Any) -> type | None:
+    """The user's layer class a Keras layer entry names (in a custom-object scope or registered;
+    see `convscope.keras.saving`), else None."""
+    found = _registry.get_registered_object(registered_name) if isinstance(registered_name, str) else None
+    if found is None and isinstance(class_name, str):
+        found = _registry.get_registered_object(class_name, by_plain_name=class_name not in LAYERS)
+    return found if isinstance(found, type) and issubclass(found, Layer) else None
 
 
 def convscope_config(keras_config: Any, path: Path) -> dict[str, Any]:
@@ -248,7 +265,12 @@ def keras_layer_config(layer: Any, with_module: bool) -> dict[str, Any]:
             config[key] = keras_object(value, f"keras.{kind}s", with_module)
     config["dtype"] = "float32"
     entry = {"class_name": type(layer).__name__, "config": config}
-    return {"module": "keras.layers", **entry, "registered_name": None} if with_module else entry
+    if not with_module:
+        return entry
+    if type(layer).__name__ in SUPPORTED_LAYERS and type(layer).__module__.startswith("convscope."):
+        return {"module": "keras.layers", **entry, "registered_name": None}
+    # the user's own layer, named as Keras 3 names it, so Keras finds it registered or in custom_objects
+    return {"module": type(layer).__module__, **entry, "registered_name": _registry.get_registered_name(type(layer))}
 
 
 def keras_model_config(model: LayeredModel, with_module: bool = True) -> dict[str, Any]:

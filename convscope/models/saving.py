@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any, TypeVar
 
+from convscope import _registry
 from convscope.engine.checkpoint import ResumePoint, latest_good, read_resume_point
 from convscope.models import graph_config, keras_compile, keras_files, keras_weights, registry
 from convscope.models.config import StoredShapes
@@ -53,7 +54,7 @@ def read_json(file: Path) -> dict[str, Any]:
 
 
 def model_from_config(config: dict[str, Any], stored: StoredShapes | None = None,
-                      class_name: str | None = None) -> Model:
+                      class_name: str | None = None, *, custom_objects: dict[str, Any] | None = None) -> Model:
     """Rebuild an (untrained) model from its `get_config()` output; `class_name` names its
     registered class (by default "Functional" for a config with input and output layers, else
     "Sequential").
@@ -69,16 +70,35 @@ def model_from_config(config: dict[str, Any], stored: StoredShapes | None = None
     if class_name is None:
         class_name = "Functional" if graph_config.is_functional_config(config) else "Sequential"
     model_class = registry.get(class_name)
-    model_class.check_config(config, stored)
-    model = model_class.from_checked_config(config)
+    with _registry.custom_object_scope(custom_objects):
+        model_class.check_config(config, stored)
+        model = model_class.from_checked_config(config)
     assert isinstance(model, Model), f"{class_name}.from_checked_config returned {type(model).__name__}"
     return model
 
 
-def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None) -> Model:
+def load_model(path: str | os.PathLike[str], custom_objects: dict[str, Any] | None = None, compile: bool = True,
+               safe_mode: bool = True, *, device: str | None = None) -> Model:
     """Load a folder written by `model.save` (same predictions, and ready to keep training), or
-    a Keras .keras / .h5 file (see `load_keras_file`)."""
-    path = Path(path)
+    a Keras .keras / .h5 file (see `load_keras_file`).
+
+    `custom_objects` maps the names a config uses to your own layer classes, losses, metrics and
+    activations ({"Scale": Scale, "my_loss": my_loss}), as in Keras; objects filed by
+    `register_keras_serializable` or given to `custom_object_scope` are found without it.
+    `safe_mode` is accepted for Keras scripts: loading never unpickles or runs code anyway.
+
+    >>> model = load_model("model.keras", custom_objects={"Scale": Scale})
+
+    Raises:
+        ValueError: for a malformed file, or a config naming a class convscope does not know
+            (pass it in `custom_objects` or register it).
+    """
+    with _registry.custom_object_scope(custom_objects):
+        return load_saved(Path(path), compile, device)
+
+
+def load_saved(path: Path, compile: bool, device: str | None) -> Model:
+    """`load_model`'s work, inside its custom-object scope."""
     if keras_files.is_keras_file(path) and not path.is_dir():
         return load_keras_file(path, compile=compile, device=device)
     if not path.is_dir():
@@ -117,7 +137,8 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True, device: st
 
 
 # -- Keras files and JSON ------------------------------------------------------------------------
-def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None) -> Model:
+def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, device: str | None = None,
+                    custom_objects: dict[str, Any] | None = None) -> Model:
     """A Sequential model from a Keras .keras or legacy .h5 file: architecture, weights and (when
     `compile` and the file has them) the compile settings and the optimizer's state, so `fit`
     continues as Keras would. Predictions match Keras's.
@@ -128,7 +149,12 @@ def load_keras_file(path: str | os.PathLike[str], *, compile: bool = True, devic
 
     >>> model = load_keras_file("mnist_cnn.keras")
     """
-    path = Path(path)
+    with _registry.custom_object_scope(custom_objects):
+        return read_keras_file(Path(path), compile, device)
+
+
+def read_keras_file(path: Path, compile: bool, device: str | None) -> Model:
+    """`load_keras_file`'s work, inside its custom-object scope."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such Keras file.")
     config, settings = keras_files.read_keras_config(path)
@@ -168,8 +194,9 @@ def apply_compile(model: Model, settings: dict[str, Any] | None, path: Path, dev
         keras_files.restore_optimizer(model, path, optimizer_entry)
 
 
-def model_from_json(text: str) -> Model:
-    """An untrained model from Keras's model JSON (or convscope's config JSON).
+def model_from_json(text: str, custom_objects: dict[str, Any] | None = None) -> Model:
+    """An untrained model from Keras's model JSON (or convscope's config JSON); `custom_objects`
+    as for `load_model`.
 
     Raises:
         ValueError: for text that is not JSON or a model config convscope can build.
@@ -184,9 +211,10 @@ def model_from_json(text: str) -> Model:
     if isinstance(document, dict) and document.get("format") == FORMAT:
         class_name = document.get("class_name")
         document = document.get("config")
-    if isinstance(document, dict) and "class_name" in document:
-        document = keras_files.convscope_config(document, Path("model JSON"))
-    return model_from_config(document, class_name=class_name)
+    with _registry.custom_object_scope(custom_objects):
+        if isinstance(document, dict) and "class_name" in document:
+            document = keras_files.convscope_config(document, Path("model JSON"))
+        return model_from_config(document, class_name=class_name)
 
 
 def clone_model(model: ModelT) -> ModelT:

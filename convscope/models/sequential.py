@@ -20,7 +20,7 @@ from convscope.layers import InputLayer, Layer, input_spec
 from convscope.layers.input_spec import Shape
 from convscope.layers.symbolic import SymbolicTensor
 from convscope.models import fusion, graph, registry
-from convscope.models.config import layer_from_entry
+from convscope.models.config import layer_entry, layer_from_entry
 from convscope.models.model import Model, final_activation_name
 from convscope.models.nested import ModelLayer, on_meta_device
 
@@ -192,7 +192,7 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
             "name": self.name,
             "trainable": self.trainable,
             "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
+            "layers": [layer_entry(layer) for layer in self.layers],
         }
 
     @classmethod

@@ -127,8 +127,7 @@ NOT_YET = [("optimizers.schedules", "ExponentialDecay"), ("optimizers.schedules"
            ("metrics", "TruePositives"), ("metrics", "CategoricalCrossentropy"), ("optimizers", "Adadelta"),
            ("optimizers", "Ftrl"), ("optimizers", "Lion"), ("optimizers", "Adafactor"),
            ("optimizers", "LossScaleOptimizer"), ("models", "save_model"), ("utils", "plot_model"),
-           ("utils", "get_file"), ("utils", "Progbar"), ("utils", "register_keras_serializable"),
-           ("utils", "custom_object_scope"), ("utils", "pad_sequences"), ("utils", "timeseries_dataset_from_array"),
+           ("utils", "get_file"), ("utils", "Progbar"), ("utils", "pad_sequences"), ("utils", "timeseries_dataset_from_array"),
            ("utils", "text_dataset_from_directory"), ("utils", "split_dataset"), ("callbacks", "BackupAndRestore"),
            ("datasets", "cifar100"), ("datasets", "imdb"), ("datasets", "reuters"), ("datasets", "boston_housing"),
            ("datasets", "california_housing"), ("", "Layer"), ("", "Loss"), ("", "Metric"), ("", "Optimizer")]

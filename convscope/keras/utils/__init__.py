@@ -1,5 +1,13 @@
 """Keras's `keras.utils`."""
 
+from convscope._registry import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 from convscope.data.directory_dataset import image_dataset_from_directory
 from convscope.data.images import array_to_img, img_to_array, load_img, save_img
 from convscope.datasets import to_categorical
@@ -7,5 +15,6 @@ from convscope.keras.utils import np_utils
 from convscope.keras.utils.sequence import PyDataset, Sequence
 from convscope.utils import set_seed as set_random_seed
 
-__all__ = ["PyDataset", "Sequence", "array_to_img", "image_dataset_from_directory", "img_to_array", "load_img",
-           "np_utils", "save_img", "set_random_seed", "to_categorical"]
+__all__ = ["CustomObjectScope", "PyDataset", "Sequence", "array_to_img", "custom_object_scope", "get_custom_objects",
+           "get_registered_name", "get_registered_object", "image_dataset_from_directory", "img_to_array", "load_img",
+           "np_utils", "register_keras_serializable", "save_img", "set_random_seed", "to_categorical"]
