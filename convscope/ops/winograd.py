@@ -7,8 +7,8 @@ convolution row or column that no window covers (the last of an odd-sized map) i
 For the seed CNN's second layer (13x13x64 -> 11x11x64 -> 5x5x64) that is 3.1x fewer
 multiplications than oneDNN's direct convolution over forward, input and kernel gradients, and
 the full-resolution map, the separate pooling and relu passes are gone: a float32 training step
-of the seed CNN is 1.6x (batch 32) to 1.9x (batch 128) faster (`benchmarks/LEVERS.md`, "Fourth
-round"). Values and gradients match the convolution then the pooling to float32 rounding
+of the seed CNN is 1.6x (batch 32) to 1.9x (batch 128) faster with AVX-512, 2.0-2.1x with AVX2
+(`benchmarks/LEVERS.md`, "Fourth round"). Values and gradients match the convolution then the pooling to float32 rounding
 (relative 1e-6). Non-finite inputs give NaN or infinity in their windows, as the convolution
 does, though which of the two may differ: the transforms subtract infinities.
 
