@@ -24,22 +24,11 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+import keras_twins  # noqa: E402
 from keras_optimizer_cases import BATCH_SIZE, OPTIMIZER_STATE_CASES, build_objects, case_data  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def seed_cnn() -> keras.Model:
-    """The seed CNN's shape (two convs, pooling, dense softmax) with few filters."""
-    return keras.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(4, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(8, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
-    ], name="seed_cnn")
 
 
 def dense() -> keras.Model:
@@ -53,22 +42,10 @@ def dense() -> keras.Model:
     ], name="dense_logits")
 
 
-def two_heads() -> keras.Model:
-    """Two inputs, a shared trunk, a softmax and a regression output."""
-    image, extra = keras.Input((8, 8, 1), name="image"), keras.Input((3,), name="extra")
-    x = layers.Conv2D(4, 3, activation="relu", name="conv")(image)
-    x = layers.MaxPooling2D(2, name="pool")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Concatenate(name="joined")([x, layers.Dense(4, activation="relu", name="extra_dense")(extra)])
-    x = layers.Dense(8, activation="relu", name="trunk")(x)
-    class_out = layers.Dense(3, activation="softmax", name="class_out")(x)
-    reg_out = layers.Dense(1, name="reg_out")(x)
-    return keras.Model([image, extra], [class_out, reg_out], name="two_heads")
-
-
 def compiled(case: str) -> keras.Model:
     model_name, (optimizer_class, optimizer_arguments), arguments = OPTIMIZER_STATE_CASES[case]
-    model = {"seed_cnn": seed_cnn, "dense": dense, "two_heads": two_heads}[model_name]()
+    model = {"seed_cnn": lambda: keras_twins.small_seed_cnn(keras), "dense": dense,
+             "two_heads": lambda: keras_twins.two_heads(keras)}[model_name]()
     settings: dict[str, Any] = dict(arguments)
     settings["loss"] = build_objects(settings["loss"], lambda name, config: getattr(keras.losses, name)(**config))
     for key in ("metrics", "weighted_metrics"):
