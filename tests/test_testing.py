@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import torch
+from custom_layers import Scale
 from torch import nn
 
 from convscope import layers
@@ -15,26 +16,6 @@ from convscope.ops import cpu_kernels
 from convscope.testing import CHECKS, LayerTestFailure, run_layer_test
 
 SHAPE = (None, 6, 5, 3)
-
-
-class Scale(Layer):
-    """x * weight + offset per channel: a correct custom layer with one weight."""
-
-    def __init__(self, offset: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.offset = float(offset)
-
-    def build_weights(self, input_shape: tuple[int | None, ...]) -> None:
-        self.weight = nn.Parameter(torch.linspace(0.5, 1.5, int(input_shape[-1] or 1)))
-
-    def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
-        return [("weight", self.weight, (0,))] if self.built else []
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return inputs * self.weight + self.offset
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "offset": self.offset}
 
 
 class WrongShape(Scale):

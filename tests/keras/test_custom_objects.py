@@ -15,34 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from torch import nn
+from custom_layers import Scale
 
 import convscope.keras as keras
-from convscope.keras.layers import Layer
 
 REPO = Path(__file__).resolve().parents[2]
 KERAS_PYTHON = REPO / "benchmarks" / ".keras-env" / "bin" / "python"
 FORMATS = ("folder", "m.keras", "m.h5")
-
-
-class Scale(Layer):
-    """x * weight + offset, one weight per channel."""
-
-    def __init__(self, offset: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.offset = float(offset)
-
-    def build_weights(self, input_shape: tuple[int | None, ...]) -> None:
-        self.weight = nn.Parameter(torch.linspace(0.5, 1.5, int(input_shape[-1] or 1)))
-
-    def keras_weights(self) -> list[tuple[str, torch.Tensor, tuple[int, ...]]]:
-        return [("weight", self.weight, (0,))] if self.built else []
-
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return inputs * self.weight + self.offset
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "offset": self.offset}
 
 
 def scaled_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
