@@ -128,8 +128,9 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
               "verbose": verbose, "position": position}
     # A progress logger among the callbacks (Keras's ProgbarLogger) prints instead of fit's own.
     given = [callback for callback in callbacks or [] if isinstance(callback, ProgressLogger)]
-    progress = given[0] if given else ProgressLogger(resolve_verbose(verbose))
-    policy = thread_policy(model.device, compiled.threads, verbose=resolve_verbose(verbose) > 0,
+    level = resolve_verbose(verbose)
+    progress = given[0] if given else ProgressLogger(level)
+    policy = thread_policy(model.device, compiled.threads, verbose=level > 0,
                            distributed=network is not None)
     hooks = CallbackList([*(callbacks or []), history, *([] if given else [progress]),
                           *([policy] if policy else [])], model, params)
