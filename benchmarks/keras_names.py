@@ -40,7 +40,7 @@ MODULES = ("", "layers", "activations", "losses", "metrics", "optimizers", "opti
            "preprocessing.image")
 MODULES_ARE_NAMES = ("datasets",)  # keras.datasets.mnist is the name a program uses
 
-PRECISION = ('`compile(precision="auto")` trains in bfloat16 where the CPU has it natively (float32 weights) and '
+PRECISION = ('`compile(precision="auto")` trains in bfloat16 where the CPU has it natively and the model gains from it (float32 weights) and '
              'evaluates and predicts in float32; `precision="float32"` trains as Keras does')
 NAMING = "automatic layer names are numbered within each model, not across the session"
 NESTED_SUMMARY = "`summary(expand_nested=True)` still shows a model used as a layer as one row"

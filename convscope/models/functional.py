@@ -17,7 +17,7 @@ outputs included (x and y as lists or dicts keyed by input and output name).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Self, cast
 
 import numpy as np
@@ -185,6 +185,11 @@ class Functional(Model, ModelLayer):  # type: ignore[override]  # a model comput
         given = model_inputs(self, inputs, f"Functional '{self.name}'")
         return [value if isinstance(value, torch.Tensor)
                 else torch.as_tensor(np.asarray(value, dtype=np.float32), device=self._device) for value in given]
+
+    def fusion_stacks(self) -> list[Sequence[Layer]]:
+        """Each layer with the pooling layer that alone reads its output (`graph.pool_pairs`)."""
+        return [[node.layer, pool.layer] for node in self.graph.nodes
+                if (pool := self.graph.pooled.get(id(node))) is not None]
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape(s), as built: a functional model's shapes are fixed when it is made."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -30,6 +30,7 @@ from convscope.engine.compiled import Compiled, check_threads
 from convscope.layers import Layer, Softmax, input_spec
 from convscope.layers.input_spec import Shape
 from convscope.models import config as config_checks
+from convscope.models.precision import float32_kernel_share
 from convscope.ops import device as device_policy
 
 if TYPE_CHECKING:
@@ -167,6 +168,11 @@ class Model(nn.Module, abc.ABC):
         layers = self.layers
         return ["input_layer"], [layers[-1].name if layers else self.name]
 
+    def fusion_stacks(self) -> list[Sequence[Layer]]:
+        """The stacks of layers this model runs through `convscope.models.fusion` (none here; a
+        Sequential's layers, a functional graph's layer + pooling pairs)."""
+        return []
+
     def output_activation_names(self) -> list[str | None]:
         """Each output's final activation when it can be split off (see `output_activation_name`)."""
         return [self.output_activation_name()]
@@ -233,8 +239,9 @@ class Model(nn.Module, abc.ABC):
         a flat list applied to every output (see `convscope.engine.outputs`). `weighted_metrics`
         count each sample by its sample_weight (class_weight); `metrics` do not, as in Keras.
 
-        precision="auto" uses bfloat16 autocast only where the hardware supports it natively
-        (see `convscope.ops.device`); weights always stay float32. threads=None or "auto" lets
+        precision="auto" trains with bfloat16 autocast only where the hardware supports it natively
+        and the model gains from it (not where most of its work runs in the float32 Winograd
+        kernel on a CPU without AMX: see `convscope.ops.device`); weights always stay float32. threads=None or "auto" lets
         `fit` choose the thread count while it runs (fewer while other processes compete for the
         cores); an integer fixes it.
 
@@ -255,7 +262,7 @@ class Model(nn.Module, abc.ABC):
             optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,
             optimizer=torch_optimizer, keras_optimizer=keras_optimizer, heads=heads,
             precision=precision,
-            autocast_dtype=device_policy.resolve_precision(precision, self._device),
+            autocast_dtype=device_policy.resolve_precision(precision, self._device, float32_kernel_share(self)),
             constrained_layers=[layer for layer in self.layers if any(
                 getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
             settings=output_heads.settings(heads, loss_weights),

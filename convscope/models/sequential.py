@@ -9,7 +9,7 @@ trained in a plain PyTorch loop.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Self, cast
 
 import numpy as np
@@ -171,6 +171,9 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
         *body, last = self.layers
         x = fusion.run(body, inputs)
         return last.forward_logits(x) if logits else last(x)
+
+    def fusion_stacks(self) -> list[Sequence[Layer]]:
+        return [self.layers[:-1]]
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         """The output shape for `input_shape` (batch axis included), through every layer."""

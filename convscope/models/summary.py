@@ -23,7 +23,7 @@ def format_shape(shape: tuple[int | None, ...] | None) -> str:
 
 
 def layer_macs(layer: Any) -> int:
-    """Multiply-accumulates for one sample: conv = out positions x filters x kernel x in.
+    """Multiply-accumulates for one sample: conv = out positions x filters x kernel x in / groups.
 
     0 for layers without a kernel, unbuilt layers, and sizes left unknown (None) by the input;
     a model used as a layer counts its own layers'.
@@ -36,7 +36,7 @@ def layer_macs(layer: Any) -> int:
         if channels is None or None in out_spatial:
             return 0
         positions = math.prod(size for size in out_spatial if size is not None)
-        return positions * layer.filters * math.prod(layer.kernel_size) * int(channels)
+        return positions * layer.filters * math.prod(layer.kernel_size) * int(channels) // layer.groups
     if isinstance(layer, Dense) and layer.input_shape is not None and layer.input_shape[-1] is not None:
         return int(layer.input_shape[-1]) * layer.units
     return 0

@@ -6,7 +6,8 @@
 - `pooling`: one dispatcher per operation, owning every condition for its fast paths:
   `max_pool2d` (compiled kernel, pairwise maxima or PyTorch's pooling) and `conv2d_max_pool`
   (a convolution fused with its 2x2 max pooling), with `conv_pool_fusable` for a plan made
-  before any data and `conv_pool_path` for the kernel an input takes. Where a kernel would run
+  before any data (`winograd_fusable`: whether the float32 Winograd kernel takes a pair) and
+  `conv_pool_path` for the kernel an input takes. Where a kernel would run
   but no build loads, they warn once.
 - `winograd`: the 3x3 convolution + 2x2 max pooling kernel for inputs with many channels.
 - `allocator`: the process-wide malloc policy for CPU work (`tune_host_allocator`).
@@ -22,7 +23,8 @@ from convscope.ops.pooling import (
     conv_pool_path,
     max_pool2d,
     max_pool_path,
+    winograd_fusable,
 )
 
 __all__ = ["conv2d_max_pool", "conv_pool_applies", "conv_pool_fusable", "conv_pool_path", "max_pool2d",
-           "max_pool_path"]
+           "max_pool_path", "winograd_fusable"]

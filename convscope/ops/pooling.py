@@ -148,6 +148,14 @@ def conv_pool_fusable(in_channels: int, kernel_size: Sequence[int], strides: Seq
             and tuple(pool_size) == tuple(pool_strides) == (2, 2) and pool_padding == "valid")
 
 
+def winograd_fusable(in_channels: int, kernel_size: Sequence[int]) -> bool:
+    """Whether a convolution + pooling pair that `conv_pool_fusable` allowed runs as the float32
+    Winograd kernel, as far as known before any data: a 3x3 kernel on more input channels than
+    the few-channel kernel takes, with the kernels on and a build loaded."""
+    return (cpu_kernels.ENABLED and in_channels > cpu_kernels.MAX_FUSED_INPUT_CHANNELS
+            and tuple(kernel_size) == (3, 3) and cpu_kernels.available())
+
+
 def conv_pool_path(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None) -> str:
     """The path `conv2d_max_pool` takes for this input (for a pair `conv_pool_fusable` allowed):
     "few channels", "winograd" or "torch" (see the module text). Both kernels want kernels on
