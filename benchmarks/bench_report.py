@@ -154,9 +154,11 @@ def render_table(report: dict[str, Any]) -> str:
 def render_markdown(report: dict[str, Any], table: str) -> str:
     m = report["machine"]
     versions = sorted({r["version"] for r in report["runs"] if "version" in r})
+    caps = f"- Instruction sets capped for every peer: `{m['caps']}`\n" if m.get("caps") else ""
     return (
         f"\n## {report['date']}\n\n"
         f"- Machine: {m['cpu']}, {m['cores']} cores ({m['flags']}); {m['os']}, Python {m['python']}\n"
+        f"{caps}"
         f"- Peers: {'; '.join(versions)}\n"
         f"- Command: `{report['command']}`\n\n{table}\n"
     )

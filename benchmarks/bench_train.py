@@ -125,6 +125,10 @@ def measure_peak(quick: bool) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the run
 
 
+# Instruction-set caps every peer inherits (a CPU without AVX-512 or bfloat16, emulated).
+ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
 def machine() -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
@@ -132,8 +136,9 @@ def machine() -> dict[str, str]:
     flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
                   if line.startswith("flags")), [])
     wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    caps = [f"{name}={os.environ[name]}" for name in ISA_CAPS if os.environ.get(name)]
     return {"cpu": model, "cores": str(os.cpu_count()), "flags": " ".join(wanted),
-            "python": platform.python_version(), "os": platform.platform()}
+            "caps": " ".join(caps), "python": platform.python_version(), "os": platform.platform()}
 
 
 def load_average() -> str:

@@ -220,3 +220,22 @@ def test_both_peers_build_the_residual_model_with_the_same_parameters(fashion_di
     assert results["convscope"]["model"] == results["keras"]["model"] == "residual"
     assert results["convscope"]["params"] == results["keras"]["params"] == 309_322
     assert all(result["images_per_s"] > 0 for result in results.values())
+
+
+def test_an_instruction_set_cap_is_recorded_with_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run under ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA (a CPU without AVX-512 or bfloat16,
+    emulated) says so beside the CPU it ran on."""
+    sys.path.insert(0, str(HARNESS.parent))
+    import bench_train
+    from bench_report import render_markdown
+
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    capped = {"date": "d", "command": "c", "runs": [], "machine": bench_train.machine()}
+    assert "- Instruction sets capped for every peer: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`\n" in \
+        render_markdown(capped, "table")
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    plain = {**capped, "machine": bench_train.machine()}
+    assert "capped" not in render_markdown(plain, "table")
