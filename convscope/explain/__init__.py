@@ -34,9 +34,9 @@ from convscope.explain.reference import (
 
 # public name -> module that defines it (imported on first access)
 _LAZY = {
-    "ConvTerm": "steps", "ConvSteps": "steps", "PoolSteps": "steps", "DenseSteps": "steps",
-    "conv_steps": "steps", "pool_steps": "steps", "dense_steps": "steps",
-    "conv_steps_from_arrays": "steps", "pool_steps_from_arrays": "steps",
+    "ConvTerm": "steps", "ConvSteps": "steps", "PoolSteps": "pooling_steps", "DenseSteps": "dense_unit_steps",
+    "conv_steps": "steps", "pool_steps": "pooling_steps", "dense_steps": "dense_unit_steps",
+    "conv_steps_from_arrays": "steps", "pool_steps_from_arrays": "pooling_steps",
     "Stage": "stages", "ChannelPart": "stages", "ColorScale": "maps", "color_scale": "maps",
     "ShapeStep": "shapes", "shape_journey": "shapes", "format_shape_journey": "shapes",
     "LayerMaps": "maps", "feature_maps": "maps", "LearnedFilters": "maps", "learned_filters": "maps",

@@ -77,7 +77,7 @@ class ConvCell(Protocol):
 
 
 class PoolCell(Protocol):
-    """What the stages read from a pooling cell (`convscope.explain.steps.PoolSteps`)."""
+    """What the stages read from a pooling cell (`convscope.explain.pooling_steps.PoolSteps`)."""
 
     @property
     def reduction(self) -> str: ...

@@ -3,8 +3,8 @@
 `conv_steps` lists every input value x weight of one filter at one output position (per
 channel), their sum, the bias, the activation, and the engine's own output for the same cell;
 a filter of a grouped convolution (Conv2D(groups=g), DepthwiseConv2D) reads only the input
-channels of its group, and its steps list only those;
-`pool_steps` does the same for one pooling window and `dense_steps` for one Dense unit. The
+channels of its group, and its steps list only those; `convscope.explain.pooling_steps` does the
+same for one pooling window and `convscope.explain.dense_unit_steps` for one Dense unit. The
 arithmetic is done here in float64 from the layer's real input and weights, so `agrees` tells
 whether the engine computes what the maths says. `stages`, `channel_table` and `to_dict()` give
 the same arithmetic as a chain of stages (see `convscope.explain.stages`).
@@ -19,13 +19,13 @@ Example (the seed's 3x3 neighbourhood and filter, no model needed):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from convscope.explain import reference, stages
-from convscope.explain.numbers import count_text, number, position_text
+from convscope.explain.numbers import number
 
 #: Largest difference accepted between our arithmetic and the engine: absolute up to 1,
 #: relative above (float32 carries about 7 significant digits).
@@ -369,208 +369,3 @@ def _replace(steps: Any, **changes: Any) -> Any:
     import dataclasses
 
     return dataclasses.replace(steps, **changes)
-
-
-# --------------------------------------------------------------------------- pooling
-
-
-@dataclass(frozen=True)
-class PoolSteps:
-    """How one pooling output cell is computed from its window (padded cells never count)."""
-
-    layer: str
-    kind: str
-    reduction: str                        # "max" or "average"
-    position: tuple[int, ...]
-    channel: int
-    window_positions: list[tuple[int, ...]]
-    values: list[float]                   # NaN where the window covers padding
-    output: float
-    engine_output: float | None = None
-
-    @property
-    def real_values(self) -> list[float]:
-        return [v for v in self.values if not np.isnan(v)]
-
-    @property
-    def winner(self) -> tuple[int, ...] | None:
-        """Input position of the largest value (max pooling only)."""
-        if self.reduction != "max":
-            return None
-        real = [(v, p) for v, p in zip(self.values, self.window_positions, strict=True) if not np.isnan(v)]
-        return max(real, key=lambda pair: pair[0])[1]
-
-    @property
-    def agrees(self) -> bool:
-        return agree(self.output, self.engine_output)
-
-    @property
-    def stages(self) -> list[Any]:
-        """The cell as stages: window, reduce (the winner or the mean), output."""
-        return stages.pool_stages(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: every field (NaN padding as None), `winner`, `agrees` and `stages`."""
-        import dataclasses
-
-        document = dataclasses.asdict(self)
-        document["values"] = [None if np.isnan(value) else value for value in self.values]
-        return {**document, "winner": self.winner, "agrees": self.agrees,
-                "stages": [stage.to_dict() for stage in self.stages]}
-
-    def text(self) -> str:
-        where = ", ".join(str(p) for p in self.position)
-        shown = ", ".join("pad" if np.isnan(v) else number(v) for v in self.values)
-        first, last = position_text(self.window_positions[0]), position_text(self.window_positions[-1])
-        lines = [f"{self.kind} '{self.layer}', channel {self.channel}, output position ({where})",
-                 f"Window: input positions {first} to {last}, {count_text(len(self.real_values), 'value')}"]
-        if self.reduction == "max":
-            lines.append(f"max({shown}) = {number(self.output)}   (the winner, at input position "
-                         f"{position_text(self.winner)})")
-        else:
-            real = self.real_values
-            lines.append(f"average({shown}) = ({' + '.join(number(v) for v in real)}) / {len(real)} "
-                         f"= {number(self.output)}")
-        lines.append(f"Output = {number(self.output)}")
-        if self.engine_output is not None:
-            lines.append(f"Engine output = {self.engine_output:.7g} "
-                         f"({'agrees' if self.agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})")
-        return "\n".join(lines)
-
-
-def pool_steps_from_arrays(
-    layer_input: Any, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
-    padding: str = "valid", *, position: Sequence[int], channel: int = 0, reduction: str = "max",
-    layer: str = "arrays", kind: str | None = None,
-) -> PoolSteps:
-    """One pooling window of `layer_input` ((H, W)/(H, W, C) for a pair pool_size, (L,)/(L, C)
-    for an int or 1-tuple on a 1-D input); `reduction` is "max" or "average"."""
-    x = np.asarray(layer_input, dtype=np.float64)
-    rank = len(pool_size) if not isinstance(pool_size, int) else (1 if x.ndim == 1 else 2)
-    x = x[..., np.newaxis] if x.ndim == rank else x
-    size = reference._as_tuple(pool_size, rank, "pool_size", "pool_steps")
-    steps = size if strides is None else reference._as_tuple(strides, rank, "strides", "pool_steps")
-    pads = reference.resolve_padding(padding, x.shape[:rank], size, steps, (1,) * rank, "pool_steps")
-    out_shape = tuple(reference.output_size(n, k, s, p) for n, k, s, p in zip(x.shape[:rank], size, steps, pads, strict=True))
-    position = tuple(int(p) for p in position)
-    if len(position) != rank or any(not 0 <= p < n for p, n in zip(position, out_shape, strict=True)):
-        raise ValueError(f"pool_steps: position {position} is outside the {out_shape} output.")
-    if not 0 <= channel < x.shape[-1]:
-        raise ValueError(f"pool_steps: channel {channel} does not exist; the input has {x.shape[-1]}.")
-    where_list, values = [], []
-    for tap in np.ndindex(*size):
-        where = tuple(p * s + a - pad[0] for p, s, a, pad in zip(position, steps, tap, pads, strict=True))
-        inside = all(0 <= i < n for i, n in zip(where, x.shape[:rank], strict=True))
-        where_list.append(where)
-        values.append(float(x[(*where, channel)]) if inside else float("nan"))
-    real = [v for v in values if not np.isnan(v)]
-    output = max(real) if reduction == "max" else float(np.mean(real))
-    return PoolSteps(layer, kind or f"{'Max' if reduction == 'max' else 'Average'}Pooling{rank}D",
-                     reduction, position, int(channel), where_list, values, float(output))
-
-
-def pool_steps(model: Any, example: Any, *, position: Sequence[int], channel: int = 0,
-               layer: Any = None) -> PoolSteps:
-    """Work out one output cell of a model's pooling layer (default the first) for one example."""
-    from convscope.explain import _model
-
-    node = _model.find_node(model, layer, POOL_KINDS)
-    config = _model.config_of(node.layer)
-    _check_channels_last(node.layer, node.index, config)
-    _model.eval_mode(model)
-    inputs, outputs = _model.layer_input(model, example, node.index)
-    kind = node.kind
-    steps = pool_steps_from_arrays(
-        inputs[0].numpy(), tuple(config["pool_size"]), tuple(config["strides"]), config["padding"],
-        position=position, channel=channel, reduction="max" if kind.startswith("Max") else "average",
-        layer=node.name, kind=kind,
-    )
-    return _replace(steps, engine_output=float(outputs[0][(*steps.position, steps.channel)]))
-
-
-# --------------------------------------------------------------------------- dense
-
-
-@dataclass(frozen=True)
-class DenseSteps:
-    """How one Dense unit is computed: sum_i input_i * weight_i + bias, then the activation."""
-
-    layer: str
-    unit: int
-    inputs: np.ndarray = field(repr=False)    # (units_in,)
-    weights: np.ndarray = field(repr=False)   # (units_in,), the unit's kernel column
-    weighted_sum: float
-    bias: float
-    pre_activation: float
-    activation: str
-    output: float
-    engine_output: float | None = None
-
-    @property
-    def products(self) -> np.ndarray:
-        return self.inputs * self.weights
-
-    @property
-    def agrees(self) -> bool:
-        return agree(self.output, self.engine_output)
-
-    def text(self, max_terms: int = 12) -> str:
-        """The sum; with more than `max_terms` inputs, the largest terms and the rest's total."""
-        products = self.products
-        order = np.arange(len(products))
-        if len(products) > max_terms:
-            order = np.sort(np.argsort(-np.abs(products))[:max_terms])
-        shown = "+".join(f"({number(self.weights[i])}*{number(self.inputs[i])})" for i in order)
-        lines = [f"Dense '{self.layer}', unit {self.unit}, {len(products)} inputs"]
-        rest = len(products) - len(order)
-        if rest:
-            others = float(products.sum() - products[order].sum())
-            lines.append(f"Largest {len(order)} terms (inputs {', '.join(map(str, order))}):")
-            lines.append(f"Unit = {shown} + (other {rest} terms: {number(others)})")
-        else:
-            lines.append(f"Unit = {shown}")
-        lines.append(f"  = {number(self.weighted_sum)}")
-        lines.append(f"Plus bias {number(self.bias)} = {number(self.pre_activation)}")
-        if self.activation != "linear":
-            lines.append(f"{self.activation}(...) = {number(self.output)}")
-        lines.append(f"Total = {number(self.output)}")
-        if self.engine_output is not None:
-            lines.append(f"Engine output = {self.engine_output:.7g} "
-                         f"({'agrees' if self.agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})")
-        return "\n".join(lines)
-
-
-def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None) -> DenseSteps:
-    """Work out one unit of a model's Dense layer (default the last) for one example.
-
-    Raises:
-        ValueError: for a unit out of range or a Dense layer fed more than one axis.
-    """
-    from convscope.explain import _model
-
-    if layer is None:
-        dense_indices = [node.index for node in _model.graph_nodes(model) if node.kind == "Dense"]
-        layer = dense_indices[-1] if dense_indices else "Dense"
-    node = _model.find_node(model, layer, ("Dense",))
-    dense = node.layer
-    _model.eval_mode(model)
-    inputs, outputs = _model.layer_input(model, example, node.index)
-    if inputs.ndim != 2:
-        raise ValueError(f"dense_steps: Dense {dense.name!r} gets input shape {tuple(inputs.shape)}; "
-                         f"steps need (batch, features). Fix: put a Flatten layer before it.")
-    weights = dense.get_weights()
-    kernel = np.asarray(weights[0], np.float64)
-    bias = np.asarray(weights[1], np.float64) if len(weights) > 1 else np.zeros(kernel.shape[1])
-    if not 0 <= unit < kernel.shape[1]:
-        raise ValueError(f"dense_steps: unit {unit} does not exist; {dense.name!r} has "
-                         f"{kernel.shape[1]} units (0..{kernel.shape[1] - 1}).")
-    x = inputs[0].numpy().astype(np.float64)
-    pre_activations = reference.dense(x, kernel, bias)
-    activated = _torch_activation(dense)(pre_activations)
-    return DenseSteps(
-        layer=node.name, unit=int(unit), inputs=x, weights=kernel[:, unit],
-        weighted_sum=float(x @ kernel[:, unit]), bias=float(bias[unit]),
-        pre_activation=float(pre_activations[unit]),
-        activation=str(_model.config_of(dense).get("activation", "linear")),
-        output=float(activated[unit]), engine_output=float(outputs[0, unit]),
-    )

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from convscope.explain import reference
-from convscope.explain.steps import conv_steps_from_arrays, number, pool_steps_from_arrays
+from convscope.explain.pooling_steps import pool_steps_from_arrays
+from convscope.explain.steps import conv_steps_from_arrays, number
 
 NEIGHBOURHOOD = [[0, 64, 128], [48, 192, 144], [142, 226, 168]]
 LINE_FILTER = [[-1, 0, -2], [0.5, 4.5, -1.5], [1.5, 2, -3]]
