@@ -192,3 +192,11 @@ def autoencoder(keras: ModuleType) -> Any:
     ], name="decoder")
     inputs = keras.Input((8, 8, 1), name="image")
     return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
+
+
+def seed_classifier(keras: ModuleType) -> Any:
+    """The seed CNN (a Sequential model) used as one layer of a functional model with a Dense head.
+    (None, 28, 28, 1) -> (None, 3)."""
+    inputs = keras.Input((28, 28, 1), name="image")
+    outputs = keras.layers.Dense(3, name="head")(seed_cnn(keras)(inputs))
+    return keras.Model(inputs, outputs, name="classifier")

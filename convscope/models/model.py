@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import abc
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
@@ -494,23 +493,24 @@ class Model(nn.Module, abc.ABC):
                 show_macs: bool = False) -> None:
         """Print the layer table: name (type), output shape, parameter count, totals.
 
-        Keras's arguments in Keras's order. `line_length` prints the plain-text table with rules
-        that long (the columns keep their widths); there is nothing nested to expand;
-        `positions`, `show_trainable` and `layer_range` are not supported (a warning says so).
-        """
-        from convscope.models.summary import print_summary, summary_text
+        Keras's arguments in Keras's order: `line_length` (the table's width; its columns
+        widen or narrow with it) and `positions` (where each column ends, fractions of the line
+        or, over 1, characters); `print_fn` takes the text (a rich table is printed on a
+        terminal otherwise); `expand_nested` lists a nested model's layers under its row,
+        marked "└ "; `show_trainable` adds a Trainable column (Y, N, - without weights);
+        `layer_range` prints the layers from a first to a last name, both included (regular
+        expressions matched from the start of each name, as in Keras). `show_details` adds
+        kernel, stride and padding; `show_macs` multiply-accumulates per sample.
 
-        unsupported = [name for name, value in (("positions", positions), ("show_trainable", show_trainable),
-                                                ("layer_range", layer_range)) if value]
-        if unsupported:
-            warnings.warn(f"summary: {', '.join(unsupported)} not supported; the whole table is printed.",
-                          stacklevel=2)
-        if line_length is None:
-            print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs)
-            return
-        text = summary_text(self, show_details=show_details, show_macs=show_macs)
-        rules = [line[0] * line_length if line and set(line) in ({"_"}, {"="}) else line for line in text.split("\n")]
-        (print_fn or print)("\n".join(rules))
+            model.summary(layer_range=["conv2d", "flatten"], show_trainable=True)
+
+        Raises ValueError for a `layer_range` that names no layer or columns that cannot fit.
+        """
+        from convscope.models.summary import print_summary
+
+        print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range,
+                      line_length=line_length, positions=positions)
 
     def summary_data(self) -> dict[str, Any]:
         """The summary as plain data: rows and totals."""
