@@ -61,7 +61,8 @@ def same_rank(y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor,
 
 def reduce_weighted(values: torch.Tensor, sample_weight: Any = None, reduction: str | None = "sum_over_batch_size",
                     mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Keras's reduction of per-sample `values` (N, ...) weighted by `sample_weight` (N,).
+    """Keras's reduction of per-sample `values` (N, ...) weighted by `sample_weight`: (N,), one
+    weight per sample (spread over its values), or (N, ...) one per value.
 
     "sum_over_batch_size"/"mean": sum / number of values; "sum": the sum; "mean_with_sample_weight":
     sum / sum of the weights; None/"none": the weighted values. A `mask` (True = counted) makes
@@ -74,11 +75,11 @@ def reduce_weighted(values: torch.Tensor, sample_weight: Any = None, reduction: 
             keep = keep * (keep.numel() / keep.sum().clamp_min(1.0))
         if weight is not None:
             keep, weight = same_rank(keep, weight)
-            keep = keep * weight
+            keep = keep * spread_weight(weight, keep)
         weight = keep
     if weight is not None:
         values, weight = same_rank(values, weight)
-        values = values * weight
+        values = values * spread_weight(weight, values)
     if reduction in (None, "none") or values.dim() == 0:
         return values
     total = values.sum()
@@ -87,6 +88,20 @@ def reduce_weighted(values: torch.Tensor, sample_weight: Any = None, reduction: 
     if reduction == "mean_with_sample_weight" and weight is not None:
         return total / weight.sum()
     return total / max(values.numel(), 1)
+
+
+def spread_weight(weight: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """`weight` (N,) or (N, ...) with trailing size-1 axes added up to the rank of `values`, so a
+    per-sample weight covers every value of its sample (each timestep, each pixel).
+
+    Raises:
+        ValueError: for a weight with more axes than the values.
+    """
+    if weight.dim() > values.dim():
+        raise ValueError(f"sample_weight has shape {tuple(weight.shape)} but the loss gives values of shape "
+                         f"{tuple(values.shape)}: weights per element need a loss with one value per element; "
+                         f"pass one weight per sample, shape ({values.shape[0] if values.dim() else 1},), instead.")
+    return weight.reshape(weight.shape + (1,) * (values.dim() - weight.dim()))
 
 
 def check_reduction(reduction: Any, owner: str) -> str | None:
@@ -334,17 +349,21 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
         y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
+        elements = tuple(output_shape[1:-1])  # (timesteps,) or (height, width): one label per element
+        if y.ndim == len(elements) + 2 and y.shape[-1] == 1:
+            y = y[..., 0]
         units = output_shape[-1]
         if units is None:
             raise ValueError(
                 f"loss 'sparse_categorical_crossentropy' needs a known number of classes; the model's output "
                 f"shape is {tuple(output_shape)}. End the model with a layer of fixed width, e.g. Dense(10).")
-        if y.ndim != 1:
+        if y.ndim != len(elements) + 1 or any(size is not None and size != given
+                                              for size, given in zip(elements, y.shape[1:])):
+            expected = ", ".join(["N", *("None" if size is None else str(size) for size in elements)])
             raise ValueError(
-                f"loss 'sparse_categorical_crossentropy' expects integer class labels of shape (N,); got "
-                f"shape {y.shape}. For one-hot targets use loss='categorical_crossentropy'.")
+                f"loss 'sparse_categorical_crossentropy' expects integer class labels of shape ({expected}"
+                f"{',' if not elements else ''}) for the output {tuple(output_shape)}; got shape {y.shape}. "
+                "For one-hot targets use loss='categorical_crossentropy'.")
         check_labels(y, units, self.ignore_class)
         return torch.as_tensor(y.astype(np.int64))
 

@@ -7,7 +7,7 @@ slices of them rather than per-sample Python work.
 A model with one input takes `x` as one array; with several, a list in the order of
 `model.inputs` or a dict keyed by input name (`y` likewise, per output). Inside the engine the
 data are one tensor (one input or output) or a list of them (`Data`); sample weights are one
-(N,) tensor per output that has them, or None.
+tensor per output that has them, (N,) or one weight per loss element (N, ...), or None.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 Data: TypeAlias = "torch.Tensor | list[torch.Tensor]"  # one tensor, or one per model input
 Targets: TypeAlias = "torch.Tensor | list[torch.Tensor | None]"  # one tensor, or one per output (None: unused)
-Weights: TypeAlias = "torch.Tensor | list[torch.Tensor | None] | None"  # (N,) per output, or None
+Weights: TypeAlias = "torch.Tensor | list[torch.Tensor | None] | None"  # (N,) or (N, ...) per output, or None
 Prepared: TypeAlias = "tuple[Data, Targets, Weights]"
 
 
@@ -209,9 +209,10 @@ def prepare_xy(model: TrainableModel, compiled: Compiled, x: Any, y: Any,
 # -- sample and class weights --------------------------------------------------------------------
 def prepare_weights(model: TrainableModel, compiled: Compiled, sample_weight: Any, class_weight: Any,
                     raw_targets: list[Any], samples: int, argument: str = "sample_weight") -> Weights:
-    """Per-sample weights as (N,) float32 tensors, Keras's way: `sample_weight` one array (every
-    output), or a list/dict with one per output; `class_weight` {class: weight} for a one-output
-    model, each sample weighted by its label's class (argmax of one-hot targets).
+    """Sample weights as float32 tensors, Keras's way: `sample_weight` one array (every output),
+    or a list/dict with one per output, each (N,) one weight per sample or (N, ...) one per
+    element of the output's loss (see `weight_array`); `class_weight` {class: weight} for a
+    one-output model, each sample weighted by its label's class (argmax of one-hot targets).
 
     Raises:
         ValueError: for both at once, class weights on several outputs, or weights that do not fit.
@@ -222,32 +223,54 @@ def prepare_weights(model: TrainableModel, compiled: Compiled, sample_weight: An
         raise ValueError("You cannot use class_weight and sample_weight at the same time; fold the class weights "
                          "into sample_weight instead.")
     keys = model.data_keys()[1]
+    shapes = model.require_output_shapes(argument)
     if class_weight is not None:
         if len(keys) > 1:
             raise ValueError(f"class_weight is only supported for models with a single output; this one has "
                              f"{len(keys)} ({', '.join(keys)}). Pass sample_weight with one array per output.")
         if raw_targets[0] is None:
             raise ValueError("class_weight needs the targets y.")
+        if len(shapes[0]) > 2:
+            raise ValueError(f"class_weight takes one class per sample, but the model outputs {tuple(shapes[0])}, "
+                             "one prediction per element; pass sample_weight with one weight per element instead, "
+                             "e.g. np.vectorize(lambda label: class_weight.get(label, 1.0))(y).")
         weight = class_weights(raw_targets[0], class_weight)
         return to_tensor(weight, model.device)
     parts = split(sample_weight, keys, argument, "output") if isinstance(sample_weight, (list, tuple, dict)) \
         and len(keys) > 1 else None
     if parts is None:
-        single = weight_array(sample_weight, samples, argument)
-        tensor = to_tensor(single, model.device)
+        checked = [weight_array(sample_weight, samples, argument, shape) for shape, head in zip(shapes, compiled.heads)
+                   if head.loss is not None or head.weighted_metrics]
+        tensor = to_tensor(checked[0], model.device)
         return tensor if len(keys) == 1 else [tensor] * len(keys)
     names = [f"{argument}['{key}']" for key in keys]
-    return [None if part is None else to_tensor(weight_array(part, samples, name), model.device)
-            for part, name in zip(parts, names)]
+    return [None if part is None else to_tensor(weight_array(part, samples, name, shape), model.device)
+            for part, name, shape in zip(parts, names, shapes)]
 
 
-def weight_array(value: Any, samples: int, argument: str) -> np.ndarray:
-    """One weight per sample, (N,) float32: (N,) or (N, 1) arrays are taken."""
+def weight_array(value: Any, samples: int, argument: str,
+                 output_shape: tuple[int | None, ...] = (None, None)) -> np.ndarray:
+    """The weights as float32: one per sample, (N,) ((N, 1) taken too), or one per element of
+    the loss, which reduces the output's last axis: (N, timesteps) for an (N, timesteps,
+    classes) output, (N, height, width) for (N, height, width, classes) (a trailing size-1 axis
+    taken too).
+
+    >>> weight_array(np.ones((2, 5, 1)), 2, "sample_weight", (None, 5, 3)).shape
+    (2, 5)
+    """
     array = as_array(value, argument)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(f"{argument} must hold one weight per sample, shape ({samples},); got shape {array.shape}.")
+    elements = tuple(output_shape[1:-1])
+    if (array.ndim == 2 and array.shape[1] == 1) or (array.ndim == len(elements) + 2 and array.shape[-1] == 1):
+        array = array[..., 0]
+    fits = array.ndim == 1 or (array.ndim == len(elements) + 1 and all(
+        size is None or size == given for size, given in zip(elements, array.shape[1:])))
+    if not fits:
+        per_element = "" if not elements else (
+            f", or one per element of the loss, shape ({samples}, "
+            f"{', '.join('None' if size is None else str(size) for size in elements)}), "
+            f"for the output {tuple(output_shape)}")
+        raise ValueError(f"{argument} must hold one weight per sample, shape ({samples},){per_element}; "
+                         f"got shape {array.shape}.")
     if len(array) != samples:
         raise ValueError(f"{argument} has {len(array)} weights but there are {samples} samples; give one weight "
                          "per sample.")

@@ -57,17 +57,21 @@ if TYPE_CHECKING:
 def train_step(model: TrainableModel, compiled: Compiled, x: Data, y: Targets,
                network: torch.nn.Module | None = None, scale: float = 1.0,
                sample_weight: Weights = None) -> torch.Tensor:
-    """One optimizer step. `network` is the DDP wrapper when distributed; `scale` weights this
-    rank's loss by its share of the global batch, so DDP's gradient average is the global mean."""
+    """One optimizer step (none, with a warning, when no weight is trainable). `network` is the
+    DDP wrapper when distributed; `scale` weights this rank's loss by its share of the global
+    batch, so DDP's gradient average is the global mean."""
     with autocast(model.device, compiled.autocast_dtype):
         outputs = output_list((model if network is None else network)(x, logits=compiled.logits))
     total, parts = batch_losses(model, compiled, outputs, y, sample_weight)
-    compiled.optimizer.zero_grad(set_to_none=True)
-    (total if scale == 1.0 else total * scale).backward()
-    compiled.optimizer.step()
-    if compiled.constrained_layers:
-        for layer in compiled.constrained_layers:
-            layer.apply_constraints()
+    if total.requires_grad:
+        compiled.optimizer.zero_grad(set_to_none=True)
+        (total if scale == 1.0 else total * scale).backward()
+        compiled.optimizer.step()
+        if compiled.constrained_layers:
+            for layer in compiled.constrained_layers:
+                layer.apply_constraints()
+    else:  # every weight frozen: Keras returns the loss and metrics and updates nothing
+        warnings.warn("The model does not have any trainable weights.", stacklevel=3)
     with torch.no_grad():
         return batch_values(compiled, [output.detach() for output in outputs], y, sample_weight, total.detach(),
                             parts)

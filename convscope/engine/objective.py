@@ -1,8 +1,8 @@
 """The loss of one batch and the running logs of an epoch, for models with one or several outputs.
 
 The total loss is Keras's: the sum over outputs of loss weight x that output's loss (with
-sample weights, sum(weight x per-sample loss) / batch size), plus the layers' regularization
-penalties. Logs accumulate on the device as one vector per batch (`compiled.layout` says what
+sample weights, sum(weight x loss) / number of loss values, the weights one per sample or one
+per element, e.g. per timestep or pixel), plus the layers' regularization penalties. Logs accumulate on the device as one vector per batch (`compiled.layout` says what
 each entry is) and are read only when someone looks, so training has no per-step host sync.
 """
 
@@ -15,6 +15,7 @@ import torch
 
 from convscope.engine.arrays import Targets, Weights, as_list
 from convscope.engine.compiled import LogLayout, averaged
+from convscope.losses import as_float_tensor, same_rank
 
 if TYPE_CHECKING:
     from convscope.engine.compiled import Compiled
@@ -119,9 +120,35 @@ def batch_values(compiled: Compiled, outputs: list[torch.Tensor], targets: Targe
             if not averaged(metric):
                 scorer.update_state(target, scores_of, sample_weight=weight)
                 continue
-            scores = scorer.batch(scores_of, target)
             if weight is None:
-                pieces += [scores.mean(), torch.ones((), device=scores.device)]
+                pieces += [scorer.batch(scores_of, target).mean(), torch.ones((), device=scores_of.device)]
             else:
-                pieces += [(scores * weight).sum() / len(scores), weight.sum() / len(scores)]
+                pieces += weighted_sums(scorer, scores_of, target, weight)
     return torch.stack(pieces).detach()
+
+
+def weighted_sums(metric: Any, outputs: torch.Tensor, targets: torch.Tensor,
+                  weight: torch.Tensor) -> list[torch.Tensor]:
+    """[sum of weight x score, sum of weight], each over the batch size: their ratio is Keras's
+    weighted mean. Per-element weights (N, ...) meet the metric's per-element scores, reduced by
+    their mean to the weight's rank, as Keras's `reduce_to_samplewise_values` does.
+
+    Raises:
+        ValueError: for per-element weights on a metric that scores whole samples only.
+    """
+    count = len(outputs)
+    if weight.dim() == 1:
+        scores = metric.batch(outputs, targets)
+        return [(scores * weight).sum() / count, weight.sum() / count]
+    function = getattr(metric, "fn", None)
+    scores = as_float_tensor(function(targets, outputs, **metric.fn_kwargs) if function is not None
+                             else metric.batch(outputs, targets))
+    scores, weight = same_rank(scores, weight)
+    if scores.dim() < weight.dim():
+        raise ValueError(f"sample_weight of shape {tuple(weight.shape)} (one weight per element) cannot weigh the "
+                         f"metric '{getattr(metric, 'name', metric)}', which scores each sample as a whole (scores "
+                         f"{tuple(scores.shape)}); pass one weight per sample, shape ({count},).")
+    if scores.dim() > weight.dim():
+        scores = scores.mean(dim=tuple(range(weight.dim(), scores.dim())))
+    weight = torch.broadcast_to(weight, scores.shape)
+    return [(scores * weight).sum() / count, weight.sum() / count]
