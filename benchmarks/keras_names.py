@@ -43,9 +43,11 @@ MODULES_ARE_NAMES = ("datasets",)  # keras.datasets.mnist is the name a program 
 PRECISION = ('`compile(precision="auto")` trains in bfloat16 where the CPU has it natively and the model gains from it (float32 weights) and '
              'evaluates and predicts in float32; `precision="float32"` trains as Keras does')
 NAMING = "automatic layer names are numbered within each model, not across the session"
-NESTED_SUMMARY = "`summary(expand_nested=True)` still shows a model used as a layer as one row"
-SAMPLE_WEIGHT = "`fit`'s `sample_weight` is one weight per sample (no per-timestep weights)"
-MODEL_NOTE = f"{PRECISION}; {NAMING}; {NESTED_SUMMARY}; {SAMPLE_WEIGHT}"
+SAMPLE_WEIGHT = ("a plain (N,) `sample_weight` on a per-timestep or per-pixel loss covers every element of its "
+                 "sample, where Keras needs (N, 1); `class_weight` is refused for per-element outputs")
+SUMMARY = ("`summary()` gives `print_fn` (and a pipe) Keras's underscore-ruled text, a terminal a rich table "
+           "(same rows, arguments and totals as Keras 3; no memory sizes)")
+MODEL_NOTE = f"{PRECISION}; {NAMING}; {SAMPLE_WEIGHT}; {SUMMARY}"
 CHANNELS_LAST = '`data_format="channels_first"` is refused: images are (height, width, channels)'
 DECODING = "Pillow decodes the file; a colour file read as `\"grayscale\"` may differ by a grey level"
 DOWNLOAD = "local copies first (`$CONVSCOPE_DATA_DIR`, the cache, system folders), then a checked download"
