@@ -2,6 +2,9 @@
 
 A convscope optimizer is a recipe: it becomes a `torch.optim.Optimizer` once the model's
 parameters are known (`build`). A ready `torch.optim.Optimizer` can be passed to `compile` too.
+Each takes Keras 3's steps: where torch's rule differs, a hook adjusts torch's optimizer (Adam's
+epsilon, SGD's momentum after a learning-rate change) or `convscope.optimizer_rules` implements
+Keras's rule (RMSprop, Adagrad, Adamax).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from convscope import optimizer_rules
 from convscope._registry import resolve
 from convscope._registry import serialize as serialize_registered
 
@@ -188,10 +192,13 @@ class Optimizer:
         groups = list(parameters) or [{"params": []}]
         self.torch_optimizer = self.make(groups, self.current_learning_rate())
         self.torch_optimizer.register_step_post_hook(self.after_step)
-        if self.clipping or self.epsilon_follows_step or (
-                self.options.get("weight_decay") and not self.torch_decouples_weight_decay):
+        if self.needs_before_step():
             self.torch_optimizer.register_step_pre_hook(self.before_step)
         return self.torch_optimizer
+
+    def needs_before_step(self) -> bool:
+        return bool(self.clipping or self.epsilon_follows_step or (
+            self.options.get("weight_decay") and not self.torch_decouples_weight_decay))
 
     @torch.no_grad()
     def before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -310,7 +317,27 @@ class TorchOptimizer(Optimizer):
         return self.torch_optimizer
 
 
+def rescale_momentum(optimizer: torch.optim.Optimizer) -> None:
+    """Keep torch SGD's momentum buffers equal to Keras's momentum at the current learning rate.
+
+    Keras's momentum holds the learning rate it was made with (m = momentum * m - lr * g,
+    w += m); torch's buffer does not (b = momentum * b + g, w -= lr * b). The two agree while
+    m = -lr * b, so when lr changes (a schedule, ReduceLROnPlateau) the buffers are scaled by
+    old lr / new lr. The rate the buffers follow is kept in each group's "momentum_lr"."""
+    for group in optimizer.param_groups:
+        previous, rate = group.get("momentum_lr", group["lr"]), group["lr"]
+        if previous != rate:
+            buffers = [optimizer.state[param]["momentum_buffer"] for param in group["params"]
+                       if isinstance(optimizer.state.get(param, {}).get("momentum_buffer"), torch.Tensor)]
+            if buffers:
+                torch._foreach_mul_(buffers, previous / rate)
+        group["momentum_lr"] = rate
+
+
 class SGD(Optimizer):
+    """SGD with Keras's momentum: m = momentum * m - lr * g; w += m, or with `nesterov`,
+    w += momentum * m - lr * g. torch's SGD runs it (see `rescale_momentum`)."""
+
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float | None = None, name: str | None = None, **kwargs: Any) -> None:
         if not 0 <= momentum < 1:
@@ -320,6 +347,15 @@ class SGD(Optimizer):
 
     def torch_options(self) -> dict[str, Any]:
         return {"momentum": self.options["momentum"], "nesterov": self.options["nesterov"]}
+
+    def needs_before_step(self) -> bool:
+        return super().needs_before_step() or self.options["momentum"] > 0
+
+    @torch.no_grad()
+    def before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        super().before_step(optimizer, args, kwargs)
+        if self.options["momentum"] > 0:
+            rescale_momentum(optimizer)
 
 
 class Adam(Optimizer):
@@ -391,9 +427,9 @@ class Nadam(Optimizer):
 
 class Adamax(Optimizer):
     """Adam with the infinity norm: w -= lr / (1 - beta_1^t) * m / (u + epsilon),
-    u = max(beta_2 * u, |g|)."""
+    u = max(beta_2 * u, |g|), Keras's rule (`optimizer_rules.Adamax`)."""
 
-    torch_class = torch.optim.Adamax
+    torch_class = optimizer_rules.Adamax
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float | None = None, name: str | None = None,
@@ -403,11 +439,14 @@ class Adamax(Optimizer):
 
     def torch_options(self) -> dict[str, Any]:
         o = self.options
-        return {"betas": (o["beta_1"], o["beta_2"]), "eps": o["epsilon"], "foreach": True}
+        return {"betas": (o["beta_1"], o["beta_2"]), "eps": o["epsilon"]}
 
 
 class RMSprop(Optimizer):
-    torch_class = torch.optim.RMSprop
+    """Keras's RMSprop (`optimizer_rules.RMSprop`): epsilon inside the square root,
+    w -= lr * g / sqrt(v + epsilon), and a momentum that carries the learning rate."""
+
+    torch_class = optimizer_rules.RMSprop
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, weight_decay: float | None = None,
@@ -421,7 +460,9 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    torch_class = torch.optim.Adagrad
+    """Keras's Adagrad (`optimizer_rules.Adagrad`): w -= lr * g / sqrt(acc + epsilon)."""
+
+    torch_class = optimizer_rules.Adagrad
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, weight_decay: float | None = None, name: str | None = None,

@@ -9,8 +9,9 @@ tf.keras 2 named its slots differently ("Adam/dense/kernel/m:0", all m before al
 files are read by name.
 
 A torch optimizer keeps a state per parameter in PyTorch's layout; `SLOT_STATE` pairs each Keras
-slot with its torch entry, and `to_torch`/`to_keras` convert the few whose meaning differs (SGD's
-and RMSprop's momentum carry the learning rate in Keras). Adam's `step` is Keras's `iterations`
+slot with its torch entry, and `to_torch`/`to_keras` convert the one whose meaning differs (SGD's
+momentum carries the learning rate in Keras; convscope's RMSprop and Adamax keep Keras's slots
+as they are, see convscope.optimizer_rules). Adam's `step` is Keras's `iterations`
 (both bias-correct with t = iterations + 1). A file whose optimizer or slots convscope cannot map
 warns, naming the optimizer and what is dropped.
 """
@@ -36,8 +37,8 @@ KERAS_CLASS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSpr
 ADAM_STATE = {"momentum": "exp_avg", "velocity": "exp_avg_sq", "velocity_hat": "max_exp_avg_sq"}
 SLOT_STATE: dict[str, dict[str, str]] = {
     "Adam": ADAM_STATE, "AdamW": ADAM_STATE, "Nadam": {"momentum": "exp_avg", "velocity": "exp_avg_sq"},
-    "Adamax": {"momentum": "exp_avg", "norm": "exp_inf"}, "SGD": {"momentum": "momentum_buffer"},
-    "RMSprop": {"velocity": "square_avg", "momentum": "momentum_buffer", "average_gradient": "grad_avg"},
+    "Adamax": {"momentum": "exp_avg", "norm": "norm"}, "SGD": {"momentum": "momentum_buffer"},
+    "RMSprop": {"velocity": "square_avg", "momentum": "momentum", "average_gradient": "grad_avg"},
     "Adagrad": {"accumulator": "sum"},
 }
 # Keras arguments every optimizer has, at Keras's defaults.
@@ -168,6 +169,8 @@ def keras_variables(model: LayeredModel) -> Variables | None:
     variables: Variables = [(f"{prefix}/iteration", np.asarray(recipe.iterations, dtype=np.int64)),
                             (f"{prefix}/learning_rate", np.asarray(rate, dtype=np.float32))]
     weights = trainable_weights(model)
+    if class_name == "SGD":
+        optimizers.rescale_momentum(compiled.optimizer)  # torch's buffers at the rate written
     for block in slot_blocks(class_name, config):
         for path, tensor, order in weights:
             state = compiled.optimizer.state.get(tensor, {})
@@ -189,15 +192,11 @@ def initial_slot(class_name: str, config: dict[str, Any], shape: tuple[int, ...]
 
 
 def to_keras(class_name: str, slot: str, value: np.ndarray, rate: float, config: dict[str, Any]) -> np.ndarray:
-    """A torch state entry (already in Keras's layout) as Keras's slot. SGD's Keras momentum is
-    the step taken (-lr x torch's buffer), RMSprop's is lr x torch's buffer, and torch's Adamax
-    keeps epsilon inside its norm."""
+    """A torch state entry (already in Keras's layout) as Keras's slot: SGD's Keras momentum is
+    the step taken, -lr x torch's buffer (kept at the current rate by
+    `optimizers.rescale_momentum`); the other slots are the same."""
     if slot == "momentum" and class_name == "SGD":
         return -rate * value
-    if slot == "momentum" and class_name == "RMSprop":
-        return rate * value
-    if slot == "norm":
-        return np.maximum(value - float(config.get("epsilon", 1e-7)), 0.0)
     return value
 
 
@@ -205,10 +204,6 @@ def to_torch(class_name: str, slot: str, value: np.ndarray, rate: float, config:
     """The inverse of `to_keras`."""
     if slot == "momentum" and class_name == "SGD":
         return -value / rate
-    if slot == "momentum" and class_name == "RMSprop":
-        return value / rate
-    if slot == "norm":
-        return value + float(config.get("epsilon", 1e-7))
     return value
 
 
@@ -366,5 +361,8 @@ def load_torch_state(optimizer: torch.optim.Optimizer, state: KerasState, keras_
         if keras_class == "Nadam":
             entry["mu_product"] = torch.tensor(1.0 if state.product is None else state.product)
         entries[index[id(tensor)]] = entry
-    optimizer.load_state_dict({"state": entries, "param_groups": optimizer.state_dict()["param_groups"]})
+    # The buffers now follow the current rate (`optimizers.rescale_momentum`).
+    groups = [{key: value for key, value in group.items() if key != "momentum_lr"}
+              for group in optimizer.state_dict()["param_groups"]]
+    optimizer.load_state_dict({"state": entries, "param_groups": groups})
     optimizers.follow_parameter_layout(optimizer)

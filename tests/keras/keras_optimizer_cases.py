@@ -27,6 +27,11 @@ OPTIMIZER_STATE_CASES: dict[str, tuple[str, tuple[str, dict[str, Any]], dict[str
                     "metrics": [("object", "SparseTopKCategoricalAccuracy", {"k": 2}), "accuracy"]}),
     "dense_sgd": ("dense", ("SGD", {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True}),
                   {"loss": SPARSE_LOGITS, "loss_weights": [0.5], "metrics": ["accuracy"]}),
+    "dense_rmsprop": ("dense", ("RMSprop", {"learning_rate": 0.01, "momentum": 0.9, "centered": True}),
+                      {"loss": SPARSE_LOGITS, "metrics": ["accuracy"]}),
+    "dense_adamax": ("dense", ("Adamax", {"learning_rate": 0.01}), {"loss": SPARSE_LOGITS, "metrics": ["accuracy"]}),
+    "dense_adagrad": ("dense", ("Adagrad", {"learning_rate": 0.05, "initial_accumulator_value": 0.0}),
+                      {"loss": SPARSE_LOGITS, "metrics": ["accuracy"]}),
     "two_heads_adam": ("two_heads", ("Adam", {"learning_rate": 0.005}),
                        {"loss": {"class_out": ("object", "SparseCategoricalCrossentropy", {}), "reg_out": "mse"},
                         "loss_weights": {"class_out": 1.0, "reg_out": 0.5},
@@ -56,3 +61,39 @@ def build_objects(value: Any, make: Any) -> Any:
     if isinstance(value, list):
         return [build_objects(item, make) for item in value]
     return value
+
+
+# Update rules compared step by step: name: (Keras class, arguments). Gradients span 1 to 1e-6
+# (where epsilon's place shows); "learning_rate_after" changes the rate before step RULE_CHANGE.
+RULE_STEPS, RULE_CHANGE = 10, 5
+RULE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "rmsprop": ("RMSprop", {"learning_rate": 0.01}),
+    "rmsprop_momentum": ("RMSprop", {"learning_rate": 0.01, "momentum": 0.9}),
+    "rmsprop_centered": ("RMSprop", {"learning_rate": 0.01, "centered": True}),
+    "rmsprop_centered_momentum": ("RMSprop", {"learning_rate": 0.01, "centered": True, "momentum": 0.5, "rho": 0.8}),
+    "rmsprop_momentum_rate_change": ("RMSprop", {"learning_rate": 0.01, "momentum": 0.9,
+                                                 "learning_rate_after": 0.0025}),
+    "rmsprop_weight_decay": ("RMSprop", {"learning_rate": 0.01, "weight_decay": 0.1, "epsilon": 1e-4}),
+    "adagrad": ("Adagrad", {"learning_rate": 0.05}),
+    "adagrad_from_zero": ("Adagrad", {"learning_rate": 0.05, "initial_accumulator_value": 0.0}),
+    "adamax": ("Adamax", {"learning_rate": 0.01}),
+    "adamax_large_epsilon": ("Adamax", {"learning_rate": 0.01, "beta_2": 0.5, "epsilon": 1e-3}),
+    "sgd_momentum_rate_change": ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "learning_rate_after": 0.0125}),
+    "sgd_nesterov_rate_change": ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True,
+                                         "learning_rate_after": 0.0125}),
+    "adam": ("Adam", {"learning_rate": 0.01}),
+    "adam_amsgrad_rate_change": ("Adam", {"learning_rate": 0.01, "amsgrad": True, "learning_rate_after": 0.0025}),
+    "adamw": ("AdamW", {"learning_rate": 0.01}),
+    "nadam": ("Nadam", {"learning_rate": 0.01}),
+}
+
+
+def rule_problem() -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """(start weights, each step's gradients) for RULE_CASES: a (3, 4) kernel whose columns get
+    gradients of about 1, 1e-2, 1e-4 and 1e-6, and a (4,) bias."""
+    rng = np.random.default_rng(11)
+    start = [rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=4).astype("float32")]
+    scale = np.array([1.0, 1e-2, 1e-4, 1e-6])
+    grads = [[(rng.normal(size=(3, 4)) * scale).astype("float32"), (rng.normal(size=4) * scale).astype("float32")]
+             for _ in range(RULE_STEPS)]
+    return start, grads

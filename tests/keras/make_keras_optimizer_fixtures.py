@@ -2,11 +2,15 @@
 real Keras.
 
 Run with the Keras venv, from the repository root:
-    benchmarks/.keras-env/bin/python tests/keras/make_keras_optimizer_fixtures.py
+    benchmarks/.keras-env/bin/python tests/keras/make_keras_optimizer_fixtures.py [case ...]
+(case names write only those cases; "rules" only optimizer_rules.npz).
 For each case of keras_optimizer_cases.py the model is compiled, trained one epoch on the case's
 data (batches of 8, not shuffled) and saved as opt_<case>.keras and opt_<case>.h5; then it trains
 one more epoch. opt_<case>.npz holds the weights before the first epoch ("initial_<i>") and after
 the second ("after_<i>"), in get_weights order.
+
+optimizer_rules.npz holds, for each case of RULE_CASES, the weights after RULE_STEPS updates
+(apply_gradients on float32 variables): "<case>_<i>" for the i-th weight.
 """
 
 from __future__ import annotations
@@ -26,7 +30,15 @@ from keras import layers  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 import keras_twins  # noqa: E402
-from keras_optimizer_cases import BATCH_SIZE, OPTIMIZER_STATE_CASES, build_objects, case_data  # noqa: E402
+from keras_optimizer_cases import (  # noqa: E402
+    BATCH_SIZE,
+    OPTIMIZER_STATE_CASES,
+    RULE_CASES,
+    RULE_CHANGE,
+    build_objects,
+    case_data,
+    rule_problem,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -54,9 +66,30 @@ def compiled(case: str) -> keras.Model:
     return model
 
 
-def main() -> None:
+def rule_weights() -> dict[str, np.ndarray]:
+    """Each rule case's weights after its steps, as optimizer_rules.npz stores them."""
+    arrays = {}
+    for case, (optimizer_class, arguments) in RULE_CASES.items():
+        settings = dict(arguments)
+        rate_after = settings.pop("learning_rate_after", None)
+        start, grads = rule_problem()
+        variables = [keras.Variable(value, dtype="float32") for value in start]
+        optimizer = getattr(keras.optimizers, optimizer_class)(**settings)
+        for step, step_grads in enumerate(grads):
+            if rate_after is not None and step == RULE_CHANGE:
+                optimizer.learning_rate.assign(rate_after)
+            optimizer.apply_gradients(zip([keras.ops.convert_to_tensor(grad) for grad in step_grads], variables))
+        arrays.update({f"{case}_{index}": np.asarray(variable.numpy()) for index, variable in enumerate(variables)})
+    return arrays
+
+
+def main(chosen: list[str]) -> None:
     FIXTURES.mkdir(exist_ok=True)
+    if not chosen or "rules" in chosen:
+        np.savez_compressed(FIXTURES / "optimizer_rules.npz", **rule_weights())
     for case, (model_name, _, _) in OPTIMIZER_STATE_CASES.items():
+        if chosen and case not in chosen:
+            continue
         keras.utils.set_random_seed(0)
         model = compiled(case)
         x, y = case_data(model_name)
@@ -72,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

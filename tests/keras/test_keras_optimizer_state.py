@@ -299,6 +299,23 @@ def test_convscope_round_trip_continues_exactly(suffix: str, tmp_path: Path) -> 
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("case", ["dense_sgd", "dense_rmsprop"])
+def test_momentum_written_after_a_rate_change_continues_exactly(case: str, suffix: str, tmp_path: Path) -> None:
+    """Keras's momentum carries the rate it was made with; a file written after the rate changed
+    (as ReduceLROnPlateau does between epochs) continues as the model never saved."""
+    model = compiled_like_keras(case)
+    train_one_epoch(model, case)
+    assert model.optimizer is not None
+    model.optimizer.learning_rate.assign(float(model.optimizer.learning_rate) / 4)
+    model.save(tmp_path / f"m{suffix}")
+    reloaded = load_model(tmp_path / f"m{suffix}")
+    train_one_epoch(model, case)
+    train_one_epoch(reloaded, case)
+    for ours, theirs in zip(reloaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
 def test_untrained_optimizer_is_written_as_keras_builds_it(tmp_path: Path) -> None:
     """Before any step: iteration 0 and each slot at Keras's initial value (Adagrad's 0.1)."""
     model = load_model(fixture("seed_cnn_adam", ".keras"), compile=False)
@@ -313,15 +330,17 @@ def test_untrained_optimizer_is_written_as_keras_builds_it(tmp_path: Path) -> No
     assert load_model(tmp_path / "m.keras").optimizer.iterations == 0  # type: ignore[union-attr]
 
 
-def test_folder_resume_keeps_the_iteration_count(tmp_path: Path) -> None:
-    """Adam's epsilon follows the step, so a model saved in convscope's folder and loaded again
-    continues exactly as one never saved."""
-    model = compiled_like_keras("seed_cnn_adam")
-    train_one_epoch(model, "seed_cnn_adam")
+@pytest.mark.parametrize("case", ["seed_cnn_adam", "dense_rmsprop", "dense_adamax", "dense_adagrad"])
+def test_folder_resume_keeps_the_iteration_count(case: str, tmp_path: Path) -> None:
+    """Adam's epsilon and Adamax's bias correction follow the step, so a model saved in
+    convscope's folder and loaded again continues exactly as one never saved."""
+    model = compiled_like_keras(case)
+    train_one_epoch(model, case)
     model.save(tmp_path / "folder")
     reloaded = load_model(tmp_path / "folder")
-    assert reloaded.optimizer is not None and reloaded.optimizer.iterations == 3
-    train_one_epoch(model, "seed_cnn_adam")
-    train_one_epoch(reloaded, "seed_cnn_adam")
+    assert reloaded.optimizer is not None
+    assert reloaded.optimizer.iterations == STEPS[OPTIMIZER_STATE_CASES[case][0]]
+    train_one_epoch(model, case)
+    train_one_epoch(reloaded, case)
     for ours, theirs in zip(reloaded.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
