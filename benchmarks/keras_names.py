@@ -61,8 +61,6 @@ DIFFERS: dict[tuple[str, str], str] = {
     ("metrics", "AUC"): "`multi_label=True` and `label_weights` are refused (one curve over all labels)",
     ("callbacks", "TensorBoard"): "`write_images`, `profile_batch` and `embeddings_freq` are refused; no graph "
                                   "is written",
-    ("optimizers", "RMSprop"): "torch's rule: epsilon is added after the square root, not inside it, so steps "
-                               "differ where gradients are near zero",
     ("utils", "image_dataset_from_directory"): f"{CHANNELS_LAST}; `interpolation` is exact for `\"bilinear\"` "
                                                "and `\"nearest\"`, through Pillow for `\"bicubic\"`, `\"area\"`, "
                                                "`\"lanczos3\"`, refused otherwise; an unseeded shuffle uses "
