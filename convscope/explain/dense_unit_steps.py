@@ -10,7 +10,7 @@ import numpy as np
 
 from convscope.explain import reference
 from convscope.explain.numbers import number
-from convscope.explain.steps import TOLERANCE, _torch_activation, agree
+from convscope.explain.steps import _torch_activation, agree, engine_line
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ class DenseSteps:
             lines.append(f"{self.activation}(...) = {number(self.output)}")
         lines.append(f"Total = {number(self.output)}")
         if self.engine_output is not None:
-            lines.append(f"Engine output = {self.engine_output:.7g} "
-                         f"({'agrees' if self.agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})")
+            lines.append(engine_line(self.engine_output, self.agrees))
         return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from convscope.explain import reference, stages
 from convscope.explain.numbers import count_text, number, position_text
-from convscope.explain.steps import POOL_KINDS, TOLERANCE, _check_channels_last, _replace, agree
+from convscope.explain.steps import POOL_KINDS, _check_channels_last, _replace, agree, engine_line
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,7 @@ class PoolSteps:
                          f"= {number(self.output)}")
         lines.append(f"Output = {number(self.output)}")
         if self.engine_output is not None:
-            lines.append(f"Engine output = {self.engine_output:.7g} "
-                         f"({'agrees' if self.agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})")
+            lines.append(engine_line(self.engine_output, self.agrees))
         return "\n".join(lines)
 
 

@@ -40,6 +40,11 @@ def agree(ours: float, engine: float | None, tolerance: float = TOLERANCE) -> bo
     return engine is None or abs(ours - engine) <= tolerance * max(1.0, abs(engine))
 
 
+def engine_line(engine_output: float, agrees: bool) -> str:
+    """The last line of a worked cell: the engine's own value, and whether it agrees."""
+    return f"Engine output = {engine_output:.7g} ({'agrees' if agrees else 'DISAGREES'}; tolerance {TOLERANCE:g})"
+
+
 @dataclass(frozen=True)
 class ConvTerm:
     """One input value times one kernel weight."""
