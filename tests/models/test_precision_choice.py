@@ -58,7 +58,8 @@ def bfloat16_without_amx(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("build", [seed_cnn, functional_seed_cnn, nested_seed_cnn])
 def test_the_seed_cnns_second_convolution_is_the_winograd_kernels(build) -> None:
     model = build()
-    assert float32_kernel_share(model) == pytest.approx(SEED_SHARE, rel=1e-12)
+    with cpu_kernels.enabled(True):  # whatever CONVSCOPE_CPU_KERNELS says for this run
+        assert float32_kernel_share(model) == pytest.approx(SEED_SHARE, rel=1e-12)
     pairs = list(conv_pool_pairs(model))
     assert [conv.filters for conv, _ in pairs] == [64, 64]  # both pairs fuse; only the second has 64 inputs
     with cpu_kernels.enabled(False):
@@ -76,12 +77,13 @@ def test_kernels_that_did_not_build_count_nothing(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.skipif(not cpu_kernels.available(), reason="the compiled kernels are not built")
 def test_auto_trains_the_seed_cnn_in_float32_and_the_residual_cnn_in_bfloat16(bfloat16_without_amx: None) -> None:
-    for build in (seed_cnn, functional_seed_cnn):
-        model = build()
-        model.compile("adam", "sparse_categorical_crossentropy")
-        assert model.compiled is not None and model.compiled.autocast_dtype is None
-    residual = zoo.build("residual-cnn")
-    residual.compile("adam", "sparse_categorical_crossentropy")
+    with cpu_kernels.enabled(True):  # whatever CONVSCOPE_CPU_KERNELS says for this run
+        for build in (seed_cnn, functional_seed_cnn):
+            model = build()
+            model.compile("adam", "sparse_categorical_crossentropy")
+            assert model.compiled is not None and model.compiled.autocast_dtype is None
+        residual = zoo.build("residual-cnn")
+        residual.compile("adam", "sparse_categorical_crossentropy")
     assert residual.compiled is not None and residual.compiled.autocast_dtype == torch.bfloat16
     named = seed_cnn()
     named.compile("adam", "sparse_categorical_crossentropy", precision="bfloat16")
