@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from convscope import optimizer_rules
+from convscope import schedules as lr_schedules
 from convscope._registry import resolve
 from convscope._registry import serialize as serialize_registered
 
@@ -117,6 +118,10 @@ class Optimizer:
 
     Keras 2's `lr=` is taken for `learning_rate=` with a warning; Keras 3's `decay=` is ignored
     with a warning, as Keras 3 does.
+
+    `learning_rate` may be a `convscope.schedules.LearningRateSchedule` (or its `serialize`
+    dict): update t then uses schedule(t), t = `iterations`, and `learning_rate` reads
+    schedule(iterations); setting a number over it raises Keras's TypeError.
     """
 
     # A torch.optim class; typed as a factory because each subclass takes its own options
@@ -140,6 +145,11 @@ class Optimizer:
         self.name = name or kind.lower()
         self.torch_optimizer: torch.optim.Optimizer | None = None
         self.steps_counted = 0  # updates since `build` (or restored from a file); see `iterations`
+        self.schedule: lr_schedules.LearningRateSchedule | None = None
+        self._before_hook: Any = None  # the handle of `before_step`, once registered
+        if isinstance(learning_rate, (lr_schedules.LearningRateSchedule, dict)):
+            self.schedule = lr_schedules.get(learning_rate)
+            learning_rate = 0.001  # unused while the schedule is set
         self._learning_rate = _check_rate(kind, learning_rate)
         decay = options.get("weight_decay")
         if decay is not None and (not _is_number(decay) or _number(decay) < 0):
@@ -163,24 +173,60 @@ class Optimizer:
         return self.steps_counted
 
     def count_from_state(self) -> None:
-        """Take the step count from the torch optimizer's state just loaded: torch's
-        per-parameter `step`, where the optimizer keeps one (SGD keeps none)."""
+        """Take the step count from the torch optimizer's state just loaded: the count saved
+        with the param groups (see `keep_count`), else torch's per-parameter `step`, where the
+        optimizer keeps one (SGD keeps none)."""
+        groups = self.torch_optimizer.param_groups if self.torch_optimizer is not None else []
+        saved = [int(group["iterations"]) for group in groups if "iterations" in group]
         state = self.torch_optimizer.state.values() if self.torch_optimizer is not None else []
-        steps = [int(entries["step"]) for entries in state if "step" in entries]
+        steps = saved or [int(entries["step"]) for entries in state if "step" in entries]
         if steps:
             self.steps_counted = max(steps)
 
+    def keep_count(self, optimizer: torch.optim.Optimizer) -> None:
+        """Before torch's state_dict: the step count goes into each param group, so a saved
+        state (a checkpoint) brings `iterations`, and the schedule's place, back."""
+        for group in optimizer.param_groups:
+            group["iterations"] = self.steps_counted
+
     def current_learning_rate(self) -> float:
-        """The rate now: the built optimizer's first param group's, else the one given."""
+        """The rate now: with a schedule, schedule(iterations), the rate of the next update;
+        else the built optimizer's first param group's, else the one given."""
+        if self.schedule is not None:
+            return self.scheduled_rate()
         if self.torch_optimizer is not None and self.torch_optimizer.param_groups:
             return float(self.torch_optimizer.param_groups[0]["lr"])
         return self._learning_rate
 
+    def scheduled_rate(self) -> float:
+        assert self.schedule is not None
+        value = self.schedule(self.steps_counted)
+        if not _is_number(value):
+            raise ValueError(f"{type(self).__name__}: the learning-rate schedule {type(self.schedule).__name__} "
+                             f"returned {value!r} at step {self.steps_counted}; it must return a number.")
+        return _number(value)
+
     def set_learning_rate(self, value: Any) -> None:
+        """Set a number or a schedule; a number over a schedule raises Keras's TypeError."""
+        if isinstance(value, lr_schedules.LearningRateSchedule):
+            self.schedule = value
+            self.follow_schedule()
+            return
+        if self.schedule is not None:
+            raise TypeError(SCHEDULE_NOT_SETTABLE)
         self._learning_rate = _check_rate(type(self).__name__, value)
         if self.torch_optimizer is not None:
             for group in self.torch_optimizer.param_groups:
                 group["lr"] = self._learning_rate
+
+    def follow_schedule(self) -> None:
+        """Once built with a schedule, set each update's rate before it (see `before_step`)."""
+        if self.torch_optimizer is None or self.schedule is None:
+            return
+        if self._before_hook is None:
+            self._before_hook = self.torch_optimizer.register_step_pre_hook(self.before_step)
+        for group in self.torch_optimizer.param_groups:
+            group["lr"] = self.scheduled_rate()
 
     def torch_options(self) -> dict[str, Any]:
         return {}
@@ -192,18 +238,24 @@ class Optimizer:
         groups = list(parameters) or [{"params": []}]
         self.torch_optimizer = self.make(groups, self.current_learning_rate())
         self.torch_optimizer.register_step_post_hook(self.after_step)
+        self.torch_optimizer.register_state_dict_pre_hook(self.keep_count)
         if self.needs_before_step():
-            self.torch_optimizer.register_step_pre_hook(self.before_step)
+            self._before_hook = self.torch_optimizer.register_step_pre_hook(self.before_step)
         return self.torch_optimizer
 
     def needs_before_step(self) -> bool:
-        return bool(self.clipping or self.epsilon_follows_step or (
+        return bool(self.clipping or self.epsilon_follows_step or self.schedule is not None or (
             self.options.get("weight_decay") and not self.torch_decouples_weight_decay))
 
     @torch.no_grad()
     def before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        """Keras's work before each update: clip the gradients (clipvalue, clipnorm or
-        global_clipnorm), then decay the weights, w -= w * weight_decay * learning_rate."""
+        """Keras's work before each update: the schedule's rate for this step,
+        schedule(iterations); clip the gradients (clipvalue, clipnorm or global_clipnorm), then
+        decay the weights, w -= w * weight_decay * learning_rate."""
+        if self.schedule is not None:
+            rate = self.scheduled_rate()
+            for group in optimizer.param_groups:
+                group["lr"] = rate
         _clip([p for group in optimizer.param_groups for p in group["params"] if p.grad is not None], self.clipping)
         decay = self.options.get("weight_decay")
         if not decay or self.torch_decouples_weight_decay:
@@ -220,7 +272,15 @@ class Optimizer:
         return self.torch_class(parameters, lr=learning_rate, **self.torch_options())
 
     def get_config(self) -> dict[str, Any]:
-        return {"learning_rate": self.current_learning_rate(), **self.options, **self.clipping}
+        """The arguments that rebuild the optimizer; a schedule as `convscope.schedules.serialize` writes it."""
+        rate = lr_schedules.serialize(self.schedule) if self.schedule is not None else self.current_learning_rate()
+        return {"learning_rate": rate, **self.options, **self.clipping}
+
+
+SCHEDULE_NOT_SETTABLE = ("This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
+                         "constructor argument, hence its learning rate is not settable. If you need the learning "
+                         "rate to be settable, you should instantiate the optimizer with a float `learning_rate` "
+                         "argument.")
 
 
 def _check_rate(kind: str, value: Any) -> float:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from convscope import optimizers
+from convscope import optimizers, schedules
 from convscope.models.protocol import LayeredModel
 
 KERAS_CLASS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
@@ -90,8 +90,8 @@ def keras_optimizer_entry(recipe: optimizers.Optimizer) -> dict[str, Any] | None
     registered = optimizers.serialize(recipe)["class_name"]
     if registered not in KERAS_CLASS:
         return None
-    options = {key: value for key, value in recipe.get_config().items() if key != "learning_rate"}
-    config = {"name": recipe.name, "learning_rate": recipe.current_learning_rate(), **BASE_CONFIG, **options}
+    options = recipe.get_config()  # a schedule's learning_rate as Keras writes it (module, class_name, config)
+    config = {"name": recipe.name, "learning_rate": options.pop("learning_rate"), **BASE_CONFIG, **options}
     return {"class_name": KERAS_CLASS[registered], "config": config}
 
 
@@ -106,7 +106,7 @@ def optimizer_arguments(entry: Any, path: Path) -> tuple[dict[str, Any], str | N
     registered = class_name.lower()
     if registered not in optimizers.OPTIMIZERS:
         warnings.warn(f"{path}: Keras optimizer {class_name} has no convscope equivalent; the model is compiled "
-                      f"with RMSprop(learning_rate={rate:g}) and the {class_name} settings and state in the file "
+                      f"with RMSprop(learning_rate={described(rate)}) and the {class_name} settings and state in the file "
                       "are dropped. Compile again with the optimizer you want.", stacklevel=caller_stacklevel())
         return {"class_name": "rmsprop", "config": {"learning_rate": rate}}, None
     accepted = set(inspect.signature(optimizers.OPTIMIZERS[registered].__init__).parameters) | \
@@ -126,6 +126,10 @@ def optimizer_arguments(entry: Any, path: Path) -> tuple[dict[str, Any], str | N
     return {"class_name": registered, "config": arguments}, KERAS_CLASS.get(registered)
 
 
+def described(rate: float | schedules.LearningRateSchedule) -> str:
+    return f"{rate:g}" if isinstance(rate, float) else type(rate).__name__
+
+
 def without_effect(key: str, value: Any) -> bool:
     """A Keras optimizer argument that changes nothing: at Keras's default, tf.keras 2's
     bookkeeping, or Keras 2's decay of 0."""
@@ -141,17 +145,19 @@ def caller_stacklevel() -> int:
     return level
 
 
-def learning_rate_of(config: dict[str, Any], class_name: str, path: Path) -> float:
-    """The config's learning rate (Keras 2's `lr`); a schedule's initial rate, with a warning."""
+def learning_rate_of(config: dict[str, Any], class_name: str, path: Path) -> float | schedules.LearningRateSchedule:
+    """The config's learning rate (Keras 2's `lr`), or its schedule (a user's class found as
+    Keras finds it: custom_objects, a custom_object_scope, registered objects).
+
+    Raises:
+        ValueError: naming the file, for a schedule convscope cannot find.
+    """
     rate = config.get("learning_rate", config.get("lr", 0.001))
     if isinstance(rate, dict):
-        schedule = rate.get("config")
-        initial = schedule.get("initial_learning_rate", 0.001) if isinstance(schedule, dict) else 0.001
-        warnings.warn(f"{path}: Keras optimizer {class_name} uses the learning-rate schedule "
-                      f"{rate.get('class_name')}, which convscope does not read; training continues at its "
-                      f"initial rate {initial}. Use a LearningRateScheduler callback.",
-                      stacklevel=caller_stacklevel())
-        rate = initial
+        try:
+            return schedules.deserialize(rate)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{path}: Keras optimizer {class_name}'s learning rate: {error}") from error
     return float(rate) if isinstance(rate, (int, float)) and rate > 0 else 0.001
 
 
@@ -166,11 +172,13 @@ def keras_variables(model: LayeredModel) -> Variables | None:
         return None
     class_name, config = entry["class_name"], entry["config"]
     prefix, rate = config["name"], recipe.current_learning_rate()
-    variables: Variables = [(f"{prefix}/iteration", np.asarray(recipe.iterations, dtype=np.int64)),
-                            (f"{prefix}/learning_rate", np.asarray(rate, dtype=np.float32))]
+    variables: Variables = [(f"{prefix}/iteration", np.asarray(recipe.iterations, dtype=np.int64))]
+    if recipe.schedule is None:  # a schedule is no variable in Keras
+        variables.append((f"{prefix}/learning_rate", np.asarray(rate, dtype=np.float32)))
     weights = trainable_weights(model)
     if class_name == "SGD":
         optimizers.rescale_momentum(compiled.optimizer)  # torch's buffers at the rate written
+        rate = float(compiled.optimizer.param_groups[0]["lr"])  # with a schedule, the last update's
     for block in slot_blocks(class_name, config):
         for path, tensor, order in weights:
             state = compiled.optimizer.state.get(tensor, {})
