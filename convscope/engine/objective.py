@@ -15,7 +15,7 @@ import torch
 
 from convscope.engine.arrays import Targets, Weights, as_list
 from convscope.engine.compiled import LogLayout, averaged
-from convscope.losses import as_float_tensor, same_rank
+from convscope.losses.core import as_float_tensor, same_rank
 
 if TYPE_CHECKING:
     from convscope.engine.compiled import Compiled

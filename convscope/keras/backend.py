@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from convscope.losses import EPSILON
+from convscope.losses.core import EPSILON
 
 
 def backend() -> str:

@@ -20,12 +20,31 @@ from typing import Any
 from convscope import _registry
 from convscope.losses import (
     binary_crossentropy,
+    binary_focal_crossentropy,
     categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
     mean_absolute_error,
+    mean_absolute_percentage_error,
     mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
     sparse_categorical_crossentropy,
+    squared_hinge,
 )
-from convscope.metrics.confusion import AUC, Precision, Recall
+from convscope.metrics.confusion import (
+    AUC,
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)
 from convscope.metrics.core import (
     Accuracy,
     BinaryAccuracy,
@@ -50,15 +69,41 @@ from convscope.metrics.core import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from convscope.metrics.fscore import F1Score, FBetaScore
+from convscope.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from convscope.metrics.probabilistic import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    Hinge,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+)
+from convscope.metrics.regression import (
+    CosineSimilarity,
+    LogCoshError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    R2Score,
+    RootMeanSquaredError,
+)
 
 __all__ = [
-    "ACCURACY_FOR_LOSS", "AUC", "METRICS", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean",
-    "MeanAbsoluteError", "MeanAbsoluteErrorMetric", "MeanMetricWrapper", "MeanSquaredError",
-    "MeanSquaredErrorMetric", "Metric", "MetricVariable", "Precision", "Recall", "SparseCategoricalAccuracy",
-    "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy", "accuracy", "binary_accuracy", "binary_crossentropy",
-    "categorical_accuracy", "categorical_crossentropy", "get", "mean_absolute_error", "mean_squared_error",
-    "sparse_categorical_accuracy", "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy",
-    "top_k_categorical_accuracy",
+    "ACCURACY_FOR_LOSS", "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
+    "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity", "F1Score",
+    "FBetaScore", "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence", "LogCoshError", "METRICS",
+    "Mean", "MeanAbsoluteError", "MeanAbsoluteErrorMetric", "MeanAbsolutePercentageError", "MeanIoU",
+    "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredErrorMetric", "MeanSquaredLogarithmicError", "Metric",
+    "MetricVariable", "OneHotIoU", "OneHotMeanIoU", "Poisson", "Precision", "R2Score", "Recall",
+    "RootMeanSquaredError", "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy", "SquaredHinge", "TopKCategoricalAccuracy", "TrueNegatives", "TruePositives",
+    "accuracy", "binary_accuracy", "binary_crossentropy", "binary_focal_crossentropy", "categorical_accuracy",
+    "categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge", "get", "hinge", "huber",
+    "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
+    "mean_squared_logarithmic_error", "poisson", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
+    "sparse_top_k_categorical_accuracy", "squared_hinge", "top_k_categorical_accuracy",
 ]
 
 METRICS: dict[str, Callable[..., Metric]] = {
@@ -70,6 +115,20 @@ METRICS: dict[str, Callable[..., Metric]] = {
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "precision": Precision, "recall": Recall, "auc": AUC,
+    "true_positives": TruePositives, "true_negatives": TrueNegatives,
+    "false_positives": FalsePositives, "false_negatives": FalseNegatives,
+    "f1_score": F1Score, "f_beta_score": FBetaScore,
+    "io_u": IoU, "mean_io_u": MeanIoU, "binary_io_u": BinaryIoU, "one_hot_io_u": OneHotIoU,
+    "one_hot_mean_io_u": OneHotMeanIoU,
+    "root_mean_squared_error": RootMeanSquaredError, "r2_score": R2Score,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
+    "cosine_similarity": CosineSimilarity, "log_cosh_error": LogCoshError,
+    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence, "poisson": Poisson,
+    "hinge": Hinge, "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
 }
 # compile(metrics=[keras.metrics.sparse_categorical_accuracy]) gets the class of that name.
 FUNCTIONS: dict[MetricFunction, Callable[..., MeanMetricWrapper]] = {
@@ -77,6 +136,11 @@ FUNCTIONS: dict[MetricFunction, Callable[..., MeanMetricWrapper]] = {
     binary_accuracy: BinaryAccuracy, top_k_categorical_accuracy: TopKCategoricalAccuracy,
     sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError, log_cosh: LogCoshError,
+    binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy, kl_divergence: KLDivergence, poisson: Poisson,
+    hinge: Hinge, squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
 }
 
 # What "accuracy" means depends on the loss, as in Keras.
@@ -85,6 +149,20 @@ ACCURACY_FOR_LOSS: dict[str, Callable[..., MeanMetricWrapper]] = {
     "sparse_categorical_crossentropy": SparseCategoricalAccuracy,
     "binary_crossentropy": BinaryAccuracy,
 }
+
+
+def made(cls: Callable[..., Metric], identifier: str, **kwargs: Any) -> Metric:
+    """`cls(**kwargs)`; a metric that needs arguments (MeanIoU's num_classes) says which.
+
+    Raises:
+        ValueError: naming the missing arguments.
+    """
+    try:
+        return cls(**kwargs)
+    except TypeError as error:
+        raise ValueError(f"compile(metrics=...): metric {identifier!r} needs arguments ({error}); pass an instance "
+                         f"instead, e.g. keras.metrics.{getattr(cls, '__name__', identifier)}(num_classes=3).") \
+            from error
 
 
 def get(identifier: Any, loss_name: str = "") -> tuple[str, Metric]:
@@ -104,10 +182,10 @@ def get(identifier: Any, loss_name: str = "") -> tuple[str, Metric]:
             return identifier, MeanMetricWrapper(matching_accuracy, name=identifier)
         by_class = {cls.__name__: cls for cls in METRICS.values() if isinstance(cls, type)}
         if identifier in by_class:  # "AUC" is logged as Keras names it: "auc"
-            metric = by_class[identifier]()
+            metric = made(by_class[identifier], identifier)
             return metric.name, metric
         if key in METRICS:
-            return identifier, METRICS[key](name=identifier)
+            return identifier, made(METRICS[key], identifier, name=identifier)
         custom = _registry.get_registered_object(identifier)  # the user's own, named by a saved config
         if isinstance(custom, type) and issubclass(custom, Metric):
             metric = custom()

@@ -1,5 +1,5 @@
-"""Precision, Recall and AUC: metrics read from counts of true/false positives/negatives at
-thresholds, accumulated over every batch, as Keras computes them.
+"""Precision, Recall, AUC and the true/false positive/negative counts: metrics read from counts
+of true/false positives/negatives at thresholds, accumulated over every batch, as Keras computes them.
 
 Every value of y_pred is compared with each threshold (predicted positive when above it); y_true
 is positive where it is non-zero. `class_id` keeps one column of (N, classes) data; `top_k`
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from convscope.losses import as_float_tensor
+from convscope.losses.core import as_float_tensor
 from convscope.metrics.core import Metric
 
 NEG_INF = -1e10  # Keras's score for the predictions top_k leaves out
@@ -204,3 +204,47 @@ class AUC(ConfusionCounts):
                 "summation_method": self.summation_method, "multi_label": False, "num_labels": self.num_labels,
                 "label_weights": None, "from_logits": self.from_logits,
                 **({"thresholds": self.thresholds} if self.thresholds is not None else {})}
+
+
+class ConditionCount(ConfusionCounts):
+    """The weighted count of one condition (`counted`: "true_positives", ...) at each threshold
+    (a scalar for a single threshold, 0.5 by default)."""
+
+    counted = ""
+
+    def __init__(self, thresholds: float | list[float] | None = None, name: str | None = None,
+                 dtype: Any = None) -> None:
+        values, self.single = _thresholds(thresholds, 0.5, type(self).__name__)
+        super().__init__(values, name=name, dtype=dtype)
+        self.thresholds = thresholds
+
+    def result(self) -> torch.Tensor:
+        value = getattr(self, self.counted).value.float()
+        return value[0] if self.single else value
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.thresholds}
+
+
+class TruePositives(ConditionCount):
+    """Weighted count of positives predicted positive (score > threshold)."""
+
+    counted = "true_positives"
+
+
+class TrueNegatives(ConditionCount):
+    """Weighted count of negatives predicted negative (score <= threshold)."""
+
+    counted = "true_negatives"
+
+
+class FalsePositives(ConditionCount):
+    """Weighted count of negatives predicted positive (score > threshold)."""
+
+    counted = "false_positives"
+
+
+class FalseNegatives(ConditionCount):
+    """Weighted count of positives predicted negative (score <= threshold)."""
+
+    counted = "false_negatives"

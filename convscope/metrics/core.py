@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from convscope.layers.base import snake_case
-from convscope.losses import (
+from convscope.losses.core import (
     as_float_tensor,
     integer_labels,
     mean_absolute_error,

@@ -1,4 +1,5 @@
-"""Losses with Keras's names, arguments and calling convention: `loss(y_true, y_pred)`.
+"""The Loss base, its reductions and the cross-entropy and error losses, with Keras's names,
+arguments and calling convention: `loss(y_true, y_pred)`.
 
     >>> cce = CategoricalCrossentropy()
     >>> float(cce([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))  # doctest: +ELLIPSIS
@@ -24,15 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from convscope import _registry
 from convscope.layers.base import snake_case
-
-__all__ = [
-    "LOSSES", "MAE", "MSE", "BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "LossFunctionWrapper",
-    "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "binary_crossentropy",
-    "categorical_crossentropy", "get", "mae", "mean_absolute_error", "mean_squared_error", "mse", "serialize",
-    "sparse_categorical_crossentropy",
-]
 
 EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] before taking logs
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -433,60 +426,3 @@ class MeanAbsoluteError(RegressionLoss):
                  dtype: Any = None) -> None:
         super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
 
-
-LOSSES: dict[str, type[Loss]] = {
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "binary_crossentropy": BinaryCrossentropy,
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
-}
-# compile(loss=keras.losses.sparse_categorical_crossentropy) trains through the class's fast path.
-FUNCTIONS: dict[LossFunction, type[Loss]] = {
-    categorical_crossentropy: CategoricalCrossentropy,
-    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-    binary_crossentropy: BinaryCrossentropy,
-    mean_squared_error: MeanSquaredError,
-    mean_absolute_error: MeanAbsoluteError,
-}
-
-
-def get(identifier: Any) -> Loss:
-    """A loss from a name, a {"class_name", "config"} dict, an instance or a function
-    `fn(y_true, y_pred)` returning per-sample (or scalar) values.
-
-    Raises:
-        ValueError: for an unknown name, listing the known ones.
-    """
-    if isinstance(identifier, Loss):
-        return identifier
-    config: dict[str, Any] = {}
-    if isinstance(identifier, dict):
-        identifier, config = identifier.get("class_name"), identifier.get("config", {})
-    if isinstance(identifier, str):
-        cls = LOSSES.get(identifier.lower()) or next(
-            (cls for cls in LOSSES.values() if cls.__name__ == identifier), None)
-        if cls is not None:
-            return cls(**config)
-        custom = _registry.get_registered_object(identifier)  # the user's own, named by a saved config
-        if isinstance(custom, type) and issubclass(custom, Loss):
-            return custom(**config)
-        if callable(custom) and not isinstance(custom, type):
-            return LossFunctionWrapper(custom, **config)
-    elif callable(identifier) and not isinstance(identifier, type):
-        return FUNCTIONS[identifier]() if identifier in FUNCTIONS else LossFunctionWrapper(identifier)
-    raise ValueError(f"compile(loss=...): unknown loss {identifier!r}. Expected one of: {', '.join(LOSSES)}, "
-                     "a keras.losses.Loss or a function fn(y_true, y_pred). "
-                     f"{_registry.unknown_object_hint('loss', identifier)} Or load with compile=False and "
-                     "compile again with that loss.")
-
-
-def kind(loss: Loss) -> str:
-    """The registry name of a built-in loss (also for a renamed or subclassed one), else its name."""
-    return next((key for key, cls in LOSSES.items() if isinstance(loss, cls)), loss.name)
-
-
-def serialize(loss: Loss) -> dict[str, Any]:
-    """{"class_name", "config"}; a custom loss keeps only its name (it cannot be rebuilt)."""
-    name = next((key for key, cls in LOSSES.items() if type(loss) is cls), None)
-    return {"class_name": name or loss.name, "config": loss.get_config() if name else {}}
