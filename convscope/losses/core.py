@@ -70,7 +70,9 @@ def reduce_weighted(values: torch.Tensor, sample_weight: Any = None, reduction: 
             keep, weight = same_rank(keep, weight)
             keep = keep * spread_weight(weight, keep)
         weight = keep
-    if weight is not None:
+    if weight is not None and values.dim() == 0:  # one value for the batch (Dice over every axis): Keras
+        values = values * weight                  # spreads it over the samples' weights
+    elif weight is not None:
         values, weight = same_rank(values, weight)
         values = values * spread_weight(weight, values)
     if reduction in (None, "none") or values.dim() == 0:

@@ -36,8 +36,6 @@ LOSS_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
     "tversky": ("Tversky", {"alpha": 0.7, "beta": 0.3}, "masks"),
     "tversky_per_image": ("Tversky", {"alpha": 0.2, "beta": 0.8, "axis": [1, 2, 3]}, "masks"),
 }
-# Losses that give one value for the whole batch: sample weights do not apply.
-BATCH_LOSSES = ("dice", "tversky")
 
 # name: (Keras class, constructor arguments, kind of data for `batch`)
 METRIC_CASES: dict[str, tuple[str, dict[str, Any], str]] = {

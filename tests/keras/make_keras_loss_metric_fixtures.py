@@ -24,7 +24,6 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from keras_loss_metric_cases import (  # noqa: E402
-    BATCH_LOSSES,
     LOSS_CASES,
     METRIC_CASES,
     loss_data,
@@ -44,8 +43,7 @@ def main() -> None:
         arrays[f"loss/{case}/mean"] = np.asarray(loss(y_true, y_pred))
         arrays[f"loss/{case}/sum"] = np.asarray(cls(**kwargs, reduction="sum")(y_true, y_pred))
         arrays[f"loss/{case}/none"] = np.asarray(cls(**kwargs, reduction=None)(y_true, y_pred))
-        if case not in BATCH_LOSSES:
-            arrays[f"loss/{case}/weighted"] = np.asarray(loss(y_true, y_pred, sample_weight=weight))
+        arrays[f"loss/{case}/weighted"] = np.asarray(loss(y_true, y_pred, sample_weight=weight))
         configs["losses"][case] = loss.get_config()
     for case, (class_name, kwargs, kind) in METRIC_CASES.items():
         metric = getattr(keras.metrics, class_name)(**kwargs)

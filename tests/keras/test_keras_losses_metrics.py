@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 from keras_loss_metric_cases import (
-    BATCH_LOSSES,
     LOSS_CASES,
     METRIC_CASES,
     loss_data,
@@ -49,9 +48,8 @@ def test_loss_matches_keras(case: str) -> None:
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(cls(**kwargs, reduction=None)(y_true, y_pred).numpy(), expected["none"],
                                rtol=1e-5, atol=1e-6)
-    if case not in BATCH_LOSSES:
-        np.testing.assert_allclose(cls(**kwargs)(y_true, y_pred, sample_weight=weight).numpy(), expected["weighted"],
-                                   rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cls(**kwargs)(y_true, y_pred, sample_weight=weight).numpy(), expected["weighted"],
+                               rtol=1e-5, atol=1e-6)  # Dice over every axis: one value, spread over the weights
 
 
 @pytest.mark.parametrize("case", LOSS_CASES)
@@ -179,6 +177,19 @@ def test_fit_with_focal_loss_and_segmentation_metrics() -> None:
     iou = keras.metrics.OneHotMeanIoU(num_classes=3)
     iou.update_state(y, model.predict(x, verbose=0))
     assert evaluated["one_hot_mean_io_u"] == pytest.approx(float(iou.result()), rel=1e-5)
+
+
+def test_fit_weighs_a_whole_batch_dice_loss_as_keras() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = (x[:, :2] > 0).astype("float32")
+    weights = np.linspace(0.5, 1.5, 32).astype("float32")
+    model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(2, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="dice")
+    model.fit(x, y, epochs=1, batch_size=32, sample_weight=weights, verbose=0)
+    evaluated = model.evaluate(x, y, batch_size=32, sample_weight=weights, verbose=0, return_dict=True)
+    dice = float(keras.losses.dice(y, model.predict(x, verbose=0)))
+    assert evaluated["loss"] == pytest.approx(dice * weights.mean(), rel=1e-5)
 
 
 def compiled_model() -> keras.Sequential:
