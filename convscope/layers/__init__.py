@@ -2,7 +2,17 @@
 
 from convscope import _registry
 from convscope.layers.activation_layers import ELU, LeakyReLU, PReLU
-from convscope.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
+from convscope.layers.augmentation import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
+from convscope.layers.axes import Permute, RepeatVector
 from convscope.layers.base import Layer
 from convscope.layers.conv import Conv1D, Conv2D
 from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
@@ -17,6 +27,9 @@ from convscope.layers.core import (
     ReLU,
     Softmax,
 )
+from convscope.layers.embedding import Embedding
+from convscope.layers.feature_normalization import Normalization
+from convscope.layers.lambda_layer import Identity, Lambda
 from convscope.layers.merging import (
     Add,
     Average,
@@ -33,6 +46,7 @@ from convscope.layers.merging import (
     multiply,
     subtract,
 )
+from convscope.layers.noise import GaussianDropout, GaussianNoise
 from convscope.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -77,6 +91,8 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose,
     SpatialDropout1D, SpatialDropout2D,
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
+    Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Normalization,
+    CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
 )}
 
 

@@ -1,6 +1,8 @@
-"""RandomFlip, RandomRotation, RandomZoom and RandomTranslation: data augmentation inside the
-model, as Keras tutorials put it. Each changes images only while the model trains (`fit`, or
-`layer.train()`); in inference (`predict`, `evaluate`, `layer.eval()`) it passes them through.
+"""RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomCrop, RandomContrast and
+RandomBrightness: data augmentation inside the model, as Keras tutorials put it. Each changes
+images only while the model trains (`fit`, or `layer.train()`); in inference (`predict`,
+`evaluate`, `layer.eval()`) it passes them through, except RandomCrop, which then takes the
+centre, as CenterCrop (here too) always does.
 
 Images are (batch, height, width, channels), or channels-first with `data_format`. With a
 `seed`, a layer draws the same sequence of transformations on every run; without one it
@@ -13,10 +15,12 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from convscope.layers.affine import FILL_MODES, INTERPOLATIONS, affine_transform
 from convscope.layers.base import Layer
 from convscope.layers.conv_utils import normalize_data_format
+from convscope.layers.input_spec import Shape
 
 
 def factor_range(factor: Any, argument: str, owner: str, *, lowest: float = -1.0) -> tuple[float, float]:
@@ -210,3 +214,182 @@ class RandomTranslation(AffineImageLayer):
 def _plain(factor: Any) -> Any:
     """A factor as JSON keeps it: a pair becomes a list."""
     return list(factor) if isinstance(factor, tuple) else factor
+
+
+# -- crops and colour: CenterCrop (always), RandomCrop, RandomContrast, RandomBrightness ----------
+
+def _size(value: Any, argument: str, owner: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{owner}: {argument} must be a positive integer; got {value!r}.")
+    return value
+
+
+def keras_factor(factor: Any, argument: str, owner: str, bounds: tuple[float, float]) -> tuple[float, float]:
+    """Keras 3's factor rule for colour layers: a number f in `bounds` means
+    (max(-|f|, bounds[0]), |f|); a pair is sorted, its lower end at most bounds[1] and its upper
+    end at least bounds[0]."""
+    values = list(factor) if isinstance(factor, (list, tuple)) else [factor]
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    if numbers and isinstance(factor, (list, tuple)) and len(values) == 2:
+        lower, upper = sorted(values)
+        if values[0] <= bounds[1] and values[1] >= bounds[0]:
+            return float(lower), float(upper)
+    elif numbers and len(values) == 1 and bounds[0] <= values[0] <= bounds[1]:
+        return float(max(-abs(values[0]), bounds[0])), float(abs(values[0]))
+    raise ValueError(f"{owner}: {argument} must be a number or a pair of numbers in [{bounds[0]:g}, {bounds[1]:g}]; "
+                     f"got {factor!r}.")
+
+
+def value_range_of(value_range: Any, owner: str) -> list[float]:
+    values = list(value_range) if isinstance(value_range, (list, tuple)) else []
+    if len(values) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{owner}: value_range must be a pair (lowest, highest) of pixel values, e.g. (0, 255) or "
+                         f"(0, 1); got {value_range!r}.")
+    return values
+
+
+def center_resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Keras's smart_resize of channels-last images: the largest centred crop with the target's
+    aspect ratio, resized (bilinear, half-pixel centres) to (height, width)."""
+    in_height, in_width = images.shape[1], images.shape[2]
+    crop_height = max(min(in_height, int(float(in_width * height) / width)), 1)
+    crop_width = max(min(in_width, int(float(in_height * width) / height)), 1)
+    top, left = int(float(in_height - crop_height) / 2), int(float(in_width - crop_width) / 2)
+    cropped = images[:, top:top + crop_height, left:left + crop_width, :]
+    return resize(cropped, height, width)
+
+
+def resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    if tuple(images.shape[1:3]) == (height, width):
+        return images
+    x = images.movedim(-1, 1)
+    x = x if x.is_floating_point() else x.float()
+    return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False).movedim(1, -1)
+
+
+class CropLayer(RandomImageLayer):
+    """Base of CenterCrop and RandomCrop: the target size and its output shape."""
+
+    def __init__(self, height: int, width: int, seed: int | None = None, data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(seed, data_format, **kwargs)
+        self.height, self.width = _size(height, "height", self.owner), _size(width, "width", self.owner)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if self.data_format == "channels_first":
+            return (input_shape[0], input_shape[1], self.height, self.width)
+        return (input_shape[0], self.height, self.width, input_shape[3])
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        images = inputs.movedim(1, -1) if self.data_format == "channels_first" else inputs
+        outputs = self.augment(images) if self.training else self.center(images)
+        return outputs.movedim(-1, 1) if self.data_format == "channels_first" else outputs
+
+    def center(self, images: torch.Tensor) -> torch.Tensor:
+        """The centre (height, width) window, or Keras's smart resize when the image is smaller."""
+        images = images if images.is_floating_point() else images.float()
+        top, left = images.shape[1] - self.height, images.shape[2] - self.width
+        if top >= 0 and left >= 0:
+            return images[:, top // 2:top // 2 + self.height, left // 2:left // 2 + self.width, :]
+        return center_resize(images, self.height, self.width)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+class CenterCrop(CropLayer):
+    """Crops the centre (height, width) of each image, in training and inference alike; an
+    image smaller than that is centre-cropped to the target's aspect ratio and resized, as
+    Keras does. (batch, h, w, c) -> (batch, height, width, c).
+
+    >>> CenterCrop(24, 24)
+    """
+
+    def __init__(self, height: int, width: int, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(height, width, None, data_format, **kwargs)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        return self.center(images)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["seed"]
+        return config
+
+
+class RandomCrop(CropLayer):
+    """In training, crops one random (height, width) window, the same for the whole batch (as
+    Keras draws it); in inference, the centre window (Keras's documented behaviour: the
+    largest centred crop of the target's aspect ratio, resized when the image is smaller).
+    (batch, h, w, c) -> (batch, height, width, c).
+
+    >>> RandomCrop(24, 24, seed=0)
+    """
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        images = images if images.is_floating_point() else images.float()
+        in_height, in_width = images.shape[1], images.shape[2]
+        if in_height > self.height and in_width > self.width:
+            top = int(self.uniform(1, 0.0, float(in_height - self.height + 1), images.device).item())
+            left = int(self.uniform(1, 0.0, float(in_width - self.width + 1), images.device).item())
+        else:  # Keras's training rule for a small image: the aspect crop's corner, then a resize
+            crop_height = max(min(in_height, int(float(in_width * self.height) / self.width)), 1)
+            crop_width = max(min(in_width, int(float(in_height * self.width) / self.height)), 1)
+            top, left = int(float(in_height - crop_height) / 2), int(float(in_width - crop_width) / 2)
+        window = images[:, top:top + self.height, left:left + self.width, :]
+        return resize(window, self.height, self.width)
+
+
+class ColorLayer(RandomImageLayer):
+    """Base of RandomContrast and RandomBrightness: factor, value range, one draw per image."""
+
+    bounds = (-1.0, 1.0)
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(seed, kwargs.pop("data_format", None), **kwargs)
+        self.factor = keras_factor(factor, "factor", self.owner, self.bounds)
+        self.value_range = value_range_of(value_range, self.owner)
+
+    def draws(self, images: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
+        """One draw from U[lower, upper) per image, shaped (batch, 1, 1, 1)."""
+        return self.uniform(len(images), lower, upper, images.device).to(images.dtype).reshape(-1, 1, 1, 1)
+
+    def clip(self, images: torch.Tensor) -> torch.Tensor:
+        return images.clamp(min(self.value_range), max(self.value_range))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": list(self.factor), "value_range": list(self.value_range)}
+
+
+class RandomContrast(ColorLayer):
+    """In training, scales each image's deviation from its per-channel mean by a factor drawn
+    from [1 - lower, 1 + upper], then clips to `value_range`. Keras 3's factor rule: a number f
+    in [0, 1] means (0, f), so factors from 1 to 1 + f; a pair, sorted to (lower, upper), gives [1 - lower, 1 + upper].
+
+    >>> RandomContrast(0.2)
+    """
+
+    bounds = (0.0, 1.0)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        images = images if images.is_floating_point() else images.float()
+        contrast = self.draws(images, 1.0 - self.factor[0], 1.0 + self.factor[1])
+        mean = images.mean(dim=(1, 2), keepdim=True)
+        return self.clip((images - mean) * contrast + mean)
+
+
+class RandomBrightness(ColorLayer):
+    """In training, adds to each image a delta drawn from factor * (highest - lowest) of
+    `value_range` (factor f means (-f, f)), then clips to `value_range`.
+
+    >>> RandomBrightness(0.2, value_range=(0, 1))
+    """
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(factor, value_range, seed, **kwargs)
+        self.value_range = sorted(self.value_range)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        images = images if images.is_floating_point() else images.float()
+        delta = self.draws(images, *self.factor) * (self.value_range[1] - self.value_range[0])
+        return self.clip(images + delta)

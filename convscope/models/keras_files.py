@@ -52,7 +52,9 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "Reshape", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D",
                     "UpSampling2D", "LeakyReLU", "PReLU", "ELU", "Rescaling", "Resizing", "RandomFlip", "RandomRotation",
                     "RandomZoom", "RandomTranslation", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
-                    "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D")
+                    "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D",
+                    "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding",
+                    "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness")
 GROUPED_LAYERS = ("Conv1D", "Conv2D")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
