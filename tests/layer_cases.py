@@ -12,22 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import torch
-
 from convscope import layers
-from convscope.keras.saving import register_keras_serializable
 from convscope.layers import LAYERS, Layer
-
-
-@register_keras_serializable(package="LayerCases")
-def channel_mean(x: torch.Tensor) -> torch.Tensor:
-    """The Lambda case's function: (N, H, W, C) -> (N, H, W, 1)."""
-    return x.mean(dim=-1, keepdim=True)
-
-
-@register_keras_serializable(package="LayerCases")
-def scale_and_shift(x: torch.Tensor, factor: float = 1.0, shift: float = 0.0) -> torch.Tensor:
-    return x * factor + shift
 
 
 class Case(NamedTuple):
@@ -108,6 +94,25 @@ CASES: dict[str, Case] = {
     "Conv1DTranspose: strided, same": Case({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}, (None, 8, 3), (None, 16, 4), 40),
     "SpatialDropout2D: on feature maps": Case({"rate": 0.3}, (None, 13, 13, 64), (None, 13, 13, 64), 0),
     "SpatialDropout1D: on spectra": Case({"rate": 0.3}, (None, 75, 16), (None, 75, 16), 0),
+    "Conv3D: a CT volume's first conv": Case({"filters": 8, "kernel_size": 3, "activation": "relu"}, (None, 10, 12, 12, 1), (None, 8, 10, 10, 8), 224),
+    "Conv3D: same, strided, 2 groups": Case({"filters": 4, "kernel_size": (1, 3, 3), "strides": 2, "padding": "same", "groups": 2}, (None, 5, 6, 7, 4), (None, 3, 3, 4, 4), 76),
+    "Conv3D: channels_first, dilated": Case({"filters": 2, "kernel_size": 2, "dilation_rate": 2, "data_format": "channels_first"}, (None, 3, 5, 6, 6), (None, 2, 3, 4, 4), 50),
+    "Conv3DTranspose: 4x6x6 back to 8x12x12": Case({"filters": 4, "kernel_size": 2, "strides": 2}, (None, 4, 6, 6, 8), (None, 8, 12, 12, 4), 260),
+    "Conv3DTranspose: same, output padding": Case({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 1}, (None, 3, 4, 5, 3), (None, 6, 8, 10, 2), 164),
+    "MaxPooling3D: 2x2x2 on 8x10x10x8": Case({"pool_size": 2}, (None, 8, 10, 10, 8), (None, 4, 5, 5, 8), 0),
+    "MaxPooling3D: frames kept, same": Case({"pool_size": (1, 3, 3), "strides": (1, 2, 2), "padding": "same"}, (None, 4, 7, 7, 2), (None, 4, 4, 4, 2), 0),
+    "AveragePooling3D: 2x2x2, same on odd sizes": Case({"pool_size": 2, "padding": "same"}, (None, 5, 5, 3, 2), (None, 3, 3, 2, 2), 0),
+    "GlobalMaxPooling3D: last feature volumes": Case({}, (None, 4, 5, 5, 8), (None, 8), 0),
+    "GlobalAveragePooling3D: keepdims": Case({"keepdims": True}, (None, 4, 5, 5, 8), (None, 1, 1, 1, 8), 0),
+    "UpSampling3D: frames twice as large": Case({"size": (1, 2, 2)}, (None, 3, 4, 4, 2), (None, 3, 8, 8, 2), 0),
+    "ZeroPadding3D: asymmetric": Case({"padding": ((1, 0), (2, 1), (0, 2))}, (None, 3, 4, 5, 2), (None, 4, 7, 7, 2), 0),
+    "Cropping3D: one voxel off every side": Case({"cropping": 1}, (None, 6, 7, 8, 2), (None, 4, 5, 6, 2), 0),
+    "SpatialDropout3D: on feature volumes": Case({"rate": 0.3}, (None, 4, 5, 5, 8), (None, 4, 5, 5, 8), 0),
+    "LayerNormalization: over the channels": Case({}, (None, 10, 16), (None, 10, 16), 32),
+    "LayerNormalization: a whole feature map": Case({"axis": [1, 2, 3], "center": False}, (None, 4, 5, 3), (None, 4, 5, 3), 60),
+    "GroupNormalization: 4 groups of a volume's channels": Case({"groups": 4}, (None, 3, 4, 4, 8), (None, 3, 4, 4, 8), 16),
+    "GroupNormalization: instance norm, channels_first": Case({"groups": -1, "axis": 1}, (None, 3, 5, 5), (None, 3, 5, 5), 6),
+    "UnitNormalization: embedding vectors": Case({}, (None, 6, 8), (None, 6, 8), 0),
     "Add: a residual connection": Case({}, [(None, 13, 13, 32), (None, 13, 13, 32)], (None, 13, 13, 32), 0),
     "Subtract: two feature vectors": Case({}, [(None, 10), (None, 10)], (None, 10), 0),
     "Multiply: a per-channel gate, broadcast": Case({}, [(None, 13, 13, 32), (None, 1, 1, 32)], (None, 13, 13, 32), 0),
@@ -118,21 +123,6 @@ CASES: dict[str, Case] = {
     "Concatenate: along the steps": Case({"axis": 1}, [(None, 3, 4), (None, 5, 4)], (None, 8, 4), 0),
     "Input: MNIST images": Case({"shape": (28, 28, 1)}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
     "InputLayer: Keras 3's batch_shape": Case({"batch_shape": (None, 40, 1)}, (None, 40, 1), (None, 40, 1), 0),
-    "Lambda: a registered function, output shape inferred": Case({"function": "LayerCases>channel_mean"}, (None, 13, 13, 8), (None, 13, 13, 1), 0),
-    "Lambda: arguments and a given output shape": Case({"function": "LayerCases>scale_and_shift", "arguments": {"factor": 0.5, "shift": 1.0}, "output_shape": (20,)}, (None, 20), (None, 20), 0),
-    "Identity: on feature maps": Case({}, (None, 5, 5, 64), (None, 5, 5, 64), 0),
-    "Permute: steps and channels of spectra": Case({"dims": (2, 1)}, (None, 300, 16), (None, 16, 300), 0),
-    "RepeatVector: a feature vector 3 times": Case({"n": 3}, (None, 32), (None, 3, 32), 0),
-    "GaussianNoise: on pixels": Case({"stddev": 0.1}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
-    "GaussianDropout: on the hidden layer": Case({"rate": 0.3, "seed": 2}, (None, 128), (None, 128), 0),
-    "Embedding: a Conv1D text classifier's": Case({"input_dim": 50, "output_dim": 8}, (None, 20), (None, 20, 8), 400),
-    "Normalization: adapted per feature": Case({}, (None, 13), (None, 13), 27),
-    "Normalization: given per-channel statistics": Case({"mean": [0.5, 0.4, 0.3], "variance": [0.09, 0.04, 0.01]}, (None, 8, 8, 3), (None, 8, 8, 3), 0),
-    "Normalization: inverted, over two axes": Case({"axis": (1, 2), "invert": True}, (None, 4, 3), (None, 4, 3), 25),
-    "CenterCrop: 28x28 to 24x24": Case({"height": 24, "width": 24}, (None, 28, 28, 1), (None, 24, 24, 1), 0),
-    "RandomCrop: CIFAR-10 images": Case({"height": 24, "width": 24, "seed": 1}, (None, 32, 32, 3), (None, 24, 24, 3), 0),
-    "RandomContrast: CIFAR-10 images": Case({"factor": 0.2}, (None, 32, 32, 3), (None, 32, 32, 3), 0),
-    "RandomBrightness: images in [0, 1]": Case({"factor": 0.2, "value_range": (0, 1), "seed": 3}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
 }
 
 CASES_FILE = Path(__file__).relative_to(Path(__file__).parents[1])

@@ -15,12 +15,12 @@ from convscope.explain import reference
 
 Shape = tuple[int | None, ...]
 
-CONV = ("Conv1D", "Conv2D")
+CONV = ("Conv1D", "Conv2D", "Conv3D")
 DEPTHWISE = ("DepthwiseConv1D", "DepthwiseConv2D")
-POOL = ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
+POOL = ("MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D")
 UNCHANGED = "shape unchanged"
-GLOBAL_POOL = ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
-               "GlobalAveragePooling2D")
+GLOBAL_POOL = ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
+               "GlobalAveragePooling2D", "GlobalAveragePooling3D")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _windowed(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, l
     strides = (strides,) * rank if isinstance(strides, int) else tuple(strides)
     dilation = config.get("dilation_rate", 1)
     dilation = (dilation,) * rank if isinstance(dilation, int) else tuple(dilation)
-    names = ("height", "width") if rank == 2 else ("steps",)
+    names = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}[rank]
     outputs, lines = [], []
     for name, n, k, s, d in zip(names, spatial, kernel, strides, dilation, strict=True):
         out, text = _axis_text(n, k, s, config.get("padding", "valid"), d)

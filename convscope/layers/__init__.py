@@ -2,20 +2,10 @@
 
 from convscope import _registry
 from convscope.layers.activation_layers import ELU, LeakyReLU, PReLU
-from convscope.layers.augmentation import (
-    CenterCrop,
-    RandomBrightness,
-    RandomContrast,
-    RandomCrop,
-    RandomFlip,
-    RandomRotation,
-    RandomTranslation,
-    RandomZoom,
-)
-from convscope.layers.axes import Permute, RepeatVector
+from convscope.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from convscope.layers.base import Layer
-from convscope.layers.conv import Conv1D, Conv2D
-from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
+from convscope.layers.conv import Conv1D, Conv2D, Conv3D
+from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from convscope.layers.core import (
     Activation,
     BatchNormalization,
@@ -27,9 +17,6 @@ from convscope.layers.core import (
     ReLU,
     Softmax,
 )
-from convscope.layers.embedding import Embedding
-from convscope.layers.feature_normalization import Normalization
-from convscope.layers.lambda_layer import Identity, Lambda
 from convscope.layers.merging import (
     Add,
     Average,
@@ -46,27 +33,34 @@ from convscope.layers.merging import (
     multiply,
     subtract,
 )
-from convscope.layers.noise import GaussianDropout, GaussianNoise
+from convscope.layers.normalization import GroupNormalization, LayerNormalization, UnitNormalization
 from convscope.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
+    AveragePooling3D,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
     MaxPooling1D,
     MaxPooling2D,
+    MaxPooling3D,
 )
 from convscope.layers.preprocessing import Rescaling, Resizing
-from convscope.layers.regularization import SpatialDropout1D, SpatialDropout2D
+from convscope.layers.regularization import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from convscope.layers.reshaping import (
     Cropping1D,
     Cropping2D,
+    Cropping3D,
     Reshape,
     UpSampling1D,
     UpSampling2D,
+    UpSampling3D,
     ZeroPadding1D,
     ZeroPadding2D,
+    ZeroPadding3D,
 )
 from convscope.layers.separable import (
     DepthwiseConv1D,
@@ -81,6 +75,8 @@ Convolution2DTranspose, SeparableConvolution1D, SeparableConvolution2D = Conv2DT
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+Convolution3D, Convolution3DTranspose, MaxPool3D, AvgPool3D = Conv3D, Conv3DTranspose, MaxPooling3D, AveragePooling3D
+GlobalMaxPool3D, GlobalAvgPool3D = GlobalMaxPooling3D, GlobalAveragePooling3D
 
 LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     InputLayer, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
@@ -90,9 +86,10 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     LeakyReLU, PReLU, ELU, Rescaling, Resizing, RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
     DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose,
     SpatialDropout1D, SpatialDropout2D,
+    Conv3D, Conv3DTranspose, MaxPooling3D, AveragePooling3D, GlobalMaxPooling3D, GlobalAveragePooling3D,
+    UpSampling3D, ZeroPadding3D, Cropping3D, SpatialDropout3D,
+    LayerNormalization, GroupNormalization, UnitNormalization,
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
-    Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Normalization,
-    CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
 )}
 
 
@@ -119,6 +116,7 @@ def get(class_name: str, registered_name: str | None = None) -> type[Layer]:
 __all__ = [*LAYERS, "Input", "Layer", "get", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "Convolution1D", "Convolution2D", "Convolution2DTranspose",
            "SeparableConvolution1D", "SeparableConvolution2D", "MaxPool1D", "MaxPool2D",
-           "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D"]
+           "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "Convolution3D", "Convolution3DTranspose", "MaxPool3D", "AvgPool3D", "GlobalMaxPool3D", "GlobalAvgPool3D"]
 
 LAYERS["Input"] = InputLayer  # older convscope configs saved the input under class name "Input"

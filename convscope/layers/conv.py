@@ -1,8 +1,9 @@
-"""Conv1D and Conv2D: one base class holds the logic; the leaves only fix the rank.
+"""Conv1D, Conv2D and Conv3D: one base class holds the logic; the leaves only fix the rank.
 
-Inputs and outputs are channels-last, (batch, steps, channels) and (batch, height, width,
-channels), unless `data_format="channels_first"`. The kernel is stored in PyTorch's layout
-(out, in, *kernel) and shown in Keras's layout (*kernel, in, out) by `get_weights`.
+Inputs and outputs are channels-last, (batch, steps, channels), (batch, height, width,
+channels) and (batch, depth, height, width, channels), unless `data_format="channels_first"`.
+The kernel is stored in PyTorch's layout (out, in, *kernel) and shown in Keras's layout
+(*kernel, in, out) by `get_weights`.
 
 Output size along each spatial axis (n input, k kernel, s stride, d dilation):
     valid:        floor((n - d*(k-1) - 1) / s) + 1
@@ -144,7 +145,7 @@ class Conv(KernelLayer):
         else:  # TensorFlow puts the odd padding pixel after; PyTorch can only pad symmetrically.
             x = F.pad(x, [side for pair in reversed(pads) for side in pair])
             symmetric = (0,) * self.rank
-        conv = F.conv1d if self.rank == 1 else F.conv2d
+        conv = (F.conv1d, F.conv2d, F.conv3d)[self.rank - 1]
         outputs = conv(x, self.kernel, self.bias, self.strides, symmetric, self.dilation_rate, self.groups)
         return outputs if self.data_format == "channels_first" else to_channels_last(outputs)
 
@@ -221,3 +222,17 @@ class Conv2D(Conv):
     """
 
     rank = 2
+
+
+class Conv3D(Conv):
+    """3-D convolution over (batch, depth, height, width, channels) volumes: CT or MRI scans,
+    video clips (frames as depth).
+
+    Output (batch, new_depth, new_height, new_width, filters); the kernel is (kD, kH, kW, C_in /
+    groups, filters) in Keras's layout. 16x32x32 with a 3x3x3 kernel and 'valid' padding gives
+    14x30x30.
+
+    >>> Conv3D(8, 3, activation="relu", input_shape=(16, 32, 32, 1))
+    """
+
+    rank = 3

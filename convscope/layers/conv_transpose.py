@@ -1,5 +1,5 @@
-"""Conv1DTranspose and Conv2DTranspose ("deconvolution"): the gradient of a convolution,
-used to upsample feature maps in decoders and generators.
+"""Conv1DTranspose, Conv2DTranspose and Conv3DTranspose ("deconvolution"): the gradient of a
+convolution, used to upsample feature maps in decoders and generators.
 
 The kernel is (*kernel_size, filters, in_channels) in Keras's layout and (in_channels,
 filters, *kernel_size) in PyTorch's. Output size along each spatial axis (n input, k kernel,
@@ -77,7 +77,7 @@ class ConvTranspose(Conv):
         # PyTorch's transposed convolution pads symmetrically only; compute the full output
         # and crop (or zero-pad) each side to Keras's window.
         x = inputs if self.data_format == "channels_first" else to_channels_first(inputs)
-        conv = F.conv_transpose1d if self.rank == 1 else F.conv_transpose2d
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self.rank - 1]
         full = conv(x, self.kernel, None, self.strides, 0, 0, 1, self.dilation_rate)
         sides = []
         for k, d, (left, right) in reversed(list(zip(self.kernel_size, self.dilation_rate, self.pads()))):
@@ -111,3 +111,14 @@ class Conv2DTranspose(ConvTranspose):
     """
 
     rank = 2
+
+
+class Conv3DTranspose(ConvTranspose):
+    """Transposed 3-D convolution: (batch, d, h, w, channels) -> (batch, new_d, new_h, new_w,
+    filters), e.g. the decoder of a volumetric U-Net; with strides=2 and padding="same", every
+    spatial size doubles. The kernel is (kD, kH, kW, filters, channels) in Keras's layout.
+
+    >>> Conv3DTranspose(16, 2, strides=2)
+    """
+
+    rank = 3

@@ -14,8 +14,10 @@ AXES_NAMES = {
     2: "(batch, features)",
     3: "(batch, steps, channels)",
     4: "(batch, height, width, channels)",
+    5: "(batch, depth, height, width, channels)",
 }
-AXES_NAMES_FIRST = {3: "(batch, channels, steps)", 4: "(batch, channels, height, width)"}
+AXES_NAMES_FIRST = {3: "(batch, channels, steps)", 4: "(batch, channels, height, width)",
+                    5: "(batch, channels, depth, height, width)"}
 
 
 def describe_axes(rank: int, data_format: str = "channels_last") -> str:
@@ -40,6 +42,9 @@ def rank_fix(expected_rank: int, shape: Sequence[int | None], expected: Sequence
     if expected_rank == 4 and len(shape) == 3:
         return (f"Add the channel axis: x.reshape(-1, {shape[1]}, {shape[2]}, 1) "
                 "(or x[..., None]); a single image needs a batch axis too: x[None, ..., None].")
+    if expected_rank == 5 and len(shape) == 4:
+        return (f"Add the channel axis: x.reshape(-1, {shape[1]}, {shape[2]}, {shape[3]}, 1) (or x[..., None]); "
+                "a single volume needs a batch axis too: x[None, ..., None].")
     if expected_rank == 3 and len(shape) == 2:
         return f"Add the channel axis: x.reshape(-1, {shape[1]}, 1) (or x[..., None])."
     if expected_rank == 2 and len(shape) > 2:

@@ -1,4 +1,4 @@
-"""Max and average pooling (1-D and 2-D), and their global forms.
+"""Max and average pooling (1-D, 2-D and 3-D), and their global forms.
 
 Window pooling output size per spatial axis (n input, p pool size, s stride):
     valid: floor((n - p) / s) + 1        same: ceil(n / s)
@@ -85,11 +85,11 @@ class Pooling(Layer):
         flat_pads = [side for pair in reversed(pads) for side in pair]
         padded = any(flat_pads)
         if self.reduction == "max":
-            max_pool = F.max_pool1d if self.rank == 1 else F.max_pool2d
+            max_pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[self.rank - 1]
             if padded:
                 x = F.pad(x, flat_pads, value=float("-inf"))
             return max_pool(x, self.pool_size, self.strides)
-        pool = F.avg_pool1d if self.rank == 1 else F.avg_pool2d
+        pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[self.rank - 1]
         if not padded:
             return pool(x, self.pool_size, self.strides)
         # Average only the real cells: pool the zero-padded sums and divide by the real counts.
@@ -118,6 +118,16 @@ class MaxPooling2D(Pooling):
     rank, reduction = 2, "max"
 
 
+class MaxPooling3D(Pooling):
+    """Max over pool_size windows of volumes: (batch, d, h, w, channels) -> (batch, new_d, new_h,
+    new_w, channels); 16x32x32 with 2x2x2 pooling becomes 8x16x16.
+
+    >>> MaxPooling3D((1, 2, 2))  # pool each frame of a clip, not across frames
+    """
+
+    rank, reduction = 3, "max"
+
+
 class AveragePooling1D(Pooling):
     """Mean over windows of `pool_size` steps."""
 
@@ -128,6 +138,16 @@ class AveragePooling2D(Pooling):
     """Mean over pool_size windows of each feature map."""
 
     rank, reduction = 2, "average"
+
+
+class AveragePooling3D(Pooling):
+    """Mean over pool_size windows of volumes: (batch, d, h, w, channels) -> (batch, new_d, new_h,
+    new_w, channels).
+
+    >>> AveragePooling3D(2, padding="same")
+    """
+
+    rank, reduction = 3, "average"
 
 
 class GlobalPooling(Layer):
@@ -177,3 +197,15 @@ class GlobalAveragePooling1D(GlobalPooling):
 
 class GlobalAveragePooling2D(GlobalPooling):
     rank, reduction = 2, "average"
+
+
+class GlobalMaxPooling3D(GlobalPooling):
+    """Max over depth, height and width: (batch, d, h, w, channels) -> (batch, channels)."""
+
+    rank, reduction = 3, "max"
+
+
+class GlobalAveragePooling3D(GlobalPooling):
+    """Mean over depth, height and width: (batch, d, h, w, channels) -> (batch, channels)."""
+
+    rank, reduction = 3, "average"

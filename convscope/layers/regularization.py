@@ -1,4 +1,4 @@
-"""SpatialDropout1D and SpatialDropout2D: dropout of whole feature maps.
+"""SpatialDropout1D, SpatialDropout2D and SpatialDropout3D: dropout of whole feature maps.
 
 Neighbouring values in a feature map are strongly correlated, so zeroing single values (Dropout)
 regularises convolutions little; these zero a whole channel of a sample at once and rescale
@@ -63,6 +63,23 @@ class SpatialDropout2D(SpatialDropout):
     """
 
     rank = 2
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class SpatialDropout3D(SpatialDropout):
+    """Drops whole feature volumes of (batch, depth, height, width, channels) inputs: same shape
+    out. The arguments come in Keras's order: rate, data_format, seed.
+
+    >>> SpatialDropout3D(0.2)
+    """
+
+    rank = 3
+
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(rate, seed, data_format, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "data_format": self.data_format}

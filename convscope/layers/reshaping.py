@@ -1,6 +1,7 @@
-"""Reshape, ZeroPadding1D/2D, Cropping1D/2D and UpSampling1D/2D: layers that move values
-without weights. Inputs and outputs are channels-last, (batch, steps, channels) and (batch,
-height, width, channels), unless `data_format="channels_first"` where Keras offers it.
+"""Reshape, ZeroPadding1D/2D/3D, Cropping1D/2D/3D and UpSampling1D/2D/3D: layers that move
+values without weights. Inputs and outputs are channels-last, (batch, steps, channels), (batch,
+height, width, channels) and (batch, depth, height, width, channels), unless
+`data_format="channels_first"` where Keras offers it.
 
 Output size along a spatial axis of n values:
     ZeroPadding: n + before + after     Cropping: n - before - after     UpSampling: n * size
@@ -80,7 +81,7 @@ def _pairs(value: Any, rank: int, argument: str, owner: str) -> Pairs:
 
 
 class Spatial(Layer):
-    """Base of the 1-D and 2-D spatial layers: which axes are spatial for `data_format`."""
+    """Base of the 1-D, 2-D and 3-D spatial layers: which axes are spatial for `data_format`."""
 
     rank = 2
     data_format = "channels_last"
@@ -139,6 +140,20 @@ class ZeroPadding2D(ZeroPadding):
     """
 
     rank = 2
+
+
+class ZeroPadding3D(ZeroPadding):
+    """Zeros around volumes: (batch, d, h, w, c) -> (batch, d + front + back, h + top + bottom,
+    w + left + right, c). `padding`: an int, 3 ints (symmetric per axis) or 3 (before, after) pairs.
+
+    >>> ZeroPadding3D(((1, 1), (2, 2), (0, 1)))
+    """
+
+    rank = 3
+
+    def __init__(self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(padding, data_format, **kwargs)
 
 
 class Cropping(Spatial):
@@ -200,6 +215,21 @@ class Cropping2D(Cropping):
     rank = 2
 
     def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(cropping, data_format, **kwargs)
+
+
+class Cropping3D(Cropping):
+    """Removes slices at the borders of volumes: (batch, d, h, w, c) -> (batch, d - front -
+    back, h - top - bottom, w - left - right, c). `cropping`: an int, 3 ints (symmetric per axis)
+    or 3 (before, after) pairs.
+
+    >>> Cropping3D(((1, 1), (2, 2), (2, 2)))
+    """
+
+    rank = 3
+
+    def __init__(self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(cropping, data_format, **kwargs)
 
 
@@ -265,3 +295,35 @@ class UpSampling2D(Spatial):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+class UpSampling3D(Spatial):
+    """Enlarges volumes by repeating voxels `size` = (depth, rows, columns) times: (batch, d, h,
+    w, c) -> (batch, d * size[0], h * size[1], w * size[2], c) ("nearest", Keras's only mode).
+
+    >>> UpSampling3D((1, 2, 2))  # frames of a clip twice as large, as many frames
+    """
+
+    rank, input_rank = 3, 5
+
+    def __init__(self, size: int | tuple[int, int, int] = (2, 2, 2), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, 3, "size", self.owner)
+        self.data_format = normalize_data_format(data_format, self.owner)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        shape = list(input_shape)
+        for axis, factor in zip(self.spatial_axes(), self.size):
+            size = shape[axis]
+            shape[axis] = None if size is None else size * factor
+        return tuple(shape)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        outputs = inputs
+        for axis, factor in zip(self.spatial_axes(), self.size):
+            outputs = outputs.repeat_interleave(factor, dim=axis)
+        return outputs
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format}

@@ -53,9 +53,10 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "UpSampling2D", "LeakyReLU", "PReLU", "ELU", "Rescaling", "Resizing", "RandomFlip", "RandomRotation",
                     "RandomZoom", "RandomTranslation", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
                     "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D",
-                    "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding",
-                    "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness")
-GROUPED_LAYERS = ("Conv1D", "Conv2D")  # the layers whose `groups` convscope implements
+                    "Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
+                    "GlobalAveragePooling3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "SpatialDropout3D",
+                    "LayerNormalization", "GroupNormalization", "UnitNormalization")
+GROUPED_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "GroupNormalization")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -116,7 +117,7 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
     grouped = class_name in GROUPED_LAYERS
     if not grouped and config.get("groups", 1) != 1:
         raise ValueError(f"{path}: {class_name} '{config.get('name')}' uses groups={config['groups']}; "
-                         f"convscope's {class_name} has no groups (Conv1D and Conv2D do).")
+                         f"convscope's {class_name} has no groups (Conv1D, Conv2D and Conv3D do).")
     if config.get("renorm"):
         raise ValueError(f"{path}: BatchNormalization '{config.get('name')}' uses renorm=True, which convscope "
                          "does not implement.")

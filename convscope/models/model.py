@@ -14,6 +14,7 @@ learning rate. A subclass fixes the graph: `Sequential` chains its layers; it pr
 from __future__ import annotations
 
 import abc
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -216,12 +217,16 @@ class Model(nn.Module, abc.ABC):
         return self._device
 
     def to_device(self, device: str | torch.device | None) -> Self:
-        """Move to `device`; 4-D kernels take the channels_last memory format, which matches the
-        channels-last activations, so oneDNN/cuDNN convolve without reordering."""
+        """Move to `device`; 4-D and 5-D kernels take the channels_last (channels_last_3d) memory
+        format, which matches the channels-last activations, so oneDNN/cuDNN convolve without
+        reordering."""
         self._device = device_policy.resolve_device(device)
         self.to(self._device)
-        # Module.to accepts memory_format at run time, but torch's overloads leave it out.
-        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        # Module.to(memory_format=...) would give one format to 4-D and 5-D tensors alike.
+        formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+        for tensor in itertools.chain(self.parameters(), self.buffers()):
+            if tensor.dim() in formats:
+                tensor.data = tensor.data.to(memory_format=formats[tensor.dim()])  # canonical strides, C=1 too
         return self
 
     # -- compile --------------------------------------------------------------------------
@@ -313,16 +318,11 @@ class Model(nn.Module, abc.ABC):
 
     @property
     def learning_rate(self) -> float:
-        """The rate of the next update (with a schedule, schedule(optimizer.iterations))."""
-        return self.require_compiled("learning_rate").keras_optimizer.current_learning_rate()
+        return float(self.require_compiled("learning_rate").optimizer.param_groups[0]["lr"])
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        compiled = self.require_compiled("learning_rate")
-        if compiled.keras_optimizer.schedule is not None or callable(value):  # a schedule: Keras's rules
-            compiled.keras_optimizer.set_learning_rate(value)
-            return
-        for group in compiled.optimizer.param_groups:
+        for group in self.require_compiled("learning_rate").optimizer.param_groups:
             group["lr"] = float(value)
 
     # -- training and inference -----------------------------------------------------------------
