@@ -12,8 +12,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import torch
+
 from convscope import layers
+from convscope.keras.saving import register_keras_serializable
 from convscope.layers import LAYERS, Layer
+
+
+@register_keras_serializable(package="LayerCases")
+def channel_mean(x: torch.Tensor) -> torch.Tensor:
+    """The Lambda case's function: (N, H, W, C) -> (N, H, W, 1)."""
+    return x.mean(dim=-1, keepdim=True)
+
+
+@register_keras_serializable(package="LayerCases")
+def scale_and_shift(x: torch.Tensor, factor: float = 1.0, shift: float = 0.0) -> torch.Tensor:
+    return x * factor + shift
 
 
 class Case(NamedTuple):
@@ -123,6 +137,21 @@ CASES: dict[str, Case] = {
     "Concatenate: along the steps": Case({"axis": 1}, [(None, 3, 4), (None, 5, 4)], (None, 8, 4), 0),
     "Input: MNIST images": Case({"shape": (28, 28, 1)}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
     "InputLayer: Keras 3's batch_shape": Case({"batch_shape": (None, 40, 1)}, (None, 40, 1), (None, 40, 1), 0),
+    "Lambda: a registered function, output shape inferred": Case({"function": "LayerCases>channel_mean"}, (None, 13, 13, 8), (None, 13, 13, 1), 0),
+    "Lambda: arguments and a given output shape": Case({"function": "LayerCases>scale_and_shift", "arguments": {"factor": 0.5, "shift": 1.0}, "output_shape": (20,)}, (None, 20), (None, 20), 0),
+    "Identity: on feature maps": Case({}, (None, 5, 5, 64), (None, 5, 5, 64), 0),
+    "Permute: steps and channels of spectra": Case({"dims": (2, 1)}, (None, 300, 16), (None, 16, 300), 0),
+    "RepeatVector: a feature vector 3 times": Case({"n": 3}, (None, 32), (None, 3, 32), 0),
+    "GaussianNoise: on pixels": Case({"stddev": 0.1}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "GaussianDropout: on the hidden layer": Case({"rate": 0.3, "seed": 2}, (None, 128), (None, 128), 0),
+    "Embedding: a Conv1D text classifier's": Case({"input_dim": 50, "output_dim": 8}, (None, 20), (None, 20, 8), 400),
+    "Normalization: adapted per feature": Case({}, (None, 13), (None, 13), 27),
+    "Normalization: given per-channel statistics": Case({"mean": [0.5, 0.4, 0.3], "variance": [0.09, 0.04, 0.01]}, (None, 8, 8, 3), (None, 8, 8, 3), 0),
+    "Normalization: inverted, over two axes": Case({"axis": (1, 2), "invert": True}, (None, 4, 3), (None, 4, 3), 25),
+    "CenterCrop: 28x28 to 24x24": Case({"height": 24, "width": 24}, (None, 28, 28, 1), (None, 24, 24, 1), 0),
+    "RandomCrop: CIFAR-10 images": Case({"height": 24, "width": 24, "seed": 1}, (None, 32, 32, 3), (None, 24, 24, 3), 0),
+    "RandomContrast: CIFAR-10 images": Case({"factor": 0.2}, (None, 32, 32, 3), (None, 32, 32, 3), 0),
+    "RandomBrightness: images in [0, 1]": Case({"factor": 0.2, "value_range": (0, 1), "seed": 3}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
 }
 
 CASES_FILE = Path(__file__).relative_to(Path(__file__).parents[1])

@@ -2,7 +2,17 @@
 
 from convscope import _registry
 from convscope.layers.activation_layers import ELU, LeakyReLU, PReLU
-from convscope.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
+from convscope.layers.augmentation import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
+from convscope.layers.axes import Permute, RepeatVector
 from convscope.layers.base import Layer
 from convscope.layers.conv import Conv1D, Conv2D, Conv3D
 from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
@@ -17,6 +27,9 @@ from convscope.layers.core import (
     ReLU,
     Softmax,
 )
+from convscope.layers.embedding import Embedding
+from convscope.layers.feature_normalization import Normalization
+from convscope.layers.lambda_layer import Identity, Lambda
 from convscope.layers.merging import (
     Add,
     Average,
@@ -33,6 +46,7 @@ from convscope.layers.merging import (
     multiply,
     subtract,
 )
+from convscope.layers.noise import GaussianDropout, GaussianNoise
 from convscope.layers.normalization import GroupNormalization, LayerNormalization, UnitNormalization
 from convscope.layers.pooling import (
     AveragePooling1D,
@@ -90,6 +104,8 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     UpSampling3D, ZeroPadding3D, Cropping3D, SpatialDropout3D,
     LayerNormalization, GroupNormalization, UnitNormalization,
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
+    Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Normalization,
+    CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
 )}
 
 

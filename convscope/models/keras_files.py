@@ -55,7 +55,9 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "SeparableConv2D", "Conv1DTranspose", "Conv2DTranspose", "SpatialDropout1D", "SpatialDropout2D",
                     "Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
                     "GlobalAveragePooling3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "SpatialDropout3D",
-                    "LayerNormalization", "GroupNormalization", "UnitNormalization")
+                    "LayerNormalization", "GroupNormalization", "UnitNormalization",
+                    "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding",
+                    "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness")
 GROUPED_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "GroupNormalization")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)

@@ -318,11 +318,16 @@ class Model(nn.Module, abc.ABC):
 
     @property
     def learning_rate(self) -> float:
-        return float(self.require_compiled("learning_rate").optimizer.param_groups[0]["lr"])
+        """The rate of the next update (with a schedule, schedule(optimizer.iterations))."""
+        return self.require_compiled("learning_rate").keras_optimizer.current_learning_rate()
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        for group in self.require_compiled("learning_rate").optimizer.param_groups:
+        compiled = self.require_compiled("learning_rate")
+        if compiled.keras_optimizer.schedule is not None or callable(value):  # a schedule: Keras's rules
+            compiled.keras_optimizer.set_learning_rate(value)
+            return
+        for group in compiled.optimizer.param_groups:
             group["lr"] = float(value)
 
     # -- training and inference -----------------------------------------------------------------
