@@ -151,6 +151,10 @@ def test_3d_model_summary_and_explain() -> None:
     assert journey[0].arithmetic == ["depth: 6 - 3 + 1 = 4", "height: 8 - 3 + 1 = 6", "width: 8 - 3 + 1 = 6",
                                      "channels: filters = 4"]
     assert "depth" in explain.format_shape_journey(journey)
+    volume = np.random.default_rng(0).random((6, 8, 8, 1), dtype=np.float32)
+    assert [maps.maps.shape for maps in explain.feature_maps(model, volume)] == [(4, 6, 6, 4), (2, 3, 3, 4), (4,), (3,)]
+    with pytest.raises(ValueError, match="layer 'conv3d' is a Conv3D; expected one of Conv1D, Conv2D"):
+        explain.conv_steps(model, volume, layer=0, position=(0, 0))  # no step-by-step view of 3-D windows
 
 
 @pytest.mark.parametrize(("layer", "shape", "message"), [
