@@ -3,8 +3,10 @@ anything is allocated, damaged files reported as ValueError."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import pickle
+import re
 import time
 from pathlib import Path
 
@@ -63,9 +65,24 @@ def test_loading_never_unpickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_unknown_layer_type_is_refused(tmp_path: Path) -> None:
     path = saved_model(tmp_path)
     document = json.loads((path / "config.json").read_text())
+    document["config"]["layers"].insert(1, {"class_name": "Gizmo", "config": {"function": "os.system('rm -rf /')"}})
+    (path / "config.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="unknown layer type 'Gizmo'. Known layer types: InputLayer, Conv1D"):
+        load_model(path)
+
+
+def test_a_lambda_holding_code_is_refused_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = saved_model(tmp_path)
+    document = json.loads((path / "config.json").read_text())
     document["config"]["layers"].insert(1, {"class_name": "Lambda", "config": {"function": "os.system('rm -rf /')"}})
     (path / "config.json").write_text(json.dumps(document))
-    with pytest.raises(ValueError, match="unknown layer type 'Lambda'. Known layer types: InputLayer, Conv1D"):
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("code from the file ran")
+
+    for name in ("eval", "exec", "compile"):
+        monkeypatch.setattr(builtins, name, refuse)
+    with pytest.raises(ValueError, match=re.escape("""Lambda: the function "os.system('rm -rf /')" is not known""")):
         load_model(path)
 
 
