@@ -120,8 +120,10 @@ def test_keras_2_node_layout_is_read() -> None:
     (lambda c: c["layers"][1].update(inbound_nodes=[{"args": [{"class_name": "__keras_tensor__", "config": {
         "keras_history": ["dense", 0, 0]}}], "kwargs": {}}]), "has a loop or nodes nothing feeds"),
     (lambda c: c["layers"][1]["inbound_nodes"][0].update(kwargs={"mask": [1]}), "call arguments"),
+    (lambda c: c["layers"].append({"class_name": "Gizmo", "config": {"function": "os.system"}, "name": "x",
+                                   "inbound_nodes": []}), "unknown layer type 'Gizmo'"),
     (lambda c: c["layers"].append({"class_name": "Lambda", "config": {"function": "os.system"}, "name": "x",
-                                   "inbound_nodes": []}), "unknown layer type 'Lambda'"),
+                                   "inbound_nodes": []}), "Lambda: the function 'os.system' is not known"),
     (lambda c: c.update(output_layers=["conv2d", 7, 0]), "names node 7 of layer 'conv2d'"),
 ])
 def test_hostile_configs_are_refused_before_allocating(change: Callable[[dict[str, Any]], Any], message: str) -> None:
