@@ -15,100 +15,13 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 
 from convscope import optimizer_rules
 from convscope import schedules as lr_schedules
 from convscope._registry import resolve
 from convscope._registry import serialize as serialize_registered
-
-
-class LearningRate:
-    """An optimizer's learning rate as Keras shows it: a variable that reads like a number
-    (`float(lr)`, `lr * 0.1`, `lr.numpy()`) and is changed in place (`lr.assign(0.01)`,
-    `keras.backend.set_value(lr, 0.01)`). A built optimizer's torch param_groups follow it.
-
-    >>> opt = Adam(learning_rate=0.001)
-    >>> opt.learning_rate.assign(0.01)
-    >>> float(opt.learning_rate)
-    0.01
-    """
-
-    def __init__(self, optimizer: Optimizer) -> None:
-        self.optimizer = optimizer
-
-    @property
-    def value(self) -> float:
-        return self.optimizer.current_learning_rate()
-
-    def numpy(self) -> np.float32:
-        return np.float32(self.value)
-
-    def assign(self, value: Any) -> None:
-        self.optimizer.set_learning_rate(value)
-
-    def __float__(self) -> float:
-        return self.value
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.asarray(self.value, dtype=dtype or np.float32)
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
-
-    def __repr__(self) -> str:
-        return f"<LearningRate {self.value!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return self.value == _number(other) if _is_number(other) else NotImplemented
-
-    __hash__ = object.__hash__
-
-    def __lt__(self, other: Any) -> bool:
-        return self.value < _number(other)
-
-    def __le__(self, other: Any) -> bool:
-        return self.value <= _number(other)
-
-    def __gt__(self, other: Any) -> bool:
-        return self.value > _number(other)
-
-    def __ge__(self, other: Any) -> bool:
-        return self.value >= _number(other)
-
-    def __add__(self, other: Any) -> float:
-        return self.value + _number(other)
-
-    def __sub__(self, other: Any) -> float:
-        return self.value - _number(other)
-
-    def __rsub__(self, other: Any) -> float:
-        return _number(other) - self.value
-
-    def __mul__(self, other: Any) -> float:
-        return self.value * _number(other)
-
-    def __truediv__(self, other: Any) -> float:
-        return self.value / _number(other)
-
-    def __rtruediv__(self, other: Any) -> float:
-        return _number(other) / self.value
-
-    __radd__, __rmul__ = __add__, __mul__
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.number, LearningRate)) and not isinstance(value, bool) or (
-        isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0)
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, LearningRate):
-        return value.value
-    if isinstance(value, torch.Tensor):
-        return float(value.detach().cpu())
-    return float(value)
+from convscope.learning_rate import LearningRate, is_number, number
 
 
 class Optimizer:
@@ -152,7 +65,7 @@ class Optimizer:
             learning_rate = 0.001  # unused while the schedule is set
         self._learning_rate = _check_rate(kind, learning_rate)
         decay = options.get("weight_decay")
-        if decay is not None and (not _is_number(decay) or _number(decay) < 0):
+        if decay is not None and (not is_number(decay) or number(decay) < 0):
             raise ValueError(f"{kind}: weight_decay must be a number >= 0 or None; got {decay!r}.")
         self.options = options
 
@@ -201,10 +114,10 @@ class Optimizer:
     def scheduled_rate(self) -> float:
         assert self.schedule is not None
         value = self.schedule(self.steps_counted)
-        if not _is_number(value):
+        if not is_number(value):
             raise ValueError(f"{type(self).__name__}: the learning-rate schedule {type(self.schedule).__name__} "
                              f"returned {value!r} at step {self.steps_counted}; it must return a number.")
-        return _number(value)
+        return number(value)
 
     def set_learning_rate(self, value: Any) -> None:
         """Set a number or a schedule; a number over a schedule raises Keras's TypeError."""
@@ -284,9 +197,9 @@ SCHEDULE_NOT_SETTABLE = ("This optimizer was created with a `LearningRateSchedul
 
 
 def _check_rate(kind: str, value: Any) -> float:
-    if not _is_number(value) or _number(value) <= 0:
+    if not is_number(value) or number(value) <= 0:
         raise ValueError(f"{kind}: learning_rate must be a positive number; got {value!r}.")
-    return _number(value)
+    return number(value)
 
 
 CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
@@ -307,9 +220,9 @@ def _clipping(kind: str, extra: dict[str, Any]) -> dict[str, float]:
         raise ValueError(f"{kind}: give at most one of clipnorm, clipvalue and global_clipnorm; got "
                          f"{', '.join(sorted(clipping))}.")
     for key, value in clipping.items():
-        if not _is_number(value) or _number(value) <= 0:
+        if not is_number(value) or number(value) <= 0:
             raise ValueError(f"{kind}: {key} must be a positive number; got {value!r}.")
-    return {key: _number(value) for key, value in clipping.items()}
+    return {key: number(value) for key, value in clipping.items()}
 
 
 def _clip(params: list[torch.Tensor], clipping: dict[str, float]) -> None:
