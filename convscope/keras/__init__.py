@@ -22,8 +22,11 @@ from convscope.keras import (
     saving,
     utils,
 )
-from convscope.layers import Input
+from convscope.layers import Input, Layer
+from convscope.losses import Loss
+from convscope.metrics import Metric
 from convscope.models import Model, Sequential, load_model
+from convscope.optimizers import Optimizer
 
-__all__ = ["Input", "Model", "Sequential", "load_model", "activations", "backend", "callbacks", "constraints", "datasets",
+__all__ = ["Input", "Layer", "Loss", "Metric", "Model", "Optimizer", "Sequential", "load_model", "activations", "backend", "callbacks", "constraints", "datasets",
            "initializers", "layers", "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "saving", "utils"]

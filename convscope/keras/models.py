@@ -7,6 +7,7 @@ from convscope.models import (
     load_model,
     model_from_config,
     model_from_json,
+    save_model,
 )
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config", "model_from_json"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config", "model_from_json", "save_model"]

@@ -18,7 +18,7 @@ from convscope._registry import (
     get_registered_object,
     register_keras_serializable,
 )
-from convscope.models import load_model
+from convscope.models import load_model, save_model
 
 __all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects", "get_registered_name",
-           "get_registered_object", "load_model", "register_keras_serializable"]
+           "get_registered_object", "load_model", "register_keras_serializable", "save_model"]

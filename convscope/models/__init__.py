@@ -9,8 +9,9 @@ from convscope.models.saving import (
     load_model,
     model_from_config,
     model_from_json,
+    save_model,
 )
 from convscope.models.sequential import Sequential
 
 __all__ = ["Functional", "Model", "Sequential", "clone_model", "load_latest", "load_model", "model_from_config",
-           "model_from_json"]
+           "model_from_json", "save_model"]

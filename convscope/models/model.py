@@ -447,12 +447,13 @@ class Model(nn.Module, abc.ABC):
         return sum(layer.count_params() for layer in self.layers)
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> None:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True, zipped: bool | None = None) -> None:
         """Save architecture (JSON), weights and optimizer state (safetensors) to a folder; a
-        path ending .keras or .h5 writes Keras's file instead (keras.models.load_model opens it)."""
+        path ending .keras or .h5 writes Keras's file instead (keras.models.load_model opens it).
+        `overwrite=False` refuses an existing path; `zipped=False` (Keras's unzipped .keras) is refused."""
         from convscope.models import storage
 
-        storage.save_model(self, path)
+        storage.save_model(self, path, overwrite=overwrite, zipped=zipped)
 
     def save_weights(self, path: str | os.PathLike[str]) -> None:
         """Weights alone: Keras's layout for a .weights.h5 path, else a safetensors file."""

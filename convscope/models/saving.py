@@ -77,6 +77,20 @@ def model_from_config(config: dict[str, Any], stored: StoredShapes | None = None
     return model
 
 
+def save_model(model: Model, filepath: str | os.PathLike[str], overwrite: bool = True, zipped: bool | None = None,
+               **kwargs: Any) -> None:
+    """Keras's `keras.saving.save_model(model, filepath)` (also `keras.models.save_model`):
+    `model.save(filepath, overwrite=..., zipped=...)`. Keras 2's `include_optimizer` and
+    `save_format` are refused by name: the optimizer is always saved, and the path's suffix
+    chooses the format (.keras, .h5, or a folder)."""
+    if kwargs:
+        raise TypeError(f"save_model: unexpected argument(s) {', '.join(sorted(kwargs))}; it takes model, filepath, "
+                        "overwrite and zipped (the file name's suffix chooses the format).")
+    if not isinstance(model, Model):
+        raise TypeError(f"save_model: expected a convscope model first; got {type(model).__name__}.")
+    model.save(filepath, overwrite=overwrite, zipped=zipped)
+
+
 def load_model(path: str | os.PathLike[str], custom_objects: dict[str, Any] | None = None, compile: bool = True,
                safe_mode: bool = True, *, device: str | None = None) -> Model:
     """Load a folder written by `model.save` (same predictions, and ready to keep training), or

@@ -118,9 +118,20 @@ def write_model_files(model: LayeredModel, folder: Path) -> None:
                   metadata={"format": FORMAT, **meta, **rng_meta})
 
 
-def save_model(model: LayeredModel, path: str | os.PathLike[str]) -> None:
-    """A .keras or .h5 path writes Keras's file (see `keras_files`); any other path a folder."""
+def save_model(model: LayeredModel, path: str | os.PathLike[str], overwrite: bool = True,
+               zipped: bool | None = None) -> None:
+    """A .keras or .h5 path writes Keras's file (see `keras_files`); any other path a folder.
+
+    `overwrite=False` refuses a path that exists (Keras asks on the terminal instead; a script
+    gets the refusal). `zipped` is Keras 3's switch for a .keras file written as a folder: only
+    the zip file (None or True) is written here.
+    """
     model.require_built("save")
+    if zipped is False:
+        raise ValueError(f"save({str(path)!r}, zipped=False): only zipped .keras files are written; "
+                         "drop zipped=False, or save to a folder path (no .keras suffix) for convscope's own layout.")
+    if not overwrite and Path(path).exists():
+        raise FileExistsError(f"save: {path} exists and overwrite=False; pass overwrite=True to replace it.")
     if keras_files.is_keras_file(path):
         keras_files.save_keras_file(model, path)
         return
