@@ -57,7 +57,26 @@ def _positive_steps(kind: str, argument: str, value: Any) -> None:
         raise ValueError(f"{kind}: Argument `{argument}` must be > 0. Received: {argument}={value!r}")
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, their config and the
+    float32 progress step / decay_steps (floored with `staircase`) their formulas take."""
+
+    def __init__(self, kind: str, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool, name: str) -> None:
+        _positive_steps(kind, "decay_steps", decay_steps)
+        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
+        self.staircase, self.name = staircase, name
+
+    def _progress(self, step: Any) -> np.float32:
+        progress = f32(step) / f32(self.decay_steps)
+        return np.floor(progress) if self.staircase else progress
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """initial_learning_rate * decay_rate ** (step / decay_steps); with `staircase`, the exponent
     is floored, so the rate drops every `decay_steps` steps.
 
@@ -67,19 +86,10 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False,
                  name: str = "ExponentialDecay") -> None:
-        _positive_steps("ExponentialDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
+        super().__init__("ExponentialDecay", initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: Any) -> np.float32:
-        progress = f32(step) / f32(self.decay_steps)
-        if self.staircase:
-            progress = np.floor(progress)
-        return f32(self.initial_learning_rate) * np.power(f32(self.decay_rate), progress)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return f32(self.initial_learning_rate) * np.power(f32(self.decay_rate), self._progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -140,7 +150,7 @@ class PolynomialDecay(LearningRateSchedule):
                 "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps); with `staircase`,
     step / decay_steps is floored.
 
@@ -150,19 +160,10 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False,
                  name: str = "InverseTimeDecay") -> None:
-        _positive_steps("InverseTimeDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
+        super().__init__("InverseTimeDecay", initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: Any) -> np.float32:
-        progress = f32(step) / f32(self.decay_steps)
-        if self.staircase:
-            progress = np.floor(progress)
-        return f32(self.initial_learning_rate) / (f32(1) + f32(self.decay_rate) * progress)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return f32(self.initial_learning_rate) / (f32(1) + f32(self.decay_rate) * self._progress(step))
 
 
 def _cosine(fraction: np.float32, start: np.float32, alpha: float) -> np.float32:

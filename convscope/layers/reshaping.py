@@ -256,7 +256,26 @@ class UpSampling1D(Spatial):
         return {**super().get_config(), "size": self.size}
 
 
-class UpSampling2D(Spatial):
+class UpSampling(Spatial):
+    """Base of UpSampling2D and UpSampling3D: each spatial axis grows by its factor in `size`."""
+
+    def __init__(self, size: int | tuple[int, ...], data_format: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, self.rank, "size", self.owner)
+        self.data_format = normalize_data_format(data_format, self.owner)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        shape = list(input_shape)
+        for axis, factor in zip(self.spatial_axes(), self.size):
+            size = shape[axis]
+            shape[axis] = None if size is None else size * factor
+        return tuple(shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format}
+
+
+class UpSampling2D(UpSampling):
     """Enlarges images by `size` = (rows, columns): (batch, h, w, c) -> (batch, h * rows,
     w * columns, c), repeating pixels ("nearest") or interpolating them ("bilinear", with
     half-pixel centres as Keras and TensorFlow do).
@@ -269,20 +288,11 @@ class UpSampling2D(Spatial):
 
     def __init__(self, size: int | tuple[int, int] = (2, 2), data_format: str | None = None,
                  interpolation: str = "nearest", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.size = normalize_tuple(size, 2, "size", self.owner)
-        self.data_format = normalize_data_format(data_format, self.owner)
+        super().__init__(size, data_format, **kwargs)
         if interpolation not in self.INTERPOLATIONS:
             raise ValueError(f"{self.owner}: interpolation must be one of {', '.join(self.INTERPOLATIONS)}; "
                              f"got {interpolation!r}.")
         self.interpolation = interpolation
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        shape = list(input_shape)
-        for axis, factor in zip(self.spatial_axes(), self.size):
-            size = shape[axis]
-            shape[axis] = None if size is None else size * factor
-        return tuple(shape)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs if self.data_format == "channels_first" else inputs.movedim(-1, 1)
@@ -293,11 +303,10 @@ class UpSampling2D(Spatial):
         return x if self.data_format == "channels_first" else x.movedim(1, -1)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
-                "interpolation": self.interpolation}
+        return {**super().get_config(), "interpolation": self.interpolation}
 
 
-class UpSampling3D(Spatial):
+class UpSampling3D(UpSampling):
     """Enlarges volumes by repeating voxels `size` = (depth, rows, columns) times: (batch, d, h,
     w, c) -> (batch, d * size[0], h * size[1], w * size[2], c) ("nearest", Keras's only mode).
 
@@ -308,22 +317,10 @@ class UpSampling3D(Spatial):
 
     def __init__(self, size: int | tuple[int, int, int] = (2, 2, 2), data_format: str | None = None,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.size = normalize_tuple(size, 3, "size", self.owner)
-        self.data_format = normalize_data_format(data_format, self.owner)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        shape = list(input_shape)
-        for axis, factor in zip(self.spatial_axes(), self.size):
-            size = shape[axis]
-            shape[axis] = None if size is None else size * factor
-        return tuple(shape)
+        super().__init__(size, data_format, **kwargs)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         outputs = inputs
         for axis, factor in zip(self.spatial_axes(), self.size):
             outputs = outputs.repeat_interleave(factor, dim=axis)
         return outputs
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format}
