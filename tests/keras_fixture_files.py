@@ -9,6 +9,7 @@ and the weights w0.. in `model.get_weights()` order, and NAME_summary.txt, `mode
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 
 FIXTURES = Path(__file__).parent / "keras" / "fixtures"
 KERAS_PYTHON = Path(__file__).parents[1] / "benchmarks" / ".keras-env" / "bin" / "python"
+DROPPED_KEYS = {"dtype"}  # Keras's dtype policy: convscope layers are float32
 
 
 # -- writing, under real Keras ---------------------------------------------------------------------
@@ -38,6 +40,25 @@ def write_model_files(folder: Path, name: str, model: Any, x: list[np.ndarray],
     arrays.update({f"w{i}": value for i, value in enumerate(model.get_weights())})
     np.savez(folder / f"{name}.npz", **arrays)
     (folder / f"{name}_summary.txt").write_text(summary_text(model) + "\n")
+
+
+def record_layer(arrays: dict[str, np.ndarray], described: dict[str, dict], case: str, layer: Any,
+                 shape: tuple[int, ...], x: np.ndarray, y: np.ndarray, weights: list[np.ndarray]) -> None:
+    """A layer case as the layer tests read it: its input CASE/x, output CASE/y and weights
+    CASE/w0.. into `arrays`; its config (less Keras's dtype policy), output shape for `shape`,
+    parameter count and number of weights into `described[case]`."""
+    arrays[f"{case}/x"], arrays[f"{case}/y"] = x, y
+    for number, weight in enumerate(weights):
+        arrays[f"{case}/w{number}"] = weight
+    config = {key: value for key, value in layer.get_config().items() if key not in DROPPED_KEYS}
+    described[case] = {"config": config, "output_shape": list(layer.compute_output_shape(shape)),
+                       "params": layer.count_params(), "weights": len(weights)}
+
+
+def write_layer_files(folder: Path, name: str, arrays: dict[str, np.ndarray], described: dict[str, dict]) -> None:
+    """NAME.npz (`arrays`) and NAME.json (`described`) under `folder`."""
+    np.savez_compressed(folder / f"{name}.npz", **arrays)
+    (folder / f"{name}.json").write_text(json.dumps(described, indent=1, sort_keys=True, default=str) + "\n")
 
 
 # -- reading, under convscope ----------------------------------------------------------------------

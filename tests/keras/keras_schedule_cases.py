@@ -48,3 +48,10 @@ BATCH_SIZE, EPOCHS = 4, 2
 def training_data() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(11)
     return rng.normal(size=(24, 6)).astype("float32"), rng.normal(size=(24, 2)).astype("float32")
+
+
+def dense(keras: Any) -> Any:
+    """The small Dense model the schedules train, built with `keras`: real Keras in the fixture
+    writer, convscope.keras in the tests."""
+    return keras.Sequential([keras.layers.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dense(2)], name="dense_schedule")

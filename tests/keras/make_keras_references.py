@@ -15,7 +15,6 @@ It writes, under tests/keras/fixtures/:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -28,11 +27,12 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from keras_fixture_files import record_layer, write_layer_files  # noqa: E402
 from keras_layer_cases import ACTIVATIONS, CASES  # noqa: E402
 from keras_training_cases import METRIC_CASES, OPTIMIZER_CASES, metric_batches, optimizer_problem  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
-DROPPED_KEYS = {"dtype"}  # Keras's dtype policy: convscope layers are float32
 
 
 def layer_references() -> None:
@@ -46,14 +46,8 @@ def layer_references() -> None:
         weights = [rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()]
         layer.set_weights(weights)
         y = np.asarray(layer(x, training=options.get("training", False)))
-        arrays[f"{case}/x"], arrays[f"{case}/y"] = x, y
-        for number, weight in enumerate(weights):
-            arrays[f"{case}/w{number}"] = weight
-        config = {key: value for key, value in layer.get_config().items() if key not in DROPPED_KEYS}
-        described[case] = {"config": config, "output_shape": list(layer.compute_output_shape(shape)),
-                           "params": layer.count_params(), "weights": len(weights)}
-    np.savez_compressed(FIXTURES / "layers.npz", **arrays)
-    (FIXTURES / "layers.json").write_text(json.dumps(described, indent=1, sort_keys=True, default=str) + "\n")
+        record_layer(arrays, described, case, layer, shape, x, y, weights)
+    write_layer_files(FIXTURES, "layers", arrays, described)
 
 
 def activation_references() -> None:

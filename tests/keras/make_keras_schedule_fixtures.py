@@ -31,6 +31,7 @@ from keras_schedule_cases import (  # noqa: E402
     SCHEDULE_CASES,
     STEPS,
     TRAINING_CASES,
+    dense,
     training_data,
 )
 
@@ -50,11 +51,6 @@ class InverseStep(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial_learning_rate": self.initial_learning_rate}
 
 
-def dense() -> keras.Model:
-    return keras.Sequential([keras.layers.Input((6,)), keras.layers.Dense(8, activation="relu"),
-                             keras.layers.Dense(2)], name="dense_schedule")
-
-
 def schedule(name: str, arguments: dict) -> keras.optimizers.schedules.LearningRateSchedule:
     return getattr(keras.optimizers.schedules, name)(**arguments)
 
@@ -72,7 +68,7 @@ def training(arrays: dict[str, np.ndarray]) -> None:
     x, y = training_data()
     for case, ((optimizer_name, optimizer_arguments), (schedule_name, schedule_arguments)) in TRAINING_CASES.items():
         keras.utils.set_random_seed(0)
-        model = dense()
+        model = dense(keras)
         optimizer = getattr(keras.optimizers, optimizer_name)(learning_rate=schedule(schedule_name, schedule_arguments),
                                                               **optimizer_arguments)
         model.compile(optimizer=optimizer, loss="mse")
@@ -91,7 +87,7 @@ def keras_files() -> None:
             "custom": lambda: keras.optimizers.SGD(learning_rate=InverseStep(0.05), momentum=0.9)}
     for name, optimizer in made.items():
         keras.utils.set_random_seed(1)
-        model = dense()
+        model = dense(keras)
         model.compile(optimizer=optimizer(), loss="mse")
         initial = model.get_weights()
         model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, shuffle=False, verbose=0)

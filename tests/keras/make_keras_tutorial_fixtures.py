@@ -14,7 +14,6 @@ It writes, under tests/keras/fixtures/:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -27,10 +26,11 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from keras_fixture_files import record_layer, write_layer_files  # noqa: E402
 from keras_tutorial_cases import ADAPT_CASES, CASES  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
-DROPPED_KEYS = {"dtype"}  # Keras's dtype policy: convscope layers are float32
 
 
 def inputs_for(shape: tuple[int, ...], options: dict, rng: np.random.Generator) -> np.ndarray:
@@ -62,12 +62,7 @@ def layer_references() -> tuple[dict, dict]:
         if class_name == "Normalization":
             layer.finalize_state()  # Keras's set_weights leaves the statistics it computes with as built
         y = np.asarray(layer(x, training=options.get("training", False)))
-        arrays[f"{case}/x"], arrays[f"{case}/y"] = x, y
-        for number, weight in enumerate(weights):
-            arrays[f"{case}/w{number}"] = weight
-        config = {key: value for key, value in layer.get_config().items() if key not in DROPPED_KEYS}
-        described[case] = {"config": config, "output_shape": list(layer.compute_output_shape(shape)),
-                           "params": layer.count_params(), "weights": len(weights)}
+        record_layer(arrays, described, case, layer, shape, x, y, weights)
     for index, (case, (kwargs, shape)) in enumerate(ADAPT_CASES.items()):
         rng = np.random.default_rng(900 + index)
         data = (rng.normal(size=shape) * 3 + 2).astype("float32")
@@ -129,8 +124,7 @@ def main() -> None:
     FIXTURES.mkdir(exist_ok=True)
     keras.utils.set_random_seed(0)
     arrays, described = layer_references()
-    np.savez_compressed(FIXTURES / "tutorial_layers.npz", **arrays)
-    (FIXTURES / "tutorial_layers.json").write_text(json.dumps(described, indent=1, sort_keys=True, default=str) + "\n")
+    write_layer_files(FIXTURES, "tutorial_layers", arrays, described)
     model_references()
     print(f"wrote tutorial layer references and models with Keras {keras.__version__} to {FIXTURES}")
 

@@ -15,7 +15,6 @@ It writes, under tests/keras/fixtures/:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
@@ -31,11 +30,10 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from keras_fixture_files import write_model_files  # noqa: E402
+from keras_fixture_files import record_layer, write_layer_files, write_model_files  # noqa: E402
 from keras_volume_cases import CASES  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
-DROPPED_KEYS = {"dtype"}  # Keras's dtype policy: convscope layers are float32
 
 
 def layer_references() -> None:
@@ -57,17 +55,11 @@ def layer_references() -> None:
             cotangent = tf.constant(rng.normal(size=y.shape).astype("float32"))
             total = tf.reduce_sum(y * cotangent)
         gradients = tape.gradient(total, [inputs, *layer.trainable_weights])
-        arrays[f"{case}/x"], arrays[f"{case}/y"] = x, np.asarray(y)
+        record_layer(arrays, described, case, layer, shape, x, np.asarray(y), weights)
         arrays[f"{case}/r"], arrays[f"{case}/gx"] = np.asarray(cotangent), np.asarray(gradients[0])
-        for number, weight in enumerate(weights):
-            arrays[f"{case}/w{number}"] = weight
         for number, gradient in enumerate(gradients[1:]):
             arrays[f"{case}/g{number}"] = np.asarray(gradient)
-        config = {key: value for key, value in layer.get_config().items() if key not in DROPPED_KEYS}
-        described[case] = {"config": config, "output_shape": list(layer.compute_output_shape(shape)),
-                           "params": layer.count_params(), "weights": len(weights)}
-    np.savez_compressed(FIXTURES / "volumes.npz", **arrays)
-    (FIXTURES / "volumes.json").write_text(json.dumps(described, indent=1, sort_keys=True, default=str) + "\n")
+    write_layer_files(FIXTURES, "volumes", arrays, described)
 
 
 def cnn3d() -> keras.Sequential:

@@ -7,9 +7,6 @@ made of these layers, both ways."""
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import warnings
 from pathlib import Path
 
@@ -17,59 +14,50 @@ import numpy as np
 import pytest
 import torch
 from keras_layer_cases import CASES
+from keras_layer_checks import (
+    FIXTURES,
+    KERAS_PYTHON,
+    assert_config_matches_keras,
+    assert_output_matches_keras,
+    assert_shape_and_count_match_keras,
+    keras_arrays,
+    keras_descriptions,
+    real_keras_predicts,
+    with_keras_weights,
+)
+from keras_layer_checks import built as built_case
 
 from convscope import Sequential, layers, load_model
 from convscope.layers import Layer
 
-FIXTURES = Path(__file__).parent / "fixtures"
-KERAS_PYTHON = Path(__file__).resolve().parents[2] / "benchmarks" / ".keras-env" / "bin" / "python"
 MODELS = ("image_layers", "signal_layers")  # Sequential models Keras saved (make_keras_references.py)
-KERAS = json.loads((FIXTURES / "layers.json").read_text())
-SERIALIZED = ("_initializer", "_regularizer", "_constraint")  # objects each library writes its own way
+KERAS = keras_descriptions("layers")
 
 
 @pytest.fixture(scope="module")
 def arrays() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "layers.npz") as archive:
-        return dict(archive)
+    return keras_arrays("layers")
 
 
 def built(case: str) -> Layer:
-    class_name, kwargs, shape, _ = CASES[case]
-    layer = getattr(layers, class_name)(**kwargs)
-    layer.build((None, *shape[1:]))
-    return layer
+    return built_case(CASES, case)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_output_matches_keras(case: str, arrays: dict[str, np.ndarray]) -> None:
-    layer = built(case)
-    weights = [arrays[f"{case}/w{number}"] for number in range(KERAS[case]["weights"])]
-    assert [w.shape for w in layer.get_weights()] == [w.shape for w in weights]  # Keras's order and layout
-    layer.set_weights(weights)
+    layer = with_keras_weights(built(case), case, KERAS, arrays)
     layer.train(CASES[case][3].get("training", False))
-    with torch.no_grad():
-        outputs = layer(torch.from_numpy(arrays[f"{case}/x"])).numpy()
-    np.testing.assert_allclose(outputs, arrays[f"{case}/y"], rtol=1e-5, atol=1e-5)
+    assert_output_matches_keras(layer, case, arrays, atol=1e-5)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_shape_count_and_name_match_keras(case: str) -> None:
-    layer = built(case)
-    assert layer.output_shape == (None, *KERAS[case]["output_shape"][1:])
-    assert layer.count_params() == KERAS[case]["params"]
-    assert layer.name == re.sub(r"_\d+$", "", KERAS[case]["config"]["name"])  # Keras numbers the later ones
+    assert_shape_and_count_match_keras(built(case), KERAS[case])
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_config_matches_keras(case: str) -> None:
-    mine, theirs = built(case).get_config(), dict(KERAS[case]["config"])
-    if theirs.get("activity_regularizer", 0) is None:
-        del theirs["activity_regularizer"]  # convscope's layers write it only when there is one
-    assert set(mine) == set(theirs)
-    for key, value in theirs.items():
-        if key != "name" and not key.endswith(SERIALIZED):
-            assert mine[key] == pytest.approx(value) if isinstance(value, float) else mine[key] == value, key
+    assert_config_matches_keras(built(case).get_config(), KERAS[case]["config"])
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -193,25 +181,12 @@ def test_keras_model_files_with_these_layers_predict_as_keras(name: str, suffix:
     assert type(model.optimizer).__name__ == "Nadam"
 
 
-KERAS_READ = """
-import os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import numpy as np, keras
-model = keras.models.load_model(sys.argv[1])
-np.save(sys.argv[3], model.predict(np.load(sys.argv[2])["x"], verbose=0))
-print(type(model.optimizer).__name__)
-"""
-
-
 @pytest.mark.keras
 @pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 @pytest.mark.parametrize("name", MODELS)
 def test_real_keras_reads_convscope_files_with_these_layers(name: str, tmp_path: Path) -> None:
     load_model(FIXTURES / f"{name}.keras").save(tmp_path / "m.keras")
-    done = subprocess.run([str(KERAS_PYTHON), "-c", KERAS_READ, str(tmp_path / "m.keras"), str(FIXTURES / f"{name}.npz"),
-                           str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split()[-1] == "Nadam"
+    predictions, optimizer = real_keras_predicts(tmp_path / "m.keras", FIXTURES / f"{name}.npz", "x", tmp_path)
+    assert optimizer == "Nadam"
     with np.load(FIXTURES / f"{name}.npz") as saved:
-        np.testing.assert_allclose(np.load(tmp_path / "y.npy"), saved["y"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(predictions, saved["y"], rtol=1e-5, atol=1e-6)

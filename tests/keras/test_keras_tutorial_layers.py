@@ -6,67 +6,57 @@ make_keras_tutorial_fixtures.py from keras_tutorial_cases.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from keras_layer_checks import (
+    FIXTURES,
+    KERAS_PYTHON,
+    assert_config_matches_keras,
+    assert_output_matches_keras,
+    assert_shape_and_count_match_keras,
+    keras_arrays,
+    keras_descriptions,
+    real_keras_predicts,
+    with_keras_weights,
+)
+from keras_layer_checks import built as built_case
 from keras_tutorial_cases import ADAPT_CASES, CASES
 
 from convscope import Sequential, layers, load_model
 from convscope.keras.saving import custom_object_scope, register_keras_serializable
 from convscope.layers import Layer
 
-FIXTURES = Path(__file__).parent / "fixtures"
-KERAS_PYTHON = Path(__file__).resolve().parents[2] / "benchmarks" / ".keras-env" / "bin" / "python"
-KERAS = json.loads((FIXTURES / "tutorial_layers.json").read_text())
+KERAS = keras_descriptions("tutorial_layers")
 KERAS_ONLY_KEYS = {"quantization_config"}  # Keras 3 options convscope takes only as None
 
 
 @pytest.fixture(scope="module")
 def arrays() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "tutorial_layers.npz") as archive:
-        return dict(archive)
+    return keras_arrays("tutorial_layers")
 
 
 def built(case: str) -> Layer:
-    class_name, kwargs, shape, _ = CASES[case]
-    layer = getattr(layers, class_name)(**kwargs)
-    layer.build((None, *shape[1:]))
-    return layer
+    return built_case(CASES, case)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_output_matches_keras(case: str, arrays: dict[str, np.ndarray]) -> None:
-    layer = built(case)
-    weights = [arrays[f"{case}/w{number}"] for number in range(KERAS[case]["weights"])]
-    assert [w.shape for w in layer.get_weights()] == [w.shape for w in weights]  # Keras's order and layout
-    layer.set_weights(weights)
+    layer = with_keras_weights(built(case), case, KERAS, arrays)
     layer.train(CASES[case][3].get("training", False))
-    with torch.no_grad():
-        outputs = layer(torch.from_numpy(arrays[f"{case}/x"])).numpy()
-    np.testing.assert_allclose(outputs, arrays[f"{case}/y"], rtol=1e-5, atol=1e-4)
+    assert_output_matches_keras(layer, case, arrays, atol=1e-4)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_shape_count_and_config_match_keras(case: str) -> None:
     layer = built(case)
-    assert layer.output_shape == (None, *KERAS[case]["output_shape"][1:])
-    assert layer.count_params() == KERAS[case]["params"]
-    mine = layer.get_config()
+    assert_shape_and_count_match_keras(layer, KERAS[case], name=False)
     theirs = {k: v for k, v in KERAS[case]["config"].items() if k not in KERAS_ONLY_KEYS}
-    if theirs.get("activity_regularizer", 0) is None:
-        del theirs["activity_regularizer"]  # convscope's layers write it only when there is one
     if CASES[case][0] == "RandomCrop":
         theirs["seed"] = CASES[case][1]["seed"]
-    assert set(mine) == set(theirs)
-    for key, value in theirs.items():
-        if key != "name" and not key.endswith("_initializer"):
-            assert mine[key] == pytest.approx(value) if isinstance(value, (float, list)) and value and \
-                isinstance(value[0] if isinstance(value, list) else value, float) else mine[key] == value, key
+    assert_config_matches_keras(layer.get_config(), theirs, skipped=("_initializer",), float_lists=True)
 
 
 @pytest.mark.parametrize("how", ["array", "batches"])
@@ -116,26 +106,14 @@ def test_adapted_normalization_from_a_keras_file() -> None:
     assert variance[2] > 1000  # the third column's spread (100) came from the file, not from defaults
 
 
-KERAS_READ = """
-import os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import numpy as np, keras
-model = keras.models.load_model(sys.argv[1])
-np.save(sys.argv[3], model.predict(np.load(sys.argv[2])["x"], verbose=0))
-"""
-
-
 @pytest.mark.keras
 @pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 @pytest.mark.parametrize("name", ["text_conv1d", "normalized"])
 def test_real_keras_reads_convscope_files_with_these_layers(name: str, tmp_path: Path) -> None:
     load_model(FIXTURES / f"{name}.keras").save(tmp_path / "m.keras")
-    done = subprocess.run([str(KERAS_PYTHON), "-c", KERAS_READ, str(tmp_path / "m.keras"),
-                           str(FIXTURES / f"{name}.npz"), str(tmp_path / "y.npy")], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    predictions, _ = real_keras_predicts(tmp_path / "m.keras", FIXTURES / f"{name}.npz", "x", tmp_path)
     with np.load(FIXTURES / f"{name}.npz") as saved:
-        np.testing.assert_allclose(np.load(tmp_path / "y.npy"), saved["y"], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(predictions, saved["y"], rtol=1e-5, atol=1e-5)
 
 
 # -- Lambda: functions are named in files, never run from them ------------------------------------

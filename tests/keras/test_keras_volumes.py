@@ -7,52 +7,44 @@ errors naming the layer."""
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from keras_layer_checks import (
+    FIXTURES,
+    KERAS_PYTHON,
+    assert_config_matches_keras,
+    assert_shape_and_count_match_keras,
+    built,
+    keras_arrays,
+    keras_descriptions,
+    real_keras_predicts,
+    with_keras_weights,
+)
 from keras_volume_cases import CASES
 
 from convscope import Sequential, layers, load_model
 from convscope.layers import Layer
 
-FIXTURES = Path(__file__).parent / "fixtures"
-KERAS_PYTHON = Path(__file__).resolve().parents[2] / "benchmarks" / ".keras-env" / "bin" / "python"
-KERAS = json.loads((FIXTURES / "volumes.json").read_text())
-SERIALIZED = ("_initializer", "_regularizer", "_constraint")  # objects each library writes its own way
+KERAS = keras_descriptions("volumes")
 
 
 @pytest.fixture(scope="module")
 def arrays() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "volumes.npz") as archive:
-        return dict(archive)
+    return keras_arrays("volumes")
 
 
-def built(case: str) -> Layer:
-    class_name, kwargs, shape = CASES[case]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # rms_scaling's deprecation, as in Keras
-        layer = getattr(layers, class_name)(**kwargs)
-    layer.build((None, *shape[1:]))
-    return layer
-
-
-def with_keras_weights(case: str, arrays: dict[str, np.ndarray]) -> Layer:
-    layer = built(case)
-    weights = [arrays[f"{case}/w{number}"] for number in range(KERAS[case]["weights"])]
-    assert [w.shape for w in layer.get_weights()] == [w.shape for w in weights]  # Keras's order and layout
-    layer.set_weights(weights)
-    return layer.eval()
+def with_weights(case: str, arrays: dict[str, np.ndarray]) -> Layer:
+    layer = built(CASES, case, quiet=True)  # rms_scaling's deprecation, as in Keras
+    return with_keras_weights(layer, case, KERAS, arrays).eval()
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_output_and_gradients_match_keras(case: str, arrays: dict[str, np.ndarray]) -> None:
-    layer = with_keras_weights(case, arrays)
+    layer = with_weights(case, arrays)
     x = torch.from_numpy(arrays[f"{case}/x"]).requires_grad_(True)
     outputs = layer(x)
     np.testing.assert_allclose(outputs.detach().numpy(), arrays[f"{case}/y"], rtol=1e-5, atol=1e-5)
@@ -66,22 +58,14 @@ def test_output_and_gradients_match_keras(case: str, arrays: dict[str, np.ndarra
 
 @pytest.mark.parametrize("case", CASES)
 def test_shape_count_name_and_config_match_keras(case: str) -> None:
-    layer = built(case)
-    assert layer.output_shape == (None, *KERAS[case]["output_shape"][1:])
-    assert layer.count_params() == KERAS[case]["params"]
-    assert layer.name == re.sub(r"_\d+$", "", KERAS[case]["config"]["name"])
-    mine, theirs = layer.get_config(), dict(KERAS[case]["config"])
-    if theirs.get("activity_regularizer", 0) is None:
-        del theirs["activity_regularizer"]  # convscope's layers write it only when there is one
-    assert set(mine) == set(theirs)
-    for key, value in theirs.items():
-        if key != "name" and not key.endswith(SERIALIZED):
-            assert mine[key] == pytest.approx(value) if isinstance(value, float) else mine[key] == value, key
+    layer = built(CASES, case, quiet=True)
+    assert_shape_and_count_match_keras(layer, KERAS[case])
+    assert_config_matches_keras(layer.get_config(), KERAS[case]["config"])
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_config_and_save_round_trips(case: str, arrays: dict[str, np.ndarray], tmp_path: Path) -> None:
-    layer = with_keras_weights(case, arrays)
+    layer = with_weights(case, arrays)
     x = arrays[f"{case}/x"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -209,22 +193,10 @@ def test_spatial_dropout3d_drops_whole_feature_volumes() -> None:
     assert torch.equal(per_volume.min(1).values, per_volume.max(1).values)
 
 
-KERAS_READ = """
-import os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import numpy as np, keras
-model = keras.models.load_model(sys.argv[1])
-np.save(sys.argv[3], model.predict(np.load(sys.argv[2])["x0"], verbose=0))
-"""
-
-
 @pytest.mark.keras
 @pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 def test_real_keras_reads_the_3d_cnn_convscope_saves(tmp_path: Path) -> None:
     load_model(FIXTURES / "cnn3d.h5").save(tmp_path / "m.keras")
-    done = subprocess.run([str(KERAS_PYTHON), "-c", KERAS_READ, str(tmp_path / "m.keras"), str(FIXTURES / "cnn3d.npz"),
-                           str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    predictions, _ = real_keras_predicts(tmp_path / "m.keras", FIXTURES / "cnn3d.npz", "x0", tmp_path)
     with np.load(FIXTURES / "cnn3d.npz") as saved:
-        np.testing.assert_allclose(np.load(tmp_path / "y.npy"), saved["y0"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(predictions, saved["y0"], rtol=1e-5, atol=1e-6)

@@ -18,6 +18,7 @@ from keras_schedule_cases import (
     SCHEDULE_CASES,
     STEPS,
     TRAINING_CASES,
+    dense,
     training_data,
 )
 
@@ -52,11 +53,6 @@ class ReadRates(Callback):
         self.rates.append(float(self.model.optimizer.learning_rate))
 
 
-def dense() -> Model:
-    return keras.Sequential([keras.layers.Input((6,)), keras.layers.Dense(8, activation="relu"),
-                             keras.layers.Dense(2)], name="dense_schedule")
-
-
 def make_schedule(name: str, arguments: dict[str, Any]) -> schedules.LearningRateSchedule:
     schedule: schedules.LearningRateSchedule = getattr(keras.optimizers.schedules, name)(**arguments)
     return schedule
@@ -85,7 +81,7 @@ def test_keras_tutorial_spelling_and_values() -> None:
 @pytest.mark.parametrize("case", sorted(TRAINING_CASES))
 def test_fit_uses_and_logs_the_schedule_as_keras_does(case: str) -> None:
     (optimizer_name, optimizer_arguments), (schedule_name, schedule_arguments) = TRAINING_CASES[case]
-    model = dense()
+    model = dense(keras)
     model.compile(optimizer=getattr(optimizers, optimizer_name)(
         learning_rate=make_schedule(schedule_name, schedule_arguments), **optimizer_arguments),
         loss="mse", precision="float32")
@@ -104,7 +100,7 @@ def test_fit_uses_and_logs_the_schedule_as_keras_does(case: str) -> None:
 
 
 def test_train_on_batch_steps_the_schedule() -> None:
-    model = dense()
+    model = dense(keras)
     model.compile(optimizer=optimizers.SGD(learning_rate=schedules.PiecewiseConstantDecay([0, 1], [0.5, 0.2, 0.1])),
                   loss="mse", precision="float32")
     x, y = training_data()
@@ -116,7 +112,7 @@ def test_train_on_batch_steps_the_schedule() -> None:
 
 
 def test_a_number_over_a_schedule_raises_keras_type_error() -> None:
-    model = dense()
+    model = dense(keras)
     model.compile(optimizer=optimizers.Adam(learning_rate=schedules.InverseTimeDecay(0.1, 10, 0.5)), loss="mse")
     assert model.optimizer is not None
     with pytest.raises(TypeError, match="created with a `LearningRateSchedule`.*not settable"):
@@ -165,7 +161,7 @@ def test_folder_save_load_and_checkpoint_resume_continue_the_schedule(schedule: 
     x, y = training_data()
 
     def compiled() -> Model:
-        model = dense()
+        model = dense(keras)
         model.compile(optimizer=optimizers.SGD(learning_rate=schedule, momentum=0.9), loss="mse", precision="float32")
         model.set_weights(weights(RATES, "sgd_exponential_initial_"))
         return model
@@ -250,7 +246,7 @@ def test_real_keras_continues_a_convscope_file_with_a_schedule(tmp_path: Path) -
 
     x, y = training_data()
     schedule = schedules.CosineDecayRestarts(0.02, 3, t_mul=1.5, m_mul=0.8)
-    model = dense()
+    model = dense(keras)
     model.compile(optimizer=optimizers.SGD(learning_rate=schedule, momentum=0.9), loss="mse", precision="float32")
     model.set_weights(weights(RATES, "sgd_exponential_initial_"))
     model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, shuffle=False, verbose=0)
