@@ -13,7 +13,7 @@ import tempfile
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
 from convscope._atomic import fsync_file, fsync_folder, give_usual_permissions
 
@@ -43,6 +43,16 @@ class DownloadError(OSError):
         return str(self.args[0])
 
 
+class ProgressReport(Protocol):
+    """What `fetch_to_temp` reports to: bytes as they arrive, then the end."""
+
+    done: int
+
+    def update(self, count: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Progress:
     """A one-line progress report on a text stream (quiet when `stream` is None)."""
 
@@ -69,21 +79,26 @@ class Progress:
             self.stream.flush()
 
 
-def _copy_response(response: BinaryIO, handle: BinaryIO, progress: Progress) -> None:
+def _copy_response(response: BinaryIO, handle: BinaryIO, progress: ProgressReport) -> None:
     while chunk := response.read(CHUNK_SIZE):
         handle.write(chunk)
         progress.update(len(chunk))
 
 
-def fetch_to_temp(url: str, folder: Path, timeout: float, stream: TextIO | None) -> Path:
-    """Stream `url` into a new temporary file in `folder` and return its path."""
+def fetch_to_temp(url: str, folder: Path, timeout: float, stream: TextIO | None,
+                  report: Callable[[int | None], ProgressReport] | None = None) -> Path:
+    """Stream `url` into a new temporary file in `folder` and return its path.
+
+    Progress goes to `report(total_bytes)` when given, else to a `Progress` line on `stream`.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     descriptor, temp_name = tempfile.mkstemp(dir=folder, prefix=".download-", suffix=".part")
     temp_path = Path(temp_name)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response, os.fdopen(descriptor, "wb") as handle:
             length = response.headers.get("Content-Length")
-            progress = Progress(f"Downloading {url}", int(length) if length else None, stream)
+            total = int(length) if length else None
+            progress = report(total) if report else Progress(f"Downloading {url}", total, stream)
             _copy_response(response, handle, progress)
             progress.close()
             if length is not None and progress.done != int(length):
