@@ -1,5 +1,6 @@
 """Keras's callbacks (re-exported from the engine)."""
 
+from convscope.engine.backup import BackupAndRestore
 from convscope.engine.callbacks import (
     Callback,
     CSVLogger,
@@ -13,5 +14,5 @@ from convscope.engine.callbacks import (
 )
 from convscope.engine.keras_callbacks import LambdaCallback, ProgbarLogger, TensorBoard
 
-__all__ = ["Callback", "CSVLogger", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
-           "ModelCheckpoint", "OneCycleLR", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN"]
+__all__ = ["BackupAndRestore", "Callback", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
+           "LearningRateScheduler", "ModelCheckpoint", "OneCycleLR", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN"]

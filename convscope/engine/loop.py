@@ -29,6 +29,7 @@ import torch
 
 from convscope import activations, distributed
 from convscope.engine import arrays, sources
+from convscope.engine import backup as backups
 from convscope.engine import checkpoint as checkpointing
 from convscope.engine.arrays import Data, Prepared, Targets, Weights, sample_count, take
 from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
@@ -121,6 +122,7 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
     if source is None:
         steps = math.ceil(sample_count(data[0]) / batch_size)
     history = History()
+    initial_epoch, resume = backups.restore_for_fit(model, callbacks, initial_epoch, resume, source is None)
     position = checkpointing.start_position(initial_epoch, steps or 0, resume)
     # A TrainableModel is a torch.nn.Module (engine/protocol.py), which DDP wraps.
     network = distributed.wrap_model(cast("torch.nn.Module", model), model.device)
