@@ -102,6 +102,22 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def discard_folder(path: Path) -> None:
+    """Remove the folder `path` so that no reader ever sees part of it: it is first renamed to a
+    hidden sibling (`.<name>.discarded`), then deleted. A process killed meanwhile leaves only
+    that hidden folder, which whoever cleans the parent's hidden staging folders removes."""
+    path = Path(path)
+    hidden = path.with_name(f".{path.name}.discarded")
+    try:
+        os.rename(path, hidden)
+    except FileNotFoundError:
+        return
+    except OSError:  # a leftover of the same name: clear it, then try once more
+        shutil.rmtree(hidden, ignore_errors=True)
+        os.rename(path, hidden)
+    shutil.rmtree(hidden, ignore_errors=True)
+
+
 def write_folder(path: Path, writer: Callable[[Path], object]) -> None:
     """Run `writer(staging_folder)`, then swap the finished folder into `path` durably.
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convscope import distributed
+from convscope._atomic import discard_folder
 from convscope.engine.callbacks import Callback
 from convscope.engine.checkpoint import (
     PREFIX,
@@ -153,13 +154,15 @@ class BackupAndRestore(Callback):
             return
         write_checkpoint(self.model, self.backup_dir, self.position)
         for old in candidates(self.backup_dir)[2 if self.double_checkpoint else 1:]:
-            shutil.rmtree(old, ignore_errors=True)
+            discard_folder(old)
 
     def on_train_end(self, logs: Any = None) -> None:
         if not (self.delete_checkpoint and distributed.is_main() and self.backup_dir.is_dir()):
             return
-        for backup in [*candidates(self.backup_dir), *self.backup_dir.glob(f".{PREFIX}*")]:
-            shutil.rmtree(backup, ignore_errors=True)
+        for backup in reversed(candidates(self.backup_dir)):  # oldest first: a kill here leaves the newest
+            discard_folder(backup)
+        for stale in self.backup_dir.glob(f".{PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
         if not any(self.backup_dir.iterdir()):
             self.backup_dir.rmdir()
 

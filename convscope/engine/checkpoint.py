@@ -40,7 +40,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from convscope import distributed
-from convscope._atomic import write_folder
+from convscope._atomic import discard_folder, write_folder
 from convscope.engine.callbacks import Callback
 
 if TYPE_CHECKING:
@@ -300,7 +300,7 @@ class Checkpointer(Callback):
 
     def prune(self) -> None:
         for old in candidates(self.folder)[self.keep:]:
-            shutil.rmtree(old, ignore_errors=True)
+            discard_folder(old)
 
 
 # -- hooks the training loop calls ---------------------------------------------------------------

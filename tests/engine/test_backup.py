@@ -217,3 +217,28 @@ def test_served_as_keras_callback() -> None:
     from convscope.keras import callbacks
 
     assert callbacks.BackupAndRestore is BackupAndRestore
+
+
+def test_a_kill_while_the_backups_are_deleted_leaves_none_half_deleted(data: tuple, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The end of a fit deletes its backups; a process killed in the middle of deleting one must
+    not leave a visible backup with files missing (the restart would refuse it): each is first
+    renamed out of sight, then deleted."""
+    folder = tmp_path / "backup"
+    make_model().fit(*data, epochs=2, batch_size=BATCH, verbose=0,
+                     callbacks=[BackupAndRestore(folder, save_freq=2, double_checkpoint=True,
+                                                 delete_checkpoint=False)])
+    assert [path.name for path in candidates(folder)] == ["ckpt-0000000008", "ckpt-0000000006"]
+
+    def killed_midway(path: object, *args: object, **kwargs: object) -> None:
+        next(file for file in sorted(Path(str(path)).rglob("*")) if file.is_file()).unlink()
+        raise KeyboardInterrupt  # the process dies with the folder half deleted
+
+    monkeypatch.setattr(shutil, "rmtree", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        BackupAndRestore(folder).on_train_end()
+    monkeypatch.undo()
+    restarted = BackupAndRestore(folder)
+    found = restarted.newest_readable()  # the oldest went first: the newest is whole
+    assert found is not None and found[0].name == "ckpt-0000000008"
+    assert [path.name for path in candidates(folder)] == ["ckpt-0000000008"]
