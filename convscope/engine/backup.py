@@ -20,7 +20,6 @@ else is in it (Keras deletes the folder whatever it holds).
 from __future__ import annotations
 
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,10 +28,10 @@ from convscope import distributed
 from convscope._atomic import discard_folder
 from convscope.engine.callbacks import Callback
 from convscope.engine.checkpoint import (
-    PREFIX,
     ResumePoint,
     TrainingPosition,
     candidates,
+    clear_staging,
     read_resume_point,
     verify,
     write_checkpoint,
@@ -132,8 +131,7 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs: Any = None) -> None:
         if distributed.is_main() and self.backup_dir.is_dir():
-            for stale in self.backup_dir.glob(f".{PREFIX}*"):  # staging left by a killed run
-                shutil.rmtree(stale, ignore_errors=True)
+            clear_staging(self.backup_dir)
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         if not isinstance(self.save_freq, int):  # "epoch"
@@ -161,8 +159,7 @@ class BackupAndRestore(Callback):
             return
         for backup in reversed(candidates(self.backup_dir)):  # oldest first: a kill here leaves the newest
             discard_folder(backup)
-        for stale in self.backup_dir.glob(f".{PREFIX}*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        clear_staging(self.backup_dir)
         if not any(self.backup_dir.iterdir()):
             self.backup_dir.rmdir()
 

@@ -187,6 +187,13 @@ def candidates(folder: str | os.PathLike[str]) -> list[Path]:
     return sorted(found, key=lambda path: int(path.name[len(PREFIX):]), reverse=True)
 
 
+def clear_staging(folder: Path) -> None:
+    """Remove the hidden folders a killed run left under `folder`: checkpoints being written,
+    and ones being discarded (`convscope._atomic.discard_folder`)."""
+    for stale in folder.glob(f".{PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def latest_good(folder: str | os.PathLike[str], report: bool = True) -> tuple[Path, dict[str, Any]] | None:
     """The newest checkpoint that verifies, with its manifest; bad ones are reported (a warning
     naming each and why) and skipped. None when there is no good checkpoint."""
@@ -273,8 +280,7 @@ class Checkpointer(Callback):
         self.is_writer = distributed.is_main()
         if self.is_writer:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for stale in self.folder.glob(f".{PREFIX}*"):  # staging left by a killed run
-                shutil.rmtree(stale, ignore_errors=True)
+            clear_staging(self.folder)
         found = latest_good(self.folder, report=False)
         self.position.last_checkpoint = found[0] if found else None
 
