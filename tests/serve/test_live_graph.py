@@ -121,7 +121,9 @@ def test_inception_branches_get_rows_and_a_concatenated_cell_shows_its_source(op
     page.goto(page.url.split("#")[0] + "#player")
     options = page.eval_on_selector_all("#player-layer option", "all => all.map(o => o.textContent)")
     assert "branch4_1x1 (Conv2D) \u2190 branch4_pool" in options and options[0] == "stem (Conv2D) \u2190 input_layer"
-    with page.expect_response("**/api/slide") as response_info:
+    # opening the player loads its first layer: wait for the answer about the layer chosen, not that one
+    with page.expect_response(lambda r: r.url.endswith("/api/slide")
+                              and r.request.post_data_json["layer"] == "branch4_1x1") as response_info:
         page.select_option("#player-layer", "branch4_1x1")
     assert response_info.value.json()["input_from"] == "branch4_pool"
     page.wait_for_function("document.querySelector('#player-about').textContent.startsWith(\"Conv2D 'branch4_1x1'\")")
