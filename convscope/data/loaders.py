@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convscope.data import cifar
+from convscope.data import cifar, cifar100
 from convscope.data.download import DownloadError
 from convscope.data.download import download as fetch_file
 from convscope.data.idx import parse_idx, read_content, read_idx
@@ -40,7 +40,8 @@ def load(
     """Load a named dataset as ``(x_train, y_train), (x_test, y_test)``.
 
     Args:
-        name: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``, ``"digits"`` or ``"mnist1d"``.
+        name: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``, ``"cifar100"`` (fine labels),
+            ``"digits"`` or ``"mnist1d"``.
         path: a folder holding the dataset's files, searched first.
         channel_axis: add the trailing channel axis to grayscale images and 1D signals.
         download: fetch missing files from the mirrors into the cache.
@@ -68,6 +69,9 @@ def load(
             spec, path, download=download, mirrors=mirrors, progress=progress)
     elif spec.kind == "cifar10":
         (x_train, y_train), (x_test, y_test) = load_cifar10(
+            spec, path, download=download, mirrors=mirrors, progress=progress)
+    elif spec.kind == "cifar100":
+        (x_train, y_train), (x_test, y_test) = load_cifar100(
             spec, path, download=download, mirrors=mirrors, progress=progress)
     elif spec.kind == "digits":
         (x_train, y_train), (x_test, y_test) = load_digits()
@@ -181,6 +185,30 @@ def load_cifar10(spec: DatasetSpec, path: PathLike | None, *, download: bool,
     if batches is None:  # only the tarball is there
         batches = cifar.extract_tarball(folder / cifar.TARBALL, cache)
     return cifar.read_batches(batches)
+
+
+def load_cifar100(spec: DatasetSpec, path: PathLike | None, *, download: bool, mirrors: Sequence[str] | None,
+                  progress: bool, label_mode: str = "fine") -> tuple[Split, Split]:
+    """CIFAR-100 from an extracted cifar-100-python/ folder, or read from the python tarball
+    (verified against Keras's SHA-256); `label_mode` "fine" (0-99) or "coarse" (0-19)."""
+    cifar100.check_label_mode(label_mode)
+    folder, looked = _locate(
+        spec, path, lambda f: cifar100.batch_folder(f) is not None or (f / cifar100.TARBALL).is_file())
+    if folder is None:
+        if not download:
+            looked.append("download: skipped (download=False)")
+            raise DatasetNotFoundError(spec, looked, howto_provide(spec, [cifar100.TARBALL]))
+        try:
+            tarball = fetch_file(cifar100.TARBALL, mirrors or spec.mirrors, dataset_cache_dir(spec.name) /
+                                 cifar100.TARBALL, cifar100.verify_tarball, progress=progress)
+        except DownloadError as error:
+            looked.extend(f"download {attempt}" for attempt in error.attempts)
+            raise DatasetNotFoundError(spec, looked, howto_provide(spec, [cifar100.TARBALL])) from error
+        return cifar100.read_tarball(tarball, label_mode)
+    batches = cifar100.batch_folder(folder)
+    if batches is not None:
+        return cifar100.read_folder(batches, label_mode)
+    return cifar100.read_tarball(folder / cifar100.TARBALL, label_mode)
 
 
 def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,17 @@ CIFAR10_CLASSES = (
     "dog", "frog", "horse", "ship", "truck",
 )
 DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+# CIFAR-100's fine labels, in the order of its `meta` file (alphabetical).
+CIFAR100_CLASSES = tuple("""
+    apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly
+    camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile
+    cup dinosaur dolphin elephant flatfish forest fox girl hamster house kangaroo keyboard lamp
+    lawn_mower leopard lion lizard lobster man maple_tree motorcycle mountain mouse mushroom oak_tree
+    orange orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine possum
+    rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper snail snake spider
+    squirrel streetcar sunflower sweet_pepper table tank telephone television tiger tractor train
+    trout tulip turtle wardrobe whale willow_tree wolf woman worm
+""".split())
 
 
 @dataclass(frozen=True)
@@ -28,7 +39,7 @@ class DatasetSpec:
 
     Attributes:
         name: the name given to `load` (``"fashion_mnist"``).
-        kind: how it is read: ``"idx"``, ``"cifar10"``, ``"digits"`` or ``"mnist1d"``.
+        kind: how it is read: ``"idx"``, ``"cifar10"``, ``"cifar100"``, ``"digits"`` or ``"mnist1d"``.
         class_names: one name per integer label.
         sample_shape: the shape of one sample with the channel axis, e.g. (28, 28, 1).
         files: for file-based datasets, role (``"x_train"``...) -> raw file name.
@@ -79,6 +90,12 @@ DATASETS: dict[str, DatasetSpec] = {
         "cifar10", "cifar10", CIFAR10_CLASSES, (32, 32, 3),
         mirrors=("https://www.cs.toronto.edu/~kriz/",),
         system_dirs=("/usr/share/datasets/cifar10", "/usr/share/datasets/cifar-10"),
+        citation="Krizhevsky, Learning multiple layers of features from tiny images (2009)",
+    ),
+    "cifar100": DatasetSpec(
+        "cifar100", "cifar100", CIFAR100_CLASSES, (32, 32, 3),
+        mirrors=("https://www.cs.toronto.edu/~kriz/",),
+        system_dirs=("/usr/share/datasets/cifar100", "/usr/share/datasets/cifar-100"),
         citation="Krizhevsky, Learning multiple layers of features from tiny images (2009)",
     ),
     "digits": DatasetSpec(

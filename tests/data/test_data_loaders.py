@@ -125,7 +125,7 @@ def test_offline_error_lists_every_place_in_order_and_how_to_fix(tmp_path: Path,
 
 
 def test_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="Unknown dataset 'mnsit'; known datasets: cifar10, digits"):
+    with pytest.raises(ValueError, match="Unknown dataset 'mnsit'; known datasets: cifar10, cifar100, digits"):
         datasets.load("mnsit")
 
 

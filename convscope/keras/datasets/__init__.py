@@ -1,5 +1,15 @@
-"""Keras's `keras.datasets`: `mnist.load_data()` returns uint8 arrays shaped as Keras's."""
+"""Keras's `keras.datasets`: `mnist.load_data()` returns arrays shaped as Keras's."""
 
-from convscope.keras.datasets import cifar10, fashion_mnist, mnist
+from convscope.keras.datasets import (
+    boston_housing,
+    california_housing,
+    cifar10,
+    cifar100,
+    fashion_mnist,
+    imdb,
+    mnist,
+    reuters,
+)
 
-__all__ = ["cifar10", "fashion_mnist", "mnist"]
+__all__ = ["boston_housing", "california_housing", "cifar10", "cifar100", "fashion_mnist", "imdb", "mnist",
+           "reuters"]
