@@ -69,6 +69,12 @@ from convscope.metrics.core import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from convscope.metrics.correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
 from convscope.metrics.fscore import F1Score, FBetaScore
 from convscope.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from convscope.metrics.probabilistic import (
@@ -80,6 +86,12 @@ from convscope.metrics.probabilistic import (
     Poisson,
     SparseCategoricalCrossentropy,
     SquaredHinge,
+)
+from convscope.metrics.rates import (
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
 )
 from convscope.metrics.regression import (
     CosineSimilarity,
@@ -104,6 +116,8 @@ __all__ = [
     "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
     "mean_squared_logarithmic_error", "poisson", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
     "sparse_top_k_categorical_accuracy", "squared_hinge", "top_k_categorical_accuracy",
+    "ConcordanceCorrelation", "PearsonCorrelation", "concordance_correlation", "pearson_correlation",
+    "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
 ]
 
 METRICS: dict[str, Callable[..., Metric]] = {
@@ -129,6 +143,9 @@ METRICS: dict[str, Callable[..., Metric]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "kl_divergence": KLDivergence, "poisson": Poisson,
     "hinge": Hinge, "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
+    "pearson_correlation": PearsonCorrelation, "concordance_correlation": ConcordanceCorrelation,
+    "precision_at_recall": PrecisionAtRecall, "recall_at_precision": RecallAtPrecision,
+    "sensitivity_at_specificity": SensitivityAtSpecificity, "specificity_at_sensitivity": SpecificityAtSensitivity,
 }
 # compile(metrics=[keras.metrics.sparse_categorical_accuracy]) gets the class of that name.
 FUNCTIONS: dict[MetricFunction, Callable[..., MeanMetricWrapper]] = {
@@ -141,6 +158,7 @@ FUNCTIONS: dict[MetricFunction, Callable[..., MeanMetricWrapper]] = {
     binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy, kl_divergence: KLDivergence, poisson: Poisson,
     hinge: Hinge, squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
+    pearson_correlation: PearsonCorrelation, concordance_correlation: ConcordanceCorrelation,
 }
 
 # What "accuracy" means depends on the loss, as in Keras.

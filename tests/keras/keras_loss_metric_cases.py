@@ -75,6 +75,24 @@ METRIC_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
     "r2_score": ("R2Score", {}, "regression"),
     "r2_variance_weighted": ("R2Score", {"class_aggregation": "variance_weighted_average"}, "regression"),
     "r2_raw_adjusted": ("R2Score", {"class_aggregation": None, "num_regressors": 2}, "regression"),
+    "pearson": ("PearsonCorrelation", {}, "regression"),
+    "pearson_axis": ("PearsonCorrelation", {"axis": 1}, "regression_grid"),
+    "concordance": ("ConcordanceCorrelation", {}, "regression"),
+    "concordance_axes": ("ConcordanceCorrelation", {"axis": [1, 2]}, "regression_grid"),
+    "precision_at_recall": ("PrecisionAtRecall", {"recall": 0.7}, "binary"),
+    "precision_at_recall_class": ("PrecisionAtRecall", {"recall": 0.5, "num_thresholds": 11, "class_id": 2},
+                                  "onehot"),
+    "precision_at_recall_grid": ("PrecisionAtRecall", {"recall": 0.95, "num_thresholds": 11}, "binary_grid"),
+    "recall_at_precision": ("RecallAtPrecision", {"precision": 0.97}, "binary"),
+    "recall_at_precision_one": ("RecallAtPrecision", {"precision": 0.6, "num_thresholds": 1}, "binary"),
+    "recall_at_precision_grid": ("RecallAtPrecision", {"precision": 0.7, "num_thresholds": 6}, "binary_grid"),
+    "sensitivity_at_specificity": ("SensitivityAtSpecificity", {"specificity": 0.95}, "binary"),
+    "sensitivity_at_specificity_class": ("SensitivityAtSpecificity",
+                                         {"specificity": 0.8, "num_thresholds": 50, "class_id": 1}, "onehot"),
+    "specificity_at_sensitivity": ("SpecificityAtSensitivity", {"sensitivity": 0.9, "num_thresholds": 7},
+                                   "binary"),
+    "specificity_at_sensitivity_grid": ("SpecificityAtSensitivity", {"sensitivity": 0.95, "num_thresholds": 11},
+                                        "binary_grid"),
 }
 
 
@@ -88,6 +106,13 @@ def batch(kind: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, n
         if kind == "distribution":
             y_true, y_pred = y_true / y_true.sum(-1, keepdims=True), y_pred / y_pred.sum(-1, keepdims=True)
         return y_true.astype("float32"), y_pred.astype("float32")
+    if kind == "regression_grid":  # (N, 4, 3): a correlation along axis 1 or axes (1, 2)
+        y_true = rng.normal(size=(size, 4, 3))
+        return y_true.astype("float32"), (y_true + rng.normal(scale=0.8, size=(size, 4, 3))).astype("float32")
+    if kind == "binary_grid":  # scores on the thresholds' grid and outside [0, 1]
+        y_true = rng.integers(0, 2, size=(size, 2)).astype("float32")
+        scores = np.round(0.6 * y_true + rng.uniform(-0.15, 0.75, size=(size, 2)), 1)
+        return y_true, scores.astype("float32")
     if kind == "binary_column":  # (N, 1): one value per sample, as IoU's per-sample weights need
         y_true, y_pred = batch("binary", size, rng)
         return y_true[:, :1], y_pred[:, :1]

@@ -232,3 +232,98 @@ def test_real_keras_reads_the_compile_settings(tmp_path: Path) -> None:
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["loss"] == "BinaryFocalCrossentropy" and found["loss_config"]["gamma"] == 3.0
     assert found["metrics"] == ["BinaryIoU", "F1Score", "MeanAbsolutePercentageError", "TruePositives"]
+
+
+# -- correlation and at-a-fixed-rate metrics ------------------------------------------------------
+@pytest.mark.parametrize(("name", "cls"), [
+    ("pearson_correlation", "PearsonCorrelation"), ("PearsonCorrelation", "PearsonCorrelation"),
+    ("concordance_correlation", "ConcordanceCorrelation"), ("ConcordanceCorrelation", "ConcordanceCorrelation"),
+])
+def test_correlation_names_compile_takes(name: str, cls: str) -> None:
+    logged, metric = metrics.get(name)
+    assert type(metric).__name__ == cls and logged == (name if name[0].islower() else metric.name)
+    assert type(metrics.get(getattr(keras.metrics, metric.name))[1]).__name__ == cls  # the function too
+
+
+@pytest.mark.parametrize(("name", "argument"), [
+    ("precision_at_recall", "recall"), ("RecallAtPrecision", "precision"),
+    ("sensitivity_at_specificity", "specificity"), ("SpecificityAtSensitivity", "sensitivity"),
+])
+def test_rate_metrics_by_name_ask_for_their_level(name: str, argument: str) -> None:
+    with pytest.raises(ValueError, match=f"{name!r} needs arguments.*{argument}"):
+        metrics.get(name)
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda: keras.metrics.PrecisionAtRecall(1.5), "PrecisionAtRecall: recall must be a number in"),
+    (lambda: keras.metrics.SensitivityAtSpecificity(0.5, num_thresholds=0), "num_thresholds must be an integer > 0"),
+    (lambda: keras.metrics.RecallAtPrecision(0.5, class_id=-1), "class_id must be an integer >= 0"),
+    (lambda: keras.metrics.PearsonCorrelation(axis="last"), "PearsonCorrelation: axis must be an integer"),
+])
+def test_correlation_and_rate_metrics_refuse_bad_arguments(build: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def small_model(metric_list: list[Any], kind: str) -> tuple[keras.Sequential, np.ndarray, np.ndarray]:
+    """A Dense model on 60 samples: 2 sigmoid outputs for binary targets, 3 linear ones for
+    regression targets (several values per sample, so each has its own correlation)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, 4)).astype("float32")
+    if kind == "binary":
+        y = (x[:, :2] + 0.7 * rng.normal(size=(60, 2)) > 0).astype("float32")
+        layer, loss = keras.layers.Dense(2, activation="sigmoid"), "binary_crossentropy"
+    else:
+        y = (x[:, :3] * [1.0, -2.0, 0.5] + 0.3 * rng.normal(size=(60, 3))).astype("float32")
+        layer, loss = keras.layers.Dense(3), "mse"
+    model = keras.Sequential([keras.layers.Input((4,)), layer])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss, metrics=metric_list)
+    return model, x, y
+
+
+RATE_METRICS = [
+    keras.metrics.PrecisionAtRecall(0.6), keras.metrics.RecallAtPrecision(0.7),
+    keras.metrics.SensitivityAtSpecificity(0.5, num_thresholds=20),
+    keras.metrics.SpecificityAtSensitivity(0.5, num_thresholds=50, class_id=1, name="specificity_1")]
+CORRELATION_METRICS = ["pearson_correlation", keras.metrics.ConcordanceCorrelation()]
+
+
+@pytest.mark.parametrize(("kind", "names"), [
+    ("binary", ["precision_at_recall", "recall_at_precision", "sensitivity_at_specificity", "specificity_1"]),
+    ("regression", ["pearson_correlation", "concordance_correlation"]),
+])
+def test_fit_and_evaluate_accumulate_correlation_and_rate_metrics(kind: str, names: list[str]) -> None:
+    model, x, y = small_model(RATE_METRICS if kind == "binary" else CORRELATION_METRICS, kind)
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert set(history.history) == {"loss", *names}
+    assert all(len(history.history[name]) == 3 for name in names)
+    evaluated = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    predictions = model.predict(x, verbose=0)
+    for name, (_, metric) in zip(names, model.require_compiled("test").heads[0].metrics, strict=True):
+        fresh = type(metric)(**metric.get_config())
+        fresh.update_state(y, predictions)  # one update over every sample: what 4 batches accumulate to
+        assert 0 < float(fresh.result()) <= 1, name
+        assert evaluated[name] == pytest.approx(float(fresh.result()), rel=1e-5, abs=1e-6), name
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_correlation_and_rate_metrics_survive_a_keras_file(tmp_path: Path, suffix: str) -> None:
+    model, _, _ = small_model([*CORRELATION_METRICS, *RATE_METRICS], "binary")
+    model.save(tmp_path / f"m{suffix}")
+    head = load_model(tmp_path / f"m{suffix}").require_compiled("test").heads[0]
+    assert [(name, type(metric).__name__, without_name(metric.get_config())) for name, metric in head.metrics] == \
+        [(name, type(metric).__name__, without_name(metric.get_config()))
+         for name, metric in model.require_compiled("test").heads[0].metrics]
+
+
+@pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
+def test_real_keras_reads_correlation_and_rate_metrics(tmp_path: Path) -> None:
+    small_model([*CORRELATION_METRICS, *RATE_METRICS], "binary")[0].save(tmp_path / "m.keras")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    reads = KERAS_READS.replace('"loss_config": model.loss.get_config(),', "")
+    done = subprocess.run([str(KERAS_PYTHON), "-c", reads, str(tmp_path / "m.keras")], capture_output=True,
+                          text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["metrics"] == [
+        "ConcordanceCorrelation", "PearsonCorrelation", "PrecisionAtRecall", "RecallAtPrecision",
+        "SensitivityAtSpecificity", "SpecificityAtSensitivity"]
