@@ -274,3 +274,50 @@ def test_cifar100_downloads_the_verified_tarball(server: tuple[Path, str], trust
     assert [path.name for path in (isolated / "cifar100").iterdir()] == [cifar100_files.TARBALL]
     (www / cifar100_files.TARBALL).unlink()
     _assert_split("cifar100_coarse", cifar100.load_data("coarse"))  # offline, from the cache
+
+
+# -- the classic IMDB convnet on a stand-in -----------------------------------------------------
+
+
+def _synthetic_imdb(path: Path) -> None:
+    """Reviews of ranks 1..40 where a positive review holds rank 7 and a negative one rank 8."""
+    rng = np.random.RandomState(0)
+
+    def reviews(count: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.randint(0, 2, count).astype(np.int64)
+        sequences = np.empty(count, dtype=object)
+        for index, label in enumerate(labels):
+            words = [int(w) for w in rng.choice([w for w in range(1, 41) if w not in (7, 8)], rng.randint(6, 20))]
+            words.insert(rng.randint(0, len(words)), 7 if label else 8)
+            sequences[index] = words
+        return sequences, labels
+
+    (x_train, y_train), (x_test, y_test) = reviews(256), reviews(64)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+def test_the_keras_imdb_convnet_learns_a_stand_in(tmp_path: Path, isolated: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import convscope.keras as keras
+    from convscope.keras import layers
+    from convscope.keras.utils import pad_sequences
+
+    _synthetic_imdb(tmp_path / "imdb.npz")
+    monkeypatch.setitem(REMOTE_FILES, "imdb.npz", replace(REMOTE_FILES["imdb.npz"], digest=_sha256(tmp_path / "imdb.npz")))
+    (x_train, y_train), (x_test, y_test) = imdb.load_data(tmp_path / "imdb.npz", num_words=30)
+    # num_words=30 keeps the marker words (7 + 3, 8 + 3) and turns ranks 27-40 into oov_char 2
+    x_train, x_test = pad_sequences(x_train, maxlen=24), pad_sequences(x_test, maxlen=24)
+    assert x_train.shape == (256, 24) and x_train.max() < 30
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((24,)),
+        layers.Embedding(30, 16),
+        layers.Conv1D(16, 3, activation="relu"),
+        layers.GlobalMaxPooling1D(),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=15, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert accuracy >= 0.95
