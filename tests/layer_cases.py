@@ -152,6 +152,8 @@ CASES: dict[str, Case] = {
     "RandomCrop: CIFAR-10 images": Case({"height": 24, "width": 24, "seed": 1}, (None, 32, 32, 3), (None, 24, 24, 3), 0),
     "RandomContrast: CIFAR-10 images": Case({"factor": 0.2}, (None, 32, 32, 3), (None, 32, 32, 3), 0),
     "RandomBrightness: images in [0, 1]": Case({"factor": 0.2, "value_range": (0, 1), "seed": 3}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
+    "TimeDistributed: a Conv2D on each frame of a clip": Case({"layer": {"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": 3, "activation": "relu"}}}, (None, 3, 8, 8, 2), (None, 3, 6, 6, 4), 76),
+    "TimeDistributed: a Dense on each step": Case({"layer": {"class_name": "Dense", "config": {"units": 5}}}, (None, 4, 6), (None, 4, 5), 35),
 }
 
 CASES_FILE = Path(__file__).relative_to(Path(__file__).parents[1])

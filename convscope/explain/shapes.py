@@ -106,6 +106,12 @@ def step_shape(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, 
         return kept, [f"{reduce} over {' x '.join(map(str, shape[:-1]))} per channel -> {shape[-1]}"]
     if kind == "Dense":
         return (*shape[:-1], config["units"]), [f"units = {config['units']}"]
+    if kind == "TimeDistributed" and isinstance(config.get("layer"), dict) and len(shape) >= 2:
+        inner = config["layer"]
+        output, lines = step_shape(str(inner.get("class_name")), dict(inner.get("config") or {}), shape[1:])
+        if lines == [UNCHANGED]:
+            return shape, lines
+        return (shape[0], *output), [f"time: kept = {shape[0]}", *(f"each step: {line}" for line in lines)]
     if kind == "Reshape":
         target = tuple(config["target_shape"])
         return target, [f"reshape {' x '.join(map(str, shape))} -> {' x '.join(map(str, target))}"]

@@ -1,4 +1,4 @@
 """Keras's `keras.layers`, served by convscope."""
 
 from convscope.layers import *  # noqa: F403
-from convscope.layers import Layer  # noqa: F401
+from convscope.layers import Layer, Wrapper  # noqa: F401

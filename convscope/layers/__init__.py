@@ -82,6 +82,7 @@ from convscope.layers.separable import (
     SeparableConv1D,
     SeparableConv2D,
 )
+from convscope.layers.wrappers import TimeDistributed, Wrapper  # noqa: F401  (Keras's base; no case of its own)
 
 # Keras's aliases.
 Convolution1D, Convolution2D = Conv1D, Conv2D
@@ -106,6 +107,7 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
     Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Normalization,
     CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
+    TimeDistributed,
 )}
 
 

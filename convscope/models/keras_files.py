@@ -29,7 +29,7 @@ import numpy as np
 
 from convscope import _registry
 from convscope._atomic import atomic_path
-from convscope.layers import LAYERS, Layer
+from convscope.layers import LAYERS, Layer, Wrapper
 from convscope.models import graph_config, keras_compile, keras_optimizer
 from convscope.models.keras_weights import (
     KERAS_VERSION,
@@ -57,7 +57,8 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "GlobalAveragePooling3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "SpatialDropout3D",
                     "LayerNormalization", "GroupNormalization", "UnitNormalization",
                     "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding",
-                    "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness")
+                    "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness",
+                    "TimeDistributed")
 GROUPED_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "GroupNormalization")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
@@ -116,6 +117,8 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: layer '{config.get('name')}' is a {class_name}, which convscope cannot read. "
                          f"{_registry.unknown_object_hint('layer class', class_name)} "
                          f"Supported layers: {', '.join(SUPPORTED_LAYERS)}.")
+    if class_name == "TimeDistributed":  # a wrapper: the layer inside is read as any layer is
+        config["layer"] = layer_entry(config.get("layer"), path)
     grouped = class_name in GROUPED_LAYERS
     if not grouped and config.get("groups", 1) != 1:
         raise ValueError(f"{path}: {class_name} '{config.get('name')}' uses groups={config['groups']}; "
@@ -269,6 +272,8 @@ def keras_layer_config(layer: Any, with_module: bool) -> dict[str, Any]:
         if kind in ("initializer", "regularizer", "constraint"):
             config[key] = keras_object(value, f"keras.{kind}s", with_module)
     config["dtype"] = "float32"
+    if isinstance(layer, Wrapper):  # the wrapped layer's config, with its module even in a legacy .h5, as Keras
+        config["layer"] = keras_layer_config(layer.layer, with_module=True)
     entry = {"class_name": type(layer).__name__, "config": config}
     if not with_module:
         return entry

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from convscope.layers import Wrapper
 from convscope.models.nested import ModelLayer
 from convscope.models.protocol import LayeredModel
 
@@ -60,6 +61,8 @@ def layer_datasets(layer: Any, store: h5py.Group, where: str, path: Path) -> lis
         groups = weight_group_names([type(inner).__name__ for inner in layer.layers])
         return [dataset for inner, group in zip(layer.layers, groups)
                 for dataset in layer_datasets(inner, store, f"{where}/layers/{group}", path)]
+    if isinstance(layer, Wrapper):  # a wrapper's own vars are empty; the wrapped layer's sit under "layer"
+        return layer_datasets(layer.layer, store, f"{where}/layer", path)
     variables = store.get(f"{where}/vars")
     if variables is None:
         raise ValueError(f"{path}: no weights group '{where}' for {layer.label}; the file is from a "
@@ -140,6 +143,9 @@ def write_weights_store(model: LayeredModel | ModelLayer, store: h5py.Group) -> 
         if isinstance(layer, ModelLayer):
             write_weights_store(layer, layers_group.create_group(group))
             continue
+        if isinstance(layer, Wrapper):  # Keras's layout: <group>/vars empty, <group>/layer/vars the weights
+            layers_group.create_group(f"{group}/vars").attrs["name"] = layer.name
+            layer, group = layer.layer, f"{group}/layer"
         variables = layers_group.create_group(f"{group}/vars")
         variables.attrs["name"] = layer.name
         for index, array in enumerate(layer.get_weights()):
