@@ -1,6 +1,6 @@
 """`convscope data show|describe NAME`: plot or describe a dataset.
 
-NAME is a dataset name (mnist, fashion_mnist, cifar10, digits, mnist1d), a folder with one
+NAME is a dataset name (mnist, fashion_mnist, cifar10, cifar100, digits, mnist1d), a folder with one
 subfolder per class, or a .npy/.npz/.csv file of signals. Nothing heavy is imported until a
 command runs.
 """

@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", help="dataset name (mnist, fashion_mnist, cifar10, digits, mnist1d)")
+    parser.add_argument("--data", help="dataset name (mnist, fashion_mnist, cifar10, cifar100, digits, mnist1d)")
     parser.add_argument("--path", help="folder holding the dataset's files (searched first)")
     parser.add_argument("--split", choices=("train", "test"), default="test")
     parser.add_argument("--index", type=int, default=0, help="which example of the split (default 0)")

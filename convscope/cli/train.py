@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("model", metavar="MODEL", nargs="?",
                         help="built-in model name, a .json/.yaml spec, or a .py file defining build_model()")
     parser.add_argument("--data",
-                        help="dataset name (mnist, fashion_mnist, cifar10, digits, mnist1d), an image "
+                        help="dataset name (mnist, fashion_mnist, cifar10, cifar100, digits, mnist1d), an image "
                              "folder (one subfolder per class), or a .npy/.npz/.csv file of signals")
     parser.add_argument("--out", help="run folder (default: runs/<model>-<data>-<time>)")
     parser.add_argument("--resume", metavar="RUN",
