@@ -4,7 +4,7 @@ A convscope optimizer is a recipe: it becomes a `torch.optim.Optimizer` once the
 parameters are known (`build`). A ready `torch.optim.Optimizer` can be passed to `compile` too.
 Each takes Keras 3's steps: where torch's rule differs, a hook adjusts torch's optimizer (Adam's
 epsilon, SGD's momentum after a learning-rate change) or `convscope.optimizer_rules` implements
-Keras's rule (RMSprop, Adagrad, Adamax).
+Keras's rule (RMSprop, Adagrad, Adamax, Adadelta, Ftrl, Lion, Adafactor).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class Optimizer:
         self.steps_counted = 0  # updates since `build` (or restored from a file); see `iterations`
         self.schedule: lr_schedules.LearningRateSchedule | None = None
         self._before_hook: Any = None  # the handle of `before_step`, once registered
+        self.keras_orders: dict[int, tuple[int, ...]] = {}  # id(param) -> PyTorch-to-Keras axes, see `build`
         if isinstance(learning_rate, (lr_schedules.LearningRateSchedule, dict)):
             self.schedule = lr_schedules.get(learning_rate)
             learning_rate = 0.001  # unused while the schedule is set
@@ -144,8 +145,11 @@ class Optimizer:
     def torch_options(self) -> dict[str, Any]:
         return {}
 
-    def build(self, parameters: Any) -> torch.optim.Optimizer:
-        """Make the torch optimizer for `parameters` and follow its learning rate from now on."""
+    def build(self, parameters: Any, keras_orders: dict[int, tuple[int, ...]] | None = None) -> torch.optim.Optimizer:
+        """Make the torch optimizer for `parameters` and follow its learning rate from now on.
+        `keras_orders` maps id(param) to the permutation from its PyTorch layout to Keras's (the
+        model's `keras_weights`), for a rule that works along Keras's axes (Adafactor)."""
+        self.keras_orders = dict(keras_orders or {})
         # torch.optim refuses an empty list; Keras trains a model without weights (Flatten
         # alone), so that model gets one empty parameter group.
         groups = list(parameters) or [{"params": []}]
@@ -285,7 +289,7 @@ class TorchOptimizer(Optimizer):
         super().__init__(float(torch_optimizer.param_groups[0]["lr"]), name=type(torch_optimizer).__name__.lower())
         self.torch_optimizer = torch_optimizer
 
-    def build(self, parameters: Any) -> torch.optim.Optimizer:
+    def build(self, parameters: Any, keras_orders: dict[int, tuple[int, ...]] | None = None) -> torch.optim.Optimizer:
         assert self.torch_optimizer is not None  # set in __init__
         return self.torch_optimizer
 
@@ -447,9 +451,120 @@ class Adagrad(Optimizer):
         return {"initial_accumulator_value": self.options["initial_accumulator_value"], "eps": self.options["epsilon"]}
 
 
+def _check_range(kind: str, argument: str, value: Any, low: float, high: float) -> None:
+    if not is_number(value) or not low <= number(value) <= high:
+        raise ValueError(f"{kind}: {argument} must be a number in [{low:g}, {high:g}]; got {value!r}.")
+
+
+def _check_at_least(kind: str, argument: str, value: Any, low: float = 0.0) -> None:
+    if not is_number(value) or number(value) < low:
+        raise ValueError(f"{kind}: {argument} must be a number >= {low:g}; got {value!r}.")
+
+
+class Adadelta(Optimizer):
+    """Keras's Adadelta (`optimizer_rules.Adadelta`, Zeiler 2012): per-weight step sizes from
+    running averages of squared gradients and squared updates; `learning_rate` scales the step
+    (1.0 is the paper's form)."""
+
+    torch_class = optimizer_rules.Adadelta
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
+                 weight_decay: float | None = None, name: str | None = None, **kwargs: Any) -> None:
+        _check_range("Adadelta", "rho", rho, 0.0, 1.0)
+        _check_at_least("Adadelta", "epsilon", epsilon)
+        super().__init__(learning_rate, name, extra=kwargs, rho=rho, epsilon=epsilon, weight_decay=weight_decay)
+
+    def torch_options(self) -> dict[str, Any]:
+        return {"rho": self.options["rho"], "eps": self.options["epsilon"]}
+
+
+class Ftrl(Optimizer):
+    """Keras's FTRL-proximal (`optimizer_rules.Ftrl`, McMahan et al. 2013), with online L1/L2
+    regularization (`l1_regularization_strength`, `l2_regularization_strength`, `beta`) and the
+    shrinkage-type L2 (`l2_shrinkage_regularization_strength`, a penalty added to the gradient)."""
+
+    torch_class = optimizer_rules.Ftrl
+
+    def __init__(self, learning_rate: float = 0.001, learning_rate_power: float = -0.5,
+                 initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
+                 l2_regularization_strength: float = 0.0, l2_shrinkage_regularization_strength: float = 0.0,
+                 beta: float = 0.0, weight_decay: float | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        if not is_number(learning_rate_power) or number(learning_rate_power) > 0:
+            raise ValueError(f"Ftrl: learning_rate_power must be a number <= 0 (0 keeps the rate fixed); "
+                             f"got {learning_rate_power!r}.")
+        for argument, value in (("initial_accumulator_value", initial_accumulator_value),
+                                ("l1_regularization_strength", l1_regularization_strength),
+                                ("l2_regularization_strength", l2_regularization_strength),
+                                ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength),
+                                ("beta", beta)):
+            _check_at_least("Ftrl", argument, value)
+        super().__init__(learning_rate, name, extra=kwargs, learning_rate_power=learning_rate_power,
+                         initial_accumulator_value=initial_accumulator_value,
+                         l1_regularization_strength=l1_regularization_strength,
+                         l2_regularization_strength=l2_regularization_strength,
+                         l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength, beta=beta,
+                         weight_decay=weight_decay)
+
+    def torch_options(self) -> dict[str, Any]:
+        o = self.options
+        return {"lr_power": o["learning_rate_power"], "initial_accumulator_value": o["initial_accumulator_value"],
+                "l1": o["l1_regularization_strength"], "l2": o["l2_regularization_strength"],
+                "l2_shrinkage": o["l2_shrinkage_regularization_strength"], "beta": o["beta"]}
+
+
+class Lion(Optimizer):
+    """Keras's Lion (`optimizer_rules.Lion`, Chen et al. 2023): steps of lr * sign(...) from an
+    interpolated momentum; one slot per weight."""
+
+    torch_class = optimizer_rules.Lion
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99,
+                 weight_decay: float | None = None, name: str | None = None, **kwargs: Any) -> None:
+        if not is_number(beta_1) or not 0 < number(beta_1) <= 1:
+            raise ValueError(f"Lion: beta_1 must be a number in (0, 1] (at 0 Lion degenerates to SignSGD); "
+                             f"got {beta_1!r}.")
+        _check_range("Lion", "beta_2", beta_2, 0.0, 1.0)
+        super().__init__(learning_rate, name, extra=kwargs, beta_1=beta_1, beta_2=beta_2, weight_decay=weight_decay)
+
+    def torch_options(self) -> dict[str, Any]:
+        return {"betas": (self.options["beta_1"], self.options["beta_2"])}
+
+
+class Adafactor(Optimizer):
+    """Keras's Adafactor (`optimizer_rules.Adafactor`, Shazeer and Stern 2018): second moments
+    factored over the last two axes of each matrix or higher-rank weight (in Keras's layout), a
+    relative step size max(epsilon_2, rms(w)) * min(lr, 1 / sqrt(t)) and update clipping at
+    `clip_threshold`. As in Keras 3, the step is min(lr, 1 / sqrt(t)) whatever `relative_step` says;
+    it is kept for the config."""
+
+    torch_class = optimizer_rules.Adafactor
+
+    def __init__(self, learning_rate: float = 0.001, beta_2_decay: float = -0.8, epsilon_1: float = 1e-30,
+                 epsilon_2: float = 1e-3, clip_threshold: float = 1.0, relative_step: bool = True,
+                 weight_decay: float | None = None, name: str | None = None, **kwargs: Any) -> None:
+        if not is_number(beta_2_decay) or number(beta_2_decay) > 0:
+            raise ValueError(f"Adafactor: beta_2_decay must be a number <= 0 (beta_2 = 1 - t^beta_2_decay); "
+                             f"got {beta_2_decay!r}.")
+        _check_at_least("Adafactor", "epsilon_1", epsilon_1)
+        _check_at_least("Adafactor", "epsilon_2", epsilon_2)
+        if not is_number(clip_threshold) or number(clip_threshold) <= 0:
+            raise ValueError(f"Adafactor: clip_threshold must be a positive number; got {clip_threshold!r}.")
+        if not isinstance(relative_step, bool):
+            raise ValueError(f"Adafactor: relative_step must be True or False; got {relative_step!r}.")
+        super().__init__(learning_rate, name, extra=kwargs, beta_2_decay=beta_2_decay, epsilon_1=epsilon_1,
+                         epsilon_2=epsilon_2, clip_threshold=clip_threshold, relative_step=relative_step,
+                         weight_decay=weight_decay)
+
+    def torch_options(self) -> dict[str, Any]:
+        o = self.options
+        return {"beta_2_decay": o["beta_2_decay"], "epsilon_1": o["epsilon_1"], "epsilon_2": o["epsilon_2"],
+                "clip_threshold": o["clip_threshold"], "keras_orders": self.keras_orders}
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "nadam": Nadam, "adamax": Adamax, "rmsprop": RMSprop,
-    "adagrad": Adagrad,
+    "adagrad": Adagrad, "adadelta": Adadelta, "ftrl": Ftrl, "lion": Lion, "adafactor": Adafactor,
 }
 
 

@@ -32,7 +32,8 @@ from convscope import optimizers, schedules
 from convscope.models.protocol import LayeredModel
 
 KERAS_CLASS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-               "nadam": "Nadam", "adamax": "Adamax"}  # convscope's registry name -> Keras's class
+               "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta", "ftrl": "Ftrl", "lion": "Lion",
+               "adafactor": "Adafactor"}  # convscope's registry name -> Keras's class
 # Keras slot -> the torch optimizer's state entry, per Keras optimizer class.
 ADAM_STATE = {"momentum": "exp_avg", "velocity": "exp_avg_sq", "velocity_hat": "max_exp_avg_sq"}
 SLOT_STATE: dict[str, dict[str, str]] = {
@@ -40,7 +41,13 @@ SLOT_STATE: dict[str, dict[str, str]] = {
     "Adamax": {"momentum": "exp_avg", "norm": "norm"}, "SGD": {"momentum": "momentum_buffer"},
     "RMSprop": {"velocity": "square_avg", "momentum": "momentum", "average_gradient": "grad_avg"},
     "Adagrad": {"accumulator": "sum"},
+    "Adadelta": {"accumulated_grad": "accumulated_grad", "accumulated_delta_var": "accumulated_delta_var"},
+    "Ftrl": {"accumulator": "accumulator", "linear": "linear"}, "Lion": {"momentum": "momentum"},
+    "Adafactor": {"r": "row_average", "c": "column_average", "velocity": "velocity"},
 }
+# Adafactor's factored moments, kept in Keras's layout (not permuted): for a weight of rank < 2,
+# Keras keeps a scalar 0 in their place.
+FACTORED_SLOTS = {"r", "c"}
 # Keras arguments every optimizer has, at Keras's defaults.
 BASE_CONFIG = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
                **optimizers.KERAS_DEFAULTS}
@@ -65,7 +72,9 @@ def slot_blocks(class_name: str, config: dict[str, Any]) -> list[Block]:
         "RMSprop": [("velocity",), *([("momentum",)] if (config.get("momentum") or 0) > 0 else []),
                     *([("average_gradient",)] if config.get("centered") else [])],
         "Nadam": [("momentum", "velocity")], "Adamax": [("momentum", "norm")], "Adagrad": [("accumulator",)],
-        "SGD": [("momentum",)] if config.get("momentum") else []}
+        "SGD": [("momentum",)] if config.get("momentum") else [],
+        "Adadelta": [("accumulated_grad", "accumulated_delta_var")], "Ftrl": [("accumulator", "linear")],
+        "Lion": [("momentum",)], "Adafactor": [("r", "c", "velocity")]}
     return blocks["Adam" if class_name == "AdamW" else class_name]
 
 
@@ -184,18 +193,33 @@ def keras_variables(model: LayeredModel) -> Variables | None:
             state = compiled.optimizer.state.get(tensor, {})
             for slot in block:
                 value = state.get(SLOT_STATE[class_name][slot])
-                array = initial_slot(class_name, config, keras_shape(tensor, order)) if value is None else \
-                    to_keras(class_name, slot, value.detach().permute(*order).cpu().numpy(), rate, config)
-                variables.append((f"{prefix}/{path.replace('/', '_')}_{slot}", array.astype(np.float32)))
+                shape = slot_shape(slot, keras_shape(tensor, order))
+                if value is None:
+                    array = initial_slot(class_name, config, shape)
+                else:
+                    value = value.detach() if slot in FACTORED_SLOTS else value.detach().permute(*order)
+                    array = to_keras(class_name, slot, value.cpu().numpy(), rate, config)
+                dtype = np.int32 if slot in FACTORED_SLOTS and not shape else np.float32  # Keras's placeholder 0
+                variables.append((f"{prefix}/{path.replace('/', '_')}_{slot}", array.astype(dtype)))
     if class_name == "Nadam":
         products = [float(state["mu_product"]) for state in compiled.optimizer.state.values() if "mu_product" in state]
         variables.append((f"{prefix}/u_product", np.asarray(products[0] if products else 1.0, dtype=np.float32)))
     return variables
 
 
+def slot_shape(slot: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a slot of a weight of Keras shape `shape`: Adafactor's row moments drop the
+    last axis, its column moments the second last; a scalar under rank 2."""
+    if slot not in FACTORED_SLOTS:
+        return shape
+    if len(shape) < 2:
+        return ()
+    return shape[:-1] if slot == "r" else (*shape[:-2], shape[-1])
+
+
 def initial_slot(class_name: str, config: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
     """A slot before the first update: Keras's initial value."""
-    fill = config.get("initial_accumulator_value", 0.1) if class_name == "Adagrad" else 0.0
+    fill = config.get("initial_accumulator_value", 0.1) if class_name in ("Adagrad", "Ftrl") else 0.0
     return np.full(shape, fill, dtype=np.float32)
 
 
@@ -345,8 +369,8 @@ def slot_problem(state: KerasState, keras_class: str, keras_config: dict[str, An
     if missing or extra:
         return f"the file's slots {sorted(state.slots)} are not those of {keras_class} with these settings " \
                f"({expected})"
-    shapes = [keras_shape(tensor, order) for _, tensor, order in weights]
     for slot, values in state.slots.items():
+        shapes = [slot_shape(slot, keras_shape(tensor, order)) for _, tensor, order in weights]
         found = [tuple(np.shape(value)) for value in values]
         if found != shapes:
             return f"its {slot} slots have shapes {found}, the model's trainable weights {shapes}"
@@ -365,6 +389,10 @@ def load_torch_state(optimizer: torch.optim.Optimizer, state: KerasState, keras_
         inverse = tuple(int(axis) for axis in np.argsort(order))
         for slot, values in state.slots.items():
             array = to_torch(keras_class, slot, np.asarray(values[number], dtype=np.float32), rate, keras_config)
+            if slot in FACTORED_SLOTS:  # Keras's layout; none for a weight of rank < 2
+                if tensor.dim() >= 2:
+                    entry[SLOT_STATE[keras_class][slot]] = torch.from_numpy(np.ascontiguousarray(array))
+                continue
             entry[SLOT_STATE[keras_class][slot]] = torch.from_numpy(np.ascontiguousarray(array)).permute(*inverse)
         if keras_class == "Nadam":
             entry["mu_product"] = torch.tensor(1.0 if state.product is None else state.product)

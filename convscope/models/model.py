@@ -260,7 +260,9 @@ class Model(nn.Module, abc.ABC):
         heads = output_heads.output_heads(loss, loss_weights, metrics, weighted_metrics, self.data_keys()[1],
                                           self.output_activation_names())
         recipe = optimizers.get(optimizer)
-        torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else recipe.build(self.parameters())
+        keras_orders = {id(tensor): tuple(order) for layer in self.layers for _, tensor, order in layer.keras_weights()}
+        torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else \
+            recipe.build(self.parameters(), keras_orders)
         keras_optimizer = optimizers.TorchOptimizer(recipe) if isinstance(recipe, torch.optim.Optimizer) else recipe
         self.compiled = Compiled(
             optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,

@@ -32,6 +32,15 @@ OPTIMIZER_STATE_CASES: dict[str, tuple[str, tuple[str, dict[str, Any]], dict[str
     "dense_adamax": ("dense", ("Adamax", {"learning_rate": 0.01}), {"loss": SPARSE_LOGITS, "metrics": ["accuracy"]}),
     "dense_adagrad": ("dense", ("Adagrad", {"learning_rate": 0.05, "initial_accumulator_value": 0.0}),
                       {"loss": SPARSE_LOGITS, "metrics": ["accuracy"]}),
+    "seed_cnn_adafactor": ("seed_cnn", ("Adafactor", {"learning_rate": 0.01}),
+                           {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}),
+    "seed_cnn_lion": ("seed_cnn", ("Lion", {"learning_rate": 0.001, "weight_decay": 0.1}),
+                      {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}),
+    "dense_adadelta": ("dense", ("Adadelta", {"learning_rate": 1.0, "rho": 0.9}),
+                       {"loss": SPARSE_LOGITS, "metrics": ["accuracy"]}),
+    "dense_ftrl": ("dense", ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.001,
+                                      "l2_shrinkage_regularization_strength": 0.01, "beta": 0.5}),
+                   {"loss": SPARSE_LOGITS, "metrics": ["accuracy"]}),
     "two_heads_adam": ("two_heads", ("Adam", {"learning_rate": 0.005}),
                        {"loss": {"class_out": ("object", "SparseCategoricalCrossentropy", {}), "reg_out": "mse"},
                         "loss_weights": {"class_out": 1.0, "reg_out": 0.5},
@@ -39,6 +48,12 @@ OPTIMIZER_STATE_CASES: dict[str, tuple[str, tuple[str, dict[str, Any]], dict[str
                                     "reg_out": ["mae", ("object", "MeanSquaredError", {"name": "mse_metric"})]},
                         "weighted_metrics": {"class_out": ["accuracy"]}}),
 }
+
+
+def keras_writes_h5(case: str) -> bool:
+    """Whether Keras saves the case's model as a legacy .h5: not with Adafactor, whose factored
+    moments share their weight's name ("adafactor/kernel" twice), which the .h5 cannot hold."""
+    return OPTIMIZER_STATE_CASES[case][1][0] != "Adafactor"
 
 
 def case_data(model: str) -> tuple[Any, Any]:
@@ -86,14 +101,46 @@ RULE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "adamw": ("AdamW", {"learning_rate": 0.01}),
     "nadam": ("Nadam", {"learning_rate": 0.01}),
 }
+# Cases of the optimizers without a torch.optim counterpart, in their own fixture file
+# (optimizer_rules_more.npz); their problem adds a (3, 3, 2, 4) conv kernel, whose factored
+# moments (Adafactor) run over its last two axes. "schedule" is an ExponentialDecay's config.
+SCHEDULE = {"initial_learning_rate": 0.05, "decay_steps": 3, "decay_rate": 0.5}
+MORE_RULE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "adadelta": ("Adadelta", {}),
+    "adadelta_fast": ("Adadelta", {"learning_rate": 1.0, "rho": 0.8, "epsilon": 1e-5}),
+    "adadelta_schedule_weight_decay": ("Adadelta", {"learning_rate": SCHEDULE, "weight_decay": 0.5}),
+    "ftrl": ("Ftrl", {"learning_rate": 0.05}),
+    "ftrl_regularized": ("Ftrl", {"learning_rate": 0.05, "learning_rate_power": -0.7, "initial_accumulator_value": 0.3,
+                                  "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+                                  "l2_shrinkage_regularization_strength": 0.03, "beta": 0.1}),
+    "ftrl_fixed_rate_change": ("Ftrl", {"learning_rate": 0.05, "learning_rate_power": 0.0,
+                                        "initial_accumulator_value": 0.0, "learning_rate_after": 0.02}),
+    "lion": ("Lion", {"learning_rate": 0.01}),
+    "lion_betas_clipnorm": ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "clipnorm": 0.1}),
+    "lion_schedule_weight_decay": ("Lion", {"learning_rate": SCHEDULE, "weight_decay": 0.1}),
+    "adafactor": ("Adafactor", {}),
+    "adafactor_large_rate": ("Adafactor", {"learning_rate": 0.5, "beta_2_decay": -0.5, "epsilon_1": 1e-10,
+                                           "epsilon_2": 0.01, "clip_threshold": 0.5}),
+    "adafactor_schedule": ("Adafactor", {"learning_rate": SCHEDULE, "relative_step": False,
+                                         "global_clipnorm": 0.5}),
+    "adafactor_rate_change": ("Adafactor", {"learning_rate": 0.5, "weight_decay": 0.05,
+                                            "learning_rate_after": 0.1}),
+}
+RULE_FIXTURES = {"optimizer_rules.npz": RULE_CASES, "optimizer_rules_more.npz": MORE_RULE_CASES}
 
 
-def rule_problem() -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+def rule_problem(case: str = "") -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
     """(start weights, each step's gradients) for RULE_CASES: a (3, 4) kernel whose columns get
-    gradients of about 1, 1e-2, 1e-4 and 1e-6, and a (4,) bias."""
+    gradients of about 1, 1e-2, 1e-4 and 1e-6, and a (4,) bias; for MORE_RULE_CASES also a
+    (3, 3, 2, 4) conv kernel (Keras's layout) with gradients of about 0.1."""
     rng = np.random.default_rng(11)
     start = [rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=4).astype("float32")]
     scale = np.array([1.0, 1e-2, 1e-4, 1e-6])
     grads = [[(rng.normal(size=(3, 4)) * scale).astype("float32"), (rng.normal(size=4) * scale).astype("float32")]
              for _ in range(RULE_STEPS)]
+    if case in MORE_RULE_CASES:
+        conv = np.random.default_rng(12)
+        start.append(conv.normal(size=(3, 3, 2, 4)).astype("float32"))
+        for step_grads in grads:
+            step_grads.append((conv.normal(size=(3, 3, 2, 4)) * 0.1).astype("float32"))
     return start, grads

@@ -3,13 +3,14 @@ real Keras.
 
 Run with the Keras venv, from the repository root:
     benchmarks/.keras-env/bin/python tests/keras/make_keras_optimizer_fixtures.py [case ...]
-(case names write only those cases; "rules" only optimizer_rules.npz).
+(case names write only those cases; "rules" only the rule files, a rule file's name only it).
 For each case of keras_optimizer_cases.py the model is compiled, trained one epoch on the case's
-data (batches of 8, not shuffled) and saved as opt_<case>.keras and opt_<case>.h5; then it trains
+data (batches of 8, not shuffled) and saved as opt_<case>.keras and opt_<case>.h5 (no .h5 for
+Adafactor, see `keras_writes_h5`); then it trains
 one more epoch. opt_<case>.npz holds the weights before the first epoch ("initial_<i>") and after
 the second ("after_<i>"), in get_weights order.
 
-optimizer_rules.npz holds, for each case of RULE_CASES, the weights after RULE_STEPS updates
+optimizer_rules.npz holds, for each case of RULE_CASES (optimizer_rules_more.npz of MORE_RULE_CASES), the weights after RULE_STEPS updates
 (apply_gradients on float32 variables): "<case>_<i>" for the i-th weight.
 """
 
@@ -33,10 +34,11 @@ import keras_twins  # noqa: E402
 from keras_optimizer_cases import (  # noqa: E402
     BATCH_SIZE,
     OPTIMIZER_STATE_CASES,
-    RULE_CASES,
     RULE_CHANGE,
+    RULE_FIXTURES,
     build_objects,
     case_data,
+    keras_writes_h5,
     rule_problem,
 )
 
@@ -66,13 +68,15 @@ def compiled(case: str) -> keras.Model:
     return model
 
 
-def rule_weights() -> dict[str, np.ndarray]:
-    """Each rule case's weights after its steps, as optimizer_rules.npz stores them."""
+def rule_weights(cases: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, np.ndarray]:
+    """Each rule case's weights after its steps, as optimizer_rules*.npz store them."""
     arrays = {}
-    for case, (optimizer_class, arguments) in RULE_CASES.items():
+    for case, (optimizer_class, arguments) in cases.items():
         settings = dict(arguments)
         rate_after = settings.pop("learning_rate_after", None)
-        start, grads = rule_problem()
+        if isinstance(settings.get("learning_rate"), dict):
+            settings["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(**settings["learning_rate"])
+        start, grads = rule_problem(case)
         variables = [keras.Variable(value, dtype="float32") for value in start]
         optimizer = getattr(keras.optimizers, optimizer_class)(**settings)
         for step, step_grads in enumerate(grads):
@@ -85,8 +89,9 @@ def rule_weights() -> dict[str, np.ndarray]:
 
 def main(chosen: list[str]) -> None:
     FIXTURES.mkdir(exist_ok=True)
-    if not chosen or "rules" in chosen:
-        np.savez_compressed(FIXTURES / "optimizer_rules.npz", **rule_weights())
+    for file, cases in RULE_FIXTURES.items():
+        if not chosen or "rules" in chosen or file in chosen:
+            np.savez_compressed(FIXTURES / file, **rule_weights(cases))
     for case, (model_name, _, _) in OPTIMIZER_STATE_CASES.items():
         if chosen and case not in chosen:
             continue
@@ -96,7 +101,8 @@ def main(chosen: list[str]) -> None:
         initial = model.get_weights()
         model.fit(x, y, epochs=1, batch_size=BATCH_SIZE, shuffle=False, verbose=0)
         model.save(FIXTURES / f"opt_{case}.keras")
-        model.save(FIXTURES / f"opt_{case}.h5")
+        if keras_writes_h5(case):
+            model.save(FIXTURES / f"opt_{case}.h5")
         model.fit(x, y, epochs=1, batch_size=BATCH_SIZE, shuffle=False, verbose=0)
         arrays = {f"initial_{index}": array for index, array in enumerate(initial)}
         arrays.update({f"after_{index}": array for index, array in enumerate(model.get_weights())})

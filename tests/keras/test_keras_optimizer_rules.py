@@ -11,23 +11,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from keras_optimizer_cases import RULE_CASES, RULE_CHANGE, rule_problem
+from keras_optimizer_cases import RULE_CHANGE, RULE_FIXTURES, rule_problem
 
-from convscope import optimizer_rules, optimizers
+from convscope import optimizer_rules, optimizers, schedules
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+ALL_RULE_CASES = {case: (file, *entry) for file, cases in RULE_FIXTURES.items() for case, entry in cases.items()}
+
+
 def keras_weights(case: str) -> list[np.ndarray]:
-    with np.load(FIXTURES / "optimizer_rules.npz") as archive:
-        return [archive[f"{case}_{index}"] for index in range(2)]
+    with np.load(FIXTURES / ALL_RULE_CASES[case][0]) as archive:
+        return [archive[f"{case}_{index}"] for index in range(len(rule_problem(case)[0]))]
 
 
 def convscope_weights(case: str) -> list[np.ndarray]:
-    optimizer_class, arguments = RULE_CASES[case]
+    _, optimizer_class, arguments = ALL_RULE_CASES[case]
     settings = dict(arguments)
     rate_after = settings.pop("learning_rate_after", None)
-    start, grads = rule_problem()
+    if isinstance(settings.get("learning_rate"), dict):
+        settings["learning_rate"] = schedules.ExponentialDecay(**settings["learning_rate"])
+    start, grads = rule_problem(case)
     params = [torch.nn.Parameter(torch.from_numpy(value.copy())) for value in start]
     recipe = getattr(optimizers, optimizer_class)(**settings)
     optimizer = recipe.build(params)
@@ -40,9 +45,9 @@ def convscope_weights(case: str) -> list[np.ndarray]:
     return [param.detach().numpy() for param in params]
 
 
-@pytest.mark.parametrize("case", RULE_CASES)
+@pytest.mark.parametrize("case", ALL_RULE_CASES)
 def test_weights_after_steps_are_keras(case: str) -> None:
-    start, _ = rule_problem()
+    start, _ = rule_problem(case)
     for ours, theirs, before in zip(convscope_weights(case), keras_weights(case), start, strict=True):
         # float32 rounding of the weights and of the distance travelled (Keras rounds its
         # constants, e.g. beta_2 = 0.999, to float32; torch keeps them in double)

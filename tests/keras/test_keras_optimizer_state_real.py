@@ -1,7 +1,7 @@
 """Real Keras 3 continues training from the .keras files convscope writes (optimizer state and
 compile settings) exactly as convscope continues: the seed CNN (two 64-filter convs) with Adam,
-the Dense model with AMSGrad, Nesterov SGD, centered RMSprop with momentum, Adamax and Adagrad,
-and the model with two outputs. Marked keras; skipped without benchmarks/.keras-env."""
+the Dense model with AMSGrad, Nesterov SGD, centered RMSprop with momentum, Adamax, Adagrad,
+Adadelta and Ftrl, the small seed CNN with Adafactor and Lion, and the model with two outputs. Marked keras; skipped without benchmarks/.keras-env."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from convscope.models import Model
 REPO = Path(__file__).resolve().parents[2]
 KERAS_PYTHON = REPO / "benchmarks" / ".keras-env" / "bin" / "python"
 needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
-CASES = ("dense_adam", "dense_sgd", "dense_rmsprop", "dense_adamax", "dense_adagrad", "two_heads_adam")
+CASES = ("dense_adam", "dense_sgd", "dense_rmsprop", "dense_adamax", "dense_adagrad", "two_heads_adam",
+         "seed_cnn_adafactor", "seed_cnn_lion", "dense_adadelta", "dense_ftrl")
 
 # For each model: load NAME.keras, note its optimizer's iterations, fit one epoch on NAME.npz's
 # batches (not shuffled) and write the weights and the epoch's logs; for the seed CNN also note
