@@ -15,6 +15,8 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     import torch
 
@@ -92,11 +94,29 @@ class CallbackList:
         return dispatch
 
 
+def is_vector(value: Any) -> bool:
+    """Whether a log value holds several numbers: a metric whose result is a vector, e.g.
+    F1Score(average=None) or TruePositives(thresholds=[0.3, 0.5]), logged as a NumPy array as
+    Keras 3 logs it."""
+    return isinstance(value, np.ndarray) and value.size != 1
+
+
+def shown_value(value: Any) -> float:
+    """The number a progress line shows for a log value: a vector's mean, as Keras's bar does."""
+    return float(np.mean(value)) if is_vector(value) else float(value)
+
+
+def vector_text(value: Any, digits: int = 4) -> str:
+    """A vector log value as text, '[0.4348, 0.3529]'."""
+    return "[" + ", ".join(f"{number:.{digits}f}" for number in np.ravel(value)) + "]"
+
+
 class History(Callback):
-    """Records epoch logs: `history.history["val_accuracy"]` is a list, one value per epoch."""
+    """Records epoch logs: `history.history["val_accuracy"]` is a list, one value per epoch (a
+    float, or a NumPy array for a metric whose result is a vector, as in Keras 3)."""
 
     def __init__(self) -> None:
-        self.history: dict[str, list[float]] = {}
+        self.history: dict[str, list[Any]] = {}
         self.epoch: list[int] = []
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
@@ -106,7 +126,7 @@ class History(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+            self.history.setdefault(key, []).append(np.array(value) if is_vector(value) else float(value))
 
     def _repr_html_(self) -> str:
         return history_html(self)
@@ -118,9 +138,13 @@ def history_html(history: History) -> str:
     head = "".join(f"<th>{html.escape(key)}</th>" for key in ["epoch", *keys])
     rows = "".join(
         "<tr><td>{}</td>{}</tr>".format(
-            epoch + 1, "".join(f"<td>{history.history[key][i]:.4f}</td>" for key in keys))
+            epoch + 1, "".join(f"<td>{html_value(history.history[key][i])}</td>" for key in keys))
         for i, epoch in enumerate(history.epoch))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def html_value(value: Any) -> str:
+    return vector_text(value) if is_vector(value) else f"{value:.4f}"
 
 
 class BestValue:
@@ -167,12 +191,22 @@ class BestValue:
         return True
 
     def read(self, logs: Mapping[str, float] | None, owner: str) -> float | None:
-        """The monitored value in `logs`; None, with a warning naming `owner`, when it is absent."""
+        """The monitored value in `logs`; None, with a warning naming `owner`, when it is absent.
+
+        Raises:
+            ValueError: naming `owner` and the metric, when its value is a vector (Keras fails
+                there comparing arrays).
+        """
         if logs is None or self.monitor not in logs:
             warnings.warn(f"{owner}: metric '{self.monitor}' is not in the logs (available: "
                           f"{', '.join(logs or {}) or 'none'}); skipping.", stacklevel=3)
             return None
-        return float(logs[self.monitor])
+        value = logs[self.monitor]
+        if is_vector(value):
+            raise ValueError(f"{owner}: monitor '{self.monitor}' is a vector of {np.size(value)} values "
+                             f"({vector_text(value)}), not one number to compare. Monitor a metric with a single "
+                             "value, e.g. F1Score(average='macro') or a metric with one threshold.")
+        return float(value)
 
 
 class EarlyStopping(Callback):
@@ -352,9 +386,15 @@ class CSVLogger(Callback):
             writer = csv.writer(handle, delimiter=self.separator)
             if new_file:
                 writer.writerow(["epoch", *self.keys])
-            writer.writerow([epoch, *(logs.get(key, "NA") for key in self.keys)])
+            writer.writerow([epoch, *(csv_value(logs.get(key, "NA")) for key in self.keys)])
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def csv_value(value: Any) -> Any:
+    """A log value as Keras's CSVLogger writes it; a vector as '"[0.43478253, 0.3529411]"'
+    (quotes included, so the cell reads back as that text with its quotes, as Keras's does)."""
+    return f'"[{", ".join(map(str, np.ravel(value)))}]"' if is_vector(value) else value
 
 
 class ModelCheckpoint(Callback):
@@ -381,7 +421,11 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         logs = dict(logs or {})
         path = self.filepath.format(epoch=epoch + 1, **logs)
-        if self.save_best_only:
+        if self.save_best_only and is_vector(logs.get(self.monitor)):
+            warnings.warn(f"ModelCheckpoint: can save the best model only when monitor '{self.monitor}' is one "
+                          f"number; it is {vector_text(logs[self.monitor])}. Saving every epoch "
+                          "(save_best_only=False), as Keras does.", stacklevel=2)
+        elif self.save_best_only:
             current = self.tracker.read(logs, "ModelCheckpoint")
             if current is None:
                 return

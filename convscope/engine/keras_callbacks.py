@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from convscope.engine.callbacks import Callback
+from convscope.engine.callbacks import Callback, is_vector
 from convscope.engine.event_files import EventFileWriter
 from convscope.engine.progress import ProgressLogger, resolve_verbose
 
@@ -103,10 +103,24 @@ class ProgbarLogger(ProgressLogger):
         self.verbose = resolve_verbose(params.get("verbose", 1), self.stream)
 
 
+def scalars(logs: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """(tag, number) for each log value; a vector value (F1Score(average=None)) gives one scalar
+    per entry, tagged "<name>/<index>"."""
+    found: list[tuple[str, float]] = []
+    for name, value in logs.items():
+        if is_vector(value):
+            found += [(f"{name}/{index}", float(number)) for index, number in enumerate(np.ravel(value))]
+        else:
+            found.append((name, float(value)))
+    return found
+
+
 class TensorBoard(Callback):
     """Writes TensorBoard event files: `log_dir/train` gets "epoch_<name>" scalars for the
     training logs and the learning rate each epoch, `log_dir/validation` the validation logs
     under the same names (without "val_") and "evaluation_<name>_vs_iterations" by training step.
+    A metric whose result is a vector is written as one scalar per entry, "epoch_<name>/<index>"
+    (Keras's TensorBoard cannot write it).
 
     Args:
         log_dir: where to write ("logs" by default).
@@ -168,13 +182,13 @@ class TensorBoard(Callback):
         if self.write_steps_per_second:
             seconds = max(time.perf_counter() - self.batch_start, 1e-9)
             writer.add_scalar("batch_steps_per_second", 1.0 / seconds, self.global_batch)
-        for name, value in (logs or {}).items():
-            writer.add_scalar(f"batch_{name}", float(value), self.global_batch)
+        for name, value in scalars(logs or {}):
+            writer.add_scalar(f"batch_{name}", value, self.global_batch)
 
     def on_test_end(self, logs: Mapping[str, float] | None = None) -> None:
-        for name, value in (logs or {}).items():
+        for name, value in scalars(logs or {}):
             name = name.removeprefix("val_")
-            self.writer("validation").add_scalar(f"evaluation_{name}_vs_iterations", float(value), self.iterations)
+            self.writer("validation").add_scalar(f"evaluation_{name}_vs_iterations", value, self.iterations)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         logs = dict(logs or {})
@@ -185,11 +199,11 @@ class TensorBoard(Callback):
         if self.write_steps_per_second:
             seconds = max(time.perf_counter() - self.epoch_start, 1e-9)
             train["steps_per_second"] = (self.global_batch - self.epoch_first_batch) / seconds
-        for name, value in train.items():
-            self.writer("train").add_scalar(f"epoch_{name}", float(value), epoch)
-        for name, value in logs.items():
+        for name, value in scalars(train):
+            self.writer("train").add_scalar(f"epoch_{name}", value, epoch)
+        for name, value in scalars(logs):
             if name.startswith("val_"):
-                self.writer("validation").add_scalar(f"epoch_{name[4:]}", float(value), epoch)
+                self.writer("validation").add_scalar(f"epoch_{name[4:]}", value, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self.write_histograms(epoch)
 

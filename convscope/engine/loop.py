@@ -40,7 +40,7 @@ from convscope.engine.objective import (
     new_totals,
     output_list,
 )
-from convscope.engine.progress import ProgressLogger, resolve_verbose
+from convscope.engine.progress import ProgressLogger, format_metrics, resolve_verbose
 from convscope.engine.threads import thread_policy
 from convscope.ops.allocator import tune_host_allocator
 from convscope.ops.device import autocast
@@ -312,8 +312,7 @@ def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 
         logs = evaluate_any(model, compiled, data, batch_size=check_batch_size(batch_size or INFERENCE_BATCH),
                             threads=threads)
     if resolve_verbose(verbose) > 0:
-        print(f"evaluate - {time.perf_counter() - started:.1f}s - "
-              + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
+        print(f"evaluate - {time.perf_counter() - started:.1f}s - " + format_metrics(logs), flush=True)
     if return_dict:
         return logs
     values = compiled.results_list(logs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from convscope.engine.arrays import Targets, Weights, as_list
@@ -39,15 +40,24 @@ class Accumulator:
         self.sums = values * batch_size if self.sums is None else self.sums + values * batch_size
         self.count += batch_size
 
-    def result(self, prefix: str = "") -> dict[str, float]:
+    def result(self, prefix: str = "") -> dict[str, Any]:
+        """The logs: floats, and NumPy arrays for metrics whose result is a vector (`log_value`)."""
         if self.sums is None:
             return {}
         means = (self.sums / self.count).tolist()
         values = {name: means[column] for name, column in self.layout.means}
         values.update({name: means[numerator] / means[denominator] if means[denominator] else 0.0
                        for name, numerator, denominator in self.layout.ratios})
-        values.update({name: float(metric.result()) for name, metric, _ in self.layout.stateful})
-        return {prefix + name: float(values[name]) for name in self.layout.order}
+        values.update({name: log_value(metric.result()) for name, metric, _ in self.layout.stateful})
+        return {prefix + name: values[name] for name in self.layout.order}
+
+
+def log_value(result: Any) -> float | np.ndarray:
+    """A metric's result as the logs hold it, as Keras 3 logs it: a float when it is one number,
+    else a float32 NumPy array (F1Score(average=None): one per class; TruePositives(thresholds=
+    [0.3, 0.5]): one per threshold)."""
+    values = result.detach().float().cpu() if isinstance(result, torch.Tensor) else torch.as_tensor(result).float()
+    return float(values) if values.numel() == 1 else values.numpy()
 
 
 def new_totals(compiled: Compiled) -> Accumulator:

@@ -186,7 +186,8 @@ class TrainingCurves:
 
 
 def training_curves(history: Any) -> TrainingCurves:
-    """Group a History (or its `.history` dict) into train/validation curves per metric.
+    """Group a History (or its `.history` dict) into train/validation curves per metric; a
+    metric logged as a vector gives one curve per entry, "f1_score[0]", "f1_score[1]", ...
 
     Raises:
         ValueError: for an empty history.
@@ -198,6 +199,10 @@ def training_curves(history: Any) -> TrainingCurves:
     curves: dict[str, dict[str, list[float]]] = {}
     for key, values in record.items():
         metric, split = (key[4:], "validation") if key.startswith("val_") else (key, "train")
+        if any(np.size(v) != 1 for v in values):  # a vector metric (F1Score(average=None)): a curve per entry
+            for index, series in enumerate(np.stack([np.ravel(v) for v in values], axis=1)):
+                curves.setdefault(f"{metric}[{index}]", {})[split] = [float(v) for v in series]
+            continue
         curves.setdefault(metric, {})[split] = [float(v) for v in values]
     length = max(len(v) for v in record.values())
     epochs = [int(e) + 1 for e in getattr(history, "epoch", range(length))]
