@@ -202,6 +202,26 @@ class LecunNormal(ScalingPreset):
     preset = (1.0, "fan_in", "truncated_normal")
 
 
+class Orthogonal(RandomInitializer):
+    """Keras's Orthogonal: a random orthogonal matrix (QR of a normal one, signs fixed by R's
+    diagonal) times `gain`, over (prod(shape[:-1]), shape[-1]); recurrent kernels start here."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.gain = float(gain)
+
+    def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> torch.Tensor:
+        rows, columns = math.prod(shape[:-1]), shape[-1]
+        flat = self.empty((max(rows, columns), min(rows, columns)), "float64").normal_(generator=self.generator())
+        q, r = torch.linalg.qr(flat)
+        q = q * torch.sign(torch.diagonal(r))
+        q = q.T if rows < columns else q
+        return (self.gain * q).reshape(shape).to(_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain, **super().get_config()}
+
+
 INITIALIZERS: dict[str, type[Initializer]] = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
@@ -209,6 +229,7 @@ INITIALIZERS: dict[str, type[Initializer]] = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
 }
 
 
@@ -228,3 +249,4 @@ constant, zeros, ones = Constant, Zeros, Ones
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
 he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
+orthogonal, OrthogonalInitializer = Orthogonal, Orthogonal

@@ -14,6 +14,7 @@ from convscope.layers.augmentation import (
 )
 from convscope.layers.axes import Permute, RepeatVector
 from convscope.layers.base import Layer
+from convscope.layers.bidirectional import Bidirectional
 from convscope.layers.conv import Conv1D, Conv2D, Conv3D
 from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from convscope.layers.core import (
@@ -63,6 +64,7 @@ from convscope.layers.pooling import (
     MaxPooling3D,
 )
 from convscope.layers.preprocessing import Rescaling, Resizing
+from convscope.layers.recurrent import GRU, LSTM, SimpleRNN
 from convscope.layers.regularization import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from convscope.layers.reshaping import (
     Cropping1D,
@@ -107,6 +109,7 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
     Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Normalization,
     CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
+    SimpleRNN, LSTM, GRU, Bidirectional,
     TimeDistributed,
 )}
 

@@ -58,7 +58,7 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "LayerNormalization", "GroupNormalization", "UnitNormalization",
                     "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding",
                     "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness",
-                    "TimeDistributed")
+                    "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional")
 GROUPED_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "GroupNormalization")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
@@ -119,6 +119,9 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
                          f"Supported layers: {', '.join(SUPPORTED_LAYERS)}.")
     if class_name == "TimeDistributed":  # a wrapper: the layer inside is read as any layer is
         config["layer"] = layer_entry(config.get("layer"), path)
+    if class_name == "Bidirectional":  # the recurrent layers inside are read as any layer is
+        config.update({key: layer_entry(config[key], path) for key in ("layer", "backward_layer")
+                       if isinstance(config.get(key), dict)})
     grouped = class_name in GROUPED_LAYERS
     if not grouped and config.get("groups", 1) != 1:
         raise ValueError(f"{path}: {class_name} '{config.get('name')}' uses groups={config['groups']}; "
@@ -274,6 +277,10 @@ def keras_layer_config(layer: Any, with_module: bool) -> dict[str, Any]:
     config["dtype"] = "float32"
     if isinstance(layer, Wrapper):  # the wrapped layer's config, with its module even in a legacy .h5, as Keras
         config["layer"] = keras_layer_config(layer.layer, with_module=True)
+    if type(layer).__name__ == "Bidirectional":  # the recurrent layers' configs, as Keras nests them (with
+        # their module even in a legacy .h5: Keras 3's Bidirectional finds them only so)
+        config["layer"] = keras_layer_config(layer.forward_layer, True)
+        config["backward_layer"] = keras_layer_config(layer.backward_layer, True)
     entry = {"class_name": type(layer).__name__, "config": config}
     if not with_module:
         return entry

@@ -63,6 +63,10 @@ def layer_datasets(layer: Any, store: h5py.Group, where: str, path: Path) -> lis
                 for dataset in layer_datasets(inner, store, f"{where}/layers/{group}", path)]
     if isinstance(layer, Wrapper):  # a wrapper's own vars are empty; the wrapped layer's sit under "layer"
         return layer_datasets(layer.layer, store, f"{where}/layer", path)
+    if hasattr(layer, "keras_var_groups"):  # a recurrent layer's weights sit in its cell(s)
+        return [variables[key] for sub, _ in layer.keras_var_groups()
+                for variables in [store.get(f"{where}/{sub}/vars")] if variables is not None
+                for key in sorted(variables, key=int)]
     variables = store.get(f"{where}/vars")
     if variables is None:
         raise ValueError(f"{path}: no weights group '{where}' for {layer.label}; the file is from a "
@@ -146,10 +150,13 @@ def write_weights_store(model: LayeredModel | ModelLayer, store: h5py.Group) -> 
         if isinstance(layer, Wrapper):  # Keras's layout: <group>/vars empty, <group>/layer/vars the weights
             layers_group.create_group(f"{group}/vars").attrs["name"] = layer.name
             layer, group = layer.layer, f"{group}/layer"
-        variables = layers_group.create_group(f"{group}/vars")
-        variables.attrs["name"] = layer.name
-        for index, array in enumerate(layer.get_weights()):
-            variables.create_dataset(str(index), data=array.astype(np.float32))
+        arrays = layer.get_weights()
+        places = layer.keras_var_groups() if hasattr(layer, "keras_var_groups") else [("", len(arrays))]
+        layers_group.create_group(f"{group}/vars").attrs["name"] = layer.name
+        for sub, count in places:  # a recurrent layer's weights sit in its cell(s): <group>/<sub>/vars
+            variables = layers_group.require_group(f"{group}/{sub}/vars" if sub else f"{group}/vars")
+            for index in range(count):
+                variables.create_dataset(str(index), data=arrays.pop(0).astype(np.float32))
 
 
 def write_legacy_weights(model: LayeredModel, group: h5py.Group) -> None:

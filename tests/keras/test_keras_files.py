@@ -176,12 +176,13 @@ def test_h5_without_model_config(tmp_path: Path) -> None:
 
 
 def test_unknown_layer_class(tmp_path: Path) -> None:
-    bad = tmp_path / "lstm.h5"
+    bad = tmp_path / "conv_lstm.h5"
     with h5py.File(FIXTURES / "conv1d.h5", "r") as source, h5py.File(bad, "w") as file:
         config = json.loads(source.attrs["model_config"])
-        config["config"]["layers"][2] = {"class_name": "LSTM", "config": {"name": "lstm", "units": 4}}
+        config["config"]["layers"][2] = {"class_name": "ConvLSTM1D", "config": {"name": "conv_lstm", "filters": 4}}
         file.attrs["model_config"] = json.dumps(config)
-    with pytest.raises(ValueError, match=r"lstm\.h5: layer 'lstm' is a LSTM.*Supported layers: InputLayer, Conv1D"):
+    with pytest.raises(ValueError, match=r"conv_lstm\.h5: layer 'conv_lstm' is a ConvLSTM1D.*Supported layers: "
+                       "InputLayer, Conv1D"):
         load_model(bad)
 
 
