@@ -536,7 +536,11 @@ class Adafactor(Optimizer):
     factored over the last two axes of each matrix or higher-rank weight (in Keras's layout), a
     relative step size max(epsilon_2, rms(w)) * min(lr, 1 / sqrt(t)) and update clipping at
     `clip_threshold`. As in Keras 3, the step is min(lr, 1 / sqrt(t)) whatever `relative_step` says;
-    it is kept for the config."""
+    it is kept for the config.
+
+    As in Keras 3, where a matrix's row and column both get zero gradients (a dead ReLU unit fed
+    by a dead one), its factored second moment (epsilon_1 / mean(r)) * epsilon_1 underflows to 0 in
+    float32 at the default epsilon_1=1e-30 and the step is NaN; epsilon_1=1e-20 keeps it finite."""
 
     torch_class = optimizer_rules.Adafactor
 
