@@ -49,6 +49,11 @@ class MultiOutputLayer(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return self.output_shapes(input_shape)[0]
 
+    @property
+    def output_count(self) -> int:
+        """How many tensors a call returns (a Sequential model takes layers returning one)."""
+        return len(self.output_shapes((None, None, None)))
+
     def symbolic_call(self, inputs: Any, **kwargs: Any) -> Any:
         kwargs.pop("training", None)
         if kwargs:

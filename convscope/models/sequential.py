@@ -69,6 +69,10 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.add expects a convscope layer (e.g. layers.Dense(10)) or model; got "
                              f"{type(layer).__name__}.")
+        if getattr(layer, "output_count", 1) > 1:  # an RNN with return_state, Bidirectional with merge_mode=None
+            raise ValueError(f"Sequential '{self.name}': {layer.label} returns {layer.output_count} tensors; all "
+                             "layers in a Sequential model should have a single output tensor. For multi-output "
+                             "layers, use the functional API (keras.Model(inputs, outputs)).")
         if layer is self or any(layer is existing for existing in self.stack):
             raise ValueError(f"Sequential '{self.name}': {layer.label} is already in the model; a layer (or "
                              "model) appears once in a Sequential model.")

@@ -198,6 +198,13 @@ def test_return_state_in_a_functional_model() -> None:
     np.testing.assert_allclose(first, model.layers[1](torch.from_numpy(x))[1].detach().numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("layer", [layers.SimpleRNN(3, return_state=True, name="rnn"),
+                                   layers.Bidirectional(layers.GRU(2), merge_mode=None, name="rnn")])
+def test_sequential_refuses_a_layer_with_several_outputs(layer: Layer) -> None:
+    with pytest.raises(ValueError, match=r"(SimpleRNN|Bidirectional) 'rnn' returns [23] tensors; .*functional API"):
+        Sequential([layers.Input((5, 2)), layer])
+
+
 def test_dropout_trains_and_is_off_in_inference() -> None:
     layer = layers.LSTM(4, dropout=0.5, recurrent_dropout=0.5)
     x = torch.randn(8, 5, 3)
