@@ -222,8 +222,8 @@ def test_schedule_is_read_and_unknown_metric_warns(tmp_path: Path) -> None:
         compile_config["optimizer"]["config"]["learning_rate"] = {
             "module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
             "config": {"initial_learning_rate": 0.01, "decay_steps": 100, "decay_rate": 0.9}}
-        compile_config["metrics"] = ["accuracy", {"module": "keras.metrics", "class_name": "PearsonCorrelation",
-                                                  "config": {"name": "pearson"}}]
+        compile_config["metrics"] = ["accuracy", {"module": "my_lab.metrics", "class_name": "SignalToNoise",
+                                                  "config": {"name": "snr"}}]
 
     edited_archive(fixture("seed_cnn_adam", ".keras"), tmp_path / "sched.keras", edit)
     with pytest.warns(UserWarning) as caught:
@@ -231,7 +231,7 @@ def test_schedule_is_read_and_unknown_metric_warns(tmp_path: Path) -> None:
     messages = " | ".join(str(item.message) for item in caught)
     # a schedule is no optimizer variable, so the Adam state saved with a fixed rate does not fit
     assert "the file holds 14 optimizer variables where Adam over 6 trainable weights has 13" in messages
-    assert "metric PearsonCorrelation (pearson) has no convscope equivalent and is dropped" in messages
+    assert "metric SignalToNoise (snr) has no convscope equivalent and is dropped" in messages
     assert model.optimizer is not None and type(model.optimizer.schedule).__name__ == "ExponentialDecay"
     assert model.learning_rate == pytest.approx(0.01)
     assert [name for name, _ in model.require_compiled("test").metrics] == ["accuracy"]
