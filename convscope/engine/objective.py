@@ -56,8 +56,11 @@ def log_value(result: Any) -> float | np.ndarray:
     """A metric's result as the logs hold it, as Keras 3 logs it: a float when it is one number,
     else a float32 NumPy array (F1Score(average=None): one per class; TruePositives(thresholds=
     [0.3, 0.5]): one per threshold)."""
-    values = result.detach().float().cpu() if isinstance(result, torch.Tensor) else torch.as_tensor(result).float()
-    return float(values) if values.numel() == 1 else values.numpy()
+    if isinstance(result, torch.Tensor):
+        values = result.detach().float().cpu().numpy()
+    else:  # a number, a list, or a custom metric's add_variable state (it reads as an array)
+        values = np.asarray(result, dtype=np.float32)
+    return float(values.reshape(-1)[0]) if values.size == 1 else values
 
 
 def new_totals(compiled: Compiled) -> Accumulator:
