@@ -55,6 +55,12 @@ class Normalization(Layer):
         self.invert = bool(invert)
         self.input_mean, self.input_variance = mean, variance
         if mean is not None:
+            for name, value in (("mean", mean), ("variance", variance)):
+                try:
+                    np.asarray(value, dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{owner}: {name} must be a number or an array of numbers; got "
+                                     f"{value!r}.") from None
             shapes = np.shape(mean), np.shape(variance)
             if shapes[0] != shapes[1] or len(shapes[0]) > len(axes):
                 raise ValueError(f"{owner}: mean and variance must have the same shape, of rank at most "

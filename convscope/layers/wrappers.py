@@ -12,6 +12,8 @@ under layers/<wrapper group>/layer/vars (`models.keras_weights`).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -89,10 +91,21 @@ class Wrapper(Layer):
     def build(self, input_shape: Shape) -> None:
         """Build the wrapped layer for `child_input_shape`; its trainable flag is its own."""
         input_shape = tuple(input_shape)
-        self.layer.build(self.child_input_shape(input_shape))
+        with self.naming_errors():
+            self.layer.build(self.child_input_shape(input_shape))
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = input_shape
         self.built = True
+
+    @contextlib.contextmanager
+    def naming_errors(self) -> Iterator[None]:
+        """The wrapped layer's ValueErrors (bad shapes) also name the wrapper."""
+        try:
+            yield
+        except ValueError as error:
+            if self.label in str(error):
+                raise
+            raise ValueError(f"{self.label}: {error}") from error
 
     def keras_weights(self) -> list[WeightSlot]:
         """The wrapped layer's weights, named "<inner layer>/<weight>", in its order."""
@@ -152,7 +165,8 @@ class TimeDistributed(Wrapper):
         return (input_shape[0], *input_shape[2:])
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        child_output_shape = self.layer.compute_output_shape(self.child_input_shape(input_shape))
+        with self.naming_errors():
+            child_output_shape = self.layer.compute_output_shape(self.child_input_shape(input_shape))
         return (child_output_shape[0], input_shape[1], *child_output_shape[1:])
 
     def check_input(self, inputs: torch.Tensor) -> None:

@@ -263,6 +263,7 @@ def test_embedding_trains_only_the_rows_it_looked_up() -> None:
     (lambda: layers.GaussianDropout(1.0), r"GaussianDropout: rate must be a number in \[0, 1\)"),
     (lambda: layers.Normalization(mean=1.0), "Normalization: give both mean and variance"),
     (lambda: layers.Normalization(mean=[1, 2], variance=[1]), "mean and variance must have the same shape"),
+    (lambda: layers.Normalization(mean=1, variance="relu"), "Normalization: variance must be a number or an array"),
     (lambda: layers.CenterCrop(0, 4), "CenterCrop: height must be a positive integer"),
     (lambda: layers.RandomCrop(4, 4.5), "RandomCrop: width must be a positive integer"),
     (lambda: layers.RandomContrast(1.5), r"RandomContrast: factor must be a number or a pair of numbers in \[0, 1\]"),

@@ -96,6 +96,12 @@ def test_input_without_a_time_axis_is_refused_naming_the_layer() -> None:
         wrapper(torch.zeros(2, 10))
 
 
+def test_the_wrapped_layers_shape_error_also_names_the_wrapper() -> None:
+    with pytest.raises(ValueError, match=r"^TimeDistributed 'frames': Conv2D 'conv2d': kernel 3x3 .* larger than its "
+                                         r"1x1 input"):
+        Sequential([layers.Input((2, 1, 1, 1)), TimeDistributed(layers.Conv2D(4, 3), name="frames")])
+
+
 def test_batch_normalization_in_training_normalises_each_step_as_keras() -> None:
     torch.manual_seed(2)
     wrapper = TimeDistributed(layers.BatchNormalization(momentum=0.5))
