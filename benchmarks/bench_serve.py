@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import socket
+import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,13 +37,7 @@ def digit_png(size: int = 280) -> bytes:
     return buffer.getvalue()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, timeout: float = 120.0) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[str] | None, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -63,13 +58,14 @@ def server(run: str | Path, *extra: str) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(run: str | Path, *extra: str) -> Iterator[tuple[str, int]]:
-    """`convscope serve RUN` on a free 127.0.0.1 port; yields (URL, process id); always stops it."""
-    port = free_port()
-    command = [sys.executable, "-m", "convscope", "serve", str(run), "--port", str(port), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+def server_process(run: str | Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """`convscope serve RUN --port 0`: the server binds a free port itself and prints its URL,
+    so two servers started at once never race for one port; yields (URL, process id) once it
+    answers; always stops it."""
+    command = [sys.executable, "-m", "convscope", "serve", str(run), "--port", "0", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
+        url = served_url(process)
         wait_until_up(url, process)
         yield url, process.pid
     finally:
@@ -79,6 +75,22 @@ def server_process(run: str | Path, *extra: str) -> Iterator[tuple[str, int]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def served_url(process: subprocess.Popen[str]) -> str:
+    """The URL in the server's "Serving RUN on http://HOST:PORT" line; its later output is
+    drained in the background so that a full pipe never blocks it."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        found = re.search(r"Serving .* on (http://\S+) ", line)
+        if found:
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            return found.group(1)
+    process.wait()
+    raise RuntimeError(f"the server exited with code {process.returncode} before saying where it listens: "
+                       f"{''.join(lines)[-500:]}")
 
 
 def load_test(url: str, requests: int = 1000, concurrency: int = 8, payload: bytes | None = None) -> dict:

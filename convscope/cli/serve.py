@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import Any
 
 from convscope.cli import CommandError
@@ -37,9 +38,31 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"serving needs {error.name}", hint='pip install "convscope[serve]"') from error
     from convscope.cli import open_model
 
+    listening = listen(args.host, args.port)  # a taken port fails before the model loads
     app = create_app(open_model(args.run), max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), device=args.device)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can use the page")
-    print(f"Serving {args.run} on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    port = listening.getsockname()[1]
+    where = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Serving {args.run} on http://{where}:{port} (Ctrl+C stops)", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port) before the server starts, so that --port 0's free port is
+    known (and printed) and a taken port is a clear error instead of a server that exits."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as error:
+        raise CommandError(f"cannot listen on {host}: {error.strerror or error}",
+                           hint="give --host an address of this machine, e.g. 127.0.0.1") from error
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror or error}",
+                           hint="choose another --port, or --port 0 for a free one") from error
+    return listening

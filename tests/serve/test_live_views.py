@@ -74,7 +74,9 @@ def test_player_slides_with_stride_and_padding(open_page, tmp_path: Path) -> Non
     page.wait_for_selector("#journey li:nth-child(4)")
     with page.expect_response("**/api/predict") as response_info:
         draw_seven(page)
-    seen = np.asarray(response_info.value.json()["input"], np.float64)
+    answer = response_info.value
+    assert answer.ok, f"/api/predict answered {answer.status}: {answer.text()}"
+    seen = np.asarray(answer.json()["input"], np.float64)
     page.wait_for_selector(".fmap")
     page.click("a[data-view=player]")
     page.fill("#player-channel", "1")

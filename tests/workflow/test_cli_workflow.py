@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -16,11 +15,9 @@ import numpy as np
 import pytest
 from workflow_helpers import (
     Workflow,
-    free_port,
     is_png,
     reported_test_accuracy,
     user_environment,
-    wait_until_serving,
 )
 
 from convscope import Sequential, datasets
@@ -171,20 +168,16 @@ def test_export_onnx_predicts_like_the_model(workflow: Workflow, trained_model: 
 
 
 def test_serve_answers_a_prediction(workflow: Workflow, trained_model: Sequential) -> None:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", str(workflow.folder), "--port", str(port)],
-                              env=workflow.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until_serving(f"http://127.0.0.1:{port}/api/health", server)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the load tools start servers
+    import bench_serve
+
+    with bench_serve.server_process(workflow.folder, env=workflow.env) as (url, _):
         example = workflow.inputs[0]
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/predict", method="POST",
+        request = urllib.request.Request(f"{url}/api/predict", method="POST",
                                          data=json.dumps({"pixels": example.tolist(), "top_k": 3}).encode(),
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     expected = trained_model.predict(example[np.newaxis])[0]
     assert answer["prediction"]["class"] == int(expected.argmax()) and len(answer["top"]) == 3
     assert answer["probabilities"] == pytest.approx(expected.tolist(), abs=1e-5)
