@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from convscope import optimizers, schedules
+from convscope import optimizer_base, optimizers, schedules
 from convscope.models.protocol import LayeredModel
 
 KERAS_CLASS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
@@ -50,7 +50,7 @@ SLOT_STATE: dict[str, dict[str, str]] = {
 FACTORED_SLOTS = {"r", "c"}
 # Keras arguments every optimizer has, at Keras's defaults.
 BASE_CONFIG = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
-               **optimizers.KERAS_DEFAULTS}
+               **optimizer_base.KERAS_DEFAULTS}
 IGNORED_ARGUMENTS = {"is_legacy_optimizer", "jit_compile"}  # tf.keras 2's, no effect on training
 PACKAGE_FOLDER = str(Path(__file__).resolve().parents[1])
 # tf.keras 2's slot names (OptimizerV2's "Adam/dense/kernel/m:0", 2.11+'s "m/dense/kernel:0").
@@ -119,7 +119,7 @@ def optimizer_arguments(entry: Any, path: Path) -> tuple[dict[str, Any], str | N
                       "are dropped. Compile again with the optimizer you want.", stacklevel=caller_stacklevel())
         return {"class_name": "rmsprop", "config": {"learning_rate": rate}}, None
     accepted = set(inspect.signature(optimizers.OPTIMIZERS[registered].__init__).parameters) | \
-        set(optimizers.CLIPPING)
+        set(optimizer_base.CLIPPING)
     arguments: dict[str, Any] = {"learning_rate": rate}
     dropped = []
     for key, value in config.items():
@@ -186,7 +186,7 @@ def keras_variables(model: LayeredModel) -> Variables | None:
         variables.append((f"{prefix}/learning_rate", np.asarray(rate, dtype=np.float32)))
     weights = trainable_weights(model)
     if class_name == "SGD":
-        optimizers.rescale_momentum(compiled.optimizer)  # torch's buffers at the rate written
+        optimizer_base.rescale_momentum(compiled.optimizer)  # torch's buffers at the rate written
         rate = float(compiled.optimizer.param_groups[0]["lr"])  # with a schedule, the last update's
     for block in slot_blocks(class_name, config):
         for path, tensor, order in weights:
@@ -226,7 +226,7 @@ def initial_slot(class_name: str, config: dict[str, Any], shape: tuple[int, ...]
 def to_keras(class_name: str, slot: str, value: np.ndarray, rate: float, config: dict[str, Any]) -> np.ndarray:
     """A torch state entry (already in Keras's layout) as Keras's slot: SGD's Keras momentum is
     the step taken, -lr x torch's buffer (kept at the current rate by
-    `optimizers.rescale_momentum`); the other slots are the same."""
+    `optimizer_base.rescale_momentum`); the other slots are the same."""
     if slot == "momentum" and class_name == "SGD":
         return -rate * value
     return value
@@ -397,8 +397,8 @@ def load_torch_state(optimizer: torch.optim.Optimizer, state: KerasState, keras_
         if keras_class == "Nadam":
             entry["mu_product"] = torch.tensor(1.0 if state.product is None else state.product)
         entries[index[id(tensor)]] = entry
-    # The buffers now follow the current rate (`optimizers.rescale_momentum`).
+    # The buffers now follow the current rate (`optimizer_base.rescale_momentum`).
     groups = [{key: value for key, value in group.items() if key != "momentum_lr"}
               for group in optimizer.state_dict()["param_groups"]]
     optimizer.load_state_dict({"state": entries, "param_groups": groups})
-    optimizers.follow_parameter_layout(optimizer)
+    optimizer_base.follow_parameter_layout(optimizer)

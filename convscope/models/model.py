@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope import activations, optimizers
+from convscope import activations, optimizer_base, optimizers
 from convscope.engine import outputs as output_heads
 from convscope.engine.compiled import Compiled, check_threads
 from convscope.layers import Layer, Softmax, input_spec
@@ -263,7 +263,7 @@ class Model(nn.Module, abc.ABC):
         keras_orders = {id(tensor): tuple(order) for layer in self.layers for _, tensor, order in layer.keras_weights()}
         torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else \
             recipe.build(self.parameters(), keras_orders)
-        keras_optimizer = optimizers.TorchOptimizer(recipe) if isinstance(recipe, torch.optim.Optimizer) else recipe
+        keras_optimizer = optimizer_base.TorchOptimizer(recipe) if isinstance(recipe, torch.optim.Optimizer) else recipe
         self.compiled = Compiled(
             optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,
             optimizer=torch_optimizer, keras_optimizer=keras_optimizer, heads=heads,

@@ -26,7 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from convscope import optimizers
+from convscope import optimizer_base, optimizers
 from convscope._atomic import atomic_path, write_folder
 from convscope.models import keras_files
 from convscope.models.protocol import LayeredModel
@@ -189,7 +189,7 @@ def load_optimizer(model: LayeredModel, path: Path) -> None:
         for index, scalars in json.loads(meta.get("scalars", "{}")).items():
             state.setdefault(int(index), {}).update(scalars)
         compiled.optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-        optimizers.follow_parameter_layout(compiled.optimizer)
+        optimizer_base.follow_parameter_layout(compiled.optimizer)
         if compiled.optimizer_recipe is not None:
             compiled.optimizer_recipe.count_from_state()  # Keras's iterations; Adam's epsilon follows it
         restore_rng(tensors, meta)
