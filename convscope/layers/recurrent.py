@@ -11,6 +11,7 @@ of the same weights); any other runs a per-step loop of Keras's cell equations.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -119,6 +120,7 @@ class RNN(MultiOutputLayer):
         self.kernel: torch.nn.Parameter | None = None
         self.recurrent_kernel: torch.nn.Parameter | None = None
         self.bias: torch.nn.Parameter | None = None
+        self.loop_warned = False
 
     # -- shapes and weights -------------------------------------------------------------------
     def output_shapes(self, input_shape: Shape) -> list[Shape]:
@@ -164,14 +166,30 @@ class RNN(MultiOutputLayer):
         if self.fused():
             outputs, states = self.fused_call(sequence, zeros)
         else:
+            if not self.loop_warned:  # once per layer: a slow path says so
+                self.loop_warned = True
+                why = ", ".join(self.loop_reasons()) or "this configuration"
+                warnings.warn(f"{self.label}: {why} has no fused torch kernel, so the layer runs its cell step "
+                              "by step (about 2-5x slower on a CPU).", stacklevel=3)
             outputs, states = self.loop(sequence, zeros)
         output = outputs if self.return_sequences else outputs[:, -1]
         return [output, *states] if self.return_state else output
 
     def fused(self) -> bool:
         """Whether torch's fused kernel computes this configuration exactly."""
-        recurrent_dropout = self.training and self.recurrent_dropout > 0
-        return self.activation is activations.ACTIVATIONS["tanh"] and not recurrent_dropout
+        return not self.loop_reasons()
+
+    def loop_reasons(self) -> list[str]:
+        """What keeps this configuration off torch's fused kernel (none: it runs there)."""
+        reasons = []
+        if self.activation is not activations.ACTIVATIONS["tanh"]:
+            reasons.append(f"activation={activations.name_of(self.activation)!r}")
+        recurrent_activation = getattr(self, "recurrent_activation", None)
+        if recurrent_activation is not None and recurrent_activation is not activations.ACTIVATIONS["sigmoid"]:
+            reasons.append(f"recurrent_activation={activations.name_of(recurrent_activation)!r}")
+        if self.training and self.recurrent_dropout > 0:
+            reasons.append(f"recurrent_dropout={self.recurrent_dropout:g} in training")
+        return reasons
 
     def fused_call(self, sequence: torch.Tensor, zeros: State) -> tuple[torch.Tensor, State]:
         raise NotImplementedError
@@ -284,9 +302,6 @@ class LSTM(RNN):
         units = self.units
         return torch.cat([self.bias_initializer((units,)), torch.ones(units), self.bias_initializer((2 * units,))])
 
-    def fused(self) -> bool:
-        return super().fused() and self.recurrent_activation is activations.ACTIVATIONS["sigmoid"]
-
     def fused_call(self, sequence: torch.Tensor, zeros: State) -> tuple[torch.Tensor, State]:
         assert self.kernel is not None and self.recurrent_kernel is not None
         weights = [self.kernel.T, self.recurrent_kernel.T]  # torch's gate order is Keras's: i, f, g, o
@@ -337,9 +352,8 @@ class GRU(RNN):
     def bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def fused(self) -> bool:
-        return super().fused() and self.reset_after and \
-            self.recurrent_activation is activations.ACTIVATIONS["sigmoid"]
+    def loop_reasons(self) -> list[str]:
+        return super().loop_reasons() + ([] if self.reset_after else ["reset_after=False"])
 
     def torch_order(self, weight: torch.Tensor) -> torch.Tensor:
         """Keras's gate blocks z, r, h along the last axis as torch's r, z, n."""

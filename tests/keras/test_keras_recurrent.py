@@ -7,6 +7,7 @@ real Keras; errors naming the layer; a Conv1D -> LSTM classifier that learns."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,21 @@ def test_orthogonal_initializer_gives_orthonormal_rows_or_columns(shape: tuple[i
     small = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
     torch.testing.assert_close(small, torch.eye(small.shape[0], dtype=torch.float64), atol=1e-5, rtol=0)
     torch.testing.assert_close(matrix, initializers.Orthogonal(gain=2.0, seed=3)(shape))
+
+
+def test_the_step_by_step_path_warns_once_saying_why() -> None:
+    x = torch.randn(2, 5, 3)
+    fused = layers.LSTM(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fused(x)  # the fused kernel: silent
+    slow = layers.GRU(4, activation="relu", reset_after=False, name="gru")
+    with pytest.warns(UserWarning, match=r"^GRU 'gru': activation='relu', reset_after=False has no fused torch "
+                                         r"kernel, so the layer runs its cell step by step"):
+        slow(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        slow(x)  # once per layer
+    dropping = layers.LSTM(4, recurrent_dropout=0.5, name="lstm").train()
+    with pytest.warns(UserWarning, match=r"recurrent_dropout=0.5 in training has no fused torch kernel"):
+        dropping(x)
