@@ -17,6 +17,7 @@ import numpy as np
 
 from convscope.explain import reference, stages
 from convscope.explain.numbers import count_text, number, position_text
+from convscope.explain.reference.arithmetic import as_tuple
 from convscope.explain.steps import POOL_KINDS, _check_channels_last, _replace, agree, engine_line
 
 
@@ -93,8 +94,8 @@ def pool_steps_from_arrays(
     x = np.asarray(layer_input, dtype=np.float64)
     rank = len(pool_size) if not isinstance(pool_size, int) else (1 if x.ndim == 1 else 2)
     x = x[..., np.newaxis] if x.ndim == rank else x
-    size = reference._as_tuple(pool_size, rank, "pool_size", "pool_steps")
-    steps = size if strides is None else reference._as_tuple(strides, rank, "strides", "pool_steps")
+    size = as_tuple(pool_size, rank, "pool_size", "pool_steps")
+    steps = size if strides is None else as_tuple(strides, rank, "strides", "pool_steps")
     pads = reference.resolve_padding(padding, x.shape[:rank], size, steps, (1,) * rank, "pool_steps")
     out_shape = tuple(reference.output_size(n, k, s, p) for n, k, s, p in zip(x.shape[:rank], size, steps, pads, strict=True))
     position = tuple(int(p) for p in position)

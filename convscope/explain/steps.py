@@ -26,6 +26,7 @@ import numpy as np
 
 from convscope.explain import reference, stages
 from convscope.explain.numbers import number
+from convscope.explain.reference.arithmetic import Padding, as_tuple
 
 #: Largest difference accepted between our arithmetic and the engine: absolute up to 1,
 #: relative above (float32 carries about 7 significant digits).
@@ -198,7 +199,7 @@ def conv_steps_from_arrays(
     position: Sequence[int],
     filter: int = 0,
     stride: int | Sequence[int] = 1,
-    padding: reference.Padding = "valid",
+    padding: Padding = "valid",
     dilation: int | Sequence[int] = 1,
     activation: str | Callable[[np.ndarray], np.ndarray] = "linear",
     layer: str = "arrays",
@@ -236,8 +237,8 @@ def conv_steps_from_arrays(
                          f"do not fit; expected input (*spatial, C_in) and kernel (*k, C_in / groups, C_out).")
     groups = reference.check_groups(groups, x.shape, w.shape[rank], w.shape[-1], "conv_steps")
     size = w.shape[:rank]
-    strides = reference._as_tuple(stride, rank, "stride", "conv_steps")
-    dilations = reference._as_tuple(dilation, rank, "dilation", "conv_steps")
+    strides = as_tuple(stride, rank, "stride", "conv_steps")
+    dilations = as_tuple(dilation, rank, "dilation", "conv_steps")
     pads = reference.resolve_padding(padding, x.shape[:rank], size, strides, dilations, "conv_steps")
     out_shape = tuple(reference.output_size(n, k, s, p, d)
                       for n, k, s, p, d in zip(x.shape[:rank], size, strides, pads, dilations, strict=True))
