@@ -4,7 +4,11 @@ A model is a `torch.nn.Module` made of convscope layers. This base class holds K
 API that does not depend on how the layers are connected: compile, fit, evaluate, predict and
 the *_on_batch calls (delegated to `convscope.engine`, which trains anything meeting
 `engine.protocol.TrainableModel`), weights, saving and loading, JSON, summary, device and
-learning rate. A subclass fixes the graph: `Sequential` chains its layers; it provides
+learning rate. The Keras-facing methods come in by purpose from three mixins: `KerasTraining`
+(`model_training`: compile, fit, evaluate, predict, *_on_batch, the learning rate),
+`KerasSaving` (`model_saving`: save, weights files, JSON, checkpoints) and `KerasIntrospection`
+(`model_introspection`: weights, counts, summary); this module keeps the structure, shapes and
+device. A subclass fixes the graph: `Sequential` chains its layers; it provides
 `layers`, `output_shape`, `build`, `forward`, `output_activation_name`, `get_config` and
 `from_checked_config`, and registers itself in `models.registry` so saved models find it.
 
@@ -16,34 +20,21 @@ from __future__ import annotations
 import abc
 import itertools
 import os
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self, cast
+from collections.abc import Sequence
+from typing import Any, Self, cast
 
-import numpy as np
 import torch
 from torch import nn
 
-from convscope import activations, optimizer_base, optimizers
-from convscope.engine import outputs as output_heads
-from convscope.engine.compiled import Compiled, check_threads
+from convscope import activations
+from convscope.engine.compiled import Compiled
 from convscope.layers import Layer, Softmax, input_spec
 from convscope.layers.input_spec import Shape
 from convscope.models import config as config_checks
-from convscope.models.precision import float32_kernel_share
+from convscope.models.model_introspection import KerasIntrospection
+from convscope.models.model_saving import KerasSaving
+from convscope.models.model_training import KerasTraining
 from convscope.ops import device as device_policy
-
-if TYPE_CHECKING:
-    from convscope.engine.checkpoint import ResumePoint
-
-
-def keras_results(compiled: Compiled, logs: dict[str, float], return_dict: bool) -> Any:
-    """What Keras's evaluate-like calls return: the dict, the loss alone, or [loss, *metrics]
-    in Keras's order (`Compiled.results_list`)."""
-    if return_dict:
-        return logs
-    values = compiled.results_list(logs)
-    return values[0] if len(values) == 1 else values
 
 
 def final_activation_name(layer: Layer) -> str | None:
@@ -64,7 +55,7 @@ def final_activation_name(layer: Layer) -> str | None:
         return None
 
 
-class Model(nn.Module, abc.ABC):
+class Model(KerasTraining, KerasSaving, KerasIntrospection, nn.Module, abc.ABC):
     """The base of convscope's models; see the module text. Build one with `Sequential`."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -229,58 +220,7 @@ class Model(nn.Module, abc.ABC):
                 tensor.data = tensor.data.to(memory_format=formats[tensor.dim()])  # canonical strides, C=1 too
         return self
 
-    # -- compile --------------------------------------------------------------------------
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
-                precision: str = "auto", device: str | torch.device | None = None,
-                threads: int | str | None = None, *, loss_weights: Any = None,
-                weighted_metrics: Any = None) -> None:
-        """Choose optimizer, loss, metrics, precision ("auto", "float32", "bfloat16"), device and
-        CPU threads.
-
-        For a model with several outputs, `loss` is one loss (for every output), a list in
-        output order or a dict keyed by output name; `loss_weights` (a list or dict) weight each
-        output's loss in the total, and `metrics` is a list with one entry per output, a dict, or
-        a flat list applied to every output (see `convscope.engine.outputs`). `weighted_metrics`
-        count each sample by its sample_weight (class_weight); `metrics` do not, as in Keras.
-
-        precision="auto" trains with bfloat16 autocast only where the hardware supports it natively
-        and the model gains from it (not where most of its work runs in the float32 Winograd
-        kernel on a CPU without AMX: see `convscope.ops.device`); weights always stay float32. threads=None or "auto" lets
-        `fit` choose the thread count while it runs (fewer while other processes compete for the
-        cores); an integer fixes it.
-
-        >>> model.compile("adam", loss={"class_out": "sparse_categorical_crossentropy", "box": "mse"},
-        ...               loss_weights={"class_out": 1.0, "box": 0.5}, metrics={"class_out": ["accuracy"]})
-        """
-        if loss is None:
-            raise ValueError("compile: loss is required, e.g. loss='sparse_categorical_crossentropy' for integer "
-                             "labels or 'categorical_crossentropy' for one-hot labels.")
-        self.require_built("compile")
-        self.to_device(device)
-        heads = output_heads.output_heads(loss, loss_weights, metrics, weighted_metrics, self.data_keys()[1],
-                                          self.output_activation_names())
-        recipe = optimizers.get(optimizer)
-        keras_orders = {id(tensor): tuple(order) for layer in self.layers for _, tensor, order in layer.keras_weights()}
-        torch_optimizer = recipe if isinstance(recipe, torch.optim.Optimizer) else \
-            recipe.build(self.parameters(), keras_orders)
-        keras_optimizer = optimizer_base.TorchOptimizer(recipe) if isinstance(recipe, torch.optim.Optimizer) else recipe
-        self.compiled = Compiled(
-            optimizer_recipe=None if isinstance(recipe, torch.optim.Optimizer) else recipe,
-            optimizer=torch_optimizer, keras_optimizer=keras_optimizer, heads=heads,
-            precision=precision,
-            autocast_dtype=device_policy.resolve_precision(precision, self._device, float32_kernel_share(self)),
-            constrained_layers=[layer for layer in self.layers if any(
-                getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
-            settings=output_heads.settings(heads, loss_weights),
-            threads=check_threads(threads),
-        )
-
-    def require_compiled(self, action: str) -> Compiled:
-        if self.compiled is None:
-            raise ValueError(f"{action}: the model is not compiled. Call model.compile(optimizer='adam', "
-                             "loss='sparse_categorical_crossentropy', metrics=['accuracy']) first.")
-        return self.compiled
-
+    # -- shapes ---------------------------------------------------------------------------
     def require_built(self, action: str) -> Shape:
         """The input shape (batch axis included); a ValueError naming `action` while it is unknown."""
         if self.input_shape is None:
@@ -309,187 +249,7 @@ class Model(nn.Module, abc.ABC):
                              "the model with a layer of fixed width, e.g. Dense(10).")
         return int(shape[-1])
 
-    @property
-    def optimizer(self) -> optimizers.Optimizer | None:
-        """The compiled optimizer, Keras-style (None before compile): its `learning_rate` reads
-        and sets the rate the torch optimizer uses.
-
-        >>> model.optimizer.learning_rate = 0.01  # or keras.backend.set_value(model.optimizer.learning_rate, 0.01)
-        """
-        return None if self.compiled is None else self.compiled.keras_optimizer
-
-    @property
-    def learning_rate(self) -> float:
-        """The rate of the next update (with a schedule, schedule(optimizer.iterations))."""
-        return self.require_compiled("learning_rate").keras_optimizer.current_learning_rate()
-
-    @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        compiled = self.require_compiled("learning_rate")
-        if compiled.keras_optimizer.schedule is not None or callable(value):  # a schedule: Keras's rules
-            compiled.keras_optimizer.set_learning_rate(value)
-            return
-        for group in compiled.optimizer.param_groups:
-            group["lr"] = float(value)
-
-    # -- training and inference -----------------------------------------------------------------
-    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
-            verbose: int | str = "auto", callbacks: list[Any] | None = None, validation_split: float = 0.0,
-            validation_data: Any = None, shuffle: bool = True, class_weight: dict[int, float] | None = None,
-            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None, validation_batch_size: int | None = None, *,
-            resume: ResumePoint | None = None) -> Any:
-        """Train for `epochs` epochs; returns a History (`history.history["loss"]`, ...).
-
-        `x` is an array (with labels `y`), a `keras.utils.PyDataset`, or a generator of
-        (x_batch, y_batch) or (x_batch, y_batch, sample_weight) read for `steps_per_epoch`
-        batches per epoch (or until it runs out). A model with several inputs takes `x` as a list
-        in input order or a dict keyed by input name; with several outputs, `y` likewise.
-        `sample_weight` (N,) multiplies each sample's loss (the batch loss is sum(w * loss) / N,
-        as in Keras); `class_weight` {class: weight} weighs samples by their label (one output).
-        `validation_data` may carry weights too: (x_val, y_val, val_sample_weight).
-        `resume`, the point `convscope.engine.checkpoint.restore_latest` returns, continues a
-        checkpoint that stopped mid-epoch at its step (pass `initial_epoch=resume.epoch`).
-        """
-        from convscope.engine import loop
-
-        return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                        validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                        class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
-                        steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-                        validation_batch_size=validation_batch_size, resume=resume)
-
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
-                 sample_weight: Any = None, steps: int | None = None, return_dict: bool = False) -> Any:
-        """Loss (and metrics) on `x`, `y`: a float, or [loss, *metrics] as Keras returns (for
-        several outputs: loss, each output's loss, then the metrics by name)."""
-        from convscope.engine import loop
-
-        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
-                             steps=steps, return_dict=return_dict)
-
-    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
-                steps: int | None = None) -> Any:
-        """Model outputs for `x` (channels-last), computed in batches without gradients: an
-        array (a list of arrays for several outputs)."""
-        from convscope.engine import loop
-
-        return loop.predict(self, x, batch_size=batch_size, steps=steps)
-
-    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
-                       return_dict: bool = False) -> Any:
-        """One optimizer step on the whole of `x`, `y` (weighted by `sample_weight` or
-        `class_weight`, as `fit` takes them); the loss (and metrics) of that batch as `evaluate`
-        returns them.
-
-        >>> loss, accuracy = model.train_on_batch(x[:32], y[:32])
-        """
-        from convscope.engine import arrays, loop, objective
-
-        compiled = self.require_compiled("train_on_batch")
-        x_data, y_data, weights = arrays.prepare_xy(self, compiled, x, y, sample_weight=sample_weight,
-                                                    class_weight=class_weight)
-        totals = objective.new_totals(compiled)
-        self.train()
-        try:
-            totals.add(loop.train_step(self, compiled, x_data, y_data, sample_weight=weights),
-                       arrays.sample_count(x_data))
-        finally:
-            self.eval()
-        return keras_results(compiled, totals.result(), return_dict)
-
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
-        """Loss (and metrics) on the whole of `x`, `y` as one batch, as `evaluate` returns them."""
-        from convscope.engine import arrays
-
-        samples = arrays.samples_in(self, x)
-        return self.evaluate(x, y, batch_size=max(samples, 1), verbose=0, sample_weight=sample_weight,
-                             return_dict=return_dict)
-
-    def predict_on_batch(self, x: Any) -> Any:
-        """Model outputs for `x` computed as one batch."""
-        from convscope.engine import arrays
-
-        return self.predict(x, batch_size=max(arrays.samples_in(self, x), 1))
-
-    # -- weights ----------------------------------------------------------------------------
-    @property
-    def weights(self) -> list[torch.Tensor]:
-        """Every weight tensor, layer by layer in Keras's order (in PyTorch's memory layout)."""
-        return [tensor for layer in self.layers for _, tensor, _ in layer.keras_weights()]
-
-    @property
-    def trainable_weights(self) -> list[torch.Tensor]:
-        """The weights the optimizer updates: parameters of trainable layers."""
-        return [tensor for layer in self.layers if layer.trainable
-                for _, tensor, _ in layer.keras_weights() if isinstance(tensor, nn.Parameter) and tensor.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[torch.Tensor]:
-        """Frozen layers' weights and running statistics (BatchNormalization's moving mean/variance)."""
-        trainable = {id(tensor) for tensor in self.trainable_weights}
-        return [tensor for tensor in self.weights if id(tensor) not in trainable]
-
-    def get_weights(self) -> list[np.ndarray]:
-        return [weight for layer in self.layers for weight in layer.get_weights()]
-
-    def set_weights(self, weights: list[np.ndarray]) -> None:
-        layers = self.layers
-        expected = sum(len(layer.keras_weights()) for layer in layers)
-        if len(weights) != expected:
-            raise ValueError(f"{type(self).__name__} '{self.name}'.set_weights expects {expected} arrays; got "
-                             f"{len(weights)}.")
-        position = 0
-        for layer in layers:
-            count = len(layer.keras_weights())
-            layer.set_weights(list(weights[position:position + count]))
-            position += count
-
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self.layers)
-
-    # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str], overwrite: bool = True, zipped: bool | None = None) -> None:
-        """Save architecture (JSON), weights and optimizer state (safetensors) to a folder; a
-        path ending .keras or .h5 writes Keras's file instead (keras.models.load_model opens it).
-        `overwrite=False` refuses an existing path; `zipped=False` (Keras's unzipped .keras) is refused."""
-        from convscope.models import storage
-
-        storage.save_model(self, path, overwrite=overwrite, zipped=zipped)
-
-    def save_weights(self, path: str | os.PathLike[str]) -> None:
-        """Weights alone: Keras's layout for a .weights.h5 path, else a safetensors file."""
-        from convscope.models import storage
-
-        storage.save_weights(self, path)
-
-    def load_weights(self, path: str | os.PathLike[str]) -> None:
-        """Weights from `save_weights`'s file or a Keras .weights.h5 / .h5 file."""
-        from convscope.models import storage
-
-        storage.load_weights(self, path)
-
-    def write_checkpoint_files(self, folder: Path) -> None:
-        """A training checkpoint's model files: the saved-model folder's config, weights and
-        optimizer state (`convscope.engine.checkpoint` adds where training stood)."""
-        from convscope.models import storage
-
-        storage.write_model_files(self, folder)
-
-    def read_checkpoint_files(self, folder: Path) -> None:
-        """Weights and (when saved) optimizer and generator states from a checkpoint folder."""
-        from convscope.models import storage
-
-        storage.load_weights(self, folder / storage.WEIGHTS_FILE)
-        if (folder / storage.OPTIMIZER_FILE).exists():
-            storage.load_optimizer(self, folder / storage.OPTIMIZER_FILE)
-
-    def to_json(self, **dumps_options: Any) -> str:
-        """The architecture as Keras's model JSON; `models.model_from_json` rebuilds it."""
-        from convscope.models.keras_files import model_to_json
-
-        return model_to_json(self, **dumps_options)
-
+    # -- export -----------------------------------------------------------------------------
     def export(self, path: str | os.PathLike[str], format: str | None = None) -> Any:
         """Write an inference file: format "onnx" or "torchscript" (default: from the suffix).
 
@@ -498,40 +258,3 @@ class Model(nn.Module, abc.ABC):
         from convscope.export import export_model
 
         return export_model(self, path, format)
-
-    # -- summary ----------------------------------------------------------------------------
-    def summary(self, line_length: int | None = None, positions: Any = None,
-                print_fn: Callable[[str], Any] | None = None, expand_nested: bool = False,
-                show_trainable: bool = False, layer_range: Any = None, *, show_details: bool = False,
-                show_macs: bool = False) -> None:
-        """Print the layer table: name (type), output shape, parameter count, totals.
-
-        Keras's arguments in Keras's order: `line_length` (the table's width; its columns
-        widen or narrow with it) and `positions` (where each column ends, fractions of the line
-        or, over 1, characters); `print_fn` takes the text (a rich table is printed on a
-        terminal otherwise); `expand_nested` lists a nested model's layers under its row,
-        marked "└ "; `show_trainable` adds a Trainable column (Y, N, - without weights);
-        `layer_range` prints the layers from a first to a last name, both included (regular
-        expressions matched from the start of each name, as in Keras). `show_details` adds
-        kernel, stride and padding; `show_macs` multiply-accumulates per sample.
-
-            model.summary(layer_range=["conv2d", "flatten"], show_trainable=True)
-
-        Raises ValueError for a `layer_range` that names no layer or columns that cannot fit.
-        """
-        from convscope.models.summary import print_summary
-
-        print_summary(self, print_fn=print_fn, show_details=show_details, show_macs=show_macs,
-                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range,
-                      line_length=line_length, positions=positions)
-
-    def summary_data(self) -> dict[str, Any]:
-        """The summary as plain data: rows and totals."""
-        from convscope.models.summary import summary_data
-
-        return summary_data(self)
-
-    def _repr_html_(self) -> str:
-        from convscope.models.summary import summary_html
-
-        return summary_html(self)
