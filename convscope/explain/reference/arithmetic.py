@@ -1,13 +1,7 @@
 """Output sizes, padding and the windows a convolution or pooling slides over (pure NumPy).
 
-Output size along one axis, for input length n, kernel k, stride s, dilation d and padding p
-on each side::
-
-    out = floor((n + 2p - d*(k - 1) - 1) / s) + 1
-
-"same" padding (TensorFlow/Keras) gives out = ceil(n / s) and pads
-max((out - 1)*s + d*(k - 1) + 1 - n, 0) cells in total, the odd cell at the end (bottom/right).
-Arrays are channels-last: (*spatial, C).
+The output-size formula and "same" padding's rule are in the package text
+(`convscope.explain.reference`). Arrays are channels-last: (*spatial, C).
 """
 
 from __future__ import annotations
