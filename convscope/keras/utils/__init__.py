@@ -17,6 +17,7 @@ from convscope.data.splitting import split_dataset
 from convscope.data.timeseries import timeseries_dataset_from_array
 from convscope.datasets import to_categorical
 from convscope.keras.utils import np_utils
+from convscope.keras.utils.numerical_utils import normalize
 from convscope.keras.utils.sequence import PyDataset, Sequence
 from convscope.plots.model_graph import plot_model
 from convscope.utils import set_seed as set_random_seed
@@ -26,3 +27,4 @@ __all__ = ["CustomObjectScope", "PyDataset", "Sequence", "array_to_img", "custom
            "np_utils", "register_keras_serializable", "save_img", "set_random_seed", "to_categorical"]
 __all__ += ["Progbar", "get_file", "pad_sequences", "split_dataset", "timeseries_dataset_from_array"]
 __all__ += ["plot_model"]
+__all__ += ["normalize"]
