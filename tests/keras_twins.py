@@ -200,3 +200,64 @@ def seed_classifier(keras: ModuleType) -> Any:
     inputs = keras.Input((28, 28, 1), name="image")
     outputs = keras.layers.Dense(3, name="head")(seed_cnn(keras)(inputs))
     return keras.Model(inputs, outputs, name="classifier")
+
+
+# -- recurrent and wrapped layers: names and summaries ---------------------------------------------
+def time_distributed_dense(keras: ModuleType) -> Any:
+    """TimeDistributed(Dense) then Dense: the wrapped Dense, made first, is `dense`, so the
+    second is `dense_1`. (None, 5, 3) -> (None, 2)."""
+    layers = keras.layers
+    return keras.Sequential([layers.Input((5, 3)), layers.TimeDistributed(layers.Dense(4)), layers.Flatten(),
+                             layers.Dense(2)])
+
+
+def bidirectional_lstm_stack(keras: ModuleType) -> Any:
+    """Bidirectional(LSTM) then LSTM: the LSTM Bidirectional copies is `lstm` (its copies
+    forward_lstm and backward_lstm), so the second is `lstm_1`. (None, 6, 3) -> (None, 2)."""
+    layers = keras.layers
+    return keras.Sequential([layers.Input((6, 3)), layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+                             layers.LSTM(2)])
+
+
+def recurrent_stack(keras: ModuleType) -> Any:
+    """SimpleRNN, two Bidirectional GRUs (the second with its own backward GRU), a
+    TimeDistributed Dense, GRU and Dense. (None, 7, 3) -> (None, 1)."""
+    layers = keras.layers
+    return keras.Sequential([
+        layers.Input((7, 3)),
+        layers.SimpleRNN(5, return_sequences=True),
+        layers.Bidirectional(layers.GRU(3, return_sequences=True)),
+        layers.Bidirectional(layers.GRU(2, return_sequences=True),
+                             backward_layer=layers.GRU(2, return_sequences=True, go_backwards=True)),
+        layers.TimeDistributed(layers.Dense(3)),
+        layers.GRU(2),
+        layers.Dense(1),
+    ])
+
+
+def recurrent_states(keras: ModuleType) -> Any:
+    """Layers returning several tensors in a functional model: LSTM(return_state=True) and
+    Bidirectional(merge_mode=None); a SimpleRNN and a TimeDistributed Dense read them.
+    (None, 5, 3) -> (None, 1) and (None, 5, 2)."""
+    layers = keras.layers
+    inputs = keras.Input((5, 3), name="sequence")
+    sequence, state_h, state_c = layers.LSTM(4, return_state=True)(inputs)
+    forward, backward = layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode=None)(inputs)
+    summary = layers.SimpleRNN(2)(forward)
+    frames = layers.TimeDistributed(layers.Dense(2))(backward)
+    merged = layers.Concatenate()([sequence, state_h, state_c, summary])
+    return keras.Model(inputs, [layers.Dense(1)(merged), frames], name="recurrent_states")
+
+
+def recurrent_encoder(keras: ModuleType) -> Any:
+    """A Sequential encoder (Bidirectional LSTM, TimeDistributed Dense) as a layer of a
+    functional model with an LSTM head. (None, 6, 3) -> (None, 2)."""
+    layers = keras.layers
+    encoder = keras.Sequential([
+        layers.Input((6, 3)),
+        layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+        layers.TimeDistributed(layers.Dense(2)),
+    ], name="encoder")
+    inputs = keras.Input((6, 3), name="sequence")
+    outputs = layers.GRU(2, name="head")(encoder(inputs))
+    return keras.Model(inputs, outputs, name="recurrent_encoder")

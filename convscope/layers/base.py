@@ -12,6 +12,7 @@ import itertools
 import re
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,18 @@ from convscope.layers.symbolic import Node, SymbolicTensor
 # (Keras name, tensor, permutation from PyTorch's layout to Keras's): one entry of `keras_weights`.
 WeightSlot = tuple[str, torch.Tensor, tuple[int, ...]]
 _creations = itertools.count()  # layers are numbered as made, so a model names them in Keras's order
+
+
+@dataclass
+class NameClaim:
+    """A name a layer takes in its model: its own, or that of a layer made inside it (a
+    TimeDistributed's layer, the layer a Bidirectional copies), which Keras counts as well.
+    A model gives an automatic name its unique form (`rename`), in creation order."""
+
+    name: str
+    auto_named: bool
+    creation_index: int
+    rename: Callable[[str], None]
 
 
 def snake_case(name: str) -> str:
@@ -71,6 +84,15 @@ class Layer(nn.Module):
         self.outbound_nodes: list[Node] = []  # the calls that consumed this layer's outputs
 
     # -- identity -------------------------------------------------------------------------
+    def name_claim(self) -> NameClaim:
+        """This layer's own name, as its model names it."""
+        return NameClaim(self.name, self.auto_named, self.creation_index, lambda name: setattr(self, "name", name))
+
+    def inner_name_claims(self) -> list[NameClaim]:
+        """The names of layers made inside this one that its model counts (Keras reserves them:
+        TimeDistributed(Dense(4)) then Dense(2) are `dense` inside and `dense_1`); none here."""
+        return []
+
     @property
     def label(self) -> str:
         """How errors name this layer: `Conv2D 'conv2d_1'`."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from convscope.layers.base import Layer, WeightSlot
+from convscope.layers.base import Layer, NameClaim, WeightSlot
 from convscope.layers.input_spec import Shape
 from convscope.layers.recurrent import RNN, MultiOutputLayer
 
@@ -61,7 +61,10 @@ class Bidirectional(MultiOutputLayer):
             raise ValueError(f"{owner}: merge_mode must be one of 'concat', 'sum', 'mul', 'ave' or None; got "
                              f"{merge_mode!r}.")
         layer = recurrent_layer(owner, "layer", layer)
+        self.source_claim = layer.name_claim()  # the copied layer's name, still counted (inner_name_claims)
+        self.source_claim.rename = self.rename_source
         self.forward_layer = renamed(layer, "forward_")
+        self.backward_copied = backward_layer is None
         if backward_layer is None:
             self.backward_layer = renamed(layer, "backward_", go_backwards=not layer.go_backwards)
         else:
@@ -80,6 +83,19 @@ class Bidirectional(MultiOutputLayer):
             if getattr(forward, attribute) != getattr(backward, attribute):
                 raise ValueError(f"{owner}: the forward and backward layers must have the same {attribute}; got "
                                  f"{getattr(forward, attribute)} and {getattr(backward, attribute)}.")
+
+    def inner_name_claims(self) -> list[NameClaim]:
+        """As Keras counts names: the layer copied (its copies are named forward_<name> and
+        backward_<name>) and a backward_layer given."""
+        given = [] if self.backward_copied else [self.backward_layer.name_claim()]
+        return [self.source_claim, *given]
+
+    def rename_source(self, name: str) -> None:
+        """The copied layer's unique name, and its copies' names after it."""
+        self.source_claim.name = name
+        self.forward_layer.name = "forward_" + name.removeprefix("forward_")
+        if self.backward_copied:
+            self.backward_layer.name = "backward_" + name.removeprefix("backward_")
 
     # -- shapes and weights -------------------------------------------------------------------
     def output_shapes(self, input_shape: Shape) -> list[Shape]:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from convscope import _registry
-from convscope.layers.base import Layer, WeightSlot
+from convscope.layers.base import Layer, NameClaim, WeightSlot
 from convscope.layers.core import BatchNormalization
 from convscope.layers.input_spec import Shape
 
@@ -83,6 +83,10 @@ class Wrapper(Layer):
         self._trainable = bool(value)
         if "layer" in self._modules:
             self.layer.trainable = value
+
+    def inner_name_claims(self) -> list[NameClaim]:
+        """The wrapped layer's name (and those inside it): made first, Keras counts it first."""
+        return [*self.layer.inner_name_claims(), self.layer.name_claim()]
 
     def child_input_shape(self, input_shape: Shape) -> Shape:
         """The shape the wrapped layer is built for; the input's own by default."""

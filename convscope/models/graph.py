@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from convscope.layers import InputLayer, Layer
+from convscope.layers.base import NameClaim
 from convscope.layers.input_spec import Shape
 from convscope.layers.pooling import Pooling
 from convscope.layers.symbolic import History, Node, SymbolicTensor, flatten, map_structure
@@ -170,7 +171,9 @@ def check_connected(inputs: list[SymbolicTensor], nodes: list[Node]) -> None:
 
 def name_layers(layers: Sequence[Layer]) -> None:
     """Give automatically named layers unique names (conv2d, conv2d_1, ...) in the order they
-    were made, as Keras names them; names given by the user are kept and must be unique."""
+    were made, as Keras names them, counting the layers made inside them (a TimeDistributed's
+    layer, the layer a Bidirectional copies); names given by the user are kept and must be
+    unique among the model's layers."""
     taken: dict[str, int] = {}
     for layer in layers:
         if not layer.auto_named:
@@ -179,14 +182,25 @@ def name_layers(layers: Sequence[Layer]) -> None:
         if count > 1:
             raise ValueError(f'Model: the name "{name}" is used {count} times in the model. All layer names should '
                              "be unique.")
-    for layer in sorted((layer for layer in layers if layer.auto_named), key=lambda layer: layer.creation_index):
-        if layer.name in taken:
-            base = layer.name
-            index = 1
-            while f"{base}_{index}" in taken:
-                index += 1
-            layer.name = f"{base}_{index}"
-        taken[layer.name] = 1
+    give_unique_names([claim for layer in layers for claim in name_claims(layer)], set(taken))
+
+
+def name_claims(layer: Layer) -> list[NameClaim]:
+    """The names `layer` takes in its model: those of the layers made inside it, then its own."""
+    return [*layer.inner_name_claims(), layer.name_claim()]
+
+
+def give_unique_names(claims: Sequence[NameClaim], taken: set[str]) -> None:
+    """Rename each automatic name among `claims` to the first of base, base_1, base_2, ... not
+    in `taken`, in creation order, after the names given by the user; `taken` gains them all."""
+    taken.update(claim.name for claim in claims if not claim.auto_named)
+    for claim in sorted((claim for claim in claims if claim.auto_named), key=lambda claim: claim.creation_index):
+        name, index = claim.name, 1
+        while name in taken:
+            name, index = f"{claim.name}_{index}", index + 1
+        if name != claim.name:
+            claim.rename(name)
+        taken.add(name)
 
 
 def sequential_like(graph: Graph) -> bool:

@@ -82,11 +82,10 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
             self.input_shape = layer.declared_input_shape
             self.chain.start(layer)
             return
-        if layer.auto_named:
-            layer.name = self.unique_name(layer.name)
-        elif any(existing.name == layer.name for existing in self.stack):
+        if not layer.auto_named and any(existing.name == layer.name for existing in self.stack):
             raise ValueError(f"Sequential '{self.name}': a layer named '{layer.name}' is already in the model; "
                              "layer names must be unique.")
+        graph.give_unique_names(graph.name_claims(layer), self.taken_names())
         if layer.declared_input_shape is not None:
             if not len(self.stack) and self.input_shape is None:
                 self.input_shape = layer.declared_input_shape
@@ -103,8 +102,13 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
             self.chain.append(layer, self.require_built("add"))
         self.stack.append(layer)
 
+    def taken_names(self) -> set[str]:
+        """The names the model's layers take, those made inside them (a wrapper's layer) included."""
+        return {claim.name for layer in self.layers for claim in graph.name_claims(layer)}
+
     def unique_name(self, base: str) -> str:
-        taken = {layer.name for layer in self.stack}
+        """`base`, or the first of base_1, base_2, ... that no layer of the model takes."""
+        taken = self.taken_names()
         if base not in taken:
             return base
         index = 1

@@ -21,6 +21,7 @@ from typing import Any
 
 from convscope.layers import Conv1D, Conv2D, Dense
 from convscope.layers.pooling import Pooling
+from convscope.layers.recurrent import MultiOutputLayer
 from convscope.models import graph as graph_module
 from convscope.models.nested import ModelLayer
 from convscope.models.protocol import LayeredModel
@@ -32,6 +33,23 @@ NESTED_MARK = "└ "
 
 def format_shape(shape: tuple[int | None, ...] | None) -> str:
     return "?" if shape is None else "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def several_output_shapes(layer: Any) -> list[list[int | None]] | None:
+    """Each output's shape for a layer that returns several tensors (an RNN with return_state,
+    Bidirectional with merge_mode=None); None for a layer with one output."""
+    if not isinstance(layer, MultiOutputLayer) or layer.input_shape is None:
+        return None
+    shapes = layer.output_shapes(layer.input_shape)
+    return [list(shape) for shape in shapes] if len(shapes) > 1 else None
+
+
+def shape_cell(row: dict[str, Any]) -> str:
+    """The "Output Shape" cell as Keras prints it: "(None, 5, 8)", or the list of shapes of a
+    layer returning several tensors, "[(None, 4), (None, 4), (None, 4)]"."""
+    if row.get("output_shapes"):
+        return "[" + ", ".join(format_shape(tuple(shape)) for shape in row["output_shapes"]) + "]"
+    return format_shape(None if row["output_shape"] is None else tuple(row["output_shape"]))
 
 
 def layer_macs(layer: Any) -> int:
@@ -112,6 +130,9 @@ def layer_rows(layer: Any, links: dict[int, str] | None, depth: int, expand_nest
         "params": layer_trainable + layer_frozen, "macs": layer_macs(layer), "details": layer_details(layer),
         "trainable": trainable_mark(layer), "depth": depth,
     }
+    shapes = several_output_shapes(layer)
+    if shapes is not None:  # "output_shape" stays the first output's
+        row["output_shapes"] = shapes
     if links is not None:  # a nested model's layers are not nodes of this graph: "-", as in Keras
         row["connected_to"] = links[id(layer)] if depth == 0 else "-"
     rows = [row]
@@ -125,7 +146,8 @@ def summary_data(model: LayeredModel, *, expand_nested: bool = False,
                  layer_range: Sequence[str] | None = None) -> dict[str, Any]:
     """Rows (name, type, output shape, params, MACs, details, trainable "Y"/"N"/"-", depth: 0,
     or 1 and more for a nested model's layers, and for a branching functional model the layers
-    each reads, "connected_to") and totals, always the whole model's.
+    each reads, "connected_to"; for a layer returning several tensors, "output_shapes", all of
+    them) and totals, always the whole model's.
 
     Raises ValueError for a `layer_range` that names no layer (see `layer_range_bounds`).
     """
@@ -164,8 +186,7 @@ def table_cells(data: dict[str, Any], *, show_details: bool, show_macs: bool,
     columns += [("Trainable", TRAINABLE_WIDTH)] if show_trainable else []
     rows = []
     for row in data["rows"]:
-        shape = tuple(row["output_shape"]) if row["output_shape"] is not None else None
-        cells = [row_name(row), format_shape(shape), f'{row["params"]:,}']
+        cells = [row_name(row), shape_cell(row), f'{row["params"]:,}']
         cells += [row["details"]] if show_details else []
         cells += [f'{row["macs"]:,}'] if show_macs else []
         cells += [row["connected_to"]] if connected else []
@@ -288,7 +309,7 @@ def summary_html(model: LayeredModel, *, expand_nested: bool = False, show_train
     connected = any("connected_to" in row for row in data["rows"])
     rows = "".join(
         f'<tr><td style="padding-left:{1.5 * row["depth"]}em">{html.escape(row_name(row).lstrip())}</td>'
-        f'<td>{format_shape(tuple(row["output_shape"] or ()))}</td><td style="text-align:right">{row["params"]:,}</td>'
+        f'<td>{shape_cell(row)}</td><td style="text-align:right">{row["params"]:,}</td>'
         + (f'<td>{html.escape(row["connected_to"])}</td>' if connected else "")
         + (f'<td style="text-align:center">{row["trainable"]}</td>' if show_trainable else "") + "</tr>"
         for row in data["rows"])
