@@ -145,6 +145,8 @@ CASES: dict[str, Case] = {
     "GaussianNoise: on pixels": Case({"stddev": 0.1}, (None, 28, 28, 1), (None, 28, 28, 1), 0),
     "GaussianDropout: on the hidden layer": Case({"rate": 0.3, "seed": 2}, (None, 128), (None, 128), 0),
     "Embedding: a Conv1D text classifier's": Case({"input_dim": 50, "output_dim": 8}, (None, 20), (None, 20, 8), 400),
+    "Embedding: mask_zero, before an LSTM": Case({"input_dim": 50, "output_dim": 8, "mask_zero": True}, (None, 20), (None, 20, 8), 400),
+    "Masking: zero-padded sensor steps": Case({"mask_value": 0.0}, (None, 30, 3), (None, 30, 3), 0),
     "Normalization: adapted per feature": Case({}, (None, 13), (None, 13), 27),
     "Normalization: given per-channel statistics": Case({"mean": [0.5, 0.4, 0.3], "variance": [0.09, 0.04, 0.01]}, (None, 8, 8, 3), (None, 8, 8, 3), 0),
     "Normalization: inverted, over two axes": Case({"axis": (1, 2), "invert": True}, (None, 4, 3), (None, 4, 3), 25),

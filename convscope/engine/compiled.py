@@ -63,6 +63,7 @@ class Compiled:
     settings: dict[str, Any] = field(default_factory=dict)  # loss, loss_weights, metrics as JSON for saving
     epochs_done: int = 0
     threads: int | str | None = None  # None or "auto": `fit` chooses while it runs
+    masked: bool = False  # the model makes masks: its averaged metrics are ratios (see `log_layout`)
 
     @property
     def inference_dtype(self) -> torch.dtype | None:
@@ -111,7 +112,7 @@ class Compiled:
 
     @cached_property
     def layout(self) -> LogLayout:
-        return log_layout(self.heads)
+        return log_layout(self.heads, self.masked)
 
     def results_list(self, logs: dict[str, float]) -> list[float]:
         """`logs` as the list Keras's evaluate returns: "loss", then the logs whose names match
@@ -125,8 +126,9 @@ def averaged(metric: Any) -> bool:
     return callable(getattr(metric, "batch", None))
 
 
-def log_layout(heads: list[OutputHead]) -> LogLayout:
-    """The columns and log names for `heads` (see `LogLayout`)."""
+def log_layout(heads: list[OutputHead], masked: bool = False) -> LogLayout:
+    """The columns and log names for `heads` (see `LogLayout`). With `masked` (a model that
+    makes masks) every averaged metric is a ratio, as Keras counts the real steps of all batches."""
     columns, means, ratios = ["loss"], [("loss", 0)], []
     stateful: list[tuple[str, metrics_module.Metric, bool]] = []
     with_loss = [head for head in heads if head.loss is not None]
@@ -141,7 +143,7 @@ def log_layout(heads: list[OutputHead]) -> LogLayout:
                 metric_order.append(name)
                 if not averaged(metric):
                     stateful.append((name, metric, weighted))
-                elif weighted:
+                elif weighted or masked:
                     ratios.append((name, len(columns), len(columns) + 1))
                     columns += [f"{name}/weighted", f"{name}/weights"]
                 else:

@@ -38,10 +38,12 @@ from convscope.engine.objective import (
     batch_losses,
     batch_values,
     new_totals,
+    note_masks,
     output_list,
 )
 from convscope.engine.progress import ProgressLogger, format_metrics, resolve_verbose
 from convscope.engine.threads import thread_policy
+from convscope.layers import masking
 from convscope.ops.allocator import tune_host_allocator
 from convscope.ops.device import autocast
 from convscope.ops.threads import InferenceThreads
@@ -74,7 +76,8 @@ def train_step(model: TrainableModel, compiled: Compiled, x: Data, y: Targets,
     else:  # every weight frozen: Keras returns the loss and metrics and updates nothing
         warnings.warn("The model does not have any trainable weights.", stacklevel=3)
     with torch.no_grad():
-        return batch_values(compiled, [output.detach() for output in outputs], y, sample_weight, total.detach(),
+        detached = [masking.attach(output.detach(), masking.output_mask(output)) for output in outputs]
+        return batch_values(compiled, detached, y, sample_weight, total.detach(),
                             parts)
 
 
@@ -98,13 +101,15 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
         validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
         class_weight: Any = None, sample_weight: Any = None, initial_epoch: int = 0,
         steps_per_epoch: int | None = None, validation_steps: int | None = None,
-        validation_batch_size: int | None = None,
+        validation_batch_size: int | None = None, validation_freq: int | list[int] = 1,
         resume: checkpointing.ResumePoint | None = None) -> History:
     """Train `model` (see `Model.fit`); `resume`, from `checkpoint.restore_latest`,
     continues a checkpoint that stopped mid-epoch at its step."""
     compiled = model.require_compiled("fit")
+    note_masks(model, compiled)
     batch_size = check_batch_size(batch_size)
     validation_batch = check_batch_size(validation_batch_size or INFERENCE_BATCH)
+    check_validation_freq(validation_freq)
     reuse_host_memory(model)
     source = None
     if sources.is_source(x):
@@ -155,7 +160,7 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
                 break
         if position.step == steps or (source is not None and steps is None):
             position.epoch, position.step = epoch + 1, 0
-        if validation is not None:
+        if validation is not None and validates(epoch, validation_freq):
             hooks.on_test_begin()
             validation_logs = evaluate_any(model, compiled, validation, prefix="val_", batch_size=validation_batch)
             hooks.on_test_end(validation_logs)
@@ -169,6 +174,22 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
     hooks.on_train_end()
     model.history = history
     return history
+
+
+def check_validation_freq(validation_freq: Any) -> None:
+    """Keras takes an int N >= 1 (every N-th epoch) or a list of epochs counted from 1."""
+    every = isinstance(validation_freq, int) and not isinstance(validation_freq, bool) and validation_freq >= 1
+    listed = isinstance(validation_freq, list) and all(isinstance(epoch, int) for epoch in validation_freq)
+    if not (every or listed):
+        raise ValueError(f"validation_freq must be an integer >= 1 (validate every N-th epoch) or a list of epochs "
+                         f"counted from 1, e.g. [1, 5, 10]; got {validation_freq!r}.")
+
+
+def validates(epoch: int, validation_freq: int | list[int]) -> bool:
+    """Whether epoch `epoch` (counted from 0) ends with validation, as Keras decides."""
+    if isinstance(validation_freq, list):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
 
 
 def prepare_validation(model: TrainableModel, compiled: Compiled, validation_data: Any,
@@ -299,6 +320,7 @@ def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 
              sample_weight: Any = None, steps: int | None = None,
              return_dict: bool = False) -> float | list[float] | dict[str, float]:
     compiled = model.require_compiled("evaluate")
+    note_masks(model, compiled)
     reuse_host_memory(model)
     data: Prepared | sources.DataSource
     if sources.is_source(x):

@@ -2,7 +2,10 @@
 
 The total loss is Keras's: the sum over outputs of loss weight x that output's loss (with
 sample weights, sum(weight x loss) / number of loss values, the weights one per sample or one
-per element, e.g. per timestep or pixel), plus the layers' regularization penalties. Logs accumulate on the device as one vector per batch (`compiled.layout` says what
+per element, e.g. per timestep or pixel), plus the layers' regularization penalties. An output
+that carries a mask (`convscope.layers.masking`: Embedding(mask_zero=True), Masking) weighs its
+loss and metrics by it, as Keras does: the loss is the mean over the real steps, the metrics
+count the real steps alone. Logs accumulate on the device as one vector per batch (`compiled.layout` says what
 each entry is) and are read only when someone looks, so training has no per-step host sync.
 """
 
@@ -16,6 +19,7 @@ import torch
 
 from convscope.engine.arrays import Targets, Weights, as_list
 from convscope.engine.compiled import LogLayout, averaged
+from convscope.layers import masking
 from convscope.losses.core import as_float_tensor, same_rank
 
 if TYPE_CHECKING:
@@ -63,6 +67,15 @@ def log_value(result: Any) -> float | np.ndarray:
     return float(values.reshape(-1)[0]) if values.size == 1 else values
 
 
+def note_masks(model: Any, compiled: Compiled) -> None:
+    """Set `compiled.masked` to whether `model` holds a layer that makes masks (its log layout
+    then counts each metric's real steps over all batches)."""
+    masked = masking.makes_masks(module for module in model.modules() if hasattr(module, "makes_masks"))
+    if masked != compiled.masked:
+        compiled.masked = masked
+        compiled.__dict__.pop("layout", None)  # the cached layout was made for the other case
+
+
 def new_totals(compiled: Compiled) -> Accumulator:
     """An empty Accumulator for one epoch or evaluation; stateful metrics are reset."""
     for _, metric, _ in compiled.layout.stateful:
@@ -74,10 +87,32 @@ def output_list(outputs: Any) -> list[torch.Tensor]:
     """A model's outputs as float32 tensors in output order: one tensor, a list, or a dict (in
     sorted key order, the order a functional model lists dict outputs)."""
     if isinstance(outputs, torch.Tensor):
-        return [outputs.float()]
+        return [as_float32(outputs)]
     if isinstance(outputs, dict):
-        return [outputs[key].float() for key in sorted(outputs)]
-    return [output.float() for output in outputs]
+        return [as_float32(outputs[key]) for key in sorted(outputs)]
+    return [as_float32(output) for output in outputs]
+
+
+def as_float32(output: torch.Tensor) -> torch.Tensor:
+    """`output` as float32, keeping the mask it carries."""
+    return masking.attach(output.float(), masking.output_mask(output))
+
+
+def mask_weight(output: torch.Tensor, weight: torch.Tensor | None, loss: bool) -> torch.Tensor | None:
+    """`weight` combined with the mask `output` carries, as Keras's `apply_mask`: for the loss
+    the mask scaled by (values / real values), so the mean over every value is the mean over
+    the real ones; for metrics the mask itself. `weight` alone when there is no mask."""
+    mask = masking.output_mask(output)
+    if mask is None:
+        return weight
+    real = mask.to(torch.float32)
+    if loss:
+        count = real.sum()
+        real = real * torch.where(count > 0, real.numel() / count.clamp_min(1), 0.0)  # 0 real steps: 0
+    if weight is None:
+        return real
+    weight = weight.reshape(*weight.shape, *[1] * (real.dim() - weight.dim())) if weight.dim() < real.dim() else weight
+    return weight * real
 
 
 def batch_losses(model: TrainableModel, compiled: Compiled, outputs: list[torch.Tensor], targets: Targets,
@@ -86,8 +121,8 @@ def batch_losses(model: TrainableModel, compiled: Compiled, outputs: list[torch.
     if compiled.single:
         head = compiled.heads[0]
         assert head.loss is not None and isinstance(targets, torch.Tensor)
-        loss = head.loss._batch_mean(outputs[0], targets, logits=head.use_logits,
-                                     sample_weight=weights)  # type: ignore[arg-type]  # one output: one tensor
+        loss = head.loss._batch_mean(outputs[0], targets, logits=head.use_logits,  # one output: one weight tensor
+                                     sample_weight=mask_weight(outputs[0], weights, loss=True))  # type: ignore[arg-type]
         parts, total = [loss], loss if head.loss_weight is None else loss * head.loss_weight
     else:
         parts, terms = [], []
@@ -95,7 +130,8 @@ def batch_losses(model: TrainableModel, compiled: Compiled, outputs: list[torch.
                                                 as_list(weights, len(outputs))):
             if head.loss is None:
                 continue
-            loss = head.loss._batch_mean(output, target, logits=head.use_logits, sample_weight=weight)
+            loss = head.loss._batch_mean(output, target, logits=head.use_logits,
+                                         sample_weight=mask_weight(output, weight, loss=True))
             parts.append(loss)
             terms.append(loss if head.loss_weight is None else loss * head.loss_weight)
         total = torch.stack(terms).sum() if len(terms) > 1 else terms[0]
@@ -110,7 +146,8 @@ def batch_values(compiled: Compiled, outputs: list[torch.Tensor], targets: Targe
     layout = compiled.layout
     if len(layout.columns) == 1 and not layout.stateful:
         return total.detach().reshape(1)
-    if compiled.single and not layout.stateful and not layout.ratios:  # the common case, kept short
+    if compiled.single and not layout.stateful and not layout.ratios \
+            and masking.output_mask(outputs[0]) is None:  # the common case, kept short
         head = compiled.heads[0]
         scored = head.output_activation(outputs[0]) if head.use_logits else outputs[0]
         scorers: list[Any] = [metric for _, metric in head.metrics]
@@ -120,13 +157,21 @@ def batch_values(compiled: Compiled, outputs: list[torch.Tensor], targets: Targe
     target_list, weight_list = as_list(targets, count), as_list(weights, count)
     probabilities = [head.output_activation(output) if head.use_logits else output
                      for head, output in zip(compiled.heads, outputs)]
-    for head, scores_of, target in zip(compiled.heads, probabilities, target_list):
+    masks = [mask_weight(output, None, loss=False) for output in outputs]
+    for head, scores_of, target, mask in zip(compiled.heads, probabilities, target_list, masks):
         for _, metric in head.metrics:
             scorer: Any = metric  # a MeanMetricWrapper (`batch`) or any Metric (`update_state`)
-            if averaged(metric):
+            if averaged(metric) and compiled.masked:  # ratio columns: the real steps of every batch count
+                pieces += weighted_sums(scorer, scores_of, target, mask) if mask is not None else \
+                    [scorer.batch(scores_of, target).mean(), torch.ones((), device=scores_of.device)]
+            elif averaged(metric) and mask is not None:  # one batch alone (train_on_batch): its real steps
+                numerator, denominator = weighted_sums(scorer, scores_of, target, mask)
+                pieces.append(numerator / denominator)
+            elif averaged(metric):
                 pieces.append(scorer.batch(scores_of, target).mean())
             else:
                 scorer.update_state(target, scores_of)
+    weight_list = [mask_weight(output, weight, loss=False) for output, weight in zip(outputs, weight_list)]
     for head, scores_of, target, weight in zip(compiled.heads, probabilities, target_list, weight_list):
         for _, metric in head.weighted_metrics:
             scorer = metric

@@ -31,6 +31,7 @@ from convscope.layers.core import (
 from convscope.layers.embedding import Embedding
 from convscope.layers.feature_normalization import Normalization
 from convscope.layers.lambda_layer import Identity, Lambda
+from convscope.layers.masking import Masking
 from convscope.layers.merging import (
     Add,
     Average,
@@ -107,7 +108,7 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     UpSampling3D, ZeroPadding3D, Cropping3D, SpatialDropout3D,
     LayerNormalization, GroupNormalization, UnitNormalization,
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
-    Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Normalization,
+    Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Masking, Normalization,
     CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
     SimpleRNN, LSTM, GRU, Bidirectional,
     TimeDistributed,

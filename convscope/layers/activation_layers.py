@@ -29,6 +29,8 @@ class LeakyReLU(Layer):
     >>> LeakyReLU(negative_slope=0.1)
     """
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
@@ -53,6 +55,8 @@ class ELU(Layer):
     >>> ELU(alpha=1.0)
     """
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha = _non_negative(alpha, "alpha", "ELU")
@@ -75,6 +79,8 @@ class PReLU(Layer):
 
     >>> PReLU(shared_axes=[1, 2])
     """
+
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
 
     def __init__(self, alpha_initializer: Any = "Zeros", alpha_regularizer: Any = None,
                  alpha_constraint: Any = None, shared_axes: int | list[int] | None = None, **kwargs: Any) -> None:

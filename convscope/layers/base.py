@@ -59,6 +59,8 @@ class Layer(nn.Module):
 
     input_rank: int | None = None
     takes_list = False  # merge layers take a list of tensors; the others one tensor
+    supports_masking = False  # Keras's flag: a mask on the input reaches `compute_mask` (convscope.layers.masking)
+    makes_masks = False  # whether `compute_mask` may make a mask of its own (Embedding(mask_zero=True), Masking)
 
     def __init__(self, *, name: str | None = None, input_shape: tuple[int | None, ...] | None = None,
                  trainable: bool = True, activity_regularizer: Any = None, **unknown: Any) -> None:
@@ -127,9 +129,9 @@ class Layer(nn.Module):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(inputs)
-        outputs = self.call(inputs)
+        outputs = self.call(inputs) if mask is None else self.call(inputs, mask=mask)  # type: ignore[call-arg]
         if self.activity_regularizer is not None:
             # Keras divides the activity penalty by the batch size.
             self.activity_penalty = self.activity_regularizer(outputs) / inputs.shape[0]
@@ -139,6 +141,12 @@ class Layer(nn.Module):
         """Like `forward`, but stopping before the layer's final activation."""
         self.check_input(inputs)
         return self.pre_activation(inputs)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        """The mask of the output (True where a step is real), given the input's: Keras's rule,
+        the input's mask when the layer supports masking, else none. `mask` is None or a
+        boolean (batch, steps) tensor."""
+        return mask if self.supports_masking else None
 
     def check_input(self, inputs: torch.Tensor) -> None:
         if not self.built:

@@ -42,7 +42,9 @@ class Bidirectional(MultiOutputLayer):
     `backward_layer`) on the same (batch, steps, features) input, then merges the outputs:
     merge_mode "concat" (features side by side), "sum", "mul", "ave", or None (both, as a list).
     With return_sequences the backward outputs are put back in time order first. With
-    return_state the states of both layers follow the output.
+    return_state the states of both layers follow the output. A mask on the input reaches both
+    layers; as in Keras, with return_sequences their masked steps output zeros
+    (zero_output_for_mask is set to return_sequences).
 
     Weights: the forward layer's, then the backward layer's (Keras's order).
 
@@ -52,6 +54,8 @@ class Bidirectional(MultiOutputLayer):
         ValueError: for a layer that is not SimpleRNN/LSTM/GRU, an unknown merge_mode, or a
             backward_layer that differs in return_sequences/return_state or reads the same way.
     """
+
+    supports_masking = True
 
     def __init__(self, layer: Any, merge_mode: str | None = "concat", weights: Any = None,
                  backward_layer: Any = None, **kwargs: Any) -> None:
@@ -70,6 +74,8 @@ class Bidirectional(MultiOutputLayer):
         else:
             self.backward_layer = recurrent_layer(owner, "backward_layer", backward_layer)
         self.check_pair(owner)
+        for inner in (self.forward_layer, self.backward_layer):  # Keras forces this on both layers
+            inner.zero_output_for_mask = inner.return_sequences
         self.merge_mode = merge_mode
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
         self.initial_weights = weights
@@ -140,8 +146,15 @@ class Bidirectional(MultiOutputLayer):
         self.backward_layer.apply_constraints()
 
     # -- the forward pass -----------------------------------------------------------------------
-    def call(self, inputs: torch.Tensor) -> Any:
-        forward, backward = self.forward_layer.call(inputs), self.backward_layer.call(inputs)
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        output_mask = mask if self.return_sequences else None
+        outputs = [output_mask, output_mask] if self.merge_mode is None else [output_mask]
+        if self.return_state:
+            outputs += [None] * (self.forward_layer.states + self.backward_layer.states)
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
+        forward, backward = self.forward_layer.call(inputs, mask), self.backward_layer.call(inputs, mask)
         states: list[torch.Tensor] = []
         if self.return_state:
             states = [*forward[1:], *backward[1:]]

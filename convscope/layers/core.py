@@ -130,6 +130,8 @@ class Dense(KernelLayer):
     global pooling layer after convolutions. Keras 2's `input_dim=784` means input_shape=(784,).
     """
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     input_rank = 2
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
@@ -204,6 +206,8 @@ class Flatten(Layer):
 class Activation(Layer):
     """Applies a named activation element-wise (softmax over the last axis)."""
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation, owner="Activation" if self.auto_named else self.label)
@@ -223,6 +227,8 @@ class Activation(Layer):
 
 class ReLU(Layer):
     """max(x, 0), with Keras's optional max_value, negative_slope and threshold."""
+
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
 
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs: Any) -> None:
@@ -280,6 +286,8 @@ class Softmax(Layer):
 class Dropout(Layer):
     """Zeroes a fraction `rate` of the inputs during training and rescales the rest."""
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
@@ -298,6 +306,9 @@ class Dropout(Layer):
 class BatchNormalization(Layer):
     """Normalises each channel (the last axis by default) with batch statistics in training
     and moving averages in inference. Weights: gamma, beta, moving_mean, moving_variance."""
+
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+    masked_batch_statistics = True  # Keras computes masked moments in training; convscope refuses
 
     # Buffers made by `register_buffer` in `build_weights`; declared so their type is known.
     moving_mean: torch.Tensor

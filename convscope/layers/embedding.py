@@ -28,13 +28,15 @@ class Embedding(Layer):
     casts them; negative ids count from the end, as Keras's `take` does.
 
     The weight, `embeddings`, has Keras's layout (input_dim, output_dim). `weights=[matrix]`
-    starts it from a pretrained matrix (e.g. GloVe vectors).
+    starts it from a pretrained matrix (e.g. GloVe vectors). `mask_zero=True` makes id 0 padding:
+    the layer's mask, True where the id is not 0, tells the layers after it (LSTM, GRU,
+    GlobalAveragePooling1D, the loss) which steps are real (`convscope.layers.masking`); as in
+    Keras, input_dim must then count id 0 too (vocabulary + 1).
 
     >>> Embedding(10_000, 64)  # then Conv1D(128, 5, activation="relu"), GlobalMaxPooling1D(), ...
 
     Raises:
-        ValueError: for non-positive dimensions, `mask_zero=True` (convscope layers carry no
-            masks), and, when called, ids outside [-input_dim, input_dim).
+        ValueError: for non-positive dimensions and, when called, ids outside [-input_dim, input_dim).
     """
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
@@ -50,11 +52,9 @@ class Embedding(Layer):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{owner}: {argument} must be a positive integer; got {value!r}. input_dim is the "
                                  "vocabulary size (largest id + 1), output_dim the length of each vector.")
-        if mask_zero:
-            raise ValueError(f"{owner}: mask_zero=True is not supported: convscope layers carry no masks, so the "
-                             "layers after it would still see the padding. Leave mask_zero=False (Conv1D and "
-                             "pooling ignore Keras's masks too) or trim the padding from the data.")
-        self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, False
+        self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, bool(mask_zero)
+        # Keras's rule: with mask_zero the layer makes a mask (True where the id is not 0).
+        self.supports_masking = self.makes_masks = self.mask_zero
         self.embeddings_initializer = _initializer(embeddings_initializer, f"{owner} embeddings_initializer")
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer, owner=f"{owner} embeddings_regularizer")
         self.embeddings_constraint = constraints.get(embeddings_constraint, owner=f"{owner} embeddings_constraint")
@@ -70,6 +70,9 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape, self.output_dim)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> torch.Tensor | None:
+        return inputs != 0 if self.mask_zero else None
 
     def build_weights(self, input_shape: Shape) -> None:
         shape = (self.input_dim, self.output_dim)

@@ -36,6 +36,8 @@ class Normalization(Layer):
             size, and data for `adapt` whose kept axes differ from the built input's.
     """
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     mean: torch.Tensor | None
     variance: torch.Tensor | None
     count: torch.Tensor | None

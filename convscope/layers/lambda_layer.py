@@ -172,5 +172,7 @@ class Identity(Layer):
     >>> Identity()
     """
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs

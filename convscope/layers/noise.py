@@ -18,6 +18,8 @@ from convscope.layers.base import Layer
 class NoiseLayer(Layer):
     """Base: one argument in [0, 1], the seed, and normal draws during training."""
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     argument = "stddev"
     upper_open = False  # whether the argument must stay below 1
 

@@ -49,6 +49,8 @@ class AffineNormalization(Layer):
     """Normalisation followed by a learned scale `gamma` (with `scale`) and offset `beta` (with
     `center`): their arguments are checked and serialised here once."""
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def __init__(self, epsilon: float, center: bool, scale: bool, beta_initializer: Any, gamma_initializer: Any,
                  beta_regularizer: Any, gamma_regularizer: Any, beta_constraint: Any, gamma_constraint: Any,
                  **kwargs: Any) -> None:
@@ -216,6 +218,8 @@ class UnitNormalization(Layer):
 
     >>> UnitNormalization()  # each embedding vector to length 1
     """
+
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
 
     def __init__(self, axis: int | list[int] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)

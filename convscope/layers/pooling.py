@@ -192,7 +192,22 @@ class GlobalMaxPooling2D(GlobalPooling):
 
 
 class GlobalAveragePooling1D(GlobalPooling):
+    """Mean over the steps: (batch, steps, channels) -> (batch, channels); with a mask on the
+    input (Embedding(mask_zero=True), Masking), the mean over the real steps alone, as Keras's."""
+
     rank, reduction = 1, "average"
+    supports_masking = True
+
+    def compute_mask(self, inputs: Any, mask: Any) -> None:
+        return None
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return super().call(inputs)
+        steps_axis = self.spatial_axes()[0]
+        real = mask.bool().unsqueeze(2 if steps_axis == 1 else 1)  # (N, T, 1) or (N, 1, T)
+        kept = torch.where(real, inputs, torch.zeros((), dtype=inputs.dtype, device=inputs.device))
+        return kept.sum(steps_axis, keepdim=self.keepdims) / real.to(inputs.dtype).sum(steps_axis, keepdim=self.keepdims)
 
 
 class GlobalAveragePooling2D(GlobalPooling):

@@ -29,6 +29,8 @@ class Rescaling(Layer):
     >>> Rescaling(1.0 / 255)
     """
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def __init__(self, scale: float | list[float], offset: float | list[float] = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = "Rescaling" if self.auto_named else self.label

@@ -4,7 +4,9 @@ Weights are kept in Keras's layout (kernel (features, gates * units), recurrent_
 (units, gates * units), bias), with Keras's gate order: LSTM i, f, c, o; GRU z, r, h. A
 configuration torch's fused kernels compute exactly (tanh and sigmoid, no recurrent dropout,
 GRU with reset_after=True) runs on them (`torch.lstm`, `torch.gru`, `torch.rnn_tanh`, fed views
-of the same weights); any other runs a per-step loop of Keras's cell equations.
+of the same weights); any other runs a per-step loop of Keras's cell equations, as does a
+call with a mask (`convscope.layers.masking`: a masked step leaves the states as they were and
+outputs the previous output, or zeros with zero_output_for_mask, as Keras's loop does).
 
     >>> LSTM(32)  # (batch, steps, features) -> (batch, 32); after Conv1D and MaxPooling1D
 """
@@ -59,7 +61,8 @@ class MultiOutputLayer(Layer):
         kwargs.pop("training", None)
         if kwargs:
             raise ValueError(f"{self.label}: unexpected call argument(s) {', '.join(sorted(kwargs))} (convscope's "
-                             "recurrent layers take no initial_state or mask); call it on the sequence alone.")
+                             "recurrent layers take no initial_state; masks come from Embedding(mask_zero=True) or "
+                             "Masking before them); call it on the sequence alone.")
         inputs = self.standardize_inputs(inputs)
         if not self.built:
             self.build(inputs.shape)
@@ -81,6 +84,7 @@ class RNN(MultiOutputLayer):
 
     gates = 1
     states = 1
+    supports_masking = True
     config_has_seed = True  # Keras's SimpleRNN takes a seed but leaves it out of its config
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
@@ -89,8 +93,8 @@ class RNN(MultiOutputLayer):
                  bias_regularizer: Any = None, kernel_constraint: Any = None, recurrent_constraint: Any = None,
                  bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  seed: int | None = None, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False, **kwargs: Any) -> None:
-        kwargs.pop("zero_output_for_mask", None)  # masks are not carried by convscope layers
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         kwargs.pop("use_cudnn", None)  # Keras's choice of GPU kernel; convscope picks torch's fused one itself
         super().__init__(**kwargs)
         owner = type(self).__name__ if self.auto_named else self.label
@@ -117,6 +121,7 @@ class RNN(MultiOutputLayer):
         self.seed = seed
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), False, bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)  # a masked step outputs zeros, not the last output
         self.kernel: torch.nn.Parameter | None = None
         self.recurrent_kernel: torch.nn.Parameter | None = None
         self.bias: torch.nn.Parameter | None = None
@@ -157,21 +162,28 @@ class RNN(MultiOutputLayer):
         return [("cell", len(self.keras_weights()))]
 
     # -- the forward pass -----------------------------------------------------------------------
-    def call(self, inputs: torch.Tensor) -> Any:
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        output_mask = mask if self.return_sequences else None
+        return [output_mask, *[None] * self.states] if self.return_state else output_mask
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         sequence = inputs.flip(1) if self.go_backwards else inputs
+        if mask is not None:
+            mask = (mask.flip(1) if self.go_backwards else mask).bool()  # (N, T): True where a step is real
         if self.training and self.dropout > 0:  # one mask per sequence, as Keras's cells keep it
             keep = torch.full((inputs.shape[0], 1, inputs.shape[2]), 1 - self.dropout, device=inputs.device)
             sequence = sequence * torch.bernoulli(keep) / (1 - self.dropout)
         zeros = [inputs.new_zeros(inputs.shape[0], self.units) for _ in range(self.states)]
-        if self.fused():
+        if mask is None and self.fused():
             outputs, states = self.fused_call(sequence, zeros)
         else:
             if not self.loop_warned:  # once per layer: a slow path says so
                 self.loop_warned = True
-                why = ", ".join(self.loop_reasons()) or "this configuration"
+                why = ", ".join(self.loop_reasons() + (["a mask"] if mask is not None else [])) \
+                    or "this configuration"
                 warnings.warn(f"{self.label}: {why} has no fused torch kernel, so the layer runs its cell step "
                               "by step (about 2-5x slower on a CPU).", stacklevel=3)
-            outputs, states = self.loop(sequence, zeros)
+            outputs, states = self.loop(sequence, zeros, mask)
         output = outputs if self.return_sequences else outputs[:, -1]
         return [output, *states] if self.return_state else output
 
@@ -200,16 +212,27 @@ class RNN(MultiOutputLayer):
         projected = sequence @ self.kernel
         return projected if self.bias is None else projected + self.bias
 
-    def loop(self, sequence: torch.Tensor, states: State) -> tuple[torch.Tensor, State]:
+    def loop(self, sequence: torch.Tensor, states: State,
+             steps_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+        """Keras's step loop; where `steps_mask` (N, T) is False a step keeps the states and
+        outputs the previous output (zeros with zero_output_for_mask)."""
         projected = self.project(sequence)
         mask = None
         if self.training and self.recurrent_dropout > 0:  # one mask per sequence, as Keras's cells keep it
             keep = torch.full_like(states[0], 1 - self.recurrent_dropout)
             mask = torch.bernoulli(keep) / (1 - self.recurrent_dropout)
         outputs = []
+        output = zeros = torch.zeros_like(states[0])
         for step in range(sequence.shape[1]):
-            states = self.step(projected[:, step], states, mask)
-            outputs.append(states[0])
+            stepped = self.step(projected[:, step], states, mask)
+            if steps_mask is None:
+                states = stepped
+                outputs.append(states[0])
+                continue
+            real = steps_mask[:, step, None]  # (N, 1)
+            states = [torch.where(real, new, old) for new, old in zip(stepped, states)]
+            output = torch.where(real, stepped[0], zeros if self.zero_output_for_mask else output)
+            outputs.append(output)
         return torch.stack(outputs, 1), states
 
     def step(self, projected: torch.Tensor, states: State, mask: torch.Tensor | None) -> State:
@@ -219,6 +242,7 @@ class RNN(MultiOutputLayer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask,
                 "units": self.units, "activation": activations.name_of(self.activation),
                 **self.gate_config(), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),

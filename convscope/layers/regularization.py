@@ -18,6 +18,8 @@ from convscope.layers.conv_utils import normalize_data_format
 class SpatialDropout(Layer):
     """Zeroes each (sample, channel) map with probability `rate` during training."""
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     rank = 1
 
     def __init__(self, rate: float, seed: int | None = None, data_format: str | None = None, **kwargs: Any) -> None:

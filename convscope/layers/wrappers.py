@@ -160,6 +160,8 @@ class TimeDistributed(Wrapper):
         (None, 10, 4)
     """
 
+    supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
+
     def child_input_shape(self, input_shape: Shape) -> Shape:
         if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 3:
             raise ValueError(f"{self.label} expects input with at least 3 dimensions (batch, time, ...); got shape "

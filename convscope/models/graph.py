@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from convscope.layers import InputLayer, Layer
+from convscope.layers import InputLayer, Layer, masking
 from convscope.layers.base import NameClaim
 from convscope.layers.input_spec import Shape
 from convscope.layers.pooling import Pooling
@@ -248,8 +248,11 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
     to every call in the graph: a node's own `training=False` is kept for the config only (a
     frozen model's BatchNormalization uses its moving statistics anyway). `stand_ins` maps a
     layer's id to what runs in its place (an exporter's traceable copy of a model used as a
-    layer). Intermediate tensors are dropped once their last reader has run.
+    layer). Intermediate tensors are dropped once their last reader has run. A graph holding a
+    layer that makes masks (Embedding(mask_zero=True), Masking) runs node by node, carrying
+    them (`convscope.layers.masking`); its outputs carry theirs.
     """
+    masks: dict[int, Any] | None = {} if masking.makes_masks(graph.layers) else None
     values: dict[int, torch.Tensor] = {}
     for tensor, value in zip(graph.inputs, inputs):
         values[id(tensor)] = value
@@ -267,7 +270,10 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
         arguments = map_structure(lambda tensor: values[id(tensor)], node.arguments)
         produced = node.output_tensors[0]
         pool = graph.pooled.get(id(node))
-        if stand_ins and id(node.layer) in stand_ins:
+        if masks is not None and not (stand_ins and id(node.layer) in stand_ins):
+            wanted = bool(logits_of) and id(produced) in (logits_of or ())
+            run_masked(node, arguments, masks, values, logits if wanted else None, remaining.get(id(produced), 0) > 0)
+        elif stand_ins and id(node.layer) in stand_ins:
             values[id(produced)] = stand_ins[id(node.layer)](arguments)
         elif len(node.output_tensors) > 1:  # a model with several outputs, used as a layer
             values.update(zip(map(id, node.output_tensors), flatten(node.layer(arguments))))
@@ -284,7 +290,32 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
             remaining[id(tensor)] -= 1
             if not remaining[id(tensor)] and id(tensor) not in keep:
                 values.pop(id(tensor), None)
-    return [logits[id(tensor)] if id(tensor) in logits else values[id(tensor)] for tensor in graph.outputs]
+    results = [logits[id(tensor)] if id(tensor) in logits else values[id(tensor)] for tensor in graph.outputs]
+    if masks is not None:
+        results = [masking.attach(result, masks.get(id(tensor))) for result, tensor in zip(results, graph.outputs)]
+    return results
+
+
+def run_masked(node: Node, arguments: Any, masks: dict[int, Any], values: dict[int, Any],
+               logits: dict[int, Any] | None, read_on: bool) -> None:
+    """Run `node` on `arguments` with its inputs' masks, storing its outputs and their masks;
+    `logits` (when the output is wanted before its activation) receives that form, and the
+    activated one too when other nodes read it (`read_on`)."""
+    in_masks = map_structure(lambda tensor: masks.get(id(tensor)), node.arguments)
+    produced = node.output_tensors[0]
+    outputs, out_masks = masking.call(node.layer, arguments, in_masks, logits=logits is not None)
+    if logits is not None:
+        logits[id(produced)] = outputs
+        if not read_on:
+            masks[id(produced)] = out_masks
+            return
+        outputs, out_masks = masking.call(node.layer, arguments, in_masks)
+    if len(node.output_tensors) == 1:
+        values[id(produced)], masks[id(produced)] = outputs, out_masks
+        return
+    out_masks = out_masks if isinstance(out_masks, (list, tuple)) else [out_masks] * len(node.output_tensors)
+    for tensor, value, mask in zip(node.output_tensors, flatten(outputs), out_masks):
+        values[id(tensor)], masks[id(tensor)] = value, mask
 
 
 class Chain:

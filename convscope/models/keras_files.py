@@ -56,7 +56,7 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
                     "GlobalAveragePooling3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "SpatialDropout3D",
                     "LayerNormalization", "GroupNormalization", "UnitNormalization",
-                    "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding",
+                    "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding", "Masking",
                     "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness",
                     "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional")
 GROUPED_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "GroupNormalization")  # the layers whose `groups` convscope implements

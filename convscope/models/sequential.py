@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope.layers import InputLayer, Layer, input_spec
+from convscope.layers import InputLayer, Layer, input_spec, masking
 from convscope.layers.input_spec import Shape
 from convscope.layers.symbolic import SymbolicTensor
 from convscope.models import fusion, graph, registry
@@ -166,7 +166,7 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
         return tensor
 
     # -- computation ----------------------------------------------------------------------
-    def forward(self, inputs: torch.Tensor, logits: bool = False) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, logits: bool = False) -> torch.Tensor:  # type: ignore[override]  # no mask
         """Run the stack on a channels-last batch (a tensor, or a NumPy array or list, as
         `model(x)` takes in Keras). `logits=True` stops before the last layer's softmax/sigmoid
         (used to compute cross-entropy stably)."""
@@ -176,6 +176,8 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
             inputs = torch.as_tensor(np.asarray(inputs, dtype=np.float32), device=self._device)
         if self.input_shape is None:
             self.build((None, *inputs.shape[1:]))
+        if masking.makes_masks(self.layers):  # an Embedding(mask_zero=True) or Masking: carry its mask
+            return masking.run(self.layers, inputs, logits)
         *body, last = self.layers
         x = fusion.run(body, inputs)
         return last.forward_logits(x) if logits else last(x)

@@ -237,8 +237,7 @@ def test_embedding_ids_pretrained_weights_and_errors() -> None:
                                   matrix[[[1, 3], [3, 0]]])
     with pytest.raises(ValueError, match=r"Embedding 'embedding\w*': ids must lie in \[0, 4\)"):
         layer(torch.tensor([[4.0, 0.0]]))
-    with pytest.raises(ValueError, match="Embedding: mask_zero=True is not supported"):
-        layers.Embedding(10, 3, mask_zero=True)
+    assert layers.Embedding(10, 3, mask_zero=True).get_config()["mask_zero"] is True  # tests/keras/test_keras_masking.py
     with pytest.raises(ValueError, match="Embedding: input_dim must be a positive integer"):
         layers.Embedding(0, 3)
     with pytest.raises(ValueError, match=r"Embedding: weights must be one \(4, 3\) matrix"):

@@ -1,0 +1,95 @@
+"""Masked models built the same way under real Keras (the fixture writer) and convscope (the
+tests): each case is a function of the `keras` namespace (`keras` or `convscope.keras`)
+returning a model whose first layer makes a mask (Embedding(mask_zero=True) or Masking).
+Inputs are padded both ways, as `pad_sequences` does before (Keras's default) and after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+STEPS, VOCABULARY = 7, 12
+
+
+def embedded(keras: Any, *body: Any) -> Any:
+    return keras.Sequential([keras.Input((STEPS,)), keras.layers.Embedding(VOCABULARY, 4, mask_zero=True), *body])
+
+
+def masked(keras: Any, *body: Any) -> Any:
+    return keras.Sequential([keras.Input((STEPS, 3)), keras.layers.Masking(mask_value=0.0), *body])
+
+
+def bidirectional_graph(keras: Any) -> Any:
+    inputs = keras.Input((STEPS,))
+    vectors = keras.layers.Embedding(VOCABULARY, 4, mask_zero=True)(inputs)
+    sequences = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True))(vectors)
+    last = keras.layers.Bidirectional(keras.layers.LSTM(2), merge_mode="sum")(sequences)
+    return keras.Model(inputs, keras.layers.Dense(2)(last))
+
+
+# name -> (builder, input kind: "ids" or "features")
+CASES: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "embedding_lstm": (lambda keras: embedded(keras, keras.layers.LSTM(3)), "ids"),
+    "embedding_lstm_sequences": (lambda keras: embedded(keras, keras.layers.LSTM(3, return_sequences=True)), "ids"),
+    "embedding_lstm_backwards": (lambda keras: embedded(
+        keras, keras.layers.LSTM(3, return_sequences=True, go_backwards=True)), "ids"),
+    "embedding_gru_zero_output": (lambda keras: embedded(
+        keras, keras.layers.GRU(3, return_sequences=True, zero_output_for_mask=True)), "ids"),
+    "embedding_bidirectional_gru": (lambda keras: embedded(
+        keras, keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True))), "ids"),
+    "embedding_bidirectional_lstm": (lambda keras: embedded(
+        keras, keras.layers.Bidirectional(keras.layers.LSTM(3))), "ids"),
+    "embedding_bidirectional_graph": (bidirectional_graph, "ids"),
+    "embedding_average": (lambda keras: embedded(keras, keras.layers.GlobalAveragePooling1D()), "ids"),
+    "embedding_dense_dropout_rnn": (lambda keras: embedded(
+        keras, keras.layers.TimeDistributed(keras.layers.Dense(5, activation="relu")), keras.layers.Dropout(0.3),
+        keras.layers.SpatialDropout1D(0.2), keras.layers.LayerNormalization(),
+        keras.layers.SimpleRNN(3, return_sequences=True), keras.layers.TimeDistributed(keras.layers.Dense(2)),
+        keras.layers.Activation("tanh"), keras.layers.GlobalAveragePooling1D()), "ids"),
+    "masking_simple_rnn": (lambda keras: masked(keras, keras.layers.SimpleRNN(3, return_sequences=True)), "features"),
+    "masking_lstm_relu": (lambda keras: masked(keras, keras.layers.LSTM(3, activation="relu")), "features"),
+    # Layers that do not support masking drop the mask (Keras warns): the pooling sees every step.
+    "embedding_conv_pool": (lambda keras: embedded(
+        keras, keras.layers.Conv1D(3, 2), keras.layers.GlobalMaxPooling1D()), "ids"),
+    "embedding_flatten": (lambda keras: embedded(keras, keras.layers.Flatten(), keras.layers.Dense(2)), "ids"),
+}
+
+
+def padded_inputs(kind: str, seed: int) -> dict[str, np.ndarray]:
+    """{"pre": ..., "post": ...}: the same five sequences (lengths 7, 4, 2, 1, 5) padded with
+    zeros before and after their real steps (ids from 1, or nonzero feature vectors)."""
+    rng = np.random.default_rng(seed)
+    lengths = [STEPS, 4, 2, 1, 5]
+    sequences = [rng.integers(1, VOCABULARY, size=length) if kind == "ids"
+                 else rng.normal(size=(length, 3)) for length in lengths]
+    shape = (len(lengths), STEPS) if kind == "ids" else (len(lengths), STEPS, 3)
+    batches = {}
+    for padding in ("pre", "post"):
+        batch = np.zeros(shape, np.float32)
+        for row, sequence in enumerate(sequences):
+            if padding == "pre":
+                batch[row, STEPS - len(sequence):] = sequence
+            else:
+                batch[row, :len(sequence)] = sequence
+        batches[padding] = batch
+    return batches
+
+
+def sequence_task(seed: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Padded id sequences and per-step labels (the id's parity; padding labelled 0), for a
+    masked return_sequences model's loss and metrics."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((samples, STEPS), np.float32)
+    for row in range(samples):
+        length = int(rng.integers(1, STEPS + 1))
+        x[row, STEPS - length:] = rng.integers(1, VOCABULARY, size=length)
+    return x, (x % 2).astype(np.float32)
+
+
+def tagger(keras: Any) -> Any:
+    """Embedding(mask_zero) -> LSTM(return_sequences) -> TimeDistributed(Dense(2, softmax)): one
+    label per step."""
+    return embedded(keras, keras.layers.LSTM(4, return_sequences=True),
+                    keras.layers.TimeDistributed(keras.layers.Dense(2, activation="softmax")))

@@ -1,0 +1,233 @@
+"""Keras's masks (Embedding(mask_zero=True), Masking) against what real Keras 3.15 computed for
+the same weights and inputs padded before and after (fixtures/masking.npz and masking.json,
+written by make_keras_masking_fixtures.py from keras_masking_cases.py): the recurrent layers,
+Bidirectional, GlobalAveragePooling1D and the layers that pass a mask on; Keras's warning where a
+layer drops it; the loss and metrics of a masked return_sequences model; a Keras-saved model
+with mask_zero=True; save/load; a classifier on padded sequences that learns; errors."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from keras_fixture_files import assert_predicts_as_keras
+from keras_layer_checks import (
+    FIXTURES,
+    KERAS_PYTHON,
+    keras_arrays,
+    keras_descriptions,
+    real_keras_predicts,
+)
+from keras_masking_cases import CASES, sequence_task, tagger
+
+import convscope.keras as keras
+from convscope import Sequential, layers, load_model
+from convscope.layers import Layer, masking
+
+KERAS = keras_descriptions("masking")
+needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
+DROPPED = "destroy the mask information"
+
+
+@pytest.fixture(scope="module")
+def arrays() -> dict[str, np.ndarray]:
+    return keras_arrays("masking")
+
+
+def with_weights(model: keras.Model, arrays: dict[str, np.ndarray], case: str) -> keras.Model:
+    weights = [arrays[f"{case}/w{number}"] for number in range(KERAS[case]["weights"])]
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in weights]
+    model.set_weights(weights)
+    return model
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_masked_outputs_match_keras(case: str, padding: str, arrays: dict[str, np.ndarray]) -> None:
+    build, _ = CASES[case]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = with_weights(build(keras), arrays, case)
+        ours = model.predict(arrays[f"{case}/{padding}"], verbose=0)
+    np.testing.assert_allclose(ours, arrays[f"{case}/{padding}_y"], atol=2e-5)
+    assert sorted({str(item.message) for item in caught if DROPPED in str(item.message)}) == KERAS[case]["warnings"]
+
+
+def test_padding_changes_nothing_for_a_masked_lstm(arrays: dict[str, np.ndarray]) -> None:
+    """The last output of a masked LSTM is that of the real steps alone, padded either way."""
+    model = with_weights(CASES["embedding_lstm"][0](keras), arrays, "embedding_lstm")
+    pre, post = model.predict(arrays["embedding_lstm/pre"]), model.predict(arrays["embedding_lstm/post"])
+    np.testing.assert_allclose(pre, post, atol=1e-6)
+    unmasked = Sequential([layers.Input((7,)), layers.Embedding(12, 4), layers.LSTM(3)])
+    unmasked.set_weights(model.get_weights())
+    assert not np.allclose(unmasked.predict(arrays["embedding_lstm/pre"]), pre, atol=1e-3)  # the mask matters
+
+
+@pytest.mark.parametrize("run", ["one_batch", "batches_of_4", "sample_weight"])
+def test_evaluate_weighs_loss_and_metrics_by_the_mask_as_keras(run: str, arrays: dict[str, np.ndarray]) -> None:
+    model = with_weights(tagger(keras), arrays, "tagger")
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["sparse_categorical_accuracy"])
+    x, y = arrays["tagger/x"], arrays["tagger/y"]
+    logs = model.evaluate(x, y, batch_size=4 if run == "batches_of_4" else 10, verbose=0, return_dict=True,
+                          sample_weight=arrays["tagger/sample_weight"] if run == "sample_weight" else None)
+    expected = KERAS["tagger"][run]
+    assert set(logs) == set(expected)
+    for name, value in expected.items():
+        assert logs[name] == pytest.approx(value, abs=1e-5), name
+
+
+def test_masked_loss_ignores_the_padded_steps() -> None:
+    """Changing the labels of padded steps leaves the loss as it was; a real step's label moves it."""
+    model = tagger(keras)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = sequence_task(1, 8)
+    base = model.evaluate(x, y, verbose=0)
+    padded = y.copy()
+    padded[x == 0] = 1 - padded[x == 0]
+    assert (x == 0).any()
+    assert model.evaluate(x, padded, verbose=0) == pytest.approx(base, abs=1e-6)
+    real = y.copy()
+    real[x != 0] = 1 - real[x != 0]
+    assert model.evaluate(x, real, verbose=0)[1] == pytest.approx(1 - base[1], abs=1e-6)  # every real step flips
+
+
+def test_keras_saved_masked_model_predicts_as_keras(tmp_path: Path) -> None:
+    model = load_model(FIXTURES / "masked_text.keras")
+    assert model.layers[0].mask_zero is True
+    saved = np.load(FIXTURES / "masked_text.npz")
+    assert (saved["x0"] == 0).any()  # pad_sequences' padding, before the words
+    np.testing.assert_allclose(model.predict(saved["x0"]), saved["y0"], atol=1e-5)
+    assert_predicts_as_keras(load_model(FIXTURES / "masked_text.h5"), "masked_text")
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".convscope"])
+def test_save_and_load_keep_mask_zero_and_masking(tmp_path: Path, suffix: str) -> None:
+    model = Sequential([layers.Input((6,)), layers.Embedding(9, 3, mask_zero=True),
+                        layers.Bidirectional(layers.GRU(2, return_sequences=True)),
+                        layers.GlobalAveragePooling1D()])
+    x = np.array([[0, 0, 1, 2, 3, 4], [5, 6, 0, 0, 0, 0]], np.float32)
+    path = tmp_path / f"model{suffix}"
+    model.save(path)
+    loaded = load_model(path)
+    assert loaded.layers[0].mask_zero is True and loaded.layers[0].get_config()["mask_zero"] is True
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), atol=1e-6)
+    features = Sequential([layers.Input((4, 2)), layers.Masking(mask_value=-1.0), layers.LSTM(2)])
+    features.save(tmp_path / f"features{suffix}")
+    again = load_model(tmp_path / f"features{suffix}")
+    assert again.layers[0].mask_value == -1.0
+    z = np.array([[[-1, -1], [1, 2], [3, 4], [-1, -1]]], np.float32)
+    np.testing.assert_allclose(again.predict(z), features.predict(z), atol=1e-6)
+
+
+@needs_keras
+def test_real_keras_reads_the_masked_model_convscope_writes(tmp_path: Path) -> None:
+    model = Sequential([layers.Input((5,)), layers.Embedding(8, 3, mask_zero=True), layers.LSTM(2),
+                        layers.Dense(1)])
+    x = np.array([[0, 0, 1, 2, 3], [4, 5, 6, 7, 1]], np.float32)
+    model.save(tmp_path / "masked.keras")
+    np.savez(tmp_path / "x.npz", x=x)
+    theirs, _ = real_keras_predicts(tmp_path / "masked.keras", tmp_path / "x.npz", "x", tmp_path)
+    np.testing.assert_allclose(model.predict(x), theirs, atol=1e-5)
+
+
+def test_fit_learns_padded_sentiment_with_mask_zero() -> None:
+    """An IMDB-like task: label 1 when word 3 appears; sequences of random length, pre-padded."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    samples, steps = 512, 20
+    x = np.zeros((samples, steps), np.float32)
+    y = np.zeros(samples, np.float32)
+    for row in range(samples):
+        length = int(rng.integers(3, steps + 1))
+        words = rng.integers(4, 50, size=length)
+        if row % 2:
+            words[rng.integers(0, length)] = 3
+            y[row] = 1
+        x[row, steps - length:] = words
+    model = Sequential([layers.Input((steps,)), layers.Embedding(50, 8, mask_zero=True), layers.LSTM(8),
+                        layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the masked LSTM's step-by-step path says it is slower
+        model.fit(x, y, epochs=12, batch_size=32, verbose=0)
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.9
+
+
+def test_masked_step_keeps_the_state() -> None:
+    """A masked step in the middle of a sequence is skipped: the output equals that of the
+    sequence without it (SimpleRNN, return_sequences: the masked step repeats the last output)."""
+    model = Sequential([layers.Input((4, 1)), layers.Masking(), layers.SimpleRNN(2, return_sequences=True)])
+    gap = model.predict(np.array([[[1.0], [0.0], [2.0], [3.0]]], np.float32))
+    np.testing.assert_allclose(gap[0, 1], gap[0, 0])
+    short = Sequential([layers.Input((3, 1)), layers.SimpleRNN(2, return_sequences=True)])
+    short.set_weights(model.get_weights())
+    np.testing.assert_allclose(gap[0, [0, 2, 3]], short.predict(np.array([[[1.0], [2.0], [3.0]]], np.float32))[0],
+                               atol=1e-6)
+
+
+class StepDropper(Layer):
+    """Keeps every other step but claims to pass the mask on unchanged (a faulty custom layer)."""
+
+    supports_masking = True
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], None if input_shape[1] is None else (input_shape[1] + 1) // 2, *input_shape[2:])
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs[:, ::2]
+
+
+def test_mask_that_does_not_match_the_steps_names_the_layer() -> None:
+    model = Sequential([layers.Input((6,)), layers.Embedding(9, 3, mask_zero=True), StepDropper(),
+                        layers.LSTM(2, name="reader")])
+    with pytest.raises(ValueError, match=r"LSTM 'reader': the mask on its input has shape \(1, 6\).*\(1, 3\)"):
+        model.predict(np.array([[1, 2, 3, 0, 0, 0]], np.float32))
+
+
+def test_merge_layer_fed_masks_says_so() -> None:
+    inputs = keras.Input((5,))
+    vectors = layers.Embedding(9, 3, mask_zero=True)(inputs)
+    added = layers.Add(name="join")([vectors, vectors])
+    model = keras.Model(inputs, layers.LSTM(2)(added))
+    with pytest.raises(ValueError, match="Add 'join'.*merge layers do not combine masks"):
+        model.predict(np.ones((1, 5), np.float32))
+
+
+def test_training_batch_normalization_fed_a_mask_says_so() -> None:
+    model = Sequential([layers.Input((5,)), layers.Embedding(9, 3, mask_zero=True),
+                        layers.BatchNormalization(name="norm"), layers.LSTM(2)])
+    model.predict(np.ones((2, 5), np.float32))  # inference: the moving statistics, as in Keras
+    model.compile(loss="mse")
+    with pytest.raises(ValueError, match="BatchNormalization 'norm'.*masked batch statistics"):
+        model.fit(np.ones((2, 5), np.float32), np.zeros((2, 2), np.float32), verbose=0)
+
+
+def test_models_without_masks_never_carry_one() -> None:
+    """A CNN has no mask-making layer, so its forward pass is the plain one (fused, no mask)."""
+    model = Sequential([layers.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+                        layers.Flatten(), layers.Dense(2)])
+    assert not masking.makes_masks(model.layers)
+    output = model(torch.zeros(1, 8, 8, 1))
+    assert masking.output_mask(output) is None
+    start = time.perf_counter()
+    for _ in range(50):
+        masking.makes_masks(model.layers)
+    assert time.perf_counter() - start < 0.05  # a few attribute reads per call
+
+
+def test_embedding_mask_and_masking_layer() -> None:
+    embedding = layers.Embedding(5, 2, mask_zero=True)
+    ids = torch.tensor([[0.0, 1.0, 4.0], [2.0, 0.0, 0.0]])
+    assert embedding.compute_mask(ids, None).tolist() == [[False, True, True], [True, False, False]]
+    assert layers.Embedding(5, 2).compute_mask(ids, None) is None
+    masker = layers.Masking(mask_value=2.0)
+    values = torch.tensor([[[2.0, 2.0], [2.0, 1.0]]])
+    assert masker.compute_mask(values, None).tolist() == [[False, True]]
+    np.testing.assert_array_equal(masker(values).numpy(), [[[0.0, 0.0], [2.0, 1.0]]])
+    with pytest.raises(ValueError, match="Masking: mask_value must be a number"):
+        layers.Masking(mask_value="zero")
