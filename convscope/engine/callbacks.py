@@ -364,7 +364,8 @@ class TerminateOnNaN(Callback):
 
 
 class CSVLogger(Callback):
-    """Append one row per epoch to a CSV file (epoch, then the logs' keys sorted)."""
+    """Append one row per epoch to a CSV file (epoch, then the first epoch's log keys sorted; as in
+    Keras 3, when those have no val_ key, a val_ column for each, written NA until validation runs)."""
 
     main_process_only = True
 
@@ -382,6 +383,9 @@ class CSVLogger(Callback):
         new_file = not os.path.exists(self.filename)
         if self.keys is None:
             self.keys = sorted(logs)
+            if self.keys and not any(key.startswith("val_") for key in self.keys):
+                # Keras 3 adds val_ columns (NA until a validation runs: none, or validation_freq > 1)
+                self.keys += [f"val_{key}" for key in self.keys]
         with open(self.filename, "a", newline="") as handle:
             writer = csv.writer(handle, delimiter=self.separator)
             if new_file:

@@ -136,8 +136,8 @@ class KerasTraining:
             verbose: int | str = "auto", callbacks: list[Any] | None = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: bool = True, class_weight: dict[int, float] | None = None,
             sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None, validation_batch_size: int | None = None, *,
-            resume: ResumePoint | None = None) -> Any:
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int | list[int] = 1, *, resume: ResumePoint | None = None) -> Any:
         """Train for `epochs` epochs; returns a History (`history.history["loss"]`, ...).
 
         `x` is an array (with labels `y`), a `keras.utils.PyDataset`, or a generator of
@@ -146,7 +146,8 @@ class KerasTraining:
         in input order or a dict keyed by input name; with several outputs, `y` likewise.
         `sample_weight` (N,) multiplies each sample's loss (the batch loss is sum(w * loss) / N,
         as in Keras); `class_weight` {class: weight} weighs samples by their label (one output).
-        `validation_data` may carry weights too: (x_val, y_val, val_sample_weight).
+        `validation_data` may carry weights too: (x_val, y_val, val_sample_weight);
+        `validation_freq` N validates after every N-th epoch, a list [1, 5] after those epochs.
         `resume`, the point `convscope.engine.checkpoint.restore_latest` returns, continues a
         checkpoint that stopped mid-epoch at its step (pass `initial_epoch=resume.epoch`).
         """
@@ -156,7 +157,8 @@ class KerasTraining:
                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                         class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                         steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-                        validation_batch_size=validation_batch_size, resume=resume)
+                        validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+                        resume=resume)
 
     def evaluate(self: TrainingModel, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
                  sample_weight: Any = None, steps: int | None = None, return_dict: bool = False) -> Any:
