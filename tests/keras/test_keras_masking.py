@@ -231,3 +231,26 @@ def test_embedding_mask_and_masking_layer() -> None:
     np.testing.assert_array_equal(masker(values).numpy(), [[[0.0, 0.0], [2.0, 1.0]]])
     with pytest.raises(ValueError, match="Masking: mask_value must be a number"):
         layers.Masking(mask_value="zero")
+
+
+def test_the_logits_path_keeps_the_mask() -> None:
+    """A final Activation("softmax") is split off for a stable loss (logits); the mask still
+    weighs that loss, in a Sequential and a functional model alike."""
+    x, y = sequence_task(5, 10)
+    whole = tagger(keras)
+    split = Sequential([layers.Input((7,)), layers.Embedding(12, 4, mask_zero=True),
+                        layers.LSTM(4, return_sequences=True), layers.TimeDistributed(layers.Dense(2)),
+                        layers.Activation("softmax")])
+    inputs = keras.Input((7,))
+    hidden = layers.LSTM(4, return_sequences=True)(layers.Embedding(12, 4, mask_zero=True)(inputs))
+    graph = keras.Model(inputs, layers.Activation("softmax")(layers.TimeDistributed(layers.Dense(2))(hidden)))
+    results = []
+    for model in (whole, split, graph):
+        model.set_weights(whole.get_weights())
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results.append(model.evaluate(x, y, batch_size=4, verbose=0))
+    assert split.compiled is not None and split.compiled.logits and graph.compiled is not None
+    np.testing.assert_allclose(results[1], results[0], atol=1e-6)
+    np.testing.assert_allclose(results[2], results[0], atol=1e-6)
