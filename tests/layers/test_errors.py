@@ -108,7 +108,7 @@ def test_unknown_loss_and_optimizer() -> None:
                                                    "categorical_crossentropy, sparse_categorical_crossentropy")):
         seed_model().compile(optimizer="adam", loss="crossentropy")
     with pytest.raises(ValueError, match=re.escape("compile(optimizer=...): unknown optimizer 'adamx'. Expected one "
-                                                   "of: sgd, adam, adamw, nadam, adamax, rmsprop, adagrad.")):
+                                                   "of: sgd, adam, adamw, nadam, adamax, rmsprop, adagrad, adadelta, ftrl, lion, adafactor.")):
         seed_model().compile(optimizer="adamx", loss="mse")
 
 
