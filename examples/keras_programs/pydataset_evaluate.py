@@ -1,6 +1,8 @@
 """A keras.utils.PyDataset feeding fit, evaluate(return_dict=True) and predict, with
-one-hot labels from keras.utils.to_categorical and categorical cross-entropy."""
+one-hot labels from keras.utils.to_categorical and categorical cross-entropy; validation on
+every second epoch only (validation_freq), logged by CSVLogger."""
 
+import csv
 import math
 
 import keras
@@ -37,7 +39,13 @@ model = keras.Sequential([
 model.summary()
 model.compile(optimizer="adam", loss="categorical_crossentropy",
               metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=3, name="top3")])
-model.fit(Clothes(x_train, y_train), epochs=2, verbose=2)
+history = model.fit(Clothes(x_train, y_train), epochs=2, validation_data=Clothes(x_test, y_test), validation_freq=2,
+                    callbacks=[keras.callbacks.CSVLogger("log.csv")], verbose=2)
+print("Validated epochs:", len(history.history["val_loss"]))
+with open("log.csv", newline="") as handle:
+    rows = list(csv.DictReader(handle))
+print("CSV columns:", list(rows[0]))
+print("CSV val_loss:", [row["val_loss"] if row["val_loss"] == "NA" else "number" for row in rows])
 results = model.evaluate(Clothes(x_test, y_test, batch_size=100), verbose=0, return_dict=True)
 print("Result keys:", sorted(results))
 predictions = model.predict(Clothes(x_test, batch_size=100), verbose=0)
