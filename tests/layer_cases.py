@@ -66,6 +66,8 @@ CASES: dict[str, Case] = {
     "Dense: seed CNN's hidden layer": Case({"units": 128, "activation": "relu"}, (None, 1600), (None, 128), 204_928),
     "Dense: seed CNN's softmax output": Case({"units": 10, "activation": "softmax"}, (None, 128), (None, 10), 1_290),
     "Dense: no bias": Case({"units": 3, "use_bias": False}, (None, 7), (None, 3), 21),
+    "Dense: on each step of a sequence": Case({"units": 4, "activation": "tanh"}, (None, 6, 5), (None, 6, 4), 24),
+    "Dense: on each position of feature maps": Case({"units": 3}, (None, 5, 4, 8), (None, 5, 4, 3), 27),
     "Dropout: on the hidden layer": Case({"rate": 0.5}, (None, 128), (None, 128), 0),
     "Dropout: on feature maps": Case({"rate": 0.25}, (None, 13, 13, 64), (None, 13, 13, 64), 0),
     "BatchNormalization: after a conv": Case({}, (None, 26, 26, 64), (None, 26, 26, 64), 256),

@@ -119,9 +119,9 @@ def test_an_unregistered_layer_fails_the_save_check_naming_the_lookup() -> None:
 
 
 def test_a_layer_that_does_not_build_fails_naming_the_shape() -> None:
-    with pytest.raises(LayerTestFailure, match=r"^run_layer_test\(Dense\) build: building it on input shape "
-                                               r"\(None, 6, 5, 3\) raised ValueError: Dense 'dense' expects 2-D input"):
-        run_layer_test(layers.Dense, {"units": 3}, SHAPE)
+    with pytest.raises(LayerTestFailure, match=r"^run_layer_test\(Conv2D\) build: building it on input shape "
+                                               r"\(None, 6, 5, 3\) raised ValueError: Conv2D 'conv2d': kernel 9x9 "):
+        run_layer_test(layers.Conv2D, {"filters": 2, "kernel_size": 9}, SHAPE)
 
 
 def test_skipped_checks_are_reported_and_unknown_names_refused() -> None:

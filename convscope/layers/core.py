@@ -126,13 +126,13 @@ def Input(shape: Any = None, batch_size: int | None = None, name: str | None = N
 class Dense(KernelLayer):
     """Fully connected layer: (batch, in) -> (batch, units), y = activation(x @ kernel + bias).
 
-    The kernel is (in, units) in Keras's layout. It needs a flat input: put Flatten() or a
-    global pooling layer after convolutions. Keras 2's `input_dim=784` means input_shape=(784,).
+    The kernel is (in, units) in Keras's layout. On input with more axes it works on the last
+    one, as in Keras: (batch, steps, in) -> (batch, steps, units), the same weights at every
+    step. To classify feature maps, put Flatten() or a global pooling layer before it. Keras 2's
+    `input_dim=784` means input_shape=(784,).
     """
 
     supports_masking = True  # passes a mask on (convscope.layers.masking), as in Keras
-
-    input_rank = 2
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
@@ -149,7 +149,10 @@ class Dense(KernelLayer):
                                 kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return (input_shape[0], self.units)
+        if len(input_shape) < 2:
+            raise ValueError(f"{self.label} expects input with a batch axis and a features axis; got shape "
+                             f"{tuple(input_shape)}.")
+        return (*input_shape[:-1], self.units)
 
     def build_weights(self, input_shape: Shape) -> None:
         features = input_shape[-1]

@@ -275,8 +275,22 @@ def matching_targets(loss: Loss, y: np.ndarray, output_shape: tuple[int | None, 
         y = y[..., None]
     if y.shape[1:] != tuple(output_shape[1:]):
         raise ValueError(f"loss '{loss.name}': targets have shape {y.shape}, the model outputs "
-                         f"{tuple(output_shape)}; they must match after the batch axis.")
+                         f"{tuple(output_shape)}; they must match after the batch axis."
+                         f"{positions_hint(y.ndim - 1, output_shape)}")
     return torch.as_tensor(y)
+
+
+def positions_hint(target_axes: int, output_shape: tuple[int | None, ...]) -> str:
+    """A sentence for one target per sample against an output that kept positions (a Dense
+    layer after feature maps works on each position, as in Keras); empty otherwise."""
+    kept = output_shape[1:-1]
+    if target_axes > 1 or not kept:
+        return ""
+    where = " x ".join("?" if size is None else str(size) for size in kept)
+    pooling = {1: "GlobalAveragePooling1D()", 2: "GlobalAveragePooling2D()", 3: "GlobalAveragePooling3D()"}
+    return (f" The output keeps {where} positions: a Dense layer after feature maps works on each position. "
+            f"Put Flatten() (or {pooling.get(len(kept), 'a global pooling layer')}) before the Dense layers "
+            "for one prediction per sample.")
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
@@ -358,7 +372,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             raise ValueError(
                 f"loss 'sparse_categorical_crossentropy' expects integer class labels of shape ({expected}"
                 f"{',' if not elements else ''}) for the output {tuple(output_shape)}; got shape {y.shape}. "
-                "For one-hot targets use loss='categorical_crossentropy'.")
+                "For one-hot targets use loss='categorical_crossentropy'."
+                f"{positions_hint(y.ndim, output_shape) if y.ndim == 1 else ''}")
         check_labels(y, units, self.ignore_class)
         return torch.as_tensor(y.astype(np.int64))
 

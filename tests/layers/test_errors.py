@@ -112,12 +112,20 @@ def test_unknown_loss_and_optimizer() -> None:
         seed_model().compile(optimizer="adamx", loss="mse")
 
 
-def test_dense_after_feature_maps_without_flatten() -> None:
-    model = Sequential([layers.Conv2D(8, 3, input_shape=(28, 28, 1))])
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_dense_after_feature_maps_without_flatten(loss: str) -> None:
+    # As in Keras, the Dense layer works on each of the 13 x 13 positions; the labels (one per
+    # image) then do not fit, and the error says where the Flatten goes.
+    model = Sequential([layers.Conv2D(8, 3, input_shape=(28, 28, 1)), layers.MaxPooling2D(2),
+                        layers.Dense(10, activation="softmax")])
+    assert model.output_shape == (None, 13, 13, 10)
+    model.compile(optimizer="adam", loss=loss)
+    labels = np.arange(4) % 10
+    targets = labels if loss.startswith("sparse") else np.eye(10, dtype=np.float32)[labels]
     with pytest.raises(ValueError, match=re.escape(
-            "Dense 'dense' expects 2-D input (batch, features); got shape (None, 26, 26, 8). "
-            "Add Flatten() (or GlobalAveragePooling) before this layer.")):
-        model.add(layers.Dense(10))
+            "The output keeps 13 x 13 positions: a Dense layer after feature maps works on each position. "
+            "Put Flatten() (or GlobalAveragePooling2D()) before the Dense layers for one prediction per sample.")):
+        model.fit(np.zeros((4, 28, 28, 1), np.float32), targets, epochs=1, verbose=0)
 
 
 def test_sparse_labels_out_of_range() -> None:
@@ -172,3 +180,15 @@ def test_other_argument_errors() -> None:
         seed_model().fit(np.zeros((1, 28, 28, 1)), np.zeros(1))
     with pytest.raises(ValueError, match="compile: the model's input shape is unknown"):
         Sequential([layers.Dense(3)]).compile(optimizer="adam", loss="mse")
+
+
+def test_dense_works_on_the_last_axis_as_keras_does() -> None:
+    dense = layers.Dense(4, activation="relu")
+    x = np.random.default_rng(0).standard_normal((2, 6, 5)).astype(np.float32)
+    y = dense(torch.from_numpy(x)).detach().numpy()
+    kernel, bias = dense.get_weights()
+    assert kernel.shape == (5, 4) and y.shape == (2, 6, 4)
+    np.testing.assert_allclose(y, np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"Dense 'dense\w*' expects input with a batch axis and a features axis; "
+                                         r"got shape \(None,\)"):
+        layers.Dense(2).build((None,))
