@@ -5,7 +5,8 @@ Sequential models and functional graphs (residual connections, Inception-style b
 explained alike: each layer call is a node, and a node's input is what the nodes it reads made.
 A model used as a layer of another is walked into: its layers are nodes named "model/layer".
 A grouped convolution's filter (Conv2D(groups=g), DepthwiseConv2D) is worked out over the input
-channels of its group only.
+channels of its group only. A SimpleRNN, LSTM or GRU unit is worked out gate by gate at one time
+step (`recurrent_steps`).
 
 Everything here returns arrays and dataclasses; `convscope.plots`, the CLI and the web app
 display them. `convscope.explain.reference` is pure NumPy; the other modules import torch
@@ -46,6 +47,9 @@ _LAZY = {
     "Saliency": "saliency", "gradient_saliency": "saliency", "grad_cam": "saliency",
     "MergeSteps": "merges", "MergeTerm": "merges", "ConcatPiece": "merges", "merge_steps": "merges",
     "merge_steps_from_arrays": "merges", "ModelGraph": "graph", "model_graph": "graph",
+    "RecurrentSteps": "recurrent_unit_steps", "GateSteps": "recurrent_unit_steps",
+    "recurrent_steps": "recurrent_unit_steps",
+    "recurrent_steps_from_arrays": "recurrent_unit_steps",
 }
 
 __all__ = [

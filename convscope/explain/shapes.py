@@ -112,6 +112,8 @@ def step_shape(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, 
         if lines == [UNCHANGED]:
             return shape, lines
         return (shape[0], *output), [f"time: kept = {shape[0]}", *(f"each step: {line}" for line in lines)]
+    if kind in RECURRENT and len(shape) == 2:
+        return _recurrent(kind, config, shape)
     if kind == "Reshape":
         target = tuple(config["target_shape"])
         return target, [f"reshape {' x '.join(map(str, shape))} -> {' x '.join(map(str, target))}"]
@@ -163,6 +165,33 @@ def shape_journey(model: Any, input_shape: Sequence[int | None] | None = None) -
         steps.append(ShapeStep(node.index, node.name, node.kind, inputs[0], tuple(output), lines, engine,
                                node.sources, tuple(inputs), node.scope))
     return steps
+
+
+RECURRENT = {"SimpleRNN": "", "LSTM": " (i, f, c, o)", "GRU": " (z, r, h)"}
+
+
+def _recurrent(kind: str, config: dict[str, Any], shape: Shape) -> tuple[Shape, list[str]]:
+    """SimpleRNN, LSTM, GRU on (steps, features): the weights as Keras counts them and the output."""
+    steps, features = shape
+    units = int(config["units"])
+    gates = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}[kind]
+    biases = 0 if not config.get("use_bias", True) else 2 if kind == "GRU" and config.get("reset_after", True) else 1
+    bias_text = "" if not biases else " + bias 1" if biases == 1 else " + 2 biases (input, recurrent)"
+    gate_text = "1 block" if gates == 1 else f"{gates} gates{RECURRENT[kind]}"
+    count = None if features is None else gates * (features + units + biases) * units
+    lines = [f"units = {units} (the size of the hidden state h{', and of the cell c' if kind == 'LSTM' else ''})",
+             f"weights: {gate_text} x (features {features} + units {units}{bias_text}) x units {units} = {count}"]
+    if config.get("go_backwards"):
+        lines.append("go_backwards: reads the steps last to first")
+    if config.get("return_sequences"):
+        output: Shape = (steps, units)
+        lines.append(f"return_sequences=True: h at every step -> ({steps}, {units})")
+    else:
+        output = (units,)
+        lines.append(f"return_sequences=False: h after the last step -> ({units})")
+    if config.get("return_state"):
+        lines.append(f"return_state=True: also returns the last {'h and c' if kind == 'LSTM' else 'h'}, ({units}) each")
+    return output, lines
 
 
 ELEMENTWISE = {"Add": "sum", "Subtract": "difference", "Multiply": "product", "Average": "mean",

@@ -23,7 +23,8 @@ the two agree only for kernels symmetric under a 180-degree rotation.
 
 The operations live by family: `arithmetic` (output sizes, padding, windows), `convolution`
 (`conv1d`, `conv2d`, `check_groups`), `pooling` (max and average, 1-D and 2-D), `dense`
-(`dense`, `relu`); every name below is importable from `convscope.explain.reference` itself.
+(`dense`, `relu`), `recurrent` (`simple_rnn_step`, `lstm_step`, `gru_step`, `recurrent_run`:
+Keras's cell equations and weight layout); every name below is importable from `convscope.explain.reference` itself.
 
 Example:
     >>> conv2d(np.array([[1, 0, 2], [3, 1, 0], [0, 0, 4]]), np.eye(2))
@@ -53,10 +54,17 @@ from convscope.explain.reference.pooling import (
     max_pool1d,
     max_pool2d,
 )
+from convscope.explain.reference.recurrent import (
+    gru_step,
+    lstm_step,
+    recurrent_run,
+    simple_rnn_step,
+)
 
 __all__ = [
     "output_size", "same_padding", "resolve_padding", "check_groups",
     "conv1d", "conv2d", "dense", "relu",
     "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "simple_rnn_step", "lstm_step", "gru_step", "recurrent_run",
     "IntOrPair", "Padding", "Mode",  # the argument types
 ]
