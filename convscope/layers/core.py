@@ -264,7 +264,19 @@ class ReLU(Layer):
 
 
 class Softmax(Layer):
-    """exp(x) / sum(exp(x)) along `axis` (the last by default): class probabilities."""
+    """exp(x) / sum(exp(x)) along `axis` (the last by default): class probabilities.
+
+    A boolean `mask` broadcastable to the input (True or > 0.5 where a position counts), given
+    as `Softmax()(scores, mask=mask)` or carried from a masking layer, excludes the masked
+    positions as in Keras: they get -1e9 before the softmax and 0 after it.
+
+    Raises:
+        ValueError: naming the layer, for a mask that does not broadcast to the input (as
+            Keras's, a (batch, steps) mask on (batch, steps, classes) logits does not).
+    """
+
+    supports_masking = True
+    checks_own_mask = True  # any mask that broadcasts to the input, not only (batch, steps)
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -276,14 +288,42 @@ class Softmax(Layer):
                              f"{tuple(input_shape)}; use -1 (the last axis) or an axis in [1, {len(input_shape) - 1}].")
         return tuple(input_shape)
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(inputs, dim=self.axis)
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return torch.softmax(inputs, dim=self.axis)
+        keep = self.keep(inputs, mask)
+        outputs = torch.softmax(inputs.masked_fill(~keep, _large_negative(inputs.dtype)), dim=self.axis)
+        return outputs.masked_fill(~keep, 0.0)  # a fully masked axis gives zeros, not a uniform row
+
+    def keep(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`mask` as booleans (Keras keeps values > 0.5) broadcast to `inputs`, or Keras's error."""
+        mask = torch.as_tensor(mask, device=inputs.device)
+        keep = mask if mask.dtype == torch.bool else mask > 0.5
+        try:
+            if keep.dim() > inputs.dim():
+                raise RuntimeError
+            return torch.broadcast_to(keep, inputs.shape)
+        except RuntimeError:
+            raise ValueError(f"{self.label}: the `mask` must be broadcastable to `inputs`. Each mask dimension must "
+                             f"be 1 or match the corresponding input dimension. Received: inputs.shape="
+                             f"{tuple(inputs.shape)}, mask.shape={tuple(keep.shape)}. A (batch, steps) mask from "
+                             "Embedding(mask_zero=True) or Masking does not broadcast to (batch, steps, classes); "
+                             "Keras refuses it too.") from None
 
     def pre_activation(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs
 
+    def masked_pre_activation(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The logits the loss reads for a masked softmax: masked positions at -1e9."""
+        return inputs.masked_fill(~self.keep(inputs, mask), _large_negative(inputs.dtype))
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
+
+
+def _large_negative(dtype: torch.dtype) -> float:
+    """Keras's stand-in for minus infinity at masked softmax positions."""
+    return -3e4 if dtype == torch.float16 else -1e9
 
 
 class Dropout(Layer):

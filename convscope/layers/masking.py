@@ -5,7 +5,9 @@ True where a step is real. A model that holds such a layer runs its layers throu
 which hands the mask to the layers that use it (SimpleRNN, LSTM, GRU, Bidirectional,
 GlobalAveragePooling1D), passes it on through those that support masking (Dense, Dropout,
 activations, normalisations, TimeDistributed, ...) and drops it, with Keras's warning, at a
-layer that does not (Conv1D, pooling, Flatten). The model's output keeps its mask (`MASK`
+layer that does not (Conv1D, pooling, Flatten). Merge layers combine their inputs' masks,
+Softmax excludes the masked positions, TimeDistributed hands each step's mask to the layer it
+wraps, and a model used as a layer returns the mask its layers made. The model's output keeps its mask (`MASK`
 attribute), so the loss and metrics skip the padded steps as Keras's do. A model without such
 a layer never looks at masks.
 
@@ -89,36 +91,50 @@ def attach(output: Any, mask: Any) -> Any:
     return output
 
 
-def call(layer: Layer, inputs: Any, mask: Any, logits: bool = False) -> tuple[Any, Any]:
+def call(layer: Layer, inputs: Any, mask: Any, logits: bool = False, **call_kwargs: Any) -> tuple[Any, Any]:
     """(outputs, output mask) of `layer` on `inputs` whose mask is `mask`, as Keras's
     `Layer.__call__` does: a layer that supports masking gets the mask (in `call`, when that
     takes one) and passes on `compute_mask`'s; any other drops it, with Keras's warning.
-    `logits` stops the layer before its final activation.
+    `logits` stops the layer before its final activation. `call_kwargs` (a recurrent layer's
+    initial_state) reach the layer's call.
 
     Raises:
         ValueError: naming the layer, for a mask whose shape does not match the input's steps,
-            or for a merge layer or a training BatchNormalization fed a mask (convscope does not
-            merge masks or take masked batch statistics).
+            or for a training BatchNormalization fed a mask (convscope does not take masked
+            batch statistics).
     """
     if mask is None or (isinstance(mask, list) and all(item is None for item in mask)):
-        outputs = layer.forward_logits(inputs) if logits else layer(inputs)
-        return outputs, (layer.compute_mask(inputs, None) if layer.makes_masks else None)
-    if isinstance(mask, list):
-        raise ValueError(f"{layer.label}: its inputs carry masks (from Embedding(mask_zero=True) or Masking), and "
-                         "convscope's merge layers do not combine masks as Keras's do. Merge before the masking "
-                         "layer, or pool the sequences first (e.g. GlobalAveragePooling1D).")
+        outputs = layer.forward_logits(inputs) if logits else layer(inputs, **call_kwargs)
+        return outputs, made_mask(layer, inputs, outputs)
     if not layer.supports_masking:
         warnings.warn(f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask "
                       "attached to it. However, this layer does not support masking and will therefore destroy "
                       "the mask information. Downstream layers will not see the mask.", stacklevel=3)
-        outputs = layer.forward_logits(inputs) if logits else layer(inputs)
-        return outputs, (layer.compute_mask(inputs, None) if layer.makes_masks else None)
-    check(layer, inputs, mask)
-    if takes_mask(type(layer)):
-        outputs = layer(inputs, mask=mask)
+        outputs = layer.forward_logits(inputs) if logits else layer(inputs, **call_kwargs)
+        return outputs, made_mask(layer, inputs, outputs)
+    if isinstance(mask, list):  # a merge layer: one mask (or None) per input
+        for tensor, item in zip(inputs, mask):
+            if item is not None:
+                check(layer, tensor, item)
+    elif not getattr(layer, "checks_own_mask", False):
+        check(layer, inputs, mask)
+    if logits and hasattr(layer, "masked_pre_activation"):  # a split-off softmax: the masked logits
+        layer.check_input(inputs)
+        outputs = layer.masked_pre_activation(inputs, mask)
+    elif takes_mask(type(layer)):
+        outputs = layer(inputs, mask=mask, **call_kwargs)
     else:
-        outputs = layer.forward_logits(inputs) if logits else layer(inputs)
+        outputs = layer.forward_logits(inputs) if logits else layer(inputs, **call_kwargs)
     return outputs, layer.compute_mask(inputs, mask)
+
+
+def made_mask(layer: Layer, inputs: Any, outputs: Any) -> Any:
+    """The mask `layer` made for `outputs` from unmasked inputs: a model used as a layer
+    returns the mask its own layers made on its output; Embedding and Masking compute theirs."""
+    if not layer.makes_masks:
+        return None
+    carried = output_mask(outputs)
+    return carried if carried is not None else layer.compute_mask(inputs, None)
 
 
 def check(layer: Layer, inputs: torch.Tensor, mask: torch.Tensor) -> None:

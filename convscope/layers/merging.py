@@ -8,6 +8,12 @@ does: sizes must match or be 1, and a lower-rank input gains axes after the batc
 Shapes: [(batch, *dims), ...] -> (batch, *dims) element-wise; Concatenate(axis) adds up the
 sizes along `axis`, e.g. [(None, 8, 8, 16), (None, 8, 8, 32)] -> (None, 8, 8, 48).
 
+Masks (Embedding(mask_zero=True), Masking) combine as in Keras: the element-wise merges keep the
+OR of their inputs' masks when every input has one (else none), and Multiply, Maximum and
+Minimum fill an input's masked steps from the others (Multiply zeroes steps masked in all);
+Concatenate along the features ORs the masks (an unmasked input counts as all real), along the
+steps it joins them.
+
 >>> merged = layers.add([x, layers.Conv2D(16, 3, padding="same")(x)])
 """
 
@@ -26,6 +32,7 @@ class Merge(Layer):
     """Base of the element-wise merges: shape checks here, the arithmetic in `merge`."""
 
     takes_list = True
+    supports_masking = True  # combines its inputs' masks (convscope.layers.masking), as in Keras
     min_inputs = 1
     max_inputs: int | None = None
 
@@ -87,9 +94,9 @@ class Merge(Layer):
         else:
             self.compute_output_shape(self.check_shapes(shapes))
 
-    def forward(self, inputs: Any) -> torch.Tensor:  # type: ignore[override]  # a list of tensors
+    def forward(self, inputs: Any, mask: Any = None) -> torch.Tensor:  # type: ignore[override]  # lists
         self.check_input(inputs)
-        outputs = self.call(inputs)
+        outputs = self.call(inputs, mask=mask)
         if self.activity_regularizer is not None:
             self.activity_penalty = self.activity_regularizer(outputs) / outputs.shape[0]
         return outputs
@@ -97,15 +104,47 @@ class Merge(Layer):
     def forward_logits(self, inputs: Any) -> torch.Tensor:  # type: ignore[override]
         return self.forward(inputs)
 
-    def call(self, inputs: Any) -> torch.Tensor:
+    def call(self, inputs: Any, mask: Any = None) -> torch.Tensor:
         rank = max(x.dim() for x in inputs)
         # Keras gives a lower-rank input new axes after the batch axis, so (b, 5) meets (b, 4, 5).
         aligned = [x if x.dim() == rank else x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:])
                    for x in inputs]
-        return self.merge(aligned)
+        if mask is None or all(item is None for item in mask):
+            return self.merge(aligned)
+        # Keras's reshaped inputs lose their masks; the others' cover their features.
+        masks = [None if item is None or x.dim() != rank else item.unsqueeze(-1).expand(x.shape)
+                 for x, item in zip(inputs, mask)]
+        return self.masked_merge(aligned, masks)
 
     def merge(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
+
+    def masked_merge(self, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]) -> torch.Tensor:
+        """The merge of inputs some of which carry masks (each broadcast to its input)."""
+        return self.merge(inputs)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        """The OR of the inputs' masks, or None unless every input has one (Keras's rule)."""
+        if not isinstance(mask, (list, tuple)) or any(item is None for item in mask):
+            return None
+        output = mask[0]
+        for item in mask[1:]:
+            output = torch.logical_or(output, item)
+        return output
+
+    def fill_masked(self, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None],
+                    operation: Any) -> torch.Tensor:
+        """Keras's Maximum and Minimum: each input's masked positions take the running result
+        (and the result's masked ones the input), so padding never wins."""
+        output, output_mask = inputs[0], masks[0]
+        for x, mask in zip(inputs[1:], masks[1:]):
+            if mask is not None:
+                x = torch.where(mask, x, output)
+            if output_mask is not None:
+                output = torch.where(output_mask, output, x)
+            output_mask = None if mask is None or output_mask is None else output_mask | mask
+            output = operation(output, x)
+        return output
 
 
 class Add(Merge):
@@ -136,6 +175,17 @@ class Multiply(Merge):
             output = output * x
         return output
 
+    def masked_merge(self, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]) -> torch.Tensor:
+        # As Keras: a masked position counts as 1; masked in every input, it gives 0.
+        output = self.merge([x if mask is None else torch.where(mask, x, torch.ones((), dtype=x.dtype))
+                             for x, mask in zip(inputs, masks)])
+        if all(mask is not None for mask in masks):
+            everywhere = masks[0]
+            for mask in masks[1:]:
+                everywhere = everywhere | mask  # type: ignore[operator]  # none is None here
+            output = torch.where(everywhere, output, torch.zeros((), dtype=output.dtype))  # type: ignore[arg-type]
+        return output
+
 
 class Average(Merge):
     """Element-wise mean of the inputs."""
@@ -156,6 +206,9 @@ class Maximum(Merge):
             output = torch.maximum(output, x)
         return output
 
+    def masked_merge(self, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]) -> torch.Tensor:
+        return self.fill_masked(inputs, masks, torch.maximum)
+
 
 class Minimum(Merge):
     """Element-wise minimum of the inputs."""
@@ -165,6 +218,9 @@ class Minimum(Merge):
         for x in inputs[1:]:
             output = torch.minimum(output, x)
         return output
+
+    def masked_merge(self, inputs: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]) -> torch.Tensor:
+        return self.fill_masked(inputs, masks, torch.minimum)
 
 
 class Concatenate(Merge):
@@ -203,8 +259,19 @@ class Concatenate(Merge):
             output[self.axis] += shape[self.axis]  # type: ignore[operator]  # both known here
         return tuple(output)
 
-    def call(self, inputs: Any) -> torch.Tensor:
+    def call(self, inputs: Any, mask: Any = None) -> torch.Tensor:
         return torch.cat(list(inputs), dim=self.axis)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        """As Keras: each input's mask (all True for an unmasked input) spread over its features,
+        joined along `axis`, then True where any feature is: the OR of the masks along the
+        features, the masks one after another along the steps."""
+        if not isinstance(mask, (list, tuple)) or all(item is None for item in mask):
+            return None
+        spread = [torch.ones_like(x, dtype=torch.bool) if item is None
+                  else item.unsqueeze(-1).expand(x.shape) if item.dim() < x.dim() else item
+                  for x, item in zip(inputs, mask)]
+        return torch.cat(spread, dim=self.axis).any(dim=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

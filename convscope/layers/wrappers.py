@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from convscope import _registry
+from convscope.layers import masking
 from convscope.layers.base import Layer, NameClaim, WeightSlot
 from convscope.layers.core import BatchNormalization
 from convscope.layers.input_spec import Shape
@@ -185,11 +186,19 @@ class TimeDistributed(Wrapper):
         wrapped layer normalises with the batch's statistics."""
         return self.training and any(isinstance(module, BatchNormalization) for module in self.layer.modules())
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """A mask (batch, time, ...) reaches the wrapped layer step by step when its `call` takes
+        one, as in Keras: TimeDistributed(LSTM) on (batch, time, steps, features) ids with a
+        (batch, time, steps) mask reads each sequence's real steps. The output keeps the mask."""
         batch, steps = inputs.shape[0], inputs.shape[1]
+        kwargs = {}
+        if mask is not None and masking.takes_mask(type(self.layer)):
+            kwargs["mask"] = mask
         if self.steps_one_by_one():
-            return torch.stack([self.layer.call(inputs[:, step]) for step in range(steps)], dim=1)
+            return torch.stack([self.layer.call(inputs[:, step], **{name: value[:, step] for name, value in
+                                                                    kwargs.items()}) for step in range(steps)], dim=1)
         folded = inputs.reshape(batch * steps, *inputs.shape[2:])  # (batch * time, *rest)
-        outputs = self.layer.call(folded)
+        outputs = self.layer.call(folded, **{name: value.reshape(batch * steps, *value.shape[2:])
+                                             for name, value in kwargs.items()})
         # reshape, not view: the wrapped layer may return a permuted (channels-last) tensor
         return outputs.reshape(batch, steps, *outputs.shape[1:])  # (batch, time, *rest out)

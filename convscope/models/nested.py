@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convscope.layers import Layer, input_spec
+from convscope.layers import Layer, input_spec, masking
 from convscope.layers.base import WeightSlot, _creations
 from convscope.layers.input_spec import Shape
 from convscope.layers.symbolic import Node, SymbolicTensor, flatten, is_symbolic
@@ -89,6 +89,12 @@ class ModelLayer(Layer):
             layer_trainable, layer_frozen = layer.param_counts()
             trainable, frozen = trainable + layer_trainable, frozen + layer_frozen
         return (trainable, frozen) if self.trainable else (0, trainable + frozen)
+
+    @property
+    def makes_masks(self) -> bool:  # type: ignore[override]  # computed from the inner layers
+        """Whether the model's output may carry a mask its layers made (an inner
+        Embedding(mask_zero=True) or Masking): the outer model then carries it on, as Keras's."""
+        return masking.makes_masks(self.layers)
 
     def forward_logits(self, inputs: Any) -> Any:
         """The outputs before the final softmax/sigmoid (`forward(inputs, logits=True)`)."""

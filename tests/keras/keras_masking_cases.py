@@ -93,3 +93,64 @@ def tagger(keras: Any) -> Any:
     label per step."""
     return embedded(keras, keras.layers.LSTM(4, return_sequences=True),
                     keras.layers.TimeDistributed(keras.layers.Dense(2, activation="softmax")))
+
+
+# Layers that combine or use masks beyond passing them on (fixtures/masking_extras.*).
+
+def paired(keras: Any, merge: Any, body: Any = None, masked_second: bool = True) -> Any:
+    """Two id inputs, each embedded (the second with or without mask_zero), merged by `merge`,
+    then `body` (an LSTM over the merged steps by default)."""
+    first, second = keras.Input((STEPS,)), keras.Input((STEPS,))
+    a = keras.layers.Embedding(VOCABULARY, 3, mask_zero=True)(first)
+    b = keras.layers.Embedding(VOCABULARY, 3, mask_zero=masked_second)(second)
+    merged = merge([a, b])
+    body = body if body is not None else keras.layers.LSTM(2, return_sequences=True)
+    return keras.Model([first, second], body(merged))
+
+
+def nested(keras: Any) -> Any:
+    """A Sequential model (Embedding(mask_zero) -> Dense) used as a layer before an LSTM."""
+    inner = keras.Sequential([keras.Input((STEPS,)), keras.layers.Embedding(VOCABULARY, 4, mask_zero=True),
+                              keras.layers.Dense(3)])
+    return keras.Sequential([keras.Input((STEPS,)), inner, keras.layers.LSTM(2, return_sequences=True)])
+
+
+def grid(keras: Any) -> Any:
+    """Ids of shape (rows, STEPS): a (batch, rows, STEPS) mask; TimeDistributed(LSTM) reads each row."""
+    return keras.Sequential([keras.Input((3, STEPS)), keras.layers.Embedding(VOCABULARY, 4, mask_zero=True),
+                             keras.layers.TimeDistributed(keras.layers.LSTM(2))])
+
+
+# name -> (builder, input kind: "ids", "id_pairs" (two inputs) or "id_grid" (batch, 3, STEPS))
+EXTRA_CASES: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "add": (lambda keras: paired(keras, keras.layers.Add()), "id_pairs"),
+    "subtract": (lambda keras: paired(keras, keras.layers.Subtract()), "id_pairs"),
+    "average": (lambda keras: paired(keras, keras.layers.Average()), "id_pairs"),
+    "multiply": (lambda keras: paired(keras, keras.layers.Multiply()), "id_pairs"),
+    "maximum": (lambda keras: paired(keras, keras.layers.Maximum()), "id_pairs"),
+    "minimum": (lambda keras: paired(keras, keras.layers.Minimum()), "id_pairs"),
+    "concatenate_features": (lambda keras: paired(keras, keras.layers.Concatenate()), "id_pairs"),
+    "concatenate_steps": (lambda keras: paired(keras, keras.layers.Concatenate(axis=1)), "id_pairs"),
+    "concatenate_steps_average": (lambda keras: paired(
+        keras, keras.layers.Concatenate(axis=1), keras.layers.GlobalAveragePooling1D()), "id_pairs"),
+    # One input without a mask: Add, Average and Concatenate(axis=-1) keep no mask; Multiply,
+    # Maximum and Minimum still fill the masked input's steps from the other.
+    "add_one_masked": (lambda keras: paired(keras, keras.layers.Add(), masked_second=False), "id_pairs"),
+    "multiply_one_masked": (lambda keras: paired(keras, keras.layers.Multiply(), masked_second=False), "id_pairs"),
+    "maximum_one_masked": (lambda keras: paired(keras, keras.layers.Maximum(), masked_second=False), "id_pairs"),
+    "concatenate_steps_one_masked": (lambda keras: paired(
+        keras, keras.layers.Concatenate(axis=1), masked_second=False), "id_pairs"),
+    "nested_sequential": (nested, "ids"),
+    "time_distributed_lstm": (grid, "id_grid"),
+}
+
+
+def extra_inputs(kind: str, seed: int) -> dict[str, list[np.ndarray]]:
+    """{"pre": [...], "post": [...]}: the model inputs for an EXTRA_CASES kind."""
+    if kind == "ids":
+        return {padding: [x] for padding, x in padded_inputs(kind, seed).items()}
+    if kind == "id_pairs":
+        first, second = padded_inputs("ids", seed), padded_inputs("ids", seed + 1000)
+        return {"pre": [first["pre"], second["post"]], "post": [first["post"], second["pre"]]}
+    rows = [padded_inputs("ids", seed + row) for row in range(3)]
+    return {padding: [np.stack([row[padding] for row in rows], axis=1)] for padding in ("pre", "post")}

@@ -12,6 +12,11 @@ It writes, under tests/keras/fixtures/:
                                per-step sample weights
     masked_text.keras/.h5/.npz/_summary.txt
                                Embedding(mask_zero=True) -> LSTM -> Dense(sigmoid), saved by Keras
+    masking_extras.npz, .json  per case of EXTRA_CASES (merges, a nested model, TimeDistributed):
+                               weights, inputs CASE/pre_x0.., outputs and their masks; Softmax
+                               called with masks; the errors Keras raises; the stateful metrics
+                               of a masked model
+`... make_keras_masking_fixtures.py extras` writes masking_extras.* alone.
 """
 
 from __future__ import annotations
@@ -32,7 +37,14 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from keras_fixture_files import write_model_files  # noqa: E402
-from keras_masking_cases import CASES, padded_inputs, sequence_task, tagger  # noqa: E402
+from keras_masking_cases import (  # noqa: E402
+    CASES,
+    EXTRA_CASES,
+    extra_inputs,
+    padded_inputs,
+    sequence_task,
+    tagger,
+)  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -87,7 +99,86 @@ def saved_model() -> None:
     write_model_files(FIXTURES, "masked_text", model, [x], [model.predict(x, verbose=0)])
 
 
-if __name__ == "__main__":
+def extra_cases(arrays: dict[str, np.ndarray], described: dict[str, dict]) -> None:
+    for index, (case, (build, kind)) in enumerate(EXTRA_CASES.items()):
+        model = build(keras)
+        weights = randomized(model, 200 + index)
+        for padding, inputs in extra_inputs(kind, index).items():
+            for number, x in enumerate(inputs):
+                arrays[f"{case}/{padding}_x{number}"] = x
+            y = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+            arrays[f"{case}/{padding}_y"] = np.asarray(y)
+            mask = getattr(y, "_keras_mask", None)
+            if mask is not None:
+                arrays[f"{case}/{padding}_mask"] = np.asarray(mask)
+        for number, weight in enumerate(weights):
+            arrays[f"{case}/w{number}"] = weight
+        described[case] = {"weights": len(weights), "inputs": len(inputs)}
+
+
+SOFTMAX_CALLS = {  # name -> (input shape, mask, axis)
+    "rows": ((5, 7), np.arange(35).reshape(5, 7) % 3 != 0, -1),
+    "fully_masked_row": ((2, 4), np.array([[True, False, True, True], [False] * 4]), -1),
+    "broadcast_keys": ((2, 3, 5), np.array([[[1, 1, 0, 1, 0]], [[0, 1, 1, 1, 1]]], bool), -1),
+    "axis_1": ((2, 3, 4), np.array([[1, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 0]], bool), 1),
+    "float_mask": ((2, 4), np.array([[0.2, 0.7, 1.0, 0.5], [1.0, 0.0, 0.9, 0.6]], np.float32), -1),
+}
+
+
+def softmax_calls(arrays: dict[str, np.ndarray], described: dict[str, dict]) -> None:
+    rng = np.random.default_rng(7)
+    for name, (shape, mask, axis) in SOFTMAX_CALLS.items():
+        x = rng.normal(size=shape).astype("float32") * 3
+        arrays[f"softmax/{name}/x"], arrays[f"softmax/{name}/mask"] = x, mask
+        arrays[f"softmax/{name}/y"] = np.asarray(keras.layers.Softmax(axis=axis)(x, mask=mask))
+    refused = {}
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Embedding(12, 4, mask_zero=True),
+                              keras.layers.Dense(3), keras.layers.Softmax()])
+    try:  # a (batch, steps) mask on (batch, steps, classes) logits
+        model(np.array([[0, 0, 1, 2, 3, 4, 5], [1, 2, 3, 0, 0, 0, 0]], np.float32))
+    except ValueError as error:
+        refused["sequence_softmax"] = str(error)
+    try:
+        keras.layers.Softmax()(np.ones((2, 4), np.float32), mask=np.ones((2, 3), bool))
+    except ValueError as error:
+        refused["softmax_mask_shape"] = str(error)
+    described["softmax"] = {"calls": {name: axis for name, (_, _, axis) in SOFTMAX_CALLS.items()},
+                            "refused": refused}
+
+
+def stateful_metrics(arrays: dict[str, np.ndarray], described: dict[str, dict]) -> None:
+    """A masked per-step sigmoid model: Keras weighs Mean-based metrics by the mask, not
+    Precision, Recall or AUC."""
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Embedding(12, 4, mask_zero=True),
+                              keras.layers.LSTM(4, return_sequences=True),
+                              keras.layers.TimeDistributed(keras.layers.Dense(1, activation="sigmoid"))])
+    weights = randomized(model, 302)
+    model.compile(loss="binary_crossentropy", metrics=["accuracy", keras.metrics.Precision(name="precision"),
+                                                       keras.metrics.Recall(name="recall"),
+                                                       keras.metrics.AUC(name="auc")])
+    x, y = sequence_task(8, 10)
+    y = y[..., None]
+    arrays["metrics/x"], arrays["metrics/y"] = x, y
+    for number, weight in enumerate(weights):
+        arrays[f"metrics/w{number}"] = weight
+    described["metrics"] = {"weights": len(weights),
+                            "logs": model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)}
+
+
+def extras() -> None:
+    arrays: dict[str, np.ndarray] = {}
+    described: dict[str, dict] = {}
+    extra_cases(arrays, described)
+    softmax_calls(arrays, described)
+    stateful_metrics(arrays, described)
+    np.savez_compressed(FIXTURES / "masking_extras.npz", **arrays)
+    (FIXTURES / "masking_extras.json").write_text(json.dumps(described, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["extras"]:
+    extras()
+elif __name__ == "__main__":
+    extras()
     arrays: dict[str, np.ndarray] = {}
     described: dict[str, dict] = {}
     cases(arrays, described)

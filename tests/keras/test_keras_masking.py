@@ -22,13 +22,14 @@ from keras_layer_checks import (
     keras_descriptions,
     real_keras_predicts,
 )
-from keras_masking_cases import CASES, sequence_task, tagger
+from keras_masking_cases import CASES, EXTRA_CASES, sequence_task, tagger
 
 import convscope.keras as keras
 from convscope import Sequential, layers, load_model
 from convscope.layers import Layer, masking
 
 KERAS = keras_descriptions("masking")
+EXTRAS = keras_descriptions("masking_extras")
 needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 DROPPED = "destroy the mask information"
 
@@ -36,6 +37,11 @@ DROPPED = "destroy the mask information"
 @pytest.fixture(scope="module")
 def arrays() -> dict[str, np.ndarray]:
     return keras_arrays("masking")
+
+
+@pytest.fixture(scope="module")
+def extras() -> dict[str, np.ndarray]:
+    return keras_arrays("masking_extras")
 
 
 def with_weights(model: keras.Model, arrays: dict[str, np.ndarray], case: str) -> keras.Model:
@@ -189,15 +195,6 @@ def test_mask_that_does_not_match_the_steps_names_the_layer() -> None:
         model.predict(np.array([[1, 2, 3, 0, 0, 0]], np.float32))
 
 
-def test_merge_layer_fed_masks_says_so() -> None:
-    inputs = keras.Input((5,))
-    vectors = layers.Embedding(9, 3, mask_zero=True)(inputs)
-    added = layers.Add(name="join")([vectors, vectors])
-    model = keras.Model(inputs, layers.LSTM(2)(added))
-    with pytest.raises(ValueError, match="Add 'join'.*merge layers do not combine masks"):
-        model.predict(np.ones((1, 5), np.float32))
-
-
 def test_training_batch_normalization_fed_a_mask_says_so() -> None:
     model = Sequential([layers.Input((5,)), layers.Embedding(9, 3, mask_zero=True),
                         layers.BatchNormalization(name="norm"), layers.LSTM(2)])
@@ -254,3 +251,78 @@ def test_the_logits_path_keeps_the_mask() -> None:
     assert split.compiled is not None and split.compiled.logits and graph.compiled is not None
     np.testing.assert_allclose(results[1], results[0], atol=1e-6)
     np.testing.assert_allclose(results[2], results[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("case", list(EXTRA_CASES))
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_merges_nested_models_and_time_distributed_use_masks_as_keras(
+        case: str, padding: str, extras: dict[str, np.ndarray]) -> None:
+    """Merges combine their inputs' masks, a model used as a layer takes and gives masks, and
+    TimeDistributed hands each step's mask to the layer it wraps, as in Keras 3.15."""
+    build, _ = EXTRA_CASES[case]
+    model = build(keras)
+    weights = [extras[f"{case}/w{number}"] for number in range(EXTRAS[case]["weights"])]
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in weights]
+    model.set_weights(weights)
+    inputs = [torch.from_numpy(extras[f"{case}/{padding}_x{number}"]) for number in range(EXTRAS[case]["inputs"])]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        output = model(inputs if len(inputs) > 1 else inputs[0])
+    assert not [item for item in caught if DROPPED in str(item.message)]  # no layer drops a mask here
+    np.testing.assert_allclose(output.detach().numpy(), extras[f"{case}/{padding}_y"], atol=2e-5)
+    mask = masking.output_mask(output)
+    if f"{case}/{padding}_mask" in extras:
+        assert mask is not None
+        np.testing.assert_array_equal(mask.numpy(), extras[f"{case}/{padding}_mask"])
+    else:
+        assert mask is None
+
+
+@pytest.mark.parametrize("call", ["rows", "fully_masked_row", "broadcast_keys", "axis_1", "float_mask"])
+def test_softmax_with_a_mask_matches_keras(call: str, extras: dict[str, np.ndarray]) -> None:
+    """Masked positions get -1e9 before the softmax and 0 after (a fully masked row is all 0)."""
+    softmax = layers.Softmax(axis=EXTRAS["softmax"]["calls"][call])
+    x, mask = extras[f"softmax/{call}/x"], extras[f"softmax/{call}/mask"]
+    ours = softmax(torch.from_numpy(x), mask=torch.from_numpy(mask)).numpy()
+    np.testing.assert_allclose(ours, extras[f"softmax/{call}/y"], atol=1e-6)
+
+
+def test_softmax_refuses_a_mask_that_does_not_broadcast_as_keras() -> None:
+    """Keras refuses a (batch, steps) mask on (batch, steps, classes) logits; so does convscope,
+    naming the layer and quoting Keras's reason."""
+    reason = "The `mask` must be broadcastable to `inputs`"
+    assert reason in EXTRAS["softmax"]["refused"]["sequence_softmax"]
+    assert reason in EXTRAS["softmax"]["refused"]["softmax_mask_shape"]
+    model = Sequential([layers.Input((7,)), layers.Embedding(12, 4, mask_zero=True), layers.Dense(3),
+                        layers.Softmax(name="probabilities")])
+    with pytest.raises(ValueError, match=r"Softmax 'probabilities': the `mask` must be broadcastable.*\(2, 7, 3\)"):
+        model.predict(np.array([[0, 0, 1, 2, 3, 4, 5], [1, 2, 3, 0, 0, 0, 0]], np.float32))
+    with pytest.raises(ValueError, match=r"mask.shape=\(2, 3\)"):
+        layers.Softmax()(torch.ones(2, 4), mask=torch.ones(2, 3, dtype=torch.bool))
+
+
+def test_split_off_softmax_keeps_its_mask_in_the_loss() -> None:
+    """A final masked Softmax gives the loss its masked logits: the same loss as the probabilities."""
+    softmax = layers.Softmax()
+    x = torch.randn(3, 5)
+    mask = torch.tensor([[True, True, False, True, False]] * 3)
+    logits, _ = masking.call(softmax, x, mask, logits=True)
+    np.testing.assert_allclose(torch.softmax(logits, -1).numpy(), softmax(x, mask=mask).numpy(), atol=1e-7)
+
+
+def test_stateful_metrics_ignore_the_mask_as_keras() -> None:
+    """Keras 3 weighs the loss and Mean-based metrics (accuracy) by the output's mask, but not
+    Precision, Recall or AUC: they count the padded steps too."""
+    arrays = keras_arrays("masking_extras")
+    model = Sequential([layers.Input((7,)), layers.Embedding(12, 4, mask_zero=True),
+                        layers.LSTM(4, return_sequences=True),
+                        layers.TimeDistributed(layers.Dense(1, activation="sigmoid"))])
+    model.set_weights([arrays[f"metrics/w{number}"] for number in range(EXTRAS["metrics"]["weights"])])
+    model.compile(loss="binary_crossentropy", metrics=["accuracy", keras.metrics.Precision(name="precision"),
+                                                       keras.metrics.Recall(name="recall"),
+                                                       keras.metrics.AUC(name="auc")])
+    logs = model.evaluate(arrays["metrics/x"], arrays["metrics/y"], batch_size=4, verbose=0, return_dict=True)
+    expected = EXTRAS["metrics"]["logs"]
+    assert set(logs) == set(expected)
+    for name, value in expected.items():
+        assert logs[name] == pytest.approx(value, abs=1e-5), name
