@@ -1,4 +1,4 @@
-"""`convscope explain conv|pool|merge|shapes|maps|filters|edges|interpret`: show what a CNN computes.
+"""`convscope explain conv|pool|merge|rnn|shapes|maps|filters|edges|interpret`: show what a CNN computes.
 
 Each action calls `convscope.explain`, prints readable text and, with --out, writes PNGs through
 `convscope.plots`. `conv` and `pool` also work on plain matrices (--matrix, --kernel) without a
@@ -10,6 +10,7 @@ action runs.
     convscope explain shapes --model runs/mnist/model
     convscope explain maps --model runs/mnist/model --data mnist --index 0 --out maps/
     convscope explain merge --model runs/residual --data mnist --layer add --position 5,7
+    convscope explain rnn --model runs/signals --image signal.npy --raw --step 9 --unit 2
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import Any
 
 from convscope.cli.explain.interpret import run_interpret
 from convscope.cli.explain.layers import run_edges, run_filters, run_maps, run_shapes
+from convscope.cli.explain.recurrent import HELP as RNN_HELP
+from convscope.cli.explain.recurrent import add_rnn_arguments, run_rnn
 from convscope.cli.explain.steps import run_conv, run_merge, run_pool
 
-ACTIONS = ("conv", "pool", "merge", "shapes", "maps", "filters", "edges", "interpret")
+ACTIONS = ("conv", "pool", "merge", "rnn", "shapes", "maps", "filters", "edges", "interpret")
 RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "conv": run_conv, "pool": run_pool, "merge": run_merge, "shapes": run_shapes, "maps": run_maps,
+    "conv": run_conv, "pool": run_pool, "merge": run_merge, "rnn": run_rnn, "shapes": run_shapes, "maps": run_maps,
     "filters": run_filters, "edges": run_edges, "interpret": run_interpret,
 }
 MODEL_HELP = "run folder from `convscope train`, a saved model folder or a built-in model name"
@@ -40,6 +43,7 @@ def register(subparsers: Any) -> None:
         "conv": "one conv output value as a sum of input x weight terms",
         "pool": "one pooling window and its result",
         "merge": "one cell of a merge layer (Add, Concatenate, ...): the values it combined",
+        "rnn": RNN_HELP,
         "shapes": "each layer's output shape and the arithmetic behind it",
         "maps": "PNGs of every layer's feature maps for one input",
         "filters": "PNG of a conv layer's learned filters",
@@ -50,7 +54,8 @@ def register(subparsers: Any) -> None:
     for name in ("conv", "pool", "maps", "filters", "interpret"):
         sub[name].add_argument("--model", help=MODEL_HELP)
     sub["merge"].add_argument("--model", required=True, help=MODEL_HELP)
-    for name in ("conv", "pool", "merge", "maps", "edges"):
+    sub["rnn"].add_argument("--model", required=True, help=MODEL_HELP)
+    for name in ("conv", "pool", "merge", "rnn", "maps", "edges"):
         add_input_arguments(sub[name])
     for name in ACTIONS:
         if name != "shapes":
@@ -60,6 +65,7 @@ def register(subparsers: Any) -> None:
     sub["merge"].add_argument("--layer", help="merge layer name or index (default: the first)")
     sub["merge"].add_argument("--position", help="output position, e.g. 5,7 (default: the centre)")
     sub["merge"].add_argument("--channel", type=int, default=0, help="which output channel")
+    add_rnn_arguments(sub["rnn"])
     sub["shapes"].add_argument("--model", required=True, help=MODEL_HELP)
     sub["shapes"].add_argument("--input-shape", help="one example's shape, e.g. 28,28,1 (default: the model's)")
     sub["maps"].add_argument("--layers", help="comma-separated layer names or indices (default: all)")
