@@ -353,6 +353,25 @@ def engine_state(layer: Any, sequence: Any, step: int) -> tuple[np.ndarray, np.n
     return h, states[1][0].double().numpy() if len(states) > 1 else None
 
 
+def _refuse_masked_steps(model: Any, example: Any, node: Any) -> None:
+    """Refuse an example whose padding a Masking or Embedding(mask_zero=True) layer before the
+    recurrent layer masks: a masked step keeps the previous state, which these steps do not show."""
+    from convscope.explain import _model
+
+    for before in _model.graph_nodes(model)[:node.index]:
+        if not getattr(before.layer, "makes_masks", False):
+            continue
+        inputs, _ = _model.layer_input(model, example, before.index)
+        mask = before.layer.compute_mask(inputs, None)
+        if mask is not None and not bool(mask.all()):
+            masked = [int(step) for step in np.flatnonzero(~mask[0].numpy())]
+            raise ValueError(
+                f"recurrent_steps: {node.kind} {node.name!r} reads a mask from {before.kind} {before.name!r}, and "
+                f"this example's steps {', '.join(map(str, masked))} are masked (padding); a masked step keeps the "
+                "previous state, which these steps do not work out. Fix: explain an example without padding, or "
+                "its real steps alone (x[:n]) with a model built for any number of steps.")
+
+
 def recurrent_steps(model: Any, example: Any, *, layer: Any = None, step: int | None = None,
                     unit: int = 0) -> RecurrentSteps:
     """Work out one unit of a model's SimpleRNN, LSTM or GRU layer (default the first) at one
@@ -371,7 +390,8 @@ def recurrent_steps(model: Any, example: Any, *, layer: Any = None, step: int | 
         layer itself computes after that step.
 
     Raises:
-        ValueError: for a missing layer or a step or unit out of range.
+        ValueError: for a missing layer, a step or unit out of range, or an example with steps
+            masked by a Masking or Embedding(mask_zero=True) layer before the recurrent layer.
     """
     from convscope.explain import _model
 
@@ -379,6 +399,7 @@ def recurrent_steps(model: Any, example: Any, *, layer: Any = None, step: int | 
     rnn = node.layer
     config = _model.config_of(rnn)
     _model.eval_mode(model)
+    _refuse_masked_steps(model, example, node)
     inputs, _ = _model.layer_input(model, example, node.index)
     weights = [np.asarray(weight, np.float64) for weight in rnn.get_weights()]
     recurrent_activation = getattr(rnn, "recurrent_activation", None)

@@ -230,3 +230,19 @@ def test_shape_journey_lines_for_an_lstm() -> None:
             "     units = 6 (the size of the hidden state h, and of the cell c)\n"
             "     weights: 4 gates (i, f, c, o) x (features 8 + units 6 + bias 1) x units 6 = 360\n"
             "     return_sequences=False: h after the last step -> (6)\n") in text
+
+
+@pytest.mark.filterwarnings("ignore:.*a mask has no fused torch kernel")  # model.predict on the masked path
+def test_masked_steps_are_refused_and_unmasked_examples_explained() -> None:
+    """A Masking layer's padded steps keep the state; the steps refuse such an example rather
+    than work out numbers the model does not compute, and explain one without padding."""
+    model = Sequential([layers.Input((5, 2)), layers.Masking(0.0, name="masking"), random_layer("LSTM", 2, 3, seed=15)])
+    padded = np.ones((5, 2), np.float32)
+    padded[3:] = 0.0
+    with pytest.raises(ValueError, match=r"LSTM 'lstm' reads a mask from Masking 'masking', and this example's steps "
+                                         r"3, 4 are masked"):
+        explain.recurrent_steps(model, padded)
+    full = np.random.default_rng(16).normal(size=(5, 2)).astype(np.float32)
+    steps = explain.recurrent_steps(model, full, unit=1)
+    assert steps.agrees
+    assert steps.hidden == pytest.approx(float(model.predict(full[None], verbose=0)[0, 1]), abs=1e-5)
