@@ -27,6 +27,7 @@ class DenseSteps:
     activation: str
     output: float
     engine_output: float | None = None
+    position: tuple[int, ...] = ()  # the step or pixel, for a Dense layer on a sequence or maps
 
     @property
     def products(self) -> np.ndarray:
@@ -43,7 +44,8 @@ class DenseSteps:
         if len(products) > max_terms:
             order = np.sort(np.argsort(-np.abs(products))[:max_terms])
         shown = "+".join(f"({number(self.weights[i])}*{number(self.inputs[i])})" for i in order)
-        lines = [f"Dense '{self.layer}', unit {self.unit}, {len(products)} inputs"]
+        where = f" at position ({', '.join(map(str, self.position))})" if self.position else ""
+        lines = [f"Dense '{self.layer}', unit {self.unit}{where}, {len(products)} inputs"]
         rest = len(products) - len(order)
         if rest:
             others = float(products.sum() - products[order].sum())
@@ -61,11 +63,14 @@ class DenseSteps:
         return "\n".join(lines)
 
 
-def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None) -> DenseSteps:
-    """Work out one unit of a model's Dense layer (default the last) for one example.
+def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None,
+                position: Any = None) -> DenseSteps:
+    """Work out one unit of a model's Dense layer (default the last) for one example. A Dense
+    layer on a sequence or on feature maps works on the last axis at every step or pixel, with
+    the same weights: `position` (a step, or (row, column)) picks one, the first by default.
 
     Raises:
-        ValueError: for a unit out of range or a Dense layer fed more than one axis.
+        ValueError: for a unit or position out of range.
     """
     from convscope.explain import _model
 
@@ -76,9 +81,13 @@ def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None) -
     dense = node.layer
     _model.eval_mode(model)
     inputs, outputs = _model.layer_input(model, example, node.index)
-    if inputs.ndim != 2:
-        raise ValueError(f"dense_steps: Dense {dense.name!r} gets input shape {tuple(inputs.shape)}; "
-                         f"steps need (batch, features). Fix: put a Flatten layer before it.")
+    positions = tuple(inputs.shape[1:-1])
+    where = (0,) * len(positions) if position is None else \
+        tuple(int(p) for p in (position if isinstance(position, (tuple, list)) else (position,)))
+    if len(where) != len(positions) or not all(0 <= p < size for p, size in zip(where, positions)):
+        raise ValueError(f"dense_steps: position {position!r} does not exist; Dense {dense.name!r} works on "
+                         f"input shape {tuple(inputs.shape)}, positions {positions or 'none (one vector)'}.")
+    inputs, outputs = inputs[(0, *where)][None], outputs[(0, *where)][None]
     weights = dense.get_weights()
     kernel = np.asarray(weights[0], np.float64)
     bias = np.asarray(weights[1], np.float64) if len(weights) > 1 else np.zeros(kernel.shape[1])
@@ -93,5 +102,5 @@ def dense_steps(model: Any, example: Any, *, unit: int = 0, layer: Any = None) -
         weighted_sum=float(x @ kernel[:, unit]), bias=float(bias[unit]),
         pre_activation=float(pre_activations[unit]),
         activation=str(_model.config_of(dense).get("activation", "linear")),
-        output=float(activated[unit]), engine_output=float(outputs[0, unit]),
+        output=float(activated[unit]), engine_output=float(outputs[0, unit]), position=where,
     )

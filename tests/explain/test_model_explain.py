@@ -214,3 +214,18 @@ def test_signal_saliency_and_grad_cam_are_one_dimensional() -> None:
     assert cam.heatmap.shape == (30,) and cam.layer == "conv1d_1"
     with pytest.raises(ValueError, match="target class 3 does not exist"):
         grad_cam(model, example, target=3)
+
+
+def test_dense_steps_on_a_sequence_and_on_maps_work_one_position_out() -> None:
+    rng = np.random.default_rng(3)
+    model = Sequential([layers.Input((6, 5, 3)), layers.Dense(4, activation="tanh", bias_initializer="ones")])
+    x = rng.standard_normal((6, 5, 3)).astype(np.float32)
+    steps = dense_steps(model, x, unit=2, position=(4, 1))
+    kernel, bias = model.layers[0].get_weights()
+    expected = np.tanh(x[4, 1].astype(np.float64) @ kernel[:, 2] + bias[2])
+    assert steps.position == (4, 1) and steps.output == pytest.approx(expected, abs=1e-6) and steps.agrees
+    assert steps.text().startswith("Dense 'dense', unit 2 at position (4, 1), 3 inputs")
+    assert dense_steps(model, x, unit=2).position == (0, 0)
+    with pytest.raises(ValueError, match=r"position \(6, 0\) does not exist; Dense 'dense' works on input shape "
+                                         r"\(1, 6, 5, 3\), positions \(6, 5\)"):
+        dense_steps(model, x, position=(6, 0))
