@@ -44,7 +44,8 @@ class Bidirectional(MultiOutputLayer):
     With return_sequences the backward outputs are put back in time order first. With
     return_state the states of both layers follow the output. A mask on the input reaches both
     layers; as in Keras, with return_sequences their masked steps output zeros
-    (zero_output_for_mask is set to return_sequences).
+    (zero_output_for_mask is set to return_sequences). A call's `initial_state` lists the
+    forward layer's states, then the backward layer's.
 
     Weights: the forward layer's, then the backward layer's (Keras's order).
 
@@ -153,8 +154,19 @@ class Bidirectional(MultiOutputLayer):
             outputs += [None] * (self.forward_layer.states + self.backward_layer.states)
         return outputs if len(outputs) > 1 else outputs[0]
 
-    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
-        forward, backward = self.forward_layer.call(inputs, mask), self.backward_layer.call(inputs, mask)
+    def state_sizes(self) -> list[int]:
+        return self.forward_layer.state_sizes() + self.backward_layer.state_sizes()
+
+    def state_names(self) -> str:
+        return f"the forward layer's {self.forward_layer.state_names()} then the backward layer's " \
+               f"{self.backward_layer.state_names()}"
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, initial_state: Any = None) -> Any:
+        first = self.forward_layer.states
+        forward_state, backward_state = (None, None) if initial_state is None else \
+            (initial_state[:first], initial_state[first:])  # Keras's halves
+        forward = self.forward_layer.call(inputs, mask, forward_state)
+        backward = self.backward_layer.call(inputs, mask, backward_state)
         states: list[torch.Tensor] = []
         if self.return_state:
             states = [*forward[1:], *backward[1:]]

@@ -96,7 +96,8 @@ def call(layer: Layer, inputs: Any, mask: Any, logits: bool = False, **call_kwar
     `Layer.__call__` does: a layer that supports masking gets the mask (in `call`, when that
     takes one) and passes on `compute_mask`'s; any other drops it, with Keras's warning.
     `logits` stops the layer before its final activation. `call_kwargs` (a recurrent layer's
-    initial_state) reach the layer's call.
+    initial_state) reach the layer's call; then, as Keras fills `mask` only for a call on a
+    single tensor, the call runs unmasked and the output still carries `compute_mask`'s mask.
 
     Raises:
         ValueError: naming the layer, for a mask whose shape does not match the input's steps,
@@ -121,8 +122,8 @@ def call(layer: Layer, inputs: Any, mask: Any, logits: bool = False, **call_kwar
     if logits and hasattr(layer, "masked_pre_activation"):  # a split-off softmax: the masked logits
         layer.check_input(inputs)
         outputs = layer.masked_pre_activation(inputs, mask)
-    elif takes_mask(type(layer)):
-        outputs = layer(inputs, mask=mask, **call_kwargs)
+    elif takes_mask(type(layer)) and not call_kwargs:
+        outputs = layer(inputs, mask=mask)
     else:
         outputs = layer.forward_logits(inputs) if logits else layer(inputs, **call_kwargs)
     return outputs, layer.compute_mask(inputs, mask)

@@ -6,7 +6,11 @@ configuration torch's fused kernels compute exactly (tanh and sigmoid, no recurr
 GRU with reset_after=True) runs on them (`torch.lstm`, `torch.gru`, `torch.rnn_tanh`, fed views
 of the same weights); any other runs a per-step loop of Keras's cell equations, as does a
 call with a mask (`convscope.layers.masking`: a masked step leaves the states as they were and
-outputs the previous output, or zeros with zero_output_for_mask, as Keras's loop does).
+outputs the previous output, or zeros with zero_output_for_mask, as Keras's loop does). A call
+may give the states the first step starts from, `initial_state` (LSTM [h, c], GRU and SimpleRNN
+[h], each (batch, units)), eagerly or on symbolic tensors (Keras's seq2seq encoder-decoder:
+`_, h, c = LSTM(64, return_state=True)(source)`, then
+`LSTM(64, return_sequences=True)(target, initial_state=[h, c])`).
 
     >>> LSTM(32)  # (batch, steps, features) -> (batch, 32); after Conv1D and MaxPooling1D
 """
@@ -57,24 +61,74 @@ class MultiOutputLayer(Layer):
         """How many tensors a call returns (a Sequential model takes layers returning one)."""
         return len(self.output_shapes((None, None, None)))
 
-    def symbolic_call(self, inputs: Any, **kwargs: Any) -> Any:
+    def state_sizes(self) -> list[int]:
+        """The width of each state `initial_state` gives, in order (LSTM: h then c)."""
+        raise NotImplementedError
+
+    def state_names(self) -> str:
+        raise NotImplementedError
+
+    def initial_states(self, initial_state: Any, batch: int | None) -> list[Any]:
+        """`initial_state` (one tensor or a list) as a list, checked against `state_sizes`.
+
+        Raises:
+            ValueError: naming the layer, for a wrong count or shape.
+        """
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        sizes = self.state_sizes()
+        if len(states) != len(sizes):
+            raise ValueError(f"{self.label}: initial_state takes {len(sizes)} tensor(s), {self.state_names()}; "
+                             f"got {len(states)}.")
+        for index, (state, size) in enumerate(zip(states, sizes)):
+            shape = tuple(getattr(state, "shape", ()))
+            if len(shape) != 2 or shape[1] != size or None not in (batch, shape[0]) and shape[0] != batch:
+                raise ValueError(f"{self.label}: initial_state[{index}] must have shape ({batch or 'batch'}, "
+                                 f"{size}); got {shape}. Pass the states of a layer with the same units.")
+        return states
+
+    def symbolic_call(self, inputs: Any, initial_state: Any = None, **kwargs: Any) -> Any:
         kwargs.pop("training", None)
+        if kwargs.get("mask", True) is None:
+            kwargs.pop("mask")  # what Keras writes for a call given no mask
         if kwargs:
-            raise ValueError(f"{self.label}: unexpected call argument(s) {', '.join(sorted(kwargs))} (convscope's "
-                             "recurrent layers take no initial_state; masks come from Embedding(mask_zero=True) or "
-                             "Masking before them); call it on the sequence alone.")
+            raise ValueError(f"{self.label}: unexpected call argument(s) {', '.join(sorted(kwargs))} (a recurrent "
+                             "layer takes the sequence and initial_state; masks come from Embedding(mask_zero=True) "
+                             "or Masking before it).")
         inputs = self.standardize_inputs(inputs)
         if not self.built:
             self.build(inputs.shape)
         elif self.input_shape is not None:
             input_spec.check_compatible(self.label, self.input_shape, inputs.shape)
+        call_kwargs: dict[str, Any] = {}
+        if initial_state is not None:
+            states = self.initial_states(initial_state, inputs.shape[0])
+            if not all(isinstance(state, SymbolicTensor) for state in states):
+                raise ValueError(f"{self.label}: called on a symbolic sequence, so initial_state must be symbolic "
+                                 "tensors too (e.g. the states of an LSTM(return_state=True)), not values.")
+            call_kwargs["initial_state"] = states
         shapes = self.output_shapes(inputs.shape)
         if len(shapes) == 1:
             output = SymbolicTensor(tuple(shapes[0]), inputs.dtype)
-            Node(self, inputs, output)
+            Node(self, inputs, output, call_kwargs)
             return output
         outputs = [SymbolicTensor(tuple(shape), inputs.dtype) for shape in shapes]
-        Node(self, inputs, outputs)
+        Node(self, inputs, outputs, call_kwargs)
+        return outputs
+
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None,  # type: ignore[override]
+                initial_state: Any = None) -> Any:
+        """As `Layer.forward`, with `initial_state`: the states the first step starts from
+        (a tensor or list of (batch, units) tensors or arrays; zeros when None)."""
+        if initial_state is None:
+            return super().forward(inputs, mask)
+        self.check_input(inputs)
+        states = [state if isinstance(state, torch.Tensor) else torch.as_tensor(state, dtype=inputs.dtype)
+                  for state in self.initial_states(initial_state, inputs.shape[0])]
+        states = [state.to(device=inputs.device, dtype=inputs.dtype) for state in states]
+        outputs = self.call(inputs, mask=mask, initial_state=states)  # type: ignore[call-arg]
+        if self.activity_regularizer is not None:
+            output = outputs[0] if isinstance(outputs, list) else outputs
+            self.activity_penalty = self.activity_regularizer(output) / inputs.shape[0]
         return outputs
 
 
@@ -166,14 +220,20 @@ class RNN(MultiOutputLayer):
         output_mask = mask if self.return_sequences else None
         return [output_mask, *[None] * self.states] if self.return_state else output_mask
 
-    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
+    def state_sizes(self) -> list[int]:
+        return [self.units] * self.states
+
+    def state_names(self) -> str:
+        return "[h, c]" if self.states == 2 else "[h]"
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, initial_state: State | None = None) -> Any:
         sequence = inputs.flip(1) if self.go_backwards else inputs
         if mask is not None:
             mask = (mask.flip(1) if self.go_backwards else mask).bool()  # (N, T): True where a step is real
         if self.training and self.dropout > 0:  # one mask per sequence, as Keras's cells keep it
             keep = torch.full((inputs.shape[0], 1, inputs.shape[2]), 1 - self.dropout, device=inputs.device)
             sequence = sequence * torch.bernoulli(keep) / (1 - self.dropout)
-        zeros = [inputs.new_zeros(inputs.shape[0], self.units) for _ in range(self.states)]
+        zeros = initial_state or [inputs.new_zeros(inputs.shape[0], self.units) for _ in range(self.states)]
         if mask is None and self.fused():
             outputs, states = self.fused_call(sequence, zeros)
         else:

@@ -80,15 +80,19 @@ class Node:
     `arguments` is what the layer was called on, as given: one tensor, or a list of them for a
     merge layer; an InputLayer's node has none. `training` is what the call asked for
     (`base_model(x, training=False)`), kept for the config: a graph runs every node in the
-    model's mode, as Keras 3 does. Creating a node appends it to the layer's `inbound_nodes` and
+    model's mode, as Keras 3 does. `kwargs` holds tensors the call took by keyword (a recurrent
+    layer's `initial_state`); they count among `input_tensors`, after the arguments, as Keras
+    lists them. Creating a node appends it to the layer's `inbound_nodes` and
     to the `outbound_nodes` of every layer whose tensor it consumes, and sets the `history` of
     its output tensors.
     """
 
-    def __init__(self, layer: Any, arguments: Any, outputs: SymbolicTensor | list[SymbolicTensor]) -> None:
+    def __init__(self, layer: Any, arguments: Any, outputs: SymbolicTensor | list[SymbolicTensor],
+                 kwargs: dict[str, Any] | None = None) -> None:
         self.layer = layer
         self.arguments = arguments
-        self.input_tensors: list[SymbolicTensor] = list(flatten(arguments))
+        self.kwargs: dict[str, Any] = kwargs or {}
+        self.input_tensors: list[SymbolicTensor] = [*flatten(arguments), *flatten(self.kwargs)]
         self.outputs = outputs
         self.output_tensors: list[SymbolicTensor] = list(flatten(outputs))
         self.training: bool | None = None

@@ -268,12 +268,14 @@ class LossFunctionWrapper(Loss):
 
 
 def matching_targets(loss: Loss, y: np.ndarray, output_shape: tuple[int | None, ...]) -> torch.Tensor:
-    """`y` as float32 when its shape matches the output's after the batch axis ((N,) is taken
-    for an (N, 1) output, as Keras lines them up)."""
+    """`y` as float32 when its shape matches the output's after the batch axis, where an axis
+    of unknown size (None: sequences of any length) takes any ((N,) is taken for an (N, 1)
+    output, as Keras lines them up)."""
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == len(output_shape) - 1 and output_shape[-1] == 1:
         y = y[..., None]
-    if y.shape[1:] != tuple(output_shape[1:]):
+    if y.ndim != len(output_shape) or any(size is not None and size != given
+                                          for size, given in zip(output_shape[1:], y.shape[1:])):
         raise ValueError(f"loss '{loss.name}': targets have shape {y.shape}, the model outputs "
                          f"{tuple(output_shape)}; they must match after the batch axis."
                          f"{positions_hint(y.ndim - 1, output_shape)}")

@@ -268,15 +268,19 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
         if id(node) in done:
             continue
         arguments = map_structure(lambda tensor: values[id(tensor)], node.arguments)
+        call_kwargs = map_structure(lambda tensor: values[id(tensor)], node.kwargs)  # e.g. initial_state
         produced = node.output_tensors[0]
         pool = graph.pooled.get(id(node))
         if masks is not None and not (stand_ins and id(node.layer) in stand_ins):
             wanted = bool(logits_of) and id(produced) in (logits_of or ())
-            run_masked(node, arguments, masks, values, logits if wanted else None, remaining.get(id(produced), 0) > 0)
+            run_masked(node, arguments, masks, values, logits if wanted and not call_kwargs else None,
+                       remaining.get(id(produced), 0) > 0, call_kwargs)
         elif stand_ins and id(node.layer) in stand_ins:
             values[id(produced)] = stand_ins[id(node.layer)](arguments)
         elif len(node.output_tensors) > 1:  # a model with several outputs, used as a layer
-            values.update(zip(map(id, node.output_tensors), flatten(node.layer(arguments))))
+            values.update(zip(map(id, node.output_tensors), flatten(node.layer(arguments, **call_kwargs))))
+        elif call_kwargs:
+            values[id(produced)] = node.layer(arguments, **call_kwargs)
         elif pool is not None and not (logits_of and id(pool.output_tensors[0]) in logits_of):
             values[id(pool.output_tensors[0])] = fusion.run([node.layer, pool.layer], arguments)
             done.add(id(pool))
@@ -297,13 +301,15 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
 
 
 def run_masked(node: Node, arguments: Any, masks: dict[int, Any], values: dict[int, Any],
-               logits: dict[int, Any] | None, read_on: bool) -> None:
+               logits: dict[int, Any] | None, read_on: bool, call_kwargs: dict[str, Any] | None = None) -> None:
     """Run `node` on `arguments` with its inputs' masks, storing its outputs and their masks;
     `logits` (when the output is wanted before its activation) receives that form, and the
-    activated one too when other nodes read it (`read_on`)."""
+    activated one too when other nodes read it (`read_on`). `call_kwargs` (a recurrent layer's
+    initial_state) reach the layer's call; their masks are not used, as in Keras."""
     in_masks = map_structure(lambda tensor: masks.get(id(tensor)), node.arguments)
     produced = node.output_tensors[0]
-    outputs, out_masks = masking.call(node.layer, arguments, in_masks, logits=logits is not None)
+    outputs, out_masks = masking.call(node.layer, arguments, in_masks, logits=logits is not None,
+                                      **(call_kwargs or {}))
     if logits is not None:
         logits[id(produced)] = outputs
         if not read_on:

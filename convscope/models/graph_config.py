@@ -48,8 +48,10 @@ def reference(graph: Graph, tensor: SymbolicTensor) -> list[Any]:
 
 
 def node_config(graph: Graph, node: Node) -> dict[str, Any]:
-    """A node as Keras writes it: what the layer was called on, and `training` when the call set it."""
-    kwargs = {} if node.training is None else {"training": node.training}
+    """A node as Keras writes it: what the layer was called on, tensors it took by keyword (a
+    recurrent layer's initial_state), and `training` when the call set it."""
+    kwargs: dict[str, Any] = {} if node.training is None else {"training": node.training}
+    kwargs.update(map_structure(lambda tensor: tensor_config(graph, tensor), node.kwargs))
     return {"args": [map_structure(lambda tensor: tensor_config(graph, tensor), node.arguments)], "kwargs": kwargs}
 
 
@@ -85,6 +87,9 @@ def is_functional_config(config: Any) -> bool:
     return isinstance(config, dict) and "input_layers" in config and "output_layers" in config
 
 
+CALL_KWARGS = ("training", "initial_state")  # what a saved node's call may pass by keyword
+
+
 def is_reference(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
 
@@ -101,7 +106,7 @@ def node_arguments(node_data: Any, where: str) -> Any:
         raise ValueError(f"model config: {where}: a node must be {{'args': [...], 'kwargs': {{}}}}; got "
                          f"{node_data!r:.200}.")
     kwargs = node_data.get("kwargs") or {}
-    unknown = sorted(key for key, value in kwargs.items() if value is not None and key != "training") \
+    unknown = sorted(key for key, value in kwargs.items() if value is not None and key not in CALL_KWARGS) \
         if isinstance(kwargs, dict) else ["kwargs"]
     if unknown:
         raise ValueError(f"model config: {where}: call arguments {unknown} are not supported.")
@@ -109,6 +114,17 @@ def node_arguments(node_data: Any, where: str) -> Any:
     if isinstance(argument, list) and argument:
         return [parse_tensor(value, where) for value in argument]
     return parse_tensor(argument, where)
+
+
+def node_keyword_tensors(node_data: Any, where: str) -> dict[str, Any]:
+    """Tensors a saved Keras 3 node passed by keyword (a recurrent layer's initial_state), as references."""
+    kwargs = node_data.get("kwargs") if isinstance(node_data, dict) else None
+    if not isinstance(kwargs, dict) or kwargs.get("initial_state") is None:
+        return {}
+    states = kwargs["initial_state"]
+    if isinstance(states, list):
+        return {"initial_state": [parse_tensor(value, where) for value in states]}
+    return {"initial_state": parse_tensor(states, where)}
 
 
 def node_training(node_data: Any) -> bool | None:
@@ -168,8 +184,9 @@ def rebuild(config: dict[str, Any]) -> tuple[Any, Any]:
         if not isinstance(nodes, list) or (not nodes and not isinstance(layer, InputLayer)):
             raise ValueError(f"model config: layer {index} ({layer.label}) needs a list of inbound_nodes.")
         layers[layer.name] = layer
-        pending[layer.name] = [(i, node_arguments(node, f"layer {index} ({layer.label}) node {i}"),
-                                node_training(node)) for i, node in enumerate(nodes)]
+        pending[layer.name] = [(i, (node_arguments(node, where := f"layer {index} ({layer.label}) node {i}"),
+                                    node_keyword_tensors(node, where)), node_training(node))
+                               for i, node in enumerate(nodes)]
     while any(pending.values()):
         progressed = False
         for name, waiting in pending.items():
@@ -178,8 +195,9 @@ def rebuild(config: dict[str, Any]) -> tuple[Any, Any]:
                 where = f"layer '{name}' node {position}"
                 if any(created_tensor(layers, ref, where) is None for ref in flatten(refs)):
                     break
-                tensors = map_structure(lambda ref, where=where: created_tensor(layers, ref, where), refs)
-                layers[name](tensors, **({} if training is None else {"training": training}))
+                tensors, keyword_tensors = map_structure(
+                    lambda ref, where=where: created_tensor(layers, ref, where), refs)
+                layers[name](tensors, **keyword_tensors, **({} if training is None else {"training": training}))
                 waiting.pop(0)
                 progressed = True
         if not progressed:

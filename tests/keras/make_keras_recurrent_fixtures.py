@@ -13,6 +13,12 @@ It writes, under tests/keras/fixtures/:
     bigru.keras/.h5/.npz/_summary.txt
                                    Bidirectional(GRU, return_sequences) -> Bidirectional(LSTM, sum)
                                    -> Dense
+    recurrent_state.npz, recurrent_state.json
+                                   per case of STATE_CASES: a call with initial_state (x, states
+                                   s0.., weights w0.., outputs y0..)
+    seq2seq.keras/.h5/.npz/_summary.txt
+                                   the encoder-decoder: LSTM(return_state) states start a decoder
+                                   LSTM(return_sequences) -> Dense(softmax)
 """
 
 from __future__ import annotations
@@ -73,6 +79,65 @@ def layer_references() -> None:
     (FIXTURES / "recurrent.json").write_text(json.dumps(described, indent=1, sort_keys=True, default=str) + "\n")
 
 
+STATE_CASES = {  # calls with initial_state: fused kernels, the step loop, a mask, Bidirectional
+    "lstm": ("LSTM", {"units": 4, "return_sequences": True, "return_state": True}, (2, 5, 3)),
+    "gru": ("GRU", {"units": 4, "return_state": True}, (2, 5, 3)),
+    "gru_reset_before": ("GRU", {"units": 3, "reset_after": False, "return_sequences": True}, (2, 5, 3)),
+    "simple_rnn_backwards": ("SimpleRNN", {"units": 4, "go_backwards": True}, (2, 5, 3)),
+    "lstm_hard_sigmoid": ("LSTM", {"units": 3, "recurrent_activation": "hard_sigmoid"}, (2, 5, 3)),
+    "bidirectional_lstm": ("Bidirectional", {"layer": {"class_name": "LSTM", "config": {
+        "units": 3, "return_sequences": True, "return_state": True}}}, (2, 5, 3)),
+    "bidirectional_gru_sum": ("Bidirectional", {"layer": {"class_name": "GRU", "config": {"units": 3}},
+                                                "merge_mode": "sum"}, (2, 5, 3)),
+}
+
+
+def state_references() -> None:
+    arrays: dict[str, np.ndarray] = {}
+    described: dict[str, dict] = {}
+    for index, (case, (class_name, kwargs, shape)) in enumerate(STATE_CASES.items()):
+        rng = np.random.default_rng(100 + index)
+        x = rng.normal(size=shape).astype("float32")
+        layer = make_layer(class_name, kwargs)
+        layer.build(shape)
+        weights = [(0.5 * rng.normal(size=w.shape)).astype("float32") for w in layer.get_weights()]
+        layer.set_weights(weights)
+        inner = layer.forward_layer.cell if class_name == "Bidirectional" else layer.cell
+        sizes = inner.state_size if isinstance(inner.state_size, list) else [inner.state_size]
+        sizes = sizes * (2 if class_name == "Bidirectional" else 1)
+        states = [rng.normal(size=(shape[0], size)).astype("float32") for size in sizes]
+        outputs = layer(x, initial_state=states, training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        arrays[f"{case}/x"] = x
+        arrays.update({f"{case}/s{number}": state for number, state in enumerate(states)})
+        arrays.update({f"{case}/w{number}": weight for number, weight in enumerate(weights)})
+        arrays.update({f"{case}/y{number}": np.asarray(output) for number, output in enumerate(outputs)})
+        described[case] = {"class_name": class_name, "kwargs": kwargs, "shape": list(shape), "states": len(states),
+                           "weights": len(weights), "outputs": len(outputs)}
+    np.savez_compressed(FIXTURES / "recurrent_state.npz", **arrays)
+    (FIXTURES / "recurrent_state.json").write_text(json.dumps(described, indent=1, sort_keys=True) + "\n")
+
+
+def seq2seq() -> None:
+    rng = np.random.default_rng(8)
+    encoder_inputs, decoder_inputs = keras.Input((None, 5)), keras.Input((None, 4))
+    _, state_h, state_c = keras.layers.LSTM(6, return_state=True)(encoder_inputs)
+    decoded = keras.layers.LSTM(6, return_sequences=True)(decoder_inputs, initial_state=[state_h, state_c])
+    outputs = keras.layers.Dense(4, activation="softmax")(decoded)
+    model = randomized(keras.Model([encoder_inputs, decoder_inputs], outputs, name="seq2seq"), 3)
+    x = [rng.normal(size=(3, 7, 5)).astype("float32"), rng.normal(size=(3, 6, 4)).astype("float32")]
+    write_model_files(FIXTURES, "seq2seq", model, x, [model.predict(x, verbose=0)])
+    source, target = keras.Input((None,), dtype="int32"), keras.Input((None,), dtype="int32")
+    # (a mask on the encoder would be saved as a NotEqual operation node, which convscope does not read)
+    _, state_h = keras.layers.GRU(5, return_state=True)(keras.layers.Embedding(9, 4)(source))
+    decoded = keras.layers.GRU(5, return_sequences=True)(keras.layers.Embedding(7, 3, mask_zero=True)(target),
+                                                          initial_state=state_h)
+    model = randomized(keras.Model([source, target], keras.layers.Dense(7)(decoded), name="seq2seq_masked"), 4)
+    x = [rng.integers(1, 9, (3, 6)), rng.integers(1, 7, (3, 5))]
+    x[1][1, 3:], x[1][2, :2] = 0, 0  # the decoder's padding: trailing steps, and leading ones
+    write_model_files(FIXTURES, "seq2seq_masked", model, x, [model.predict(x, verbose=0)])
+
+
 def randomized(model: keras.Model, seed: int) -> keras.Model:
     rng = np.random.default_rng(seed)
     model.set_weights([(0.4 * rng.normal(size=w.shape)).astype("float32") for w in model.get_weights()])
@@ -103,3 +168,5 @@ def models() -> None:
 if __name__ == "__main__":
     layer_references()
     models()
+    state_references()
+    seq2seq()
