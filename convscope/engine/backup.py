@@ -127,7 +127,8 @@ class BackupAndRestore(Callback):
     # -- save ----------------------------------------------------------------------------------
     @property
     def position(self) -> TrainingPosition:
-        return self.params["position"]
+        assert self.fit_state.position is not None  # fit sets it before training begins
+        return self.fit_state.position
 
     def on_train_begin(self, logs: Any = None) -> None:
         if distributed.is_main() and self.backup_dir.is_dir():

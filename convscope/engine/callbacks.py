@@ -13,6 +13,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,18 @@ if TYPE_CHECKING:
     import torch
 
     from convscope.engine.protocol import TrainableModel
+
+
+@dataclass
+class FitState:
+    """What `fit` tells the engine's own callbacks beyond Keras's `params` ({"verbose",
+    "epochs", "steps"}, kept exactly as Keras has them): where training stands (`position`,
+    which `Checkpointer` and `BackupAndRestore` save), the training samples per epoch (None for
+    a PyDataset or generator) and the batch size (a source's: its first batch's size)."""
+
+    position: Any = None  # a checkpoint.TrainingPosition (checkpoint imports this module)
+    samples: int | None = None
+    batch_size: int | None = None
 
 
 class LazyLogs(Mapping[str, float]):
@@ -46,7 +59,9 @@ class LazyLogs(Mapping[str, float]):
 
 
 class Callback:
-    """Base class; override the hooks you need. `self.model` is set before training.
+    """Base class; override the hooks you need. `self.model` and `self.params` ({"verbose",
+    "epochs", "steps"}, as Keras gives them) are set before training; `self.fit_state` holds
+    what the engine's own callbacks need besides (`FitState`).
 
     `main_process_only = True` marks a callback that only rank 0 runs under torch.distributed
     (one that writes files); the others run on every rank, so they take the same decisions.
@@ -54,6 +69,7 @@ class Callback:
 
     model: TrainableModel
     params: dict[str, Any]
+    fit_state: FitState
     main_process_only: bool = False
 
     def set_model(self, model: TrainableModel) -> None:
@@ -62,32 +78,53 @@ class Callback:
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
 
+    def set_fit_state(self, fit_state: FitState) -> None:
+        self.fit_state = fit_state
+
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None: ...
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None: ...
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None: ...
-    def on_train_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
-    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
+
+    def on_train_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        self.on_batch_begin(batch, logs=logs)  # as Keras: a callback written for Keras 2's name still runs
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        self.on_batch_end(batch, logs=logs)
+
+    def on_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
     def on_test_begin(self, logs: Mapping[str, float] | None = None) -> None: ...
     def on_test_end(self, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_test_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
     def on_test_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_predict_begin(self, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_predict_end(self, logs: Mapping[str, float] | None = None) -> None: ...
+    def on_predict_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
     def on_predict_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None: ...
 
 
 class CallbackList:
-    """Dispatches every event to each callback in order."""
+    """Dispatches every event to each callback in order; an event called without logs passes
+    `{}`, as Keras's does."""
 
-    def __init__(self, callbacks: Iterable[Callback], model: TrainableModel, params: dict[str, Any]) -> None:
+    def __init__(self, callbacks: Iterable[Callback], model: TrainableModel, params: dict[str, Any],
+                 fit_state: FitState | None = None) -> None:
         self.callbacks = list(callbacks)
+        fit_state = fit_state or FitState()
         for callback in self.callbacks:
             callback.set_model(model)
             callback.set_params(params)
+            callback.set_fit_state(fit_state)
 
     def __getattr__(self, event: str) -> Callable[..., None]:
         if not event.startswith("on_"):
             raise AttributeError(event)
+        indexed = "epoch" in event or "batch" in event  # (epoch or batch, logs); else (logs)
 
         def dispatch(*args: Any) -> None:
+            if len(args) == int(indexed):
+                args = (*args, {})
             for callback in self.callbacks:
                 getattr(callback, event)(*args)
 

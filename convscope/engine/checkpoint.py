@@ -66,7 +66,7 @@ class ResumePoint:
 
 @dataclass
 class TrainingPosition:
-    """What the training loop shares with callbacks through `params["position"]`."""
+    """What the training loop shares with callbacks through `fit_state.position`."""
 
     epoch: int = 0
     step: int = 0  # steps finished in the current epoch
@@ -274,7 +274,8 @@ class Checkpointer(Callback):
 
     @property
     def position(self) -> TrainingPosition:
-        return self.params["position"]
+        assert self.fit_state.position is not None  # fit sets it before training begins
+        return self.fit_state.position
 
     def on_train_begin(self, logs: Any = None) -> None:
         self.is_writer = distributed.is_main()

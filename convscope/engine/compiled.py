@@ -46,7 +46,42 @@ class LogLayout:
     ratios: list[tuple[str, int, int]]  # (log name, numerator column, denominator column)
     stateful: list[tuple[str, metrics_module.Metric, bool]]  # (log name, metric, weighted)
     order: list[str]  # the logs' order
+    output_losses: list[str]  # "<output>_loss" for each output with a loss, when several have one
     keras_order: list[str]  # the names Keras lists results by (see `Compiled.results_list`)
+
+
+class CompileMetrics(metrics_module.Metric):
+    """The entry `Model.metrics` lists for compile's metrics and weighted_metrics, as Keras's
+    CompileMetrics: `metrics` holds the metric objects (every output's, weighted ones last) and
+    `result()` the values the last fit epoch, evaluation or *_on_batch call logged for them, by
+    log name ({"accuracy": 0.91}; {"class_out_accuracy": ...} for several outputs).
+
+    Raises (from `result`):
+        ValueError: before any of those calls ran, as Keras's unbuilt CompileMetrics does.
+    """
+
+    def __init__(self, metrics: list[tuple[str, metrics_module.Metric]]) -> None:
+        super().__init__(name="compile_metrics")
+        self.log_names = [name for name, _ in metrics]
+        self.metrics = [metric for _, metric in metrics]
+        self.values: dict[str, Any] | None = None
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        raise ValueError("compile_metrics: the training loop updates the compiled metrics; call fit, evaluate, "
+                         "train_on_batch or test_on_batch, then read model.get_metrics_result().")
+
+    def record(self, logs: dict[str, Any]) -> None:
+        self.values = {name: logs[name] for name in self.log_names if name in logs}
+
+    def result(self) -> dict[str, Any]:  # type: ignore[override]
+        if self.values is None:
+            raise ValueError("Cannot get result() since the metric has not yet been built. Train or evaluate the "
+                             "model first (fit, evaluate, train_on_batch or test_on_batch).")
+        return dict(self.values)
+
+    def reset_state(self) -> None:
+        if self.values is not None:
+            self.values = {name: 0.0 for name in self.values}
 
 
 @dataclass
@@ -64,6 +99,8 @@ class Compiled:
     epochs_done: int = 0
     threads: int | str | None = None  # None or "auto": `fit` chooses while it runs
     masked: bool = False  # the model makes masks: its averaged metrics are ratios (see `log_layout`)
+    has_compile_metrics: bool = False  # compile got metrics or weighted_metrics (even empty ones), as Keras counts
+    ran: bool = False  # a fit epoch, evaluation or *_on_batch call has logged results (`record`)
 
     @property
     def inference_dtype(self) -> torch.dtype | None:
@@ -114,6 +151,47 @@ class Compiled:
     def layout(self) -> LogLayout:
         return log_layout(self.heads, self.masked)
 
+    # -- what Keras's Model.metrics, metrics_names and get_metrics_result show -------------------
+    @cached_property
+    def loss_trackers(self) -> list[metrics_module.Mean]:
+        """A Mean for "loss" and, for several outputs with losses, one per output loss: each
+        holds the value last logged under its name (`record`)."""
+        return [metrics_module.Mean(name=name) for name in ("loss", *self.layout.output_losses)]
+
+    @cached_property
+    def compile_metrics(self) -> CompileMetrics | None:
+        return CompileMetrics(self.metrics) if self.has_compile_metrics else None
+
+    def record(self, logs: dict[str, Any]) -> None:
+        """Keep `logs` (unprefixed: a fit epoch's, an evaluation's, a batch's) as the metrics'
+        state, as Keras's metrics hold the last run's values."""
+        for tracker in self.loss_trackers:
+            tracker.reset_state()
+            if tracker.name in logs:
+                tracker.update_state(logs[tracker.name])
+        if self.compile_metrics is not None:
+            self.compile_metrics.record(logs)
+        self.ran = True
+
+    def keras_metrics(self) -> list[metrics_module.Metric]:
+        """Keras's `Model.metrics` order: the loss tracker, the compile metrics, then each
+        output's loss tracker (these once a step has run, as Keras builds them on the first)."""
+        trackers = self.loss_trackers
+        compiled = [self.compile_metrics] if self.compile_metrics is not None else []
+        return [trackers[0], *compiled, *(trackers[1:] if self.ran else [])]
+
+    def metrics_result(self) -> dict[str, Any]:
+        """Keras's `get_metrics_result()`: each metric's result by name, the compile metrics'
+        entries spread out (raises ValueError as `CompileMetrics.result` does before a step)."""
+        results: dict[str, Any] = {}
+        for metric in self.keras_metrics():
+            result = metric.result()
+            if isinstance(result, dict):
+                results.update(result)
+            else:
+                results[metric.name] = float(result)
+        return results
+
     def results_list(self, logs: dict[str, float]) -> list[float]:
         """`logs` as the list Keras's evaluate returns: "loss", then the logs whose names match
         a metric's own name (one output) or an output's loss, then the rest sorted by name."""
@@ -151,7 +229,7 @@ def log_layout(heads: list[OutputHead], masked: bool = False) -> LogLayout:
                     columns.append(name)
     own_names = [*(name for head in heads for name in head.metric_names),
                  *(name for head in heads for name in head.weighted_metric_names)]
-    return LogLayout(columns, means, ratios, stateful, ["loss", *output_losses, *metric_order],
+    return LogLayout(columns, means, ratios, stateful, ["loss", *output_losses, *metric_order], output_losses,
                      ["loss", *own_names, *output_losses])
 
 

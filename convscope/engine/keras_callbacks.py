@@ -19,7 +19,8 @@ from convscope.engine.event_files import EventFileWriter
 from convscope.engine.progress import ProgressLogger, resolve_verbose
 
 HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end", "on_train_batch_begin",
-         "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_end", "on_predict_batch_end")
+         "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
+         "on_predict_batch_end")
 ALIASES = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}  # Keras 2's names
 
 
@@ -80,6 +81,9 @@ class LambdaCallback(Callback):
 
     def on_test_end(self, logs: Mapping[str, float] | None = None) -> None:
         self._call("on_test_end", logs)
+
+    def on_test_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._call("on_test_batch_begin", batch, logs)
 
     def on_test_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
         self._call("on_test_batch_end", batch, logs)

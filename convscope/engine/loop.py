@@ -9,10 +9,11 @@ batch's loss and logs.
 
 Under torch.distributed (see `convscope.distributed`) the model is wrapped in
 DistributedDataParallel and every global batch is split across the ranks, so N processes take
-the same steps as one process with the same batch size and seed. Callbacks see where training
-stands through `params["position"]` (`convscope.engine.checkpoint.TrainingPosition`), which
-`Checkpointer` uses to save; `fit(..., resume=point)` resumes mid-epoch from the point
-`restore_latest` returned. Models are anything that meets `engine.protocol.TrainableModel`.
+the same steps as one process with the same batch size and seed. Callbacks see Keras's `params`
+({"verbose", "epochs", "steps"}) and where training stands through `fit_state.position`
+(`convscope.engine.checkpoint.TrainingPosition`), which `Checkpointer` uses to save;
+`fit(..., resume=point)` resumes mid-epoch from the point `restore_latest` returned. Models are
+anything that meets `engine.protocol.TrainableModel`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from convscope.engine import arrays, sources
 from convscope.engine import backup as backups
 from convscope.engine import checkpoint as checkpointing
 from convscope.engine.arrays import Data, Prepared, Targets, Weights, sample_count, take
-from convscope.engine.callbacks import Callback, CallbackList, History, LazyLogs
+from convscope.engine.callbacks import Callback, CallbackList, FitState, History, LazyLogs
 from convscope.engine.objective import (
     Accumulator,
     batch_losses,
@@ -126,7 +127,10 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
         samples = sample_count(data[0])
     if source is None:
         steps = math.ceil(sample_count(data[0]) / batch_size)
-    history = History()
+    # Keras records into a History given among the callbacks, else into a new one
+    given_history = [callback for callback in callbacks or [] if isinstance(callback, History)]
+    history = given_history[0] if given_history else History()
+    added_history = [] if given_history else [history]
     initial_epoch, resume = backups.restore_for_fit(model, callbacks, initial_epoch, resume, source is None)
     position = checkpointing.start_position(initial_epoch, steps or 0, resume)
     # A TrainableModel is a torch.nn.Module (engine/protocol.py), which DDP wraps.
@@ -135,20 +139,22 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
         sources.refuse_for_source(position.step, network is not None)
     if not distributed.is_main():  # rank 0 alone prints and runs the callbacks that write files
         verbose, callbacks = 0, distributed.main_only_callbacks(callbacks)
-    params = {"epochs": epochs, "steps": steps, "samples": samples, "batch_size": None if source else batch_size,
-              "verbose": verbose, "position": position}
+    params = {"verbose": verbose, "epochs": epochs, "steps": steps}  # exactly Keras's
+    fit_state = FitState(position, samples, None if source else batch_size)
     # A progress logger among the callbacks (Keras's ProgbarLogger) prints instead of fit's own.
     given = [callback for callback in callbacks or [] if isinstance(callback, ProgressLogger)]
     level = resolve_verbose(verbose)
     progress = given[0] if given else ProgressLogger(level)
     policy = thread_policy(model.device, compiled.threads, verbose=level > 0,
                            distributed=network is not None)
-    hooks = CallbackList([*(callbacks or []), history, *([] if given else [progress]),
-                          *([policy] if policy else [])], model, params)
+    hooks = CallbackList([*(callbacks or []), *added_history, *([] if given else [progress]),
+                          *([policy] if policy else [])], model, params, fit_state)
     if source is not None and steps is None and progress.verbose == 1:
         progress.verbose = 2  # no step count for a live bar: one line per epoch
     model.stop_training = False
+    model.history = history  # as Keras: callbacks see this fit's History from on_train_begin
     model.train()
+    logs: dict[str, Any] = {}
     hooks.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
@@ -160,19 +166,19 @@ def fit(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 32, e
                 break
         if position.step == steps or (source is not None and steps is None):
             position.epoch, position.step = epoch + 1, 0
+        compiled.record(logs)  # validation below records its own, as Keras's metrics end with them
         if validation is not None and validates(epoch, validation_freq):
             hooks.on_test_begin()
-            validation_logs = evaluate_any(model, compiled, validation, prefix="val_", batch_size=validation_batch)
-            hooks.on_test_end(validation_logs)
-            logs.update(validation_logs)
+            validation_logs = evaluate_any(model, compiled, validation, batch_size=validation_batch, hooks=hooks)
+            hooks.on_test_end(validation_logs)  # unprefixed, as Keras's evaluate gives them
+            logs.update({f"val_{name}": value for name, value in validation_logs.items()})
             model.train()
         compiled.epochs_done = epoch + 1
         hooks.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     model.eval()
-    hooks.on_train_end()
-    model.history = history
+    hooks.on_train_end(logs)  # the last epoch's logs, as Keras passes them
     return history
 
 
@@ -213,10 +219,12 @@ def prepare_validation(model: TrainableModel, compiled: Compiled, validation_dat
 
 
 def evaluate_any(model: TrainableModel, compiled: Compiled, data: Prepared | sources.DataSource, prefix: str = "",
-                 batch_size: int = INFERENCE_BATCH, threads: InferenceThreads | None = None) -> dict[str, float]:
+                 batch_size: int = INFERENCE_BATCH, threads: InferenceThreads | None = None,
+                 hooks: CallbackList | None = None) -> dict[str, float]:
     if isinstance(data, sources.DataSource):
-        return evaluate_source(model, compiled, data, prefix=prefix, threads=threads)
-    return evaluate_tensors(model, compiled, data, batch_size=batch_size, prefix=prefix, threads=threads)
+        return evaluate_source(model, compiled, data, prefix=prefix, threads=threads, hooks=hooks)
+    return evaluate_tensors(model, compiled, data, batch_size=batch_size, prefix=prefix, threads=threads,
+                            hooks=hooks)
 
 
 def run_source_epoch(model: TrainableModel, compiled: Compiled, source: sources.DataSource, shuffle: bool,
@@ -228,8 +236,8 @@ def run_source_epoch(model: TrainableModel, compiled: Compiled, source: sources.
     for step, (index, batch) in enumerate(source.batches(shuffle)):
         x_batch, y_batch, weights = sources.prepare_batch(model, compiled, batch, index, class_weight=class_weight)
         count = sample_count(x_batch)
-        if progress.params["batch_size"] is None:  # the bar's img/s counts from the first batch's size
-            progress.params["batch_size"] = count
+        if progress.fit_state.batch_size is None:  # the bar's img/s counts from the first batch's size
+            progress.fit_state.batch_size = count
             progress.samples = count * (source.steps or 1)
         hooks.on_train_batch_begin(step)
         values = train_step(model, compiled, x_batch, y_batch, sample_weight=weights)
@@ -286,32 +294,41 @@ def run_epoch(model: TrainableModel, compiled: Compiled, data: Prepared, batch_s
 
 @torch.inference_mode()
 def evaluate_batches(model: TrainableModel, compiled: Compiled, batches: Iterable[Prepared],
-                     prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
-    """Mean loss and metrics over (x, y, sample_weight) device batches."""
+                     prefix: str = "", threads: InferenceThreads | None = None,
+                     hooks: CallbackList | None = None) -> dict[str, float]:
+    """Mean loss and metrics over (x, y, sample_weight) device batches; `hooks` hear each
+    batch's begin and end (with the running logs), as Keras's test hooks do."""
     model.eval()
     totals = new_totals(compiled)
-    for x_batch, target, weights in batches:
+    for step, (x_batch, target, weights) in enumerate(batches):
+        if hooks is not None:
+            hooks.on_test_batch_begin(step)
         with autocast(model.device, compiled.inference_dtype):
             outputs = output_list(model(x_batch, logits=compiled.logits))
         total, parts = batch_losses(model, compiled, outputs, target, weights)
         totals.add(batch_values(compiled, outputs, target, weights, total, parts), sample_count(x_batch))
+        if hooks is not None:
+            hooks.on_test_batch_end(step, LazyLogs(totals.result))
         if threads is not None:
             threads.after_batch()
-    return totals.result(prefix)
+    logs = totals.result()
+    compiled.record(logs)
+    return {prefix + name: value for name, value in logs.items()}
 
 
 def evaluate_tensors(model: TrainableModel, compiled: Compiled, data: Prepared, *, batch_size: int,
-                     prefix: str = "", threads: InferenceThreads | None = None) -> dict[str, float]:
+                     prefix: str = "", threads: InferenceThreads | None = None,
+                     hooks: CallbackList | None = None) -> dict[str, float]:
     batches = ((take(data[0], part), take(data[1], part), take(data[2], part))
                for part in (slice(start, start + batch_size) for start in range(0, sample_count(data[0]), batch_size)))
-    return evaluate_batches(model, compiled, batches, prefix, threads)
+    return evaluate_batches(model, compiled, batches, prefix, threads, hooks)
 
 
 def evaluate_source(model: TrainableModel, compiled: Compiled, source: sources.DataSource, *, prefix: str = "",
-                    threads: InferenceThreads | None = None) -> dict[str, float]:
+                    threads: InferenceThreads | None = None, hooks: CallbackList | None = None) -> dict[str, float]:
     batches = (sources.prepare_batch(model, compiled, batch, index, source.argument)
                for index, batch in source.batches())
-    logs = evaluate_batches(model, compiled, batches, prefix, threads)
+    logs = evaluate_batches(model, compiled, batches, prefix, threads, hooks)
     source.epoch_end()
     return logs
 
@@ -336,9 +353,15 @@ def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 
     if resolve_verbose(verbose) > 0:
         print(f"evaluate - {time.perf_counter() - started:.1f}s - " + format_metrics(logs), flush=True)
     if return_dict:
-        return logs
+        return keras_dict(logs)
     values = compiled.results_list(logs)
     return values[0] if len(values) == 1 else values
+
+
+def keras_dict(logs: dict[str, Any]) -> dict[str, Any]:
+    """Logs in the order Keras 3 returns them from evaluate and the *_on_batch calls: sorted by
+    name. (Keras sorts the logs it hands to callbacks too; fit's keep "loss" first.)"""
+    return dict(sorted(logs.items()))
 
 
 @torch.inference_mode()

@@ -48,7 +48,7 @@ class ProgressLogger(Callback):
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         self.epochs, self.steps = self.params["epochs"], self.params["steps"]
-        self.samples = self.params["samples"]
+        self.samples: int = self.fit_state.samples or 0  # a source's: set from its first batch
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self.epoch_start = self.last_refresh = time.perf_counter()
@@ -82,7 +82,7 @@ class ProgressLogger(Callback):
         if now - self.last_refresh < self.refresh_seconds and batch + 1 < self.steps:
             return
         self.last_refresh = now
-        seen = min((batch + 1) * self.params["batch_size"], self.samples)
+        seen = min((batch + 1) * (self.fit_state.batch_size or 0), self.samples)
         speed = f"{seen / max(now - self.epoch_start, 1e-9):,.0f} img/s"
         if isinstance(self.progress, NotebookBar):
             self.progress.show(batch + 1, now - self.epoch_start, speed, format_metrics(logs or {}))

@@ -29,7 +29,7 @@ def keras_results(compiled: Compiled, logs: dict[str, float], return_dict: bool)
     """What Keras's evaluate-like calls return: the dict, the loss alone, or [loss, *metrics]
     in Keras's order (`Compiled.results_list`)."""
     if return_dict:
-        return logs
+        return dict(sorted(logs.items()))  # Keras 3 returns the logs sorted by name
     values = compiled.results_list(logs)
     return values[0] if len(values) == 1 else values
 
@@ -101,6 +101,7 @@ class KerasTraining:
                 getattr(layer, f"{name}_constraint", None) is not None for name, _, _ in layer.keras_weights())],
             settings=output_heads.settings(heads, loss_weights),
             threads=check_threads(threads),
+            has_compile_metrics=metrics is not None or weighted_metrics is not None,
         )
 
     def require_compiled(self: TrainingModel, action: str) -> Compiled:
@@ -108,6 +109,38 @@ class KerasTraining:
             raise ValueError(f"{action}: the model is not compiled. Call model.compile(optimizer='adam', "
                              "loss='sparse_categorical_crossentropy', metrics=['accuracy']) first.")
         return self.compiled
+
+    @property
+    def metrics(self: TrainingModel) -> list[Any]:
+        """The metric objects Keras lists, in its order: [] before compile; then a Mean named
+        "loss", a CompileMetrics named "compile_metrics" (when compile got metrics; its
+        `metrics` are the compiled metric objects) and, once a step has run on a model with
+        several outputs with losses, a Mean per output loss ("class_out_loss"). Each holds the
+        values the last fit epoch, evaluation or *_on_batch call logged (after a fit that
+        validated, the validation's, as in Keras)."""
+        return [] if self.compiled is None else self.compiled.keras_metrics()
+
+    @property
+    def metrics_names(self: TrainingModel) -> list[str]:
+        """The names of `metrics`, as Keras 3 gives them: ["loss", "compile_metrics"] after
+        compile with metrics (not each metric's name; those are the keys of
+        `get_metrics_result()`).
+
+        >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        >>> model.metrics_names
+        ['loss', 'compile_metrics']
+        """
+        return [] if self.compiled is None else [metric.name for metric in self.compiled.keras_metrics()]
+
+    def get_metrics_result(self: TrainingModel) -> dict[str, Any]:
+        """The metrics' values as a dict, in Keras's order: "loss", the compiled metrics, then
+        each output's loss, from the last fit epoch (or its validation), evaluation or
+        *_on_batch call.
+
+        Raises:
+            ValueError: before any of those ran on a model compiled with metrics, as in Keras.
+        """
+        return {} if self.compiled is None else self.compiled.metrics_result()
 
     @property
     def optimizer(self: TrainingModel) -> optimizers.Optimizer | None:
@@ -197,7 +230,9 @@ class KerasTraining:
                        arrays.sample_count(x_data))
         finally:
             self.eval()
-        return keras_results(compiled, totals.result(), return_dict)
+        logs = totals.result()
+        compiled.record(logs)
+        return keras_results(compiled, logs, return_dict)
 
     def test_on_batch(self: TrainingModel, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
         """Loss (and metrics) on the whole of `x`, `y` as one batch, as `evaluate` returns them."""

@@ -29,7 +29,7 @@ class CrashAt(Callback):
         self.global_step = global_step
 
     def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-        if self.params["position"].global_step == self.global_step:
+        if self.fit_state.position.global_step == self.global_step:
             raise RuntimeError(f"crash after step {self.global_step}")
 
 

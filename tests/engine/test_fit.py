@@ -102,7 +102,7 @@ def test_validation_split_takes_the_last_samples_before_shuffling() -> None:
 
     class Spy(callbacks.Callback):
         def on_train_begin(self, logs=None):
-            seen.update(self.params)
+            seen.update(self.params, samples=self.fit_state.samples)
 
     small_model().fit(x, y, epochs=1, batch_size=10, validation_split=0.2, verbose=0, callbacks=[Spy()])
     assert seen["samples"] == 80 and seen["steps"] == 8

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from convscope.engine.callbacks import LazyLogs
+from convscope.engine.callbacks import FitState, LazyLogs
 from convscope.engine.progress import ProgressLogger, resolve_verbose
 
 
@@ -16,7 +16,8 @@ class FakeTerminal(io.StringIO):
 
 
 def drive(logger: ProgressLogger, epochs: int = 2, steps: int = 5) -> None:
-    logger.set_params({"epochs": epochs, "steps": steps, "samples": steps * 4, "batch_size": 4})
+    logger.set_params({"verbose": 1, "epochs": epochs, "steps": steps})
+    logger.set_fit_state(FitState(samples=steps * 4, batch_size=4))
     logger.on_train_begin()
     for epoch in range(epochs):
         logger.on_epoch_begin(epoch)

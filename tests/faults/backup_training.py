@@ -40,10 +40,10 @@ def main(folder: Path, save_freq: str | int) -> None:
         chosen point of training."""
 
         def on_train_begin(self, logs: object = None) -> None:
-            print(f"training from step {self.params['position'].global_step}", flush=True)
+            print(f"training from step {self.fit_state.position.global_step}", flush=True)
 
         def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-            print(f"step {self.params['position'].global_step}", flush=True)
+            print(f"step {self.fit_state.position.global_step}", flush=True)
             time.sleep(0.02)  # a kill sent up to 40 ms later lands here or in the next step, never steps later
 
     torch.set_num_threads(1)

@@ -180,7 +180,7 @@ class PoisonAt(Callback):
         self.global_step = global_step
 
     def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-        if self.params["position"].global_step == self.global_step:
+        if self.fit_state.position.global_step == self.global_step:
             import torch
             with torch.no_grad():
                 self.model.layers[0].kernel.fill_(float("nan"))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import convscope.keras as keras
+from convscope.engine.callbacks import FitState
 from convscope.engine.event_files import masked_crc32c
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,14 +37,14 @@ def data(samples: int = 20) -> tuple[np.ndarray, np.ndarray]:
 def test_lambda_callback_calls_each_function_as_keras_does() -> None:
     calls: list[tuple] = []
     callback = keras.callbacks.LambdaCallback(
-        on_train_begin=lambda logs: calls.append(("train_begin", logs)),
+        on_train_begin=lambda logs: calls.append(("train_begin", logs)),  # Keras 3.15 passes {}
         on_epoch_end=lambda epoch, logs: calls.append(("epoch_end", epoch, round(logs["loss"], 6))),
         on_batch_end=lambda batch, logs: calls.append(("batch_end", batch)),  # Keras 2's name
         on_train_end=lambda logs: calls.append(("train_end",)))
     x, y = data()
     history = small_model().fit(x, y, epochs=2, batch_size=10, verbose=0, callbacks=[callback])
     losses = [round(loss, 6) for loss in history.history["loss"]]
-    assert calls == [("train_begin", None), ("batch_end", 0), ("batch_end", 1), ("epoch_end", 0, losses[0]),
+    assert calls == [("train_begin", {}), ("batch_end", 0), ("batch_end", 1), ("epoch_end", 0, losses[0]),
                      ("batch_end", 0), ("batch_end", 1), ("epoch_end", 1, losses[1]), ("train_end",)]
 
 
@@ -56,7 +57,8 @@ def test_lambda_callback_refuses_unknown_hooks() -> None:
 
 # -- ProgbarLogger ------------------------------------------------------------------------------
 def drive(logger: keras.callbacks.ProgbarLogger, verbose: int) -> None:
-    logger.set_params({"epochs": 2, "steps": 1, "samples": 10, "batch_size": 10, "verbose": verbose})
+    logger.set_params({"verbose": verbose, "epochs": 2, "steps": 1})
+    logger.set_fit_state(FitState(samples=10, batch_size=10))
     logger.on_train_begin()
     for epoch in range(2):
         logger.on_epoch_begin(epoch)
