@@ -334,8 +334,10 @@ def evaluate_source(model: TrainableModel, compiled: Compiled, source: sources.D
 
 
 def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = None, verbose: int | str = "auto",
-             sample_weight: Any = None, steps: int | None = None,
+             sample_weight: Any = None, steps: int | None = None, callbacks: list[Callback] | None = None,
              return_dict: bool = False) -> float | list[float] | dict[str, float]:
+    """Loss and metrics of `model` on `x`, `y` (see `Model.evaluate`); `callbacks` hear
+    on_test_begin, each batch's begin and end and on_test_end, with Keras's params."""
     compiled = model.require_compiled("evaluate")
     note_masks(model, compiled)
     reuse_host_memory(model)
@@ -346,10 +348,17 @@ def evaluate(model: TrainableModel, x: Any, y: Any, *, batch_size: int | None = 
         data = sources.DataSource(x, steps)
     else:
         data = arrays.prepare_xy(model, compiled, x, y, sample_weight=sample_weight)
+    batch_size = check_batch_size(batch_size or INFERENCE_BATCH)
+    hooks = None
+    if callbacks:
+        batches = data.steps if isinstance(data, sources.DataSource) else math.ceil(sample_count(data[0]) / batch_size)
+        hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": batches})
+        hooks.on_test_begin()
     started = time.perf_counter()
     with InferenceThreads(model.device, compiled.threads) as threads:
-        logs = evaluate_any(model, compiled, data, batch_size=check_batch_size(batch_size or INFERENCE_BATCH),
-                            threads=threads)
+        logs = evaluate_any(model, compiled, data, batch_size=batch_size, threads=threads, hooks=hooks)
+    if hooks is not None:
+        hooks.on_test_end(keras_dict(logs))
     if resolve_verbose(verbose) > 0:
         print(f"evaluate - {time.perf_counter() - started:.1f}s - " + format_metrics(logs), flush=True)
     if return_dict:

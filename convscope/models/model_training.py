@@ -47,7 +47,8 @@ class TrainingModel(TrainableModel, Protocol):
     def output_activation_names(self) -> list[str | None]: ...
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
-                 sample_weight: Any = None, steps: int | None = None, return_dict: bool = False) -> Any: ...
+                 sample_weight: Any = None, steps: int | None = None, callbacks: list[Any] | None = None,
+                 return_dict: bool = False) -> Any: ...
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
                 steps: int | None = None) -> Any: ...
@@ -132,6 +133,12 @@ class KerasTraining:
         """
         return [] if self.compiled is None else [metric.name for metric in self.compiled.keras_metrics()]
 
+    def reset_metrics(self: TrainingModel) -> None:
+        """Set every metric of `metrics` back to zero, as Keras's reset_metrics does (fit,
+        evaluate and the *_on_batch calls start from zero anyway)."""
+        for metric in [] if self.compiled is None else self.compiled.keras_metrics():
+            metric.reset_state()
+
     def get_metrics_result(self: TrainingModel) -> dict[str, Any]:
         """The metrics' values as a dict, in Keras's order: "loss", the compiled metrics, then
         each output's loss, from the last fit epoch (or its validation), evaluation or
@@ -194,13 +201,16 @@ class KerasTraining:
                         resume=resume)
 
     def evaluate(self: TrainingModel, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
-                 sample_weight: Any = None, steps: int | None = None, return_dict: bool = False) -> Any:
+                 sample_weight: Any = None, steps: int | None = None, callbacks: list[Any] | None = None,
+                 return_dict: bool = False) -> Any:
         """Loss (and metrics) on `x`, `y`: a float, or [loss, *metrics] as Keras returns (for
-        several outputs: loss, each output's loss, then the metrics by name)."""
+        several outputs: loss, each output's loss, then the metrics by name); with
+        `return_dict`, a dict sorted by name, as Keras 3 returns it. `callbacks` hear
+        on_test_begin, on_test_batch_begin/end and on_test_end."""
         from convscope.engine import loop
 
         return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
-                             steps=steps, return_dict=return_dict)
+                             steps=steps, callbacks=callbacks, return_dict=return_dict)
 
     def predict(self: TrainingModel, x: Any, batch_size: int | None = None, verbose: int | str = 0,
                 steps: int | None = None) -> Any:

@@ -158,6 +158,10 @@ def results_observations(keras: Any, seen: dict[str, Any]) -> None:
             seen[f"several metrics: {call} list order"] = list_order(run(), logs)
         seen[f"several metrics: get_metrics_result keys after {call}"] = attempt(lambda: list(model.get_metrics_result()))
     seen["several metrics: metrics_names"] = attempt(lambda: model.metrics_names)
+    seen["evaluate with callbacks"] = attempt(lambda: evaluate_hooks(keras, model, x, one_hot))
+    attempt(lambda: model.reset_metrics())
+    seen["get_metrics_result after reset_metrics"] = attempt(lambda: {
+        name: float(value) for name, value in model.get_metrics_result().items()})
     seen["several metrics: iterations after train_on_batch"] = iterations(model)
     predicted = model.predict_on_batch(x[:5])
     seen["predict_on_batch"] = [type(predicted).__name__, str(predicted.dtype), list(predicted.shape)]
@@ -184,6 +188,27 @@ def multi_output_observations(keras: Any, seen: dict[str, Any]) -> None:
     seen["two outputs: get_metrics_result keys"] = attempt(lambda: list(model.get_metrics_result()))
     predicted = model.predict_on_batch(x[:5])
     seen["two outputs: predict_on_batch"] = [type(predicted).__name__, [list(part.shape) for part in predicted]]
+
+
+def evaluate_hooks(keras: Any, model: Any, x: np.ndarray, y: np.ndarray) -> list[Any]:
+    """The hooks `evaluate(callbacks=...)` calls, in order, with their params and log keys."""
+    calls: list[Any] = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_test_begin(self, logs: Any = None) -> None:
+            calls.append(["on_test_begin", dict(self.params), sorted(logs or {})])
+
+        def on_test_batch_begin(self, batch: int, logs: Any = None) -> None:
+            calls.append(["on_test_batch_begin", batch])
+
+        def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
+            calls.append(["on_test_batch_end", batch, sorted(logs or {})])
+
+        def on_test_end(self, logs: Any = None) -> None:
+            calls.append(["on_test_end", list(logs or {})])
+
+    model.evaluate(x, y, batch_size=40, verbose=0, callbacks=[Recorder()])
+    return calls
 
 
 def error_of(call: Callable[[], Any]) -> str | None:
