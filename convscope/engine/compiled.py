@@ -101,6 +101,7 @@ class Compiled:
     masked: bool = False  # the model makes masks: its averaged metrics are ratios (see `log_layout`)
     has_compile_metrics: bool = False  # compile got metrics or weighted_metrics (even empty ones), as Keras counts
     ran: bool = False  # a fit epoch, evaluation or *_on_batch call has logged results (`record`)
+    loss_argument: Any = None  # compile's loss as given (Keras's `model.loss`)
 
     @property
     def inference_dtype(self) -> torch.dtype | None:

@@ -103,6 +103,7 @@ class KerasTraining:
             settings=output_heads.settings(heads, loss_weights),
             threads=check_threads(threads),
             has_compile_metrics=metrics is not None or weighted_metrics is not None,
+            loss_argument=loss,
         )
 
     def require_compiled(self: TrainingModel, action: str) -> Compiled:
@@ -110,6 +111,12 @@ class KerasTraining:
             raise ValueError(f"{action}: the model is not compiled. Call model.compile(optimizer='adam', "
                              "loss='sparse_categorical_crossentropy', metrics=['accuracy']) first.")
         return self.compiled
+
+    @property
+    def loss(self: TrainingModel) -> Any:
+        """The loss given to compile, as given ("mse", a Loss, a list or dict); None before
+        compile, as Keras's `model.loss`."""
+        return None if self.compiled is None else self.compiled.loss_argument
 
     @property
     def metrics(self: TrainingModel) -> list[Any]:
