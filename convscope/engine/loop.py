@@ -375,10 +375,12 @@ def keras_dict(logs: dict[str, Any]) -> dict[str, Any]:
 
 @torch.inference_mode()
 def predict(model: TrainableModel, x: Any, *, batch_size: int | None = None,
-            steps: int | None = None) -> np.ndarray | list[np.ndarray]:
+            steps: int | None = None, callbacks: list[Callback] | None = None,
+            verbose: int | str = 0) -> np.ndarray | list[np.ndarray]:
     """Outputs for every sample of `x` (arrays, a PyDataset or a generator of batches; a list or
     dict of them for several inputs), computed in batches, as a float32 NumPy array (a list of
-    them, in output order, for several outputs)."""
+    them, in output order, for several outputs). `callbacks` hear on_predict_begin, each
+    batch's begin and end ({"outputs": that batch's outputs, as NumPy}) and on_predict_end."""
     batch_size = check_batch_size(batch_size or INFERENCE_BATCH)
     reuse_host_memory(model)
     batches: Iterable[Data]
@@ -396,15 +398,27 @@ def predict(model: TrainableModel, x: Any, *, batch_size: int | None = None,
     final = model.output_activation_name() if dtype is not None and one_output else None
     finish = activations.get(final) if final in ("softmax", "sigmoid") else None
     model.eval()
+    hooks = None
+    if callbacks:
+        count = source.steps if source is not None else math.ceil(sample_count(data) / batch_size)
+        hooks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": count})
+        hooks.on_predict_begin()
     pieces: list[list[torch.Tensor]] = []
     with InferenceThreads(model.device, model.compiled.threads if model.compiled is not None else None) as threads:
-        for x_batch in batches:
+        for step, x_batch in enumerate(batches):
+            if hooks is not None:
+                hooks.on_predict_batch_begin(step)
             with autocast(model.device, dtype):
                 outputs = output_list(model(x_batch, logits=finish is not None))
             pieces.append([finish(outputs[0])] if finish is not None else outputs)
+            if hooks is not None:
+                arrays_out = [piece.float().cpu().numpy() for piece in pieces[-1]]
+                hooks.on_predict_batch_end(step, {"outputs": arrays_out[0] if one_output else arrays_out})
             threads.after_batch()
     if source is not None:
         source.epoch_end()
+    if hooks is not None:
+        hooks.on_predict_end()
     if pieces:
         results = [torch.cat([piece[index] for piece in pieces]).cpu().numpy() for index in range(len(pieces[0]))]
     else:  # no samples: an axis the model leaves unknown (None) has no size to take, so it is 0

@@ -208,11 +208,11 @@ class Functional(Model, ModelLayer):  # type: ignore[override]  # a model comput
         return None if layer is None else final_activation_name(layer)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
-                steps: int | None = None) -> Any:
+                steps: int | None = None, callbacks: list[Any] | None = None) -> Any:
         """Outputs for `x` (arrays, a PyDataset or a generator; a list or dict of them for
         several inputs): an array for a one-output model, otherwise a list (or dict) of arrays in
         the structure the outputs were given."""
-        results = super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps)
+        results = super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
         return self.pack_outputs(results if isinstance(results, list) else [results])
 
     # -- config ---------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class TrainingModel(TrainableModel, Protocol):
                  return_dict: bool = False) -> Any: ...
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0,
-                steps: int | None = None) -> Any: ...
+                steps: int | None = None, callbacks: list[Any] | None = None) -> Any: ...
 
 
 class KerasTraining:
@@ -220,12 +220,13 @@ class KerasTraining:
                              steps=steps, callbacks=callbacks, return_dict=return_dict)
 
     def predict(self: TrainingModel, x: Any, batch_size: int | None = None, verbose: int | str = 0,
-                steps: int | None = None) -> Any:
+                steps: int | None = None, callbacks: list[Any] | None = None) -> Any:
         """Model outputs for `x` (channels-last), computed in batches without gradients: an
-        array (a list of arrays for several outputs)."""
+        array (a list of arrays for several outputs). `callbacks` hear on_predict_begin,
+        on_predict_batch_begin/end ({"outputs": the batch's outputs}) and on_predict_end."""
         from convscope.engine import loop
 
-        return loop.predict(self, x, batch_size=batch_size, steps=steps)
+        return loop.predict(self, x, batch_size=batch_size, steps=steps, callbacks=callbacks, verbose=verbose)
 
     def train_on_batch(self: TrainingModel, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
                        return_dict: bool = False) -> Any:

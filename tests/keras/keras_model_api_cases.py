@@ -165,6 +165,7 @@ def results_observations(keras: Any, seen: dict[str, Any]) -> None:
     seen["get_metrics_result after reset_metrics"] = attempt(lambda: {
         name: float(value) for name, value in model.get_metrics_result().items()})
     seen["several metrics: iterations after train_on_batch"] = iterations(model)
+    seen["predict with callbacks"] = attempt(lambda: predict_hooks(keras, model, x))
     predicted = model.predict_on_batch(x[:5])
     seen["predict_on_batch"] = [type(predicted).__name__, str(predicted.dtype), list(predicted.shape)]
 
@@ -188,6 +189,7 @@ def multi_output_observations(keras: Any, seen: dict[str, Any]) -> None:
     seen["two outputs: test_on_batch dict keys"] = list(logs)
     seen["two outputs: test_on_batch list order"] = list_order(model.test_on_batch(x[:8], targets), logs)
     seen["two outputs: get_metrics_result keys"] = attempt(lambda: list(model.get_metrics_result()))
+    seen["two outputs: predict with callbacks"] = attempt(lambda: predict_hooks(keras, model, x))
     predicted = model.predict_on_batch(x[:5])
     seen["two outputs: predict_on_batch"] = [type(predicted).__name__, [list(part.shape) for part in predicted]]
 
@@ -210,6 +212,32 @@ def evaluate_hooks(keras: Any, model: Any, x: np.ndarray, y: np.ndarray) -> list
             calls.append(["on_test_end", list(logs or {})])
 
     model.evaluate(x, y, batch_size=40, verbose=0, callbacks=[Recorder()])
+    return calls
+
+
+def predict_hooks(keras: Any, model: Any, x: np.ndarray) -> list[Any]:
+    """The hooks `predict(callbacks=...)` calls, in order, with their params and the shapes of
+    the outputs each batch's end gets."""
+    calls: list[Any] = []
+
+    def shapes(outputs: Any) -> Any:
+        return [list(np.shape(part)) for part in outputs] if isinstance(outputs, (list, tuple)) \
+            else list(np.shape(outputs))
+
+    class Recorder(keras.callbacks.Callback):
+        def on_predict_begin(self, logs: Any = None) -> None:
+            calls.append(["on_predict_begin", dict(self.params), sorted(logs or {})])
+
+        def on_predict_batch_begin(self, batch: int, logs: Any = None) -> None:
+            calls.append(["on_predict_batch_begin", batch])
+
+        def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+            calls.append(["on_predict_batch_end", batch, sorted(logs), shapes(logs["outputs"])])
+
+        def on_predict_end(self, logs: Any = None) -> None:
+            calls.append(["on_predict_end", sorted(logs or {})])
+
+    model.predict(x[:50], batch_size=20, verbose=0, callbacks=[Recorder()])
     return calls
 
 
