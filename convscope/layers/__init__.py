@@ -15,6 +15,7 @@ from convscope.layers.augmentation import (
 from convscope.layers.axes import Permute, RepeatVector
 from convscope.layers.base import Layer
 from convscope.layers.bidirectional import Bidirectional
+from convscope.layers.cells import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from convscope.layers.conv import Conv1D, Conv2D, Conv3D
 from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from convscope.layers.core import (
@@ -111,6 +112,7 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     Lambda, Identity, Permute, RepeatVector, GaussianNoise, GaussianDropout, Embedding, Masking, Normalization,
     CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
     SimpleRNN, LSTM, GRU, Bidirectional,
+    RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells,
     TimeDistributed,
 )}
 

@@ -21,7 +21,7 @@ def recurrent_layer(owner: str, argument: str, value: Any) -> RNN:
         from convscope.layers import get  # the registry imports this module
 
         value = get(str(value.get("class_name")), value.get("registered_name")).from_config(dict(value["config"]))
-    if not isinstance(value, RNN):
+    if not isinstance(value, RNN) or value.input_rank != 3:  # a cell (input_rank 2) is one step
         raise ValueError(f"{owner}: {argument} must be a recurrent layer (SimpleRNN, LSTM or GRU); got "
                          f"{type(value).__name__}. Wrap e.g. layers.LSTM(32, return_sequences=True).")
     return value

@@ -227,6 +227,11 @@ class RNN(MultiOutputLayer):
         return "[h, c]" if self.states == 2 else "[h]"
 
     def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, initial_state: State | None = None) -> Any:
+        return self.sequence_call(inputs, mask, initial_state)
+
+    def sequence_call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None,
+                      initial_state: State | None = None) -> Any:
+        """The whole sequence (a cell's `call` is one step)."""
         sequence = inputs.flip(1) if self.go_backwards else inputs
         if mask is not None:
             mask = (mask.flip(1) if self.go_backwards else mask).bool()  # (N, T): True where a step is real

@@ -58,7 +58,8 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "LayerNormalization", "GroupNormalization", "UnitNormalization",
                     "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding", "Masking",
                     "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness",
-                    "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional")
+                    "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+                    "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells")
 GROUPED_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "GroupNormalization")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
@@ -122,6 +123,10 @@ def layer_entry(keras_layer: Any, path: Path) -> dict[str, Any]:
     if class_name == "Bidirectional":  # the recurrent layers inside are read as any layer is
         config.update({key: layer_entry(config[key], path) for key in ("layer", "backward_layer")
                        if isinstance(config.get(key), dict)})
+    if class_name == "RNN" and isinstance(config.get("cell"), dict):  # the cell(s) inside, read as layers are
+        config["cell"] = layer_entry(config["cell"], path)
+    if class_name == "StackedRNNCells" and isinstance(config.get("cells"), list):
+        config["cells"] = [layer_entry(cell, path) for cell in config["cells"]]
     grouped = class_name in GROUPED_LAYERS
     if not grouped and config.get("groups", 1) != 1:
         raise ValueError(f"{path}: {class_name} '{config.get('name')}' uses groups={config['groups']}; "
@@ -281,6 +286,10 @@ def keras_layer_config(layer: Any, with_module: bool) -> dict[str, Any]:
         # their module even in a legacy .h5: Keras 3's Bidirectional finds them only so)
         config["layer"] = keras_layer_config(layer.forward_layer, True)
         config["backward_layer"] = keras_layer_config(layer.backward_layer, True)
+    if type(layer).__name__ == "RNN":  # the cell's config, nested with its module as Keras writes it
+        config["cell"] = keras_layer_config(layer.cell, True)
+    if type(layer).__name__ == "StackedRNNCells":
+        config["cells"] = [keras_layer_config(cell, True) for cell in layer.cells]
     entry = {"class_name": type(layer).__name__, "config": config}
     if not with_module:
         return entry

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from convscope.layers import Input, InputLayer, Layer
+from convscope.layers import RNN, Input, InputLayer, Layer, StackedRNNCells
+from convscope.layers.cells import Cell
 from convscope.layers.input_spec import Shape
 from convscope.models import Functional, Model, Sequential
 
@@ -75,6 +76,8 @@ def build_subject(layer_cls: type[Layer], kwargs: dict[str, Any], input_shape: S
     """The layer built inside a one-layer model, and its data."""
     try:
         layer = layer_cls(**kwargs)
+        if isinstance(layer, (Cell, StackedRNNCells)):  # one step: tested over sequences in RNN(cell), as Keras runs it
+            layer, layer_cls = RNN(layer), RNN
         model = one_layer_model(layer, input_shape)
     except Exception as error:
         raise LayerTestFailure(layer_cls.__name__, "build", f"building it on input shape {input_shape} "

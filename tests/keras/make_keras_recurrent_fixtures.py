@@ -16,6 +16,11 @@ It writes, under tests/keras/fixtures/:
     recurrent_state.npz, recurrent_state.json
                                    per case of STATE_CASES: a call with initial_state (x, states
                                    s0.., weights w0.., outputs y0..)
+    recurrent_cells.npz, recurrent_cells.json
+                                   per case of CELL_CASES: RNN over cells (x, weights w0.., outputs
+                                   y0.., Keras's config); and one step of each cell (step_<cell>/..)
+    rnn_cells.keras/.h5/.npz/_summary.txt
+                                   Embedding(mask_zero) -> RNN([LSTMCell, GRUCell]) -> Dense
     seq2seq.keras/.h5/.npz/_summary.txt
                                    the encoder-decoder: LSTM(return_state) states start a decoder
                                    LSTM(return_sequences) -> Dense(softmax)
@@ -138,6 +143,61 @@ def seq2seq() -> None:
     write_model_files(FIXTURES, "seq2seq_masked", model, x, [model.predict(x, verbose=0)])
 
 
+CELL_CASES = {  # RNN(cell): (cells as (class, config), RNN arguments, input shape)
+    "lstm_cell": ([("LSTMCell", {"units": 4})], {"return_sequences": True, "return_state": True}, (2, 5, 3)),
+    "simple_rnn_cell_relu": ([("SimpleRNNCell", {"units": 4, "activation": "relu"})], {"go_backwards": True},
+                             (2, 5, 3)),
+    "gru_cell_reset_before": ([("GRUCell", {"units": 3, "reset_after": False})], {"return_state": True}, (2, 5, 3)),
+    "stacked": ([("LSTMCell", {"units": 4}), ("GRUCell", {"units": 3}), ("LSTMCell", {"units": 2})],
+                {"return_sequences": True}, (2, 5, 3)),
+}
+
+
+def cell_references() -> None:
+    arrays: dict[str, np.ndarray] = {}
+    described: dict[str, dict] = {}
+    for index, (case, (cells, kwargs, shape)) in enumerate(CELL_CASES.items()):
+        rng = np.random.default_rng(200 + index)
+        made = [getattr(keras.layers, name)(**config) for name, config in cells]
+        layer = keras.layers.RNN(made if len(made) > 1 else made[0], **kwargs)
+        x = rng.normal(size=shape).astype("float32")
+        layer.build(shape)
+        weights = [(0.5 * rng.normal(size=w.shape)).astype("float32") for w in layer.get_weights()]
+        layer.set_weights(weights)
+        outputs = layer(x)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        arrays[f"{case}/x"] = x
+        arrays.update({f"{case}/w{number}": weight for number, weight in enumerate(weights)})
+        arrays.update({f"{case}/y{number}": np.asarray(output) for number, output in enumerate(outputs)})
+        config = {key: value for key, value in layer.get_config().items() if key not in DROPPED_KEYS}
+        described[case] = {"config": config, "weights": len(weights), "outputs": len(outputs),
+                           "weight_paths": [weight.path for weight in layer.weights]}
+    for index, (name, states) in enumerate((("SimpleRNNCell", 1), ("LSTMCell", 2), ("GRUCell", 1))):
+        rng = np.random.default_rng(300 + index)
+        cell = getattr(keras.layers, name)(3)
+        cell.build((2, 4))
+        weights = [(0.5 * rng.normal(size=w.shape)).astype("float32") for w in cell.get_weights()]
+        cell.set_weights(weights)
+        x, given = rng.normal(size=(2, 4)).astype("float32"), [rng.normal(size=(2, 3)).astype("float32")] * states
+        output, new_states = cell(x, given)
+        arrays.update({f"step_{name}/x": x, f"step_{name}/y": np.asarray(output)})
+        arrays.update({f"step_{name}/s{number}": state for number, state in enumerate(given)})
+        arrays.update({f"step_{name}/w{number}": weight for number, weight in enumerate(weights)})
+        arrays.update({f"step_{name}/new{number}": np.asarray(state) for number, state in enumerate(new_states)})
+        described[f"step_{name}"] = {"config": {key: value for key, value in cell.get_config().items()
+                                                if key not in DROPPED_KEYS}, "states": states}
+    np.savez_compressed(FIXTURES / "recurrent_cells.npz", **arrays)
+    (FIXTURES / "recurrent_cells.json").write_text(json.dumps(described, indent=1, sort_keys=True, default=str) + "\n")
+    rng = np.random.default_rng(9)
+    model = randomized(keras.Sequential([
+        keras.Input((8,), dtype="int32"), keras.layers.Embedding(10, 4, mask_zero=True),
+        keras.layers.RNN([keras.layers.LSTMCell(5), keras.layers.GRUCell(3)]), keras.layers.Dense(2),
+    ], name="rnn_cells"), 5)
+    x = rng.integers(1, 10, (3, 8))
+    x[0, 5:], x[1, :2] = 0, 0
+    write_model_files(FIXTURES, "rnn_cells", model, [x], [model.predict(x, verbose=0)])
+
+
 def randomized(model: keras.Model, seed: int) -> keras.Model:
     rng = np.random.default_rng(seed)
     model.set_weights([(0.4 * rng.normal(size=w.shape)).astype("float32") for w in model.get_weights()])
@@ -170,3 +230,4 @@ if __name__ == "__main__":
     models()
     state_references()
     seq2seq()
+    cell_references()
