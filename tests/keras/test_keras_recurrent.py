@@ -251,7 +251,9 @@ def test_shape_journey_passes_through_the_lstm() -> None:
     steps = shape_journey(conv1d_lstm())
     assert [(step.kind, step.output_shape) for step in steps] == \
         [("Conv1D", (36, 8)), ("MaxPooling1D", (18, 8)), ("LSTM", (6,)), ("Dense", (3,))]
-    assert steps[2].arithmetic == ["computed by the layer: (6)"]
+    assert steps[2].arithmetic == ["units = 6 (the size of the hidden state h, and of the cell c)",
+                                   "weights: 4 gates (i, f, c, o) x (features 8 + units 6 + bias 1) x units 6 = 360",
+                                   "return_sequences=False: h after the last step -> (6)"]
 
 
 @pytest.mark.parametrize("fused", [True, False])
