@@ -10,30 +10,31 @@ import torch
 
 from convscope.layers.base import Layer, NameClaim, WeightSlot
 from convscope.layers.input_spec import Shape
-from convscope.layers.recurrent import RNN, MultiOutputLayer
+from convscope.layers.multi_output import MultiOutputLayer
+from convscope.layers.recurrent import Recurrent
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-def recurrent_layer(owner: str, argument: str, value: Any) -> RNN:
+def recurrent_layer(owner: str, argument: str, value: Any) -> Recurrent:
     """`value` as a recurrent layer: a SimpleRNN/LSTM/GRU instance or its {"class_name", "config"}."""
     if isinstance(value, dict) and isinstance(value.get("config"), dict):
         from convscope.layers import get  # the registry imports this module
 
         value = get(str(value.get("class_name")), value.get("registered_name")).from_config(dict(value["config"]))
-    if not isinstance(value, RNN) or value.input_rank != 3:  # a cell (input_rank 2) is one step
+    if not isinstance(value, Recurrent) or value.input_rank != 3:  # a cell (input_rank 2) is one step
         raise ValueError(f"{owner}: {argument} must be a recurrent layer (SimpleRNN, LSTM or GRU); got "
                          f"{type(value).__name__}. Wrap e.g. layers.LSTM(32, return_sequences=True).")
     return value
 
 
-def renamed(layer: RNN, prefix: str, **changes: Any) -> RNN:
+def renamed(layer: Recurrent, prefix: str, **changes: Any) -> Recurrent:
     """A fresh copy of `layer` (no weights) from its config, named `prefix` + its name."""
     config = copy.deepcopy(layer.get_config())
     config["name"] = prefix + config["name"].removeprefix(prefix)
     config.update(changes)
     fresh = type(layer).from_config(config)
-    assert isinstance(fresh, RNN)
+    assert isinstance(fresh, Recurrent)
     return fresh
 
 

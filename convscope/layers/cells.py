@@ -22,14 +22,14 @@ import torch
 
 from convscope.layers.base import Layer, WeightSlot, snake_case
 from convscope.layers.input_spec import Shape
-from convscope.layers.recurrent import GRU, LSTM, MultiOutputLayer, SimpleRNN, State
-from convscope.layers.recurrent import RNN as RecurrentLayer
+from convscope.layers.multi_output import MultiOutputLayer
+from convscope.layers.recurrent import GRU, LSTM, Recurrent, SimpleRNN, State
 
 SEQUENCE_ARGUMENTS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
                       "zero_output_for_mask")
 
 
-class Cell(RecurrentLayer):
+class Cell(Recurrent):
     """What the three cells share: a step on (batch, features) inputs and the states, and a
     config without the sequence arguments (those belong to `RNN`)."""
 

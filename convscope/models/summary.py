@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from convscope.layers import Conv1D, Conv2D, Dense
+from convscope.layers.multi_output import MultiOutputLayer
 from convscope.layers.pooling import Pooling
-from convscope.layers.recurrent import MultiOutputLayer
 from convscope.models import graph as graph_module
 from convscope.models.nested import ModelLayer
 from convscope.models.protocol import LayeredModel

@@ -27,7 +27,7 @@ from keras_recurrent_cases import CASES
 from convscope import Sequential, layers, load_model, optimizers
 from convscope.explain.shapes import shape_journey
 from convscope.layers import Layer
-from convscope.layers.recurrent import RNN
+from convscope.layers.recurrent import Recurrent
 from convscope.ops import cpu_kernels
 
 KERAS = keras_descriptions("recurrent")
@@ -54,7 +54,7 @@ def outputs_of(layer: Layer, x: np.ndarray) -> list[np.ndarray]:
     return [tensor.detach().numpy() for tensor in (result if isinstance(result, list) else [result])]
 
 
-def recurrent_parts(layer: Layer) -> list[RNN]:
+def recurrent_parts(layer: Layer) -> list[Recurrent]:
     return [layer.forward_layer, layer.backward_layer] if isinstance(layer, layers.Bidirectional) else [layer]
 
 
