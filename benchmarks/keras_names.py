@@ -47,7 +47,10 @@ SAMPLE_WEIGHT = ("a plain (N,) `sample_weight` on a per-timestep or per-pixel lo
                  "sample, where Keras needs (N, 1); `class_weight` is refused for per-element outputs")
 SUMMARY = ("`summary()` gives `print_fn` (and a pipe) Keras's underscore-ruled text, a terminal a rich table "
            "(same rows, arguments and totals as Keras 3; no memory sizes)")
-MODEL_NOTE = f"{PRECISION}; {NAMING}; {SAMPLE_WEIGHT}; {SUMMARY}"
+LOGS = ("fit's logs (callbacks, `history.history`, the progress line) keep `loss` first where Keras 3 sorts them "
+        "by name; no `compiled_loss`/`compiled_metrics` (deprecated, TensorFlow backend only); `predict` defaults "
+        "to `verbose=0`; no custom `train_step`/`test_step`")
+MODEL_NOTE = f"{PRECISION}; {NAMING}; {SAMPLE_WEIGHT}; {SUMMARY}; {LOGS}"
 CHANNELS_LAST = '`data_format="channels_first"` is refused: images are (height, width, channels)'
 DECODING = "Pillow decodes the file; a colour file read as `\"grayscale\"` may differ by a grey level"
 DOWNLOAD = "local copies first (`$CONVSCOPE_DATA_DIR`, the cache, system folders), then a checked download"
