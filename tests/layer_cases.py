@@ -173,6 +173,11 @@ CASES: dict[str, Case] = {
     "Bidirectional: GRU, sum": Case({"layer": {"class_name": "GRU", "config": {"units": 3}}, "merge_mode": "sum"}, (None, 9, 3), (None, 3), 144),
     "TimeDistributed: a Conv2D on each frame of a clip": Case({"layer": {"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": 3, "activation": "relu"}}}, (None, 3, 8, 8, 2), (None, 3, 6, 6, 4), 76),
     "TimeDistributed: a Dense on each step": Case({"layer": {"class_name": "Dense", "config": {"units": 5}}}, (None, 4, 6), (None, 4, 5), 35),
+    "ConvLSTM2D: next-frame model's first layer": Case({"filters": 8, "kernel_size": 3, "padding": "same", "return_sequences": True, "activation": "relu"}, (None, 4, 8, 8, 1), (None, 4, 8, 8, 8), 2_624),
+    "ConvLSTM2D: valid, strided, dropout and recurrent dropout": Case({"filters": 2, "kernel_size": 3, "strides": 2, "dropout": 0.2, "recurrent_dropout": 0.2}, (None, 3, 7, 7, 2), (None, 3, 3, 2), 296),
+    "ConvLSTM2D: channels_first": Case({"filters": 2, "kernel_size": 3, "padding": "same", "data_format": "channels_first"}, (None, 3, 1, 6, 6), (None, 2, 6, 6), 224),
+    "ConvLSTM1D: sequences of signals, same": Case({"filters": 4, "kernel_size": 3, "padding": "same", "return_sequences": True}, (None, 5, 10, 3), (None, 5, 10, 4), 352),
+    "ConvLSTM3D: volumes, no bias, l2": Case({"filters": 2, "kernel_size": 2, "use_bias": False, "kernel_regularizer": "l2", "recurrent_regularizer": "l2"}, (None, 2, 4, 4, 4, 1), (None, 3, 3, 3, 2), 192),
 }
 
 CASES_FILE = Path(__file__).relative_to(Path(__file__).parents[1])

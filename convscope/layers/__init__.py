@@ -17,6 +17,7 @@ from convscope.layers.base import Layer
 from convscope.layers.bidirectional import Bidirectional
 from convscope.layers.cells import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from convscope.layers.conv import Conv1D, Conv2D, Conv3D
+from convscope.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from convscope.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from convscope.layers.core import (
     Activation,
@@ -113,6 +114,7 @@ LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     CenterCrop, RandomCrop, RandomContrast, RandomBrightness,
     SimpleRNN, LSTM, GRU, Bidirectional,
     RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells,
+    ConvLSTM1D, ConvLSTM2D, ConvLSTM3D,
     TimeDistributed,
 )}
 

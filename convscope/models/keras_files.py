@@ -59,7 +59,8 @@ SUPPORTED_LAYERS = ("InputLayer", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPoolin
                     "Lambda", "Identity", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout", "Embedding", "Masking",
                     "Normalization", "CenterCrop", "RandomCrop", "RandomContrast", "RandomBrightness",
                     "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
-                    "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells")
+                    "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
+                    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 GROUPED_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "GroupNormalization")  # the layers whose `groups` convscope implements
 FUNCTIONAL_CLASSES = ("Functional", "Model")  # Keras 3 and tf.keras 2 names of a functional model
 MODEL_CLASSES = ("Sequential", *FUNCTIONAL_CLASSES)
