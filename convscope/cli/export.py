@@ -57,15 +57,22 @@ def run(args: argparse.Namespace) -> int:
     export_model(model, path, chosen, opset=args.opset)
     print(f"wrote {path} ({chosen}, {path.stat().st_size / 1024:.1f} KiB)")
     input_shape, output_shape = model.require_built("export"), model.require_output_shape("export")
-    print(f"input:  (batch, {', '.join(map(str, input_shape[1:]))}) float32, channels-last")
+    from convscope.inference.tokens import example_token_ids, token_vocabulary
+
+    vocabulary = token_vocabulary(model)
+    kind = "channels-last" if vocabulary is None else f"token ids in 0..{vocabulary - 1} (0 pads)"
+    print(f"input:  (batch, {', '.join(map(str, input_shape[1:]))}) float32, {kind}")
     print(f"output: (batch, {', '.join(map(str, output_shape[1:]))})")
     if chosen == "onnx":
         import numpy as np
 
         from convscope.export.onnx import onnx_predict
 
-        sizes = [size for size in input_shape[1:] if size is not None]  # the export fixed them all
-        sample = np.random.default_rng(0).random((8, *sizes), dtype=np.float32)
-        difference = float(np.abs(onnx_predict(path, sample) - model.predict(sample)).max())
-        print(f"ONNX Runtime vs convscope on 8 random inputs: max abs difference {difference:.2e}")
+        sizes = tuple(size for size in input_shape[1:] if size is not None)  # the export fixed them all
+        if vocabulary is None:
+            sample, what = np.random.default_rng(0).random((8, *sizes), dtype=np.float32), "random inputs"
+        else:  # random floats would all truncate to id 0, the padding: nothing would be compared
+            sample, what = example_token_ids(vocabulary, sizes, 8), "random token sequences, padded"
+        difference = float(np.abs(onnx_predict(path, sample) - model.predict(sample, verbose=0)).max())
+        print(f"ONNX Runtime vs convscope on 8 {what}: max abs difference {difference:.2e}")
     return 0

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from convscope.layers import masking
 from convscope.models.graph import Graph
 from convscope.models.graph import run as run_graph
 from convscope.models.nested import ModelLayer
@@ -42,6 +43,8 @@ class InferenceGraph(nn.Module):
         if self.graph is not None:
             (outputs,) = run_graph(self.graph, [inputs], stand_ins=self.stand_ins)
             return outputs
+        if masking.makes_masks(self.layers):  # Embedding(mask_zero=True), Masking: the mask goes along
+            return masking.run(self.layers, inputs)
         x = inputs
         for layer in self.layers:
             x = layer(x)

@@ -5,6 +5,7 @@ used alike by `convscope predict` and by the web page.
                       `input_scale`
     images.py         `decode_image`, `image_to_input`, `pixels_to_input`, `InputError`
     predictor.py      `Predictor`: probabilities, top-k, doubt, warnings
+    tokens.py         models that read token ids (an Embedding first): `token_vocabulary`
 
     >>> from convscope.inference import Predictor, decode_image, image_to_input
     >>> from convscope.runs import resolve_model

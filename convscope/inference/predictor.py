@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from convscope.inference.preprocessing import Preprocessing
+from convscope.inference.tokens import check_token_ids, token_vocabulary
 
 if TYPE_CHECKING:
     from convscope.models.sequential import Sequential
@@ -54,7 +55,8 @@ class Predictor:
         model: the model, uncompiled (inference runs in float32).
         preprocessing: how inputs are prepared (`convscope.inference.images` applies it).
         classes, class_names: how many classes the model tells apart, and their names.
-        input_kind: "signal", "drawing" or "image" (see `input_kind`).
+        input_kind: "signal", "drawing", "image", "tokens" or "sequence" (see `input_kind`).
+        vocabulary: for a model that reads token ids (an Embedding first), its table's size.
         lock: held while the model runs.
     """
 
@@ -64,8 +66,31 @@ class Predictor:
         self.preprocessing = run.preprocessing
         self.classes = self.model.output_units("predict")
         self.class_names = run.class_names(self.classes)
-        self.input_kind = input_kind(run)
+        self.vocabulary = token_vocabulary(self.model)
+        self.input_kind = "tokens" if self.vocabulary is not None else input_kind(run)
         self.lock = threading.Lock()
+
+    def values_to_input(self, values: Any) -> tuple[np.ndarray, list[str]]:
+        """(model input, notes) for values given as they are (JSON lists, a .npy array): token
+        ids checked and kept whole for a token model, else `pixels_to_input`'s rules.
+
+        Raises:
+            InputError: for values this model cannot take, saying what it needs.
+        """
+        from convscope.inference.images import InputError, pixels_to_input
+
+        if self.vocabulary is None:
+            return pixels_to_input(values, self.preprocessing)
+        expected = self.preprocessing.shape
+        try:
+            array = np.asarray(values, dtype=np.float64)
+            ids = check_token_ids(array, self.vocabulary)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise InputError(f"'pixels': {str(error).splitlines()[0]}", 422) from error
+        if ids.size != int(np.prod(expected)) or ids.shape[0] != expected[0]:
+            raise InputError(f"'pixels' has shape {list(ids.shape)}; this model reads {list(expected)} token ids "
+                             "(pad shorter sequences with 0).", 422)
+        return ids.reshape(expected).astype(np.float32), ["token ids used as given"]
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """(classes,) probabilities for one input shaped like the model's."""
@@ -94,7 +119,7 @@ class Predictor:
                 "probabilities": [round(float(p), 6) for p in probabilities],
                 "class_names": self.class_names, "notes": list(notes),
                 "doubt": doubt(probabilities, self.class_names),
-                "warnings": [*warnings, *input_warnings(pixels, self.preprocessing)],
+                "warnings": [*warnings, *([] if self.vocabulary is not None else input_warnings(pixels, self.preprocessing))],
                 "input": np.round(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, 4).tolist()}
 
 
@@ -107,11 +132,13 @@ def dataset_name(run: ModelSource) -> str:
 
 
 def input_kind(run: ModelSource) -> str:
-    """How the page takes inputs: "signal" (1D values), "drawing" (a pen on a canvas: grey
-    digits centred in a box, as MNIST), or "image" (upload only: photos, clothing, colour)."""
+    """How the page takes inputs: "signal" (1D values: (steps,) or (steps, channels)), "drawing"
+    (a pen on a canvas: grey digits centred in a box, as MNIST), "image" (upload only: photos,
+    clothing, colour), or "sequence" (a sequence of frames or volumes, e.g. clips (frames, H, W, C):
+    given as arrays only). A model that reads token ids is "tokens" (`Predictor.input_kind`)."""
     spec = run.preprocessing
     if not spec.is_image:
-        return "signal"
+        return "signal" if len(spec.shape) <= 2 else "sequence"
     photo = any(word in dataset_name(run).lower() for word in PHOTO_DATASETS)
     if spec.shape[-1] == 1 and spec.fit == "center" and spec.background != "mixed" and not photo:
         return "drawing"

@@ -86,7 +86,8 @@ class Embedding(Layer):
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         assert self.embeddings is not None  # built by check_input
         ids = inputs.long()  # truncates toward zero, as Keras's cast to int32
-        if ids.numel() and (int(ids.min()) < -self.input_dim or int(ids.max()) >= self.input_dim):
+        # the range check reads the data, which torch.export cannot trace: an exported graph skips it
+        if ids.numel() and not torch.compiler.is_compiling() and (int(ids.min()) < -self.input_dim or int(ids.max()) >= self.input_dim):
             raise ValueError(f"{self.label}: ids must lie in [0, {self.input_dim}) (input_dim {self.input_dim}); "
                              f"got ids from {int(ids.min())} to {int(ids.max())}. Raise input_dim to the vocabulary "
                              "size or map unknown words to an id below it.")

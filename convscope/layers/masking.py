@@ -7,7 +7,9 @@ GlobalAveragePooling1D), passes it on through those that support masking (Dense,
 activations, normalisations, TimeDistributed, ...) and drops it, with Keras's warning, at a
 layer that does not (Conv1D, pooling, Flatten). Merge layers combine their inputs' masks,
 Softmax excludes the masked positions, TimeDistributed hands each step's mask to the layer it
-wraps, and a model used as a layer returns the mask its layers made. The model's output keeps its mask (`MASK`
+wraps, and a model used as a layer hands the mask on its input to its first layers and returns
+the mask its layers left on its output (Keras 3 also warns there that the model "does not support
+masking", though the mask goes in; convscope does not). The model's output keeps its mask (`MASK`
 attribute), so the loss and metrics skip the padded steps as Keras's do. A model without such
 a layer never looks at masks.
 
@@ -25,6 +27,7 @@ import torch
 
 from convscope.layers.base import Layer
 from convscope.layers.input_spec import Shape
+from convscope.layers.symbolic import flatten
 
 MASK = "_keras_mask"  # the output tensor's attribute holding its mask, as in Keras's torch backend
 
@@ -107,6 +110,9 @@ def call(layer: Layer, inputs: Any, mask: Any, logits: bool = False, **call_kwar
     if mask is None or (isinstance(mask, list) and all(item is None for item in mask)):
         outputs = layer.forward_logits(inputs) if logits else layer(inputs, **call_kwargs)
         return outputs, made_mask(layer, inputs, outputs)
+    if getattr(layer, "routes_masks", False):  # a model used as a layer: its first layers take the mask
+        outputs = layer(inputs, mask=mask, logits=True) if logits else layer(inputs, mask=mask)
+        return outputs, routed_mask(outputs)
     if not layer.supports_masking:
         warnings.warn(f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask "
                       "attached to it. However, this layer does not support masking and will therefore destroy "
@@ -127,6 +133,14 @@ def call(layer: Layer, inputs: Any, mask: Any, logits: bool = False, **call_kwar
     else:
         outputs = layer.forward_logits(inputs) if logits else layer(inputs, **call_kwargs)
     return outputs, layer.compute_mask(inputs, mask)
+
+
+def routed_mask(outputs: Any) -> Any:
+    """The mask(s) a model used as a layer gives on: what its own layers left on its output
+    (one per output of a model with several), as Keras's model carries no mask of its own."""
+    if isinstance(outputs, torch.Tensor):
+        return output_mask(outputs)
+    return [output_mask(output) for output in flatten(outputs)]
 
 
 def made_mask(layer: Layer, inputs: Any, outputs: Any) -> Any:
@@ -152,11 +166,11 @@ def check(layer: Layer, inputs: torch.Tensor, mask: torch.Tensor) -> None:
                          "or use LayerNormalization (it normalises each step alone).")
 
 
-def run(layers: Iterable[Layer], x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-    """Run `layers` in order on `x`, carrying the mask between them; the result carries the last
-    layer's output mask (`output_mask`). `logits` stops the last layer before its activation."""
+def run(layers: Iterable[Layer], x: torch.Tensor, logits: bool = False, mask: Any = None) -> torch.Tensor:
+    """Run `layers` in order on `x` (whose mask is `mask`, when it has one), carrying the mask
+    between them; the result carries the last layer's output mask (`output_mask`). `logits`
+    stops the last layer before its activation."""
     stack = list(layers)
-    mask = None
     for index, layer in enumerate(stack):
         x, mask = call(layer, x, mask, logits=logits and index == len(stack) - 1)
     return attach(x, mask)

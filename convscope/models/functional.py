@@ -153,12 +153,15 @@ class Functional(Model, ModelLayer):  # type: ignore[override]  # a model comput
         self.check_input_shape(tuple(size or 1 for size in input_shape), "build")
 
     # -- computation ----------------------------------------------------------------------
-    def forward(self, inputs: Any, logits: bool = False) -> Any:  # type: ignore[override]  # lists and dicts too
+    def forward(self, inputs: Any, logits: bool = False, mask: Any = None) -> Any:  # type: ignore[override]
         """Outputs for channels-last batches: one tensor (or array), a list in input order, or a
         dict keyed by input name. Returns the outputs in the structure the model was made with.
         `logits=True` stops a single output before its final softmax/sigmoid; a list of flags,
-        one per output, chooses for each."""
+        one per output, chooses for each. `mask`, in the inputs' structure (None for an input
+        without one), goes to the layers reading each input, as when the model is a layer
+        after an Embedding(mask_zero=True); the outputs carry the masks their layers passed on."""
         values = self.input_tensors(inputs)
+        masks = None if mask is None else model_inputs(self, mask, f"Functional '{self.name}': mask")
         logits_of = None
         if isinstance(logits, (list, tuple)):
             if len(logits) != len(self.graph.outputs):
@@ -170,7 +173,7 @@ class Functional(Model, ModelLayer):  # type: ignore[override]  # a model comput
                 raise ValueError(f"Functional '{self.name}': logits=True needs a model with one output; give "
                                  "one flag per output, e.g. logits=[True, False].")
             logits_of = {id(self.graph.outputs[0])}
-        results = graph_module.run(self.graph, values, logits_of)
+        results = graph_module.run(self.graph, values, logits_of, input_masks=masks)
         return self.pack_outputs(results)
 
     def pack_outputs(self, results: list[Any]) -> Any:

@@ -239,7 +239,8 @@ def nodes_in_order(graph: Graph) -> Iterator[tuple[Layer, list[SymbolicTensor], 
 
 
 def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None = None,
-        stand_ins: Mapping[int, Callable[[Any], Any]] | None = None) -> list[torch.Tensor]:
+        stand_ins: Mapping[int, Callable[[Any], Any]] | None = None,
+        input_masks: Sequence[Any] | None = None) -> list[torch.Tensor]:
     """The output tensors of `graph` for real `inputs` (one per graph input, in order).
 
     `logits_of` holds ids of output tensors whose producing layer should stop before its final
@@ -250,9 +251,14 @@ def run(graph: Graph, inputs: Sequence[torch.Tensor], logits_of: set[int] | None
     layer's id to what runs in its place (an exporter's traceable copy of a model used as a
     layer). Intermediate tensors are dropped once their last reader has run. A graph holding a
     layer that makes masks (Embedding(mask_zero=True), Masking) runs node by node, carrying
-    them (`convscope.layers.masking`); its outputs carry theirs.
+    them (`convscope.layers.masking`); its outputs carry theirs. So does a graph given
+    `input_masks` (one per input, or None): those of a model used as a layer, from the outer graph.
     """
-    masks: dict[int, Any] | None = {} if masking.makes_masks(graph.layers) else None
+    masks: dict[int, Any] | None = None
+    if input_masks is not None and any(mask is not None for mask in input_masks):
+        masks = {id(tensor): mask for tensor, mask in zip(graph.inputs, input_masks)}
+    elif masking.makes_masks(graph.layers):
+        masks = {}
     values: dict[int, torch.Tensor] = {}
     for tensor, value in zip(graph.inputs, inputs):
         values[id(tensor)] = value

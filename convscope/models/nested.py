@@ -90,6 +90,8 @@ class ModelLayer(Layer):
             trainable, frozen = trainable + layer_trainable, frozen + layer_frozen
         return (trainable, frozen) if self.trainable else (0, trainable + frozen)
 
+    routes_masks = True  # a mask on its input reaches its first layers (`forward(..., mask=...)`), as in Keras 3
+
     @property
     def makes_masks(self) -> bool:  # type: ignore[override]  # computed from the inner layers
         """Whether the model's output may carry a mask its layers made (an inner

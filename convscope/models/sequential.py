@@ -166,18 +166,21 @@ class Sequential(Model, ModelLayer):  # type: ignore[override]  # a model comput
         return tensor
 
     # -- computation ----------------------------------------------------------------------
-    def forward(self, inputs: torch.Tensor, logits: bool = False) -> torch.Tensor:  # type: ignore[override]  # no mask
+    def forward(self, inputs: torch.Tensor, logits: bool = False,  # type: ignore[override]
+                mask: torch.Tensor | None = None) -> torch.Tensor:
         """Run the stack on a channels-last batch (a tensor, or a NumPy array or list, as
         `model(x)` takes in Keras). `logits=True` stops before the last layer's softmax/sigmoid
-        (used to compute cross-entropy stably)."""
+        (used to compute cross-entropy stably). `mask` (batch, steps), True where a step is
+        real, goes to the first layer, as when the model is a layer after an
+        Embedding(mask_zero=True); the output then carries the mask its layers passed on."""
         if not len(self.stack):
             raise ValueError(f"Sequential '{self.name}' has no layers; add some before calling it.")
         if not isinstance(inputs, torch.Tensor):
             inputs = torch.as_tensor(np.asarray(inputs, dtype=np.float32), device=self._device)
         if self.input_shape is None:
             self.build((None, *inputs.shape[1:]))
-        if masking.makes_masks(self.layers):  # an Embedding(mask_zero=True) or Masking: carry its mask
-            return masking.run(self.layers, inputs, logits)
+        if mask is not None or masking.makes_masks(self.layers):  # a mask given or made: carry it
+            return masking.run(self.layers, inputs, logits, mask)
         *body, last = self.layers
         x = fusion.run(body, inputs)
         return last.forward_logits(x) if logits else last(x)

@@ -44,7 +44,6 @@ from convscope.inference.images import (
     decode_image,
     decode_side,
     image_to_input,
-    pixels_to_input,
 )
 from convscope.inference.predictor import Predictor, drawing_warnings
 from convscope.runs import Run, resolve_model
@@ -228,7 +227,7 @@ async def read_input(request: Request) -> tuple[np.ndarray, list[str], dict[str,
         if not isinstance(body, dict) or "pixels" not in body:
             keys = ", ".join(body) if isinstance(body, dict) else type(body).__name__
             raise InputError(f"expected a JSON object with a 'pixels' field; got: {keys or 'nothing'}.", 422)
-        pixels, notes = await run_in_threadpool(pixels_to_input, body["pixels"], predictor.preprocessing)
+        pixels, notes = await run_in_threadpool(predictor.values_to_input, body["pixels"])
         return pixels, notes, {key: value for key, value in body.items() if key != "pixels"}, []
     raise InputError(f"unsupported content type {content_type or 'none'!r}: send multipart/form-data with "
                      "the image in a field named 'file', or application/json with 'pixels'.", 415)
@@ -238,6 +237,10 @@ def upload_to_input(data: bytes, predictor: Predictor, max_pixels: int) -> tuple
     """An uploaded image, decoded (a large one reduced while decoding) and converted for the model,
     with its notes; for a model of drawings, also a warning when the drawing is a speck."""
     preprocessing = predictor.preprocessing
+    if predictor.input_kind in ("tokens", "sequence"):
+        what = "token ids" if predictor.input_kind == "tokens" else "arrays"
+        raise InputError(f"this model reads {what} shaped {list(preprocessing.shape)}, not images; send them as "
+                         "JSON {\"pixels\": [...]}.", 415)
     image = decode_image(data, max_pixels, max_side=decode_side(preprocessing), formats=UPLOAD_FORMATS)
     try:
         warnings = drawing_warnings(np.asarray(image.convert("L"))) if predictor.input_kind == "drawing" else []

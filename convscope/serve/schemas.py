@@ -218,4 +218,5 @@ class ModelInfo(BaseModel):
     graph: ModelGraph
     metrics: dict[str, Any]
     dataset: str = Field(description="the training data's name, as the run recorded it")
-    input_kind: str = Field(description="drawing (canvas and upload), image (upload only) or signal (1D values)")
+    input_kind: str = Field(description="drawing (canvas and upload), image (upload only), signal (1D values), "
+                            "tokens (token ids) or sequence (frames or volumes, as JSON arrays only)")

@@ -154,3 +154,60 @@ def extra_inputs(kind: str, seed: int) -> dict[str, list[np.ndarray]]:
         return {"pre": [first["pre"], second["post"]], "post": [first["post"], second["pre"]]}
     rows = [padded_inputs("ids", seed + row) for row in range(3)]
     return {padding: [np.stack([row[padding] for row in rows], axis=1)] for padding in ("pre", "post")}
+
+
+# A mask from the outer model passing into a model used as a layer (fixtures/masking_nested.*).
+
+def into_sequential(keras: Any, *inner: Any, built: bool = True) -> Any:
+    """Embedding(mask_zero) in the outer model, then a Sequential model of `inner` layers."""
+    head = [keras.Input((STEPS, 4))] if built else []
+    return embedded(keras, keras.Sequential([*head, *inner]))
+
+
+def encoder(keras: Any, *, sequences: bool) -> Any:
+    """Embedding(mask_zero) -> a functional encoder (LSTM -> Dense per step) -> an LSTM, or the
+    encoder's steps themselves (`sequences`), in a functional outer model."""
+    steps = keras.Input((STEPS, 4))
+    inner = keras.Model(steps, keras.layers.Dense(3)(keras.layers.LSTM(3, return_sequences=True)(steps)))
+    ids = keras.Input((STEPS,))
+    encoded = inner(keras.layers.Embedding(VOCABULARY, 4, mask_zero=True)(ids))
+    return keras.Model(ids, encoded if sequences else keras.layers.LSTM(2)(encoded))
+
+
+def two_inputs(keras: Any) -> Any:
+    """Two embedded id inputs (both mask_zero) into a functional model that adds them and runs an LSTM."""
+    left, right = keras.Input((STEPS, 3)), keras.Input((STEPS, 3))
+    inner = keras.Model([left, right], keras.layers.LSTM(2, return_sequences=True)(keras.layers.Add()([left, right])))
+    first, second = keras.Input((STEPS,)), keras.Input((STEPS,))
+    a = keras.layers.Embedding(VOCABULARY, 3, mask_zero=True)(first)
+    b = keras.layers.Embedding(VOCABULARY, 3, mask_zero=True)(second)
+    return keras.Model([first, second], inner([a, b]))
+
+
+def twice_nested(keras: Any) -> Any:
+    """A Sequential model holding a Sequential model, after the outer Embedding(mask_zero)."""
+    innermost = keras.Sequential([keras.Input((STEPS, 4)), keras.layers.GRU(3, return_sequences=True)])
+    return into_sequential(keras, innermost, keras.layers.GlobalAveragePooling1D())
+
+
+def masked_nested_text(keras: Any) -> Any:
+    """The model saved by Keras as fixtures/masked_nested.keras."""
+    return into_sequential(keras, keras.layers.LSTM(4, return_sequences=True), keras.layers.GlobalAveragePooling1D(),
+                           keras.layers.Dense(1, activation="sigmoid"))
+
+
+# name -> (builder, input kind as in EXTRA_CASES)
+NESTED_CASES: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "sequential_lstm_average": (lambda keras: into_sequential(
+        keras, keras.layers.LSTM(3, return_sequences=True), keras.layers.GlobalAveragePooling1D()), "ids"),
+    "sequential_lstm_steps": (lambda keras: into_sequential(
+        keras, keras.layers.LSTM(3, return_sequences=True), keras.layers.Dense(2)), "ids"),
+    "sequential_unbuilt": (lambda keras: into_sequential(
+        keras, keras.layers.LSTM(3, return_sequences=True), built=False), "ids"),
+    "sequential_conv": (lambda keras: into_sequential(
+        keras, keras.layers.Conv1D(3, 2), keras.layers.GlobalAveragePooling1D()), "ids"),
+    "sequential_twice": (twice_nested, "ids"),
+    "functional_encoder_lstm": (lambda keras: encoder(keras, sequences=False), "ids"),
+    "functional_encoder_steps": (lambda keras: encoder(keras, sequences=True), "ids"),
+    "functional_two_inputs": (two_inputs, "id_pairs"),
+}

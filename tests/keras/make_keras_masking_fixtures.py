@@ -16,7 +16,14 @@ It writes, under tests/keras/fixtures/:
                                weights, inputs CASE/pre_x0.., outputs and their masks; Softmax
                                called with masks; the errors Keras raises; the stateful metrics
                                of a masked model
-`... make_keras_masking_fixtures.py extras` writes masking_extras.* alone.
+    masking_nested.npz, .json  per case of NESTED_CASES (a mask from the outer model passing
+                               into a model used as a layer): weights, inputs, outputs and their
+                               masks as in masking_extras, and the mask warnings Keras gave
+    masked_nested.keras/.h5/.npz/_summary.txt
+                               Embedding(mask_zero=True) -> Sequential([LSTM, average, Dense]),
+                               saved by Keras
+`... make_keras_masking_fixtures.py extras` writes masking_extras.* alone; `... nested` writes
+masking_nested.* and masked_nested.* alone.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -40,7 +48,9 @@ from keras_fixture_files import write_model_files  # noqa: E402
 from keras_masking_cases import (  # noqa: E402
     CASES,
     EXTRA_CASES,
+    NESTED_CASES,
     extra_inputs,
+    masked_nested_text,
     padded_inputs,
     sequence_task,
     tagger,
@@ -99,21 +109,39 @@ def saved_model() -> None:
     write_model_files(FIXTURES, "masked_text", model, [x], [model.predict(x, verbose=0)])
 
 
-def extra_cases(arrays: dict[str, np.ndarray], described: dict[str, dict]) -> None:
-    for index, (case, (build, kind)) in enumerate(EXTRA_CASES.items()):
-        model = build(keras)
-        weights = randomized(model, 200 + index)
-        for padding, inputs in extra_inputs(kind, index).items():
-            for number, x in enumerate(inputs):
-                arrays[f"{case}/{padding}_x{number}"] = x
-            y = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-            arrays[f"{case}/{padding}_y"] = np.asarray(y)
-            mask = getattr(y, "_keras_mask", None)
-            if mask is not None:
-                arrays[f"{case}/{padding}_mask"] = np.asarray(mask)
+def extra_cases(arrays: dict[str, np.ndarray], described: dict[str, dict],
+                listed: dict[str, Any] = EXTRA_CASES, first_seed: int = 200) -> None:
+    for index, (case, (build, kind)) in enumerate(listed.items()):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = build(keras)
+            weights = randomized(model, first_seed + index)
+            for padding, inputs in extra_inputs(kind, index).items():
+                for number, x in enumerate(inputs):
+                    arrays[f"{case}/{padding}_x{number}"] = x
+                y = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+                arrays[f"{case}/{padding}_y"] = np.asarray(y)
+                mask = getattr(y, "_keras_mask", None)
+                if mask is not None:
+                    arrays[f"{case}/{padding}_mask"] = np.asarray(mask)
         for number, weight in enumerate(weights):
             arrays[f"{case}/w{number}"] = weight
         described[case] = {"weights": len(weights), "inputs": len(inputs)}
+        if listed is not EXTRA_CASES:
+            described[case]["warnings"] = sorted({str(item.message) for item in caught if "mask" in str(item.message)})
+
+
+def nested() -> None:
+    arrays: dict[str, np.ndarray] = {}
+    described: dict[str, dict] = {}
+    extra_cases(arrays, described, NESTED_CASES, 400)
+    np.savez_compressed(FIXTURES / "masking_nested.npz", **arrays)
+    (FIXTURES / "masking_nested.json").write_text(json.dumps(described, indent=1, sort_keys=True) + "\n")
+    model = masked_nested_text(keras)
+    randomized(model, 5)
+    x = padded_inputs("ids", 6)
+    inputs = [np.concatenate([x["pre"], x["post"]])]
+    write_model_files(FIXTURES, "masked_nested", model, inputs, [model.predict(inputs[0], verbose=0)])
 
 
 SOFTMAX_CALLS = {  # name -> (input shape, mask, axis)
@@ -177,8 +205,11 @@ def extras() -> None:
 
 if __name__ == "__main__" and sys.argv[1:] == ["extras"]:
     extras()
+elif __name__ == "__main__" and sys.argv[1:] == ["nested"]:
+    nested()
 elif __name__ == "__main__":
     extras()
+    nested()
     arrays: dict[str, np.ndarray] = {}
     described: dict[str, dict] = {}
     cases(arrays, described)

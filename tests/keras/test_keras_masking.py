@@ -22,7 +22,14 @@ from keras_layer_checks import (
     keras_descriptions,
     real_keras_predicts,
 )
-from keras_masking_cases import CASES, EXTRA_CASES, sequence_task, tagger
+from keras_masking_cases import (
+    CASES,
+    EXTRA_CASES,
+    NESTED_CASES,
+    masked_nested_text,
+    sequence_task,
+    tagger,
+)
 
 import convscope.keras as keras
 from convscope import Sequential, layers, load_model
@@ -30,6 +37,7 @@ from convscope.layers import Layer, masking
 
 KERAS = keras_descriptions("masking")
 EXTRAS = keras_descriptions("masking_extras")
+NESTED = keras_descriptions("masking_nested")
 needs_keras = pytest.mark.skipif(not KERAS_PYTHON.exists(), reason="no benchmarks/.keras-env (real Keras)")
 DROPPED = "destroy the mask information"
 
@@ -276,6 +284,94 @@ def test_merges_nested_models_and_time_distributed_use_masks_as_keras(
         np.testing.assert_array_equal(mask.numpy(), extras[f"{case}/{padding}_mask"])
     else:
         assert mask is None
+
+
+@pytest.fixture(scope="module")
+def nested() -> dict[str, np.ndarray]:
+    return keras_arrays("masking_nested")
+
+
+def dropping_layers(messages: list[str]) -> list[str]:
+    """The types of the layers whose dropped mask the warnings report (their names count up
+    per process). Keras also warns when it passes a mask into a model used as a layer (of type
+    Sequential or Functional), though the mask goes in; convscope does not."""
+    kinds = {message.split("(of type ")[1].split(")")[0] for message in messages if DROPPED in message}
+    return sorted(kinds - {"Sequential", "Functional"})
+
+
+@pytest.mark.parametrize("case", list(NESTED_CASES))
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_a_mask_passes_into_a_model_used_as_a_layer_as_keras(
+        case: str, padding: str, nested: dict[str, np.ndarray]) -> None:
+    """The outer model's mask (Embedding(mask_zero=True)) reaches the first layers of a nested
+    Sequential or functional model, whose output carries the mask its layers passed on."""
+    build, _ = NESTED_CASES[case]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = build(keras)
+        weights = [nested[f"{case}/w{number}"] for number in range(NESTED[case]["weights"])]
+        assert [w.shape for w in model.get_weights()] == [w.shape for w in weights]
+        model.set_weights(weights)
+        inputs = [torch.from_numpy(nested[f"{case}/{padding}_x{number}"]) for number in range(NESTED[case]["inputs"])]
+        output = model(inputs if len(inputs) > 1 else inputs[0])
+    assert dropping_layers([str(item.message) for item in caught]) == dropping_layers(NESTED[case]["warnings"])
+    np.testing.assert_allclose(output.detach().numpy(), nested[f"{case}/{padding}_y"], atol=2e-5)
+    mask = masking.output_mask(output)
+    if f"{case}/{padding}_mask" in nested:
+        assert mask is not None
+        np.testing.assert_array_equal(mask.numpy(), nested[f"{case}/{padding}_mask"])
+    else:
+        assert mask is None
+
+
+def test_a_nested_model_fed_a_mask_matches_the_flat_model() -> None:
+    """Embedding(mask_zero) -> Sequential([LSTM, average]) computes what the same layers do
+    unnested, on both paddings; the logits path (a final sigmoid split off) keeps the mask."""
+    x = np.array([[0, 0, 0, 1, 2, 3, 4], [5, 6, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7]], np.float32)
+    model = masked_nested_text(keras)
+    inner = model.layers[1]
+    flat = Sequential([layers.Input((7,)), layers.Embedding(12, 4, mask_zero=True), *[
+        type(layer).from_config(layer.get_config()) for layer in inner.layers]])
+    flat.set_weights(model.get_weights())
+    np.testing.assert_allclose(model.predict(x), flat.predict(x), atol=1e-6)
+    unmasked = Sequential([layers.Input((7,)), layers.Embedding(12, 4), *[
+        type(layer).from_config(layer.get_config()) for layer in inner.layers]])
+    unmasked.set_weights(model.get_weights())
+    assert not np.allclose(model.predict(x[:2]), unmasked.predict(x[:2]), atol=1e-4)  # the mask matters
+    logits = model(torch.from_numpy(x), logits=True)
+    np.testing.assert_allclose(torch.sigmoid(logits).detach().numpy(), model.predict(x), atol=1e-6)
+
+
+def test_keras_saved_nested_masked_model_predicts_as_keras() -> None:
+    model = load_model(FIXTURES / "masked_nested.keras")
+    assert isinstance(model.layers[1], Sequential)
+    saved = np.load(FIXTURES / "masked_nested.npz")
+    assert (saved["x0"] == 0).any()
+    np.testing.assert_allclose(model.predict(saved["x0"]), saved["y0"], atol=1e-5)
+    assert_predicts_as_keras(load_model(FIXTURES / "masked_nested.h5"), "masked_nested")
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".convscope"])
+def test_save_and_load_keep_the_mask_passing_into_a_nested_model(tmp_path: Path, suffix: str,
+                                                                 nested: dict[str, np.ndarray]) -> None:
+    for case in ("sequential_lstm_average", "functional_encoder_lstm"):
+        model = NESTED_CASES[case][0](keras)
+        model.set_weights([nested[f"{case}/w{number}"] for number in range(NESTED[case]["weights"])])
+        model.save(tmp_path / f"{case}{suffix}")
+        loaded = load_model(tmp_path / f"{case}{suffix}")
+        for padding in ("pre", "post"):
+            np.testing.assert_allclose(loaded.predict(nested[f"{case}/{padding}_x0"]), nested[f"{case}/{padding}_y"],
+                                       atol=2e-5)
+
+
+@needs_keras
+def test_real_keras_reads_the_nested_masked_model_convscope_writes(tmp_path: Path) -> None:
+    model = masked_nested_text(keras)
+    x = np.array([[0, 0, 1, 2, 3, 4, 5], [4, 5, 6, 0, 0, 0, 0]], np.float32)
+    model.save(tmp_path / "nested.keras")
+    np.savez(tmp_path / "x.npz", x=x)
+    theirs, _ = real_keras_predicts(tmp_path / "nested.keras", tmp_path / "x.npz", "x", tmp_path)
+    np.testing.assert_allclose(model.predict(x), theirs, atol=1e-5)
 
 
 @pytest.mark.parametrize("call", ["rows", "fully_masked_row", "broadcast_keys", "axis_1", "float_mask"])

@@ -117,7 +117,6 @@ def test_replace_section_needs_both_markers() -> None:
 # Names the page's "Not yet" section gives as gaps: each must still be missing, so the section is
 # corrected when one of them lands.
 NOT_YET = [("layers", "MultiHeadAttention"), ("layers", "Attention"), ("layers", "TextVectorization"),
-           ("layers", "ConvLSTM2D"),
            ("optimizers", "LossScaleOptimizer"), ("utils", "model_to_dot"), ("utils", "text_dataset_from_directory")]
 
 
