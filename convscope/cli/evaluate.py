@@ -3,6 +3,11 @@
 
     convscope evaluate runs/fashion
     convscope evaluate runs/fashion --data fashion_mnist --limit 1000 --json
+    convscope evaluate model.keras --data test.npz        # x (N, *input shape) and y (N,): all of it
+
+An .npz whose 'x' is shaped like the model's inputs (N, *input shape) is evaluated whole, as
+stored: token ids for a model that starts with an Embedding, 8-bit pixels divided by 255, any
+other values as they are. Other files are read as signals (`convscope.datasets.arrays`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ def register(subparsers: Any) -> None:
                                    description="Evaluate a run's model on its test split.")
     parser.add_argument("run", metavar="RUN", help="run folder from `convscope train`, a saved model "
                         "folder or a built-in model name (the last two need --data)")
-    parser.add_argument("--data", help="dataset name or path (default: the one the run was trained on)")
+    parser.add_argument("--data", help="dataset name or path (default: the one the run was trained on); an .npz "
+                        "with x shaped (N, *input shape) and y (N,) is evaluated whole")
     parser.add_argument("--path", dest="data_path", help="folder holding a named dataset's files")
     parser.add_argument("--limit", type=int, help="use only the first N test samples")
     parser.add_argument("--per-class", action="store_true", help="also print per-class accuracy and confusions")
@@ -42,21 +48,54 @@ def data_settings(args: argparse.Namespace, target: Run) -> TrainSettings:
                          limit=2, test_limit=args.limit or recorded.get("test_limit"))
 
 
+def model_shaped_arrays(source: str, shape: tuple[int, ...], limit: int | None) -> Any:
+    """The `Data` of an .npz whose 'x' is (N, *shape) with N labels in 'y', whole (cut to `limit`),
+    or None for anything else."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from convscope.data.files import load_npz_member
+    from convscope.training.data import Data
+
+    path = Path(source).expanduser()
+    if path.suffix.lower() != ".npz" or not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as stored:
+        names = set(stored.files)
+    if not {"x", "y"} <= names:
+        return None
+    x = load_npz_member(path, "x")
+    if tuple(x.shape[1:]) != tuple(shape):
+        return None
+    y = load_npz_member(path, "y").reshape(-1)
+    if len(y) != len(x) or not np.all(np.mod(y, 1) == 0):
+        raise ValueError(f"{path}: expected {len(x)} whole-number labels in 'y' (one per sample of 'x'); "
+                         f"got {y.shape} {y.dtype}.")
+    x, y = x[:limit], y[:limit].astype(np.int64)
+    classes = int(y.max()) + 1 if len(y) else 0
+    return Data(x[:0], y[:0], x, y, [str(i) for i in range(classes)], f"arrays {source}")
+
+
 def run(args: argparse.Namespace) -> int:
     from convscope import explain
     from convscope.cli import dataset_not_found, open_model
     from convscope.datasets import DatasetNotFoundError
     from convscope.inference import input_scale
+    from convscope.inference.tokens import token_vocabulary
     from convscope.training import as_inputs, load_data
 
     target = open_model(args.run)
     settings = data_settings(args, target)
+    data = model_shaped_arrays(settings.data, target.preprocessing.shape, settings.test_limit)
     try:
-        data = load_data(settings)
+        data = data or load_data(settings)
     except DatasetNotFoundError as error:
         raise dataset_not_found(settings.data, error) from error
     model = target.load_model()
     scale = target.preprocessing.scale if target.kind == "run folder" and not args.data else input_scale(data.x_test)
+    if token_vocabulary(model) is not None:
+        scale = 1.0  # token ids are indices, never pixels
     x_test = as_inputs(data.x_test, scale)
     interpretation = explain.interpret(model, x_test, data.y_test, class_names=target.class_names(
         model.output_units("evaluate")))

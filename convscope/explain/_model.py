@@ -238,7 +238,11 @@ def find_node(model: Any, layer: Any, kinds: tuple[str, ...] | None = None) -> G
             nodes[nested.outputs[0]] for nested in found.nested if nested.model is layer and kinds is None]
     if not matches:
         wanted = (", ".join(kinds[:-1]) + " or " if len(kinds) > 1 else "") + kinds[-1] if kinds else "layer"
-        raise ValueError(f"explain: no {wanted} {layer!r} in the model. Layers: {available}.")
+        named = "" if layer is None else f" {layer!r}"
+        wrapped = [node.name for node in nodes if node.kind == "Bidirectional"] if kinds else []
+        hint = (f" {wrapped[0]!r} is a Bidirectional: explain works out a plain recurrent layer, not the two "
+                "inside a Bidirectional.") if wrapped else ""
+        raise ValueError(f"explain: no {wanted}{named} in the model.{hint} Layers: {available}.")
     node = matches[0]
     if kinds is not None and node.kind not in kinds:
         raise ValueError(f"explain: layer {node.name!r} is a {node.kind}; expected one of {', '.join(kinds)}."

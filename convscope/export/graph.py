@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from convscope.layers import masking
+from convscope.layers import Layer, masking
 from convscope.models.graph import Graph
 from convscope.models.graph import run as run_graph
 from convscope.models.nested import ModelLayer
@@ -35,6 +35,10 @@ class InferenceGraph(nn.Module):
                                     for layer in model.layers)
         self.stand_ins = {id(layer): traced for layer, traced in zip(model.layers, self.layers) if traced is not layer}
         self.graph: Graph | None = getattr(model, "graph", None)
+        self.masked: list[Layer] = list(model.layers) if masking.makes_masks(model.layers) else []
+        if self.masked and self.stand_ins:
+            raise ValueError(f"export: model '{model.name}' makes a mask (Embedding(mask_zero=True) or Masking) and "
+                             "holds a model used as a layer; export does not carry masks into nested models.")
         if self.graph is not None and (len(self.graph.inputs) != 1 or len(self.graph.outputs) != 1):
             raise ValueError(f"export: model '{model.name}' has {len(self.graph.inputs)} inputs and "
                              f"{len(self.graph.outputs)} outputs; export takes models with one of each.")
@@ -43,8 +47,8 @@ class InferenceGraph(nn.Module):
         if self.graph is not None:
             (outputs,) = run_graph(self.graph, [inputs], stand_ins=self.stand_ins)
             return outputs
-        if masking.makes_masks(self.layers):  # Embedding(mask_zero=True), Masking: the mask goes along
-            return masking.run(self.layers, inputs)
+        if self.masked:  # Embedding(mask_zero=True), Masking: the mask goes along, as in predict
+            return masking.run(self.masked, inputs)
         x = inputs
         for layer in self.layers:
             x = layer(x)

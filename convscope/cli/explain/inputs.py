@@ -76,8 +76,10 @@ def load_example(args: argparse.Namespace, model: Any = None) -> Any:
         path = Path(args.image)
         if path.suffix == ".npy":
             from convscope.data.files import load_npy
+            from convscope.inference.tokens import token_vocabulary
 
-            return scaled(load_npy(path), args.raw)
+            tokens = model is not None and token_vocabulary(model) is not None  # ids, never pixels
+            return scaled(load_npy(path), args.raw or tokens)
         from PIL import Image
 
         channels = (getattr(model, "input_shape", None) or (None, None, None, 1))[-1]
@@ -85,7 +87,10 @@ def load_example(args: argparse.Namespace, model: Any = None) -> Any:
             pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
         return scaled(pixels[..., None] if pixels.ndim == 2 else pixels, args.raw)
     if not args.data:
-        raise CommandError("no input given", hint="pass --data mnist --index 0, or --image FILE")
+        shape = tuple(getattr(model, "input_shape", None) or ())[1:]
+        hint = "pass --data mnist --index 0, or --image FILE" if len(shape) == 3 else \
+            f"pass --image FILE.npy holding one input shaped {shape}"
+        raise CommandError("no input given", hint=hint)
     x, _, _ = dataset(args)
     if not 0 <= args.index < len(x):
         raise ValueError(f"--index {args.index} is outside the {args.split} split (0..{len(x) - 1}).")
