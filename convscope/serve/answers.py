@@ -53,7 +53,7 @@ def describe(predictor: Predictor) -> dict[str, Any]:
         "graph": {**graph.to_dict(), "chain": graph.is_chain,
                   "steps": [node.name for node in graph.nodes if node.kind in STEP_KINDS]},
         "metrics": run.metrics(),
-        "dataset": dataset_name(run), "input_kind": predictor.input_kind,
+        "dataset": dataset_name(run), "input_kind": predictor.input_kind, "vocabulary": predictor.vocabulary,
     }
 
 

@@ -220,3 +220,4 @@ class ModelInfo(BaseModel):
     dataset: str = Field(description="the training data's name, as the run recorded it")
     input_kind: str = Field(description="drawing (canvas and upload), image (upload only), signal (1D values), "
                             "tokens (token ids) or sequence (frames or volumes, as JSON arrays only)")
+    vocabulary: int | None = Field(None, description="for tokens: the Embedding's size (ids run from 0 to it less one)")

@@ -58,9 +58,10 @@ function setupInput(model) {
   const kind = model.input_kind;
   $("draw-box").hidden = kind !== "drawing";
   $("upload-box").hidden = kind !== "image";
-  $("signal-box").hidden = kind !== "signal";
-  $("seen-box").hidden = kind === "signal";
+  $("signal-box").hidden = kind !== "signal" && kind !== "tokens";
+  $("seen-box").hidden = ["signal", "tokens", "sequence"].includes(kind);
   $("signal-view").hidden = kind !== "signal";
+  $("sequence-note").hidden = kind !== "sequence";
   if (kind === "drawing") {
     setupCanvas();
   } else if (kind === "image") {
@@ -74,6 +75,22 @@ function setupInput(model) {
       if (file) submitImage(file, file.name);
       event.target.value = "";
     });
+  } else if (kind === "tokens") {
+    // token ids are indices into the Embedding's table: typed, never drawn or scaled
+    $("input-title").textContent = "1. Enter token ids";
+    $("signal-hint").textContent = `Type ${model.input.shape[0]} token ids, whole numbers from 0 to ${model.vocabulary - 1} ` +
+      "(pad a shorter sentence with 0 at the end); the network runs when you press Use these values.";
+    $("signal-pad").hidden = true;
+    $("maps-hint").textContent = "the page shows feature maps of conv and pooling layers; this model has none";
+    const submit = (values, problem) => (problem ? showError(problem) : submitPixels(values));
+    const values = setupSignalInput(model.input.shape[0], submit, exampleTokens(model.input.shape[0], model.vocabulary));
+    submitPixels(values());
+  } else if (kind === "sequence") {
+    $("input-title").textContent = "1. Inputs as arrays";
+    $("sequence-note").textContent = `This model reads arrays shaped ${model.input.shape.join("x")} (a sequence of ` +
+      `${model.input.shape.length - 1}-D frames, e.g. clips), which the page cannot draw or upload. Send one as JSON ` +
+      `{"pixels": [...]} to POST /api/predict (see /docs), or run: convscope predict MODEL inputs.npy`;
+    $("maps-hint").textContent = "the page shows no feature maps for this model";
   } else {
     $("input-title").textContent = "1. Draw or enter a signal";
     $("maps-hint").textContent = "click a strip (a channel at a position) to see how it was computed";
@@ -81,6 +98,12 @@ function setupInput(model) {
     const values = setupSignalInput(model.input.shape[0], submit);
     submitPixels(values());
   }
+}
+
+// Token ids 1, 2, ... then padding zeros over the last third: an example that shows the mask.
+function exampleTokens(length, vocabulary) {
+  const real = Math.max(1, Math.ceil((2 * length) / 3));
+  return Array.from({ length }, (_, i) => (i < real ? 1 + (i % Math.max(1, vocabulary - 1)) : 0));
 }
 
 // ---------------------------------------------------------------- drawing

@@ -22,10 +22,10 @@ export function parseValues(text) {
 }
 
 // The signal input: a pad to draw on (drag across it), the values as text, an example and a file.
-export function setupSignalInput(length, submit) {
+export function setupSignalInput(length, submit, example = exampleSignal(length)) {
   const pad = $("signal-pad");
   const text = $("signal-values");
-  let values = exampleSignal(length);
+  let values = [...example];
   const scale = () => Math.max(1, Math.ceil(Math.max(...values.map(Math.abs)) * 1.2));
   const redraw = () => drawSignal(pad, values, null, { scale: scale() });
   const setValues = (next, send) => {
@@ -57,7 +57,7 @@ export function setupSignalInput(length, submit) {
     }
     setValues(parsed, true);
   });
-  $("signal-example").addEventListener("click", () => setValues(exampleSignal(length), true));
+  $("signal-example").addEventListener("click", () => setValues([...example], true));
   $("signal-file").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     event.target.value = "";
