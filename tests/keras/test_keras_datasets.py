@@ -5,16 +5,13 @@ make_keras_datasets_fixtures.py), safe loading, clear errors, and downloads from
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import json
 import pickle
 import shutil
 import sys
 import tarfile
-import threading
 import zipfile
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -213,34 +210,9 @@ def test_a_truncated_file_is_refused_naming_it(tmp_path: Path, isolated: Path, m
 # -- downloads ---------------------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A local HTTP server on 127.0.0.1 serving a temporary folder: (folder, base URL ending in /)."""
-    root = tmp_path / "www"
-    root.mkdir()
-
-    def handler(*args: object, **kwargs: object) -> _QuietHandler:
-        return _QuietHandler(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
 def test_keras_loaders_download_into_the_cache_then_load_offline(
-        server: tuple[Path, str], trust_stand_ins: None, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    www, base = server
+        http_root: tuple[Path, str], trust_stand_ins: None, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    www, base = http_root[0], http_root[1] + "/"
     for name in ("reuters.npz", "reuters_word_index.json"):
         shutil.copy(STAND_INS / name, www / name)
         monkeypatch.setitem(REMOTE_FILES, name, replace(REMOTE_FILES[name], base_url=base))
@@ -252,8 +224,8 @@ def test_keras_loaders_download_into_the_cache_then_load_offline(
 
 
 def test_a_download_with_another_hash_is_refused_and_leaves_nothing(
-        server: tuple[Path, str], isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    www, base = server
+        http_root: tuple[Path, str], isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    www, base = http_root[0], http_root[1] + "/"
     shutil.copy(STAND_INS / "boston_housing.npz", www / "boston_housing.npz")  # not Keras's file: its hash differs
     remote = REMOTE_FILES["boston_housing.npz"]
     monkeypatch.setitem(REMOTE_FILES, "boston_housing.npz", replace(remote, base_url=base))
@@ -265,9 +237,9 @@ def test_a_download_with_another_hash_is_refused_and_leaves_nothing(
     assert list((isolated / "boston_housing").iterdir()) == []  # no file, no partial download
 
 
-def test_cifar100_downloads_the_verified_tarball(server: tuple[Path, str], trust_stand_ins: None,
+def test_cifar100_downloads_the_verified_tarball(http_root: tuple[Path, str], trust_stand_ins: None,
                                                  isolated: Path) -> None:
-    www, base = server
+    www, base = http_root[0], http_root[1] + "/"
     shutil.copy(STAND_INS / cifar100_files.TARBALL, www / cifar100_files.TARBALL)
     (x_train, y_train), _ = datasets.load("cifar100", mirrors=[base], progress=False)
     np.testing.assert_array_equal(x_train, EXPECTED["cifar100_fine_x_train"])
