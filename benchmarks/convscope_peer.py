@@ -58,6 +58,7 @@ class EpochClock:
         self.until_target, self.max_seconds = until_target, max_seconds
         self.epochs: list[dict[str, Any]] = []
         self.params: dict[str, Any] = {}
+        self.fit_state: Any = None
         self.model: Any = None
         self.begin = 0.0
 
@@ -66,6 +67,9 @@ class EpochClock:
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
+
+    def set_fit_state(self, fit_state: Any) -> None:
+        self.fit_state = fit_state  # the images per epoch (Keras's params give steps only)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.begin = time.perf_counter()
@@ -76,7 +80,7 @@ class EpochClock:
                                      return_dict=True)
         self.model.train()
         accuracy = float(scores["accuracy"])
-        self.epochs.append({"images": self.params.get("samples"), "train_s": train_s,
+        self.epochs.append({"images": self.fit_state.samples, "train_s": train_s,
                             "test_accuracy": accuracy, "since_start_s": bench_common.since_start()})
         reached = accuracy >= bench_common.TARGET_ACCURACY
         if (self.until_target and reached) or bench_common.since_start() > self.max_seconds:
@@ -109,7 +113,7 @@ def main() -> None:
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                       precision=args.precision)
         model.fit(x_train, y_train, batch_size=args.batch, epochs=args.epochs, verbose=0, callbacks=[clock])
-    batch = clock.params.get("batch_size") or args.batch
+    batch = (clock.fit_state.batch_size if clock.fit_state else None) or args.batch
     result = {"peer": "convscope", "version": f"convscope {getattr(convscope, '__version__', '?')}",
               "precision": resolved_precision(model, args), "data_loaded_s": round(loaded_s, 2),
               "model": args.model, "params": model.count_params(),

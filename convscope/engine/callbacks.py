@@ -115,7 +115,9 @@ class CallbackList:
         for callback in self.callbacks:
             callback.set_model(model)
             callback.set_params(params)
-            callback.set_fit_state(fit_state)
+            setter = getattr(callback, "set_fit_state", None)  # a callback not built on Callback has none
+            if callable(setter):
+                setter(fit_state)
 
     def __getattr__(self, event: str) -> Callable[..., None]:
         if not event.startswith("on_"):

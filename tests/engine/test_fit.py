@@ -482,3 +482,28 @@ def test_bfloat16_logits_of_the_seed_cnn_differ_from_float32_by_bfloat16_roundin
         full = model(x, logits=True)
     error = float((low - full).abs().max() / full.abs().max())
     assert 1e-4 < error < 3e-2  # rounded to bfloat16 (about 0.4% per operation), and nothing worse
+
+
+def test_a_callback_not_built_on_the_callback_class_still_runs() -> None:
+    # Duck-typed callbacks (set_model, set_params and the hooks, no base class) ran before the
+    # engine gave callbacks its own fit state; they must still run, with Keras's params.
+    class Clock:
+        def __init__(self) -> None:
+            self.epochs: list[int] = []
+            self.params: dict = {}
+
+        def set_model(self, model: object) -> None:
+            self.model = model
+
+        def set_params(self, params: dict) -> None:
+            self.params = params
+
+        def __getattr__(self, name: str):
+            if name.startswith("on_"):
+                return lambda *args, **kwargs: self.epochs.append(args[0]) if name == "on_epoch_end" else None
+            raise AttributeError(name)
+
+    x, y = blobs(48)
+    clock = Clock()
+    small_model().fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[clock])
+    assert clock.epochs == [0, 1] and clock.params == {"verbose": 0, "epochs": 2, "steps": 3}

@@ -176,12 +176,13 @@ def test_h5_without_model_config(tmp_path: Path) -> None:
 
 
 def test_unknown_layer_class(tmp_path: Path) -> None:
-    bad = tmp_path / "conv_lstm.h5"
+    bad = tmp_path / "attention.h5"
     with h5py.File(FIXTURES / "conv1d.h5", "r") as source, h5py.File(bad, "w") as file:
         config = json.loads(source.attrs["model_config"])
-        config["config"]["layers"][2] = {"class_name": "ConvLSTM1D", "config": {"name": "conv_lstm", "filters": 4}}
+        config["config"]["layers"][2] = {"class_name": "MultiHeadAttention",
+                                         "config": {"name": "attention", "num_heads": 2, "key_dim": 4}}
         file.attrs["model_config"] = json.dumps(config)
-    with pytest.raises(ValueError, match=r"conv_lstm\.h5: layer 'conv_lstm' is a ConvLSTM1D.*Supported layers: "
+    with pytest.raises(ValueError, match=r"attention\.h5: layer 'attention' is a MultiHeadAttention.*Supported layers: "
                        "InputLayer, Conv1D"):
         load_model(bad)
 

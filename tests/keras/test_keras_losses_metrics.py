@@ -302,7 +302,7 @@ def test_fit_and_evaluate_accumulate_correlation_and_rate_metrics(kind: str, nam
     for name, (_, metric) in zip(names, model.require_compiled("test").heads[0].metrics, strict=True):
         fresh = type(metric)(**metric.get_config())
         fresh.update_state(y, predictions)  # one update over every sample: what 4 batches accumulate to
-        assert 0 < float(fresh.result()) <= 1, name
+        assert 0 < abs(float(fresh.result())) <= 1, name  # a correlation may come out negative after 3 epochs
         assert evaluated[name] == pytest.approx(float(fresh.result()), rel=1e-5, abs=1e-6), name
 
 
