@@ -10,7 +10,6 @@ its hash (when given) matches. Archive members that would land outside the extra
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.data.download import DownloadError, fetch_to_temp, publish
-from convscope.data.integrity import IntegrityError
+from convscope.data.integrity import IntegrityError, file_digest
 from convscope.data.progbar import Progbar
 
 
@@ -33,15 +32,6 @@ def keras_home() -> str:
         return os.environ["KERAS_HOME"]
     home = os.path.expanduser("~")
     return os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
-
-
-def hash_file(path: str | os.PathLike[str], algorithm: str = "sha256", chunk_size: int = 65535) -> str:
-    """The hex digest of a file: "sha256", "md5", or "auto" (SHA-256)."""
-    hasher = hashlib.md5() if algorithm == "md5" else hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def resolve_algorithm(algorithm: str, file_hash: str) -> str:
@@ -168,7 +158,7 @@ def _download(origin: str, target: str, file_hash: str | None, algorithm: str) -
     except (OSError, ValueError) as error:
         raise DownloadError(os.path.basename(target), [f"{origin}: {error}"]) from error
     if file_hash is not None:
-        actual = hash_file(temp_path, algorithm)
+        actual = file_digest(Path(temp_path), algorithm)
         if actual != file_hash:
             temp_path.unlink(missing_ok=True)
             raise IntegrityError(origin, file_hash, actual, algorithm,
@@ -213,7 +203,7 @@ def get_file(fname: str | os.PathLike[str] | None = None, origin: str | None = N
     file_hash = file_hash.lower() if file_hash is not None else None
     target, extraction_folder = _targets(fname, origin, _cache_folder(cache_dir, cache_subdir), extract or untar)
     needed = force_download or not os.path.exists(target)
-    if not needed and file_hash is not None and hash_file(target, algorithm) != file_hash:
+    if not needed and file_hash is not None and file_digest(Path(target), algorithm) != file_hash:
         print(f"A local file was found, but it seems to be incomplete or outdated because the {algorithm} file "
               f"hash does not match the original value of {file_hash} so we will re-download the data.")
         needed = True
